@@ -1,0 +1,40 @@
+/* json.h — cJSON with a size ceiling and short path look-ups.
+ * cJSON (Debian's libcjson) is the tree parser (see DESIGN.md for the measurements).
+ * Paths are dotted field names, "metadata.name", "spec.containers" — no array indexing;
+ * a field whose name holds a dot is reached with ks_json_child.
+ * Ownership: ks_json_parse returns a tree the caller frees with cJSON_Delete; getters
+ * return borrowed pointers into the tree. */
+#ifndef KS_JSON_H
+#define KS_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+struct ks_err;
+
+/* Ceiling on one JSON document parsed from outside (a list page, a watch event). */
+#define KS_JSON_MAX_DEFAULT ((size_t)256 << 20)
+/* Deepest nesting accepted (cJSON itself stops at CJSON_NESTING_LIMIT = 1000). */
+
+cJSON *ks_json_parse(const char *s, size_t len, size_t max, struct ks_err *err);
+
+const cJSON *ks_json_get(const cJSON *obj, const char *path);
+/* The string at path, or NULL when absent or not a string. */
+const char *ks_json_str(const cJSON *obj, const char *path);
+/* The string at path, or def. */
+const char *ks_json_str_or(const cJSON *obj, const char *path, const char *def);
+/* The number at path as int64, or def. */
+int64_t ks_json_int_or(const cJSON *obj, const char *path, int64_t def);
+bool ks_json_bool_or(const cJSON *obj, const char *path, bool def);
+/* Child by exact key (no path splitting). */
+const cJSON *ks_json_child(const cJSON *obj, const char *key);
+/* Number of array items (0 when not an array). */
+int ks_json_len(const cJSON *arr);
+
+/* Print compactly; caller frees with free(). */
+char *ks_json_print(const cJSON *obj);
+
+#endif

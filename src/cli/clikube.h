@@ -1,0 +1,36 @@
+/* clikube.h — what the commands that talk to a cluster share: the connection flags
+ * (--kubeconfig, --context, -n/--namespace, -A), connecting, and kubectl-style output. */
+#ifndef KS_CLI_CLIKUBE_H
+#define KS_CLI_CLIKUBE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "kube/connect.h"
+#include "kube/discovery.h"
+
+struct cli_kube_flags {
+	const char *kubeconfig;
+	const char *context;
+	const char *namespace;
+	bool all_namespaces;
+	int verbose;
+};
+
+/* If argv[*i] is one of the connection flags, consume it (and its value) and return 1;
+ * return -1 on a missing value (message printed), else 0. */
+int cli_kube_flag(struct cli_kube_flags *f, int argc, char **argv, int *i, const char *cmd);
+/* Connect; prints the error and returns non-zero on failure. */
+int cli_kube_connect(const struct cli_kube_flags *f, struct kube_client *c);
+/* The namespace to use: -n, else the context's. */
+const char *cli_kube_namespace(const struct cli_kube_flags *f, const struct kube_client *c);
+
+/* Print a meta.k8s.io Table as kubectl's tabwriter does (columns padded by 3 spaces),
+ * with a NAMESPACE column first when with_namespace, the priority>0 columns when wide,
+ * and the header unless no_headers. Returns the number of rows printed. */
+int cli_print_table(FILE *out, const cJSON *table, bool with_namespace, bool wide,
+		    bool no_headers);
+
+#endif

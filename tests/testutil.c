@@ -1,0 +1,64 @@
+/* testutil.c — see testutil.h. */
+#include "testutil.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *tu_fixture(const char *rel)
+{
+	static char path[4096];
+	const char *root = getenv("KSWARM_SRCDIR");
+	snprintf(path, sizeof path, "%s/tests/fixtures/%s", root ? root : ".", rel);
+	return path;
+}
+
+char *tu_read_fixture(const char *rel)
+{
+	struct ks_buf b;
+	struct ks_err err = {0};
+	ks_buf_init(&b, 64 << 20);
+	if (ks_buf_read_file(&b, tu_fixture(rel), &err))
+		fail_msg("fixture: %s", err.msg);
+	return ks_buf_detach(&b);
+}
+
+char *tu_mkdtemp(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *tmpl = ks_asprintf("%s/kswarm-test-XXXXXX", tmp ? tmp : "/tmp");
+	if (!mkdtemp(tmpl))
+		fail_msg("mkdtemp: %s", strerror(errno));
+	return tmpl;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+void tu_rmtree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void tu_write_file(const char *path, const char *content)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fail_msg("open %s: %s", path, strerror(errno));
+	fputs(content, f);
+	fclose(f);
+}
+
+const char *tu_kubeconfig(void)
+{
+	const char *k = getenv("KSWARM_TEST_KUBECONFIG");
+	if (!k || !*k)
+		fail_msg("KSWARM_TEST_KUBECONFIG is not set: integration tests need the local "
+			 "control plane (scripts/localcp.sh start; see scripts/check.sh)");
+	return k;
+}

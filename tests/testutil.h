@@ -1,0 +1,35 @@
+/* testutil.h — what every test includes: cmocka, plus helpers for fixtures and for the
+ * local control plane. Tests run with CMOCKA_MESSAGE_OUTPUT=TAP under scripts/run-tests.sh,
+ * which adds up the results of every test binary. */
+#ifndef KS_TESTUTIL_H
+#define KS_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/common.h"
+
+/* Path of a file under tests/fixtures/ (static buffer, valid until the next call). */
+const char *tu_fixture(const char *rel);
+/* Read a fixture into a fresh string; fails the test when missing. */
+char *tu_read_fixture(const char *rel);
+/* A fresh empty directory under $TMPDIR, removed by tu_rmtree. */
+char *tu_mkdtemp(void);
+void tu_rmtree(const char *dir);
+/* Write a file (creating it); fails the test on error. */
+void tu_write_file(const char *path, const char *content);
+/* The integration kubeconfig: $KSWARM_TEST_KUBECONFIG; the test fails when unset. */
+const char *tu_kubeconfig(void);
+
+/* assert that a string contains a needle, printing both when it does not. */
+#define assert_contains(hay, needle)                                                          \
+	do {                                                                                  \
+		const char *h_ = (hay), *n_ = (needle);                                       \
+		if (!h_ || !strstr(h_, n_))                                                   \
+			fail_msg("expected \"%s\" in \"%s\"", n_, h_ ? h_ : "(null)");       \
+	} while (0)
+
+#endif
