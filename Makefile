@@ -45,26 +45,39 @@ all: $(B)/kswarm
 
 $(B)/libkswarm.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(B)/kswarm: $(CLI_OBJ) $(B)/libkswarm.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libkswarm.a $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libkswarm.a $(LDLIBS)
+
+# V=1 shows the full commands.
+V ?= 0
+ifeq ($(V),0)
+Q := @
+else
+Q :=
+endif
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/tests/%: tests/unit/%.c $(TESTUTIL) $(B)/libkswarm.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TESTUTIL) $(B)/libkswarm.a $(LDLIBS) -lcmocka
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TESTUTIL) $(B)/libkswarm.a $(LDLIBS) -lcmocka
 
 $(B)/tests/%: tests/integration/%.c $(TESTUTIL) $(B)/libkswarm.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TESTUTIL) $(B)/libkswarm.a $(LDLIBS) -lcmocka
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(TESTUTIL) $(B)/libkswarm.a $(LDLIBS) -lcmocka
 
 $(B)/bench/%: bench/%.c $(B)/libkswarm.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libkswarm.a $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libkswarm.a $(LDLIBS)
 
 tests-built: $(UNIT_BIN) $(INTEG_BIN) $(B)/kswarm
 

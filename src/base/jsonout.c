@@ -3,10 +3,10 @@
 #include "base/jsonout.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <libfyaml.h>
 
 static int write_string(struct ks_buf *b, const char *s)
 {
@@ -117,29 +117,220 @@ int ks_json_write_go(const cJSON *v, struct ks_buf *out)
 	return write_value(v, out, 0);
 }
 
+/* ---- YAML in the shape kubectl prints (sigs.k8s.io/yaml over go-yaml) ---- */
+
+static bool resolves_to_non_string(const char *s)
+{
+	static const char *words[] = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+				      "true", "True", "TRUE", "false", "False", "FALSE", "on", "On",
+				      "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~",
+				      ".inf", ".Inf", ".INF", "-.inf", "-.Inf", "-.INF", "+.inf",
+				      ".nan", ".NaN", ".NAN"};
+	for (size_t i = 0; i < KS_ARRAY_LEN(words); i++)
+		if (!strcmp(s, words[i]))
+			return true;
+	/* Numbers of YAML 1.1: ints (0x, 0o, 0b, underscores, sexagesimal) and floats. */
+	const char *p = s;
+	if (*p == '+' || *p == '-')
+		p++;
+	if (!*p)
+		return false;
+	bool digit = false;
+	for (const char *q = p; *q; q++) {
+		if ((*q >= '0' && *q <= '9'))
+			digit = true;
+		else if (!strchr("._:xXoObBeEaAcCdDfF+-", *q))
+			return false;
+	}
+	if (!digit)
+		return false;
+	char *end;
+	strtod(s, &end);
+	if (*end == '\0')
+		return true;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'o' || p[1] == 'b'))
+		return true;
+	/* Underscored or sexagesimal numbers ("1_000", "1:30"). */
+	for (const char *q = p; *q; q++)
+		if (!((*q >= '0' && *q <= '9') || *q == '_' || *q == ':' || *q == '.'))
+			return false;
+	return true;
+}
+
+static bool plain_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || s[0] == ' ' || s[n - 1] == ' ' || s[n - 1] == ':')
+		return false;
+	if (strchr("!&*{}[],#|>'\"%@`", s[0]))
+		return false;
+	if ((s[0] == '-' || s[0] == '?' || s[0] == ':') && (s[1] == ' ' || s[1] == '\0'))
+		return false;
+	if (!strcmp(s, "-") || !strncmp(s, "---", 3) || !strncmp(s, "...", 3))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+		if (*p == ':' && p[1] == ' ')
+			return false;
+		if (*p == ' ' && p[1] == '#')
+			return false;
+	}
+	return true;
+}
+
+static int yaml_double_quoted(struct ks_buf *b, const char *s)
+{
+	int rc = ks_buf_appendc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
+		switch (*p) {
+		case '"': rc = ks_buf_append(b, "\\\"", 2); break;
+		case '\\': rc = ks_buf_append(b, "\\\\", 2); break;
+		case '\n': rc = ks_buf_append(b, "\\n", 2); break;
+		case '\t': rc = ks_buf_append(b, "\\t", 2); break;
+		case '\r': rc = ks_buf_append(b, "\\r", 2); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				rc = ks_buf_appendf(b, "\\x%02X", *p);
+			else
+				rc = ks_buf_appendc(b, (char)*p);
+		}
+	}
+	return rc ? rc : ks_buf_appendc(b, '"');
+}
+
+static int yaml_indent(struct ks_buf *b, int n)
+{
+	int rc = 0;
+	for (int i = 0; i < n && !rc; i++)
+		rc = ks_buf_appendc(b, ' ');
+	return rc;
+}
+
+static int yaml_string(struct ks_buf *b, const char *s, int indent)
+{
+	if (strchr(s, '\n')) {
+		/* A literal block, unless its lines would not read back the same. */
+		bool literal = s[0] != ' ' && s[0] != '\t';
+		for (const unsigned char *p = (const unsigned char *)s; *p && literal; p++)
+			if ((*p < 0x20 && *p != '\n') || (*p == ' ' && p[1] == '\n'))
+				literal = false;
+		if (literal) {
+			size_t n = strlen(s);
+			int rc = ks_buf_appendstr(b, s[n - 1] == '\n' ? "|" : "|-");
+			if (n >= 2 && s[n - 1] == '\n' && s[n - 2] == '\n')
+				rc = rc ? rc : ks_buf_appendc(b, '+');
+			const char *line = s;
+			while (!rc && *line) {
+				const char *nl = strchr(line, '\n');
+				size_t len = nl ? (size_t)(nl - line) : strlen(line);
+				rc = ks_buf_appendc(b, '\n');
+				if (len)
+					rc = rc ? rc : yaml_indent(b, indent);
+				rc = rc ? rc : ks_buf_append(b, line, len);
+				line += len + (nl ? 1 : 0);
+				if (!nl)
+					break;
+			}
+			return rc;
+		}
+		return yaml_double_quoted(b, s);
+	}
+	if (!*s || resolves_to_non_string(s))
+		return yaml_double_quoted(b, s);
+	if (plain_ok(s))
+		return ks_buf_appendstr(b, s);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return yaml_double_quoted(b, s);
+	int rc = ks_buf_appendc(b, '\'');
+	for (const char *p = s; *p && !rc; p++)
+		rc = *p == '\'' ? ks_buf_append(b, "''", 2) : ks_buf_appendc(b, *p);
+	return rc ? rc : ks_buf_appendc(b, '\'');
+}
+
+static int yaml_scalar(struct ks_buf *b, const cJSON *v, int indent)
+{
+	if (cJSON_IsString(v))
+		return yaml_string(b, v->valuestring, indent);
+	if (cJSON_IsNumber(v))
+		return write_number(b, v->valuedouble);
+	if (cJSON_IsTrue(v))
+		return ks_buf_appendstr(b, "true");
+	if (cJSON_IsFalse(v))
+		return ks_buf_appendstr(b, "false");
+	if (cJSON_IsObject(v))
+		return ks_buf_appendstr(b, "{}");
+	if (cJSON_IsArray(v))
+		return ks_buf_appendstr(b, "[]");
+	return ks_buf_appendstr(b, "null");
+}
+
+static bool is_block(const cJSON *v)
+{
+	return (cJSON_IsObject(v) || cJSON_IsArray(v)) && v->child;
+}
+
+static int yaml_value(struct ks_buf *b, const cJSON *v, int indent);
+
+/* A mapping whose first line continues the current one (after "- "), at indent. */
+static int yaml_map(struct ks_buf *b, const cJSON *v, int indent, bool first_inline)
+{
+	int n = cJSON_GetArraySize(v);
+	const cJSON **kids = ks_malloc(sizeof *kids * (size_t)n);
+	int i = 0;
+	for (const cJSON *c = v->child; c; c = c->next)
+		kids[i++] = c;
+	qsort(kids, (size_t)n, sizeof *kids, cmp_keys);
+	int rc = 0;
+	for (i = 0; i < n && !rc; i++) {
+		if (!(first_inline && i == 0))
+			rc = yaml_indent(b, indent);
+		rc = rc ? rc : yaml_string(b, kids[i]->string, indent + 2);
+		rc = rc ? rc : ks_buf_appendc(b, ':');
+		if (is_block(kids[i])) {
+			rc = rc ? rc : ks_buf_appendc(b, '\n');
+			/* go-yaml puts a sequence's dashes at its key's indentation. */
+			rc = rc ? rc : yaml_value(b, kids[i], cJSON_IsArray(kids[i]) ? indent : indent + 2);
+		} else {
+			rc = rc ? rc : ks_buf_appendc(b, ' ');
+			rc = rc ? rc : yaml_scalar(b, kids[i], indent + 2);
+			rc = rc ? rc : ks_buf_appendc(b, '\n');
+		}
+	}
+	free(kids);
+	return rc;
+}
+
+static int yaml_value(struct ks_buf *b, const cJSON *v, int indent)
+{
+	int rc = 0;
+	if (cJSON_IsObject(v) && v->child)
+		return yaml_map(b, v, indent, false);
+	if (cJSON_IsArray(v) && v->child) {
+		for (const cJSON *c = v->child; c && !rc; c = c->next) {
+			rc = yaml_indent(b, indent);
+			rc = rc ? rc : ks_buf_append(b, "- ", 2);
+			if (cJSON_IsObject(c) && c->child) {
+				rc = rc ? rc : yaml_map(b, c, indent + 2, true);
+			} else if (cJSON_IsArray(c) && c->child) {
+				rc = rc ? rc : ks_buf_appendc(b, '\n');
+				rc = rc ? rc : yaml_value(b, c, indent + 2);
+			} else {
+				rc = rc ? rc : yaml_scalar(b, c, indent + 2);
+				rc = rc ? rc : ks_buf_appendc(b, '\n');
+			}
+		}
+		return rc;
+	}
+	rc = yaml_scalar(b, v, indent);
+	return rc ? rc : ks_buf_appendc(b, '\n');
+}
+
 int ks_yaml_write(const cJSON *v, struct ks_buf *out, struct ks_err *err)
 {
-	struct ks_buf json;
-	ks_buf_init(&json, KS_BUF_UNLIMITED);
-	int rc = ks_json_write_go(v, &json);
-	if (rc) {
-		ks_buf_release(&json);
+	int rc = yaml_value(out, v, 0);
+	if (rc)
 		return ks_err_set(err, rc, "YAML output: %s", ks_errcode_name(rc));
-	}
-	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_JSON_FORCE};
-	struct fy_document *fyd = fy_document_build_from_string(&cfg, json.data, json.len);
-	if (!fyd) {
-		ks_buf_release(&json);
-		return ks_err_set(err, KS_EINVAL, "YAML output: could not convert the document");
-	}
-	char *s = fy_emit_document_to_string(fyd, FYECF_MODE_DEJSON | FYECF_SORT_KEYS |
-							  FYECF_INDENT_2 | FYECF_WIDTH_INF |
-							  FYECF_STRIP_DOC);
-	fy_document_destroy(fyd);
-	ks_buf_release(&json);
-	if (!s)
-		return ks_err_set(err, KS_EINVAL, "YAML output: emitter failed");
-	rc = ks_buf_appendstr(out, s);
-	free(s);
-	return rc;
+	return 0;
 }

@@ -2,8 +2,10 @@
  * ks_json_write_go: Go's json.MarshalIndent(v, "", "    ") of a decoded map: keys sorted,
  * 4-space indent, "<", ">", "&", U+2028 and U+2029 escaped as \u003c etc., integers without a
  * fraction, other numbers in the shortest form that reads back the same.
- * ks_yaml_write: YAML in block style with sorted keys and 2-space indent (libfyaml), the shape
- * of kubectl -o yaml. */
+ * ks_yaml_write: YAML as kubectl -o yaml prints it (go-yaml's style): block style, sorted keys,
+ * 2-space indent, sequences at their key's indentation, strings plain when they read back as
+ * the same string, double-quoted when they would read as another type ("123", "true"),
+ * single-quoted when they hold YAML indicators, literal blocks (|, |-) for several lines. */
 #ifndef KS_JSONOUT_H
 #define KS_JSONOUT_H
 

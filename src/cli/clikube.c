@@ -147,8 +147,10 @@ int cli_print_table(FILE *out, const cJSON *table, bool with_namespace, bool wid
 		for (int j = 0; j < nout; j++) {
 			const char *s = cells[li * nout + j];
 			fputs(s, out);
+			/* kubectl's tabwriter: padding 3, minimum cell width 6. */
+			size_t cell = width[j] + 3 < 6 ? 6 : width[j] + 3;
 			if (j + 1 < nout)
-				fprintf(out, "%*s", (int)(width[j] - text_width(s) + 3), "");
+				fprintf(out, "%*s", (int)(cell - text_width(s)), "");
 		}
 		fputc('\n', out);
 	}

@@ -27,7 +27,7 @@ int cli_kube_connect(const struct cli_kube_flags *f, struct kube_client *c);
 /* The namespace to use: -n, else the context's. */
 const char *cli_kube_namespace(const struct cli_kube_flags *f, const struct kube_client *c);
 
-/* Print a meta.k8s.io Table as kubectl's tabwriter does (columns padded by 3 spaces),
+/* Print a meta.k8s.io Table as kubectl's tabwriter does (padding 3, minimum width 6),
  * with a NAMESPACE column first when with_namespace, the priority>0 columns when wide,
  * and the header unless no_headers. Returns the number of rows printed. */
 int cli_print_table(FILE *out, const cJSON *table, bool with_namespace, bool wide,

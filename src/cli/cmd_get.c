@@ -22,6 +22,7 @@ const char cmd_get_usage[] =
 	"      --field-selector SEL  field selector (status.phase=Running)\n"
 	"  -o, --output FORMAT       json | yaml | wide | name (default: a table)\n"
 	"      --no-headers          omit the header line\n"
+	"      --show-managed-fields keep metadata.managedFields in json/yaml (hidden by default)\n"
 	"      --chunk-size N        page size of list requests (default 500)\n"
 	"      --kubeconfig FILE     kubeconfig (default: $KUBECONFIG, ~/.kube/config)\n"
 	"      --context NAME        kubeconfig context\n\n"
@@ -43,6 +44,7 @@ struct get_args {
 	int n_names;
 	const char *selector, *field_selector, *output;
 	bool no_headers;
+	bool show_managed_fields;
 	long chunk;
 };
 
@@ -77,6 +79,9 @@ static int parse_args(int argc, char **argv, struct get_args *a)
 			continue;
 		} else if (!strcmp(s, "--no-headers")) {
 			a->no_headers = true;
+			continue;
+		} else if (!strcmp(s, "--show-managed-fields")) {
+			a->show_managed_fields = true;
 			continue;
 		} else if (!strcmp(s, "--chunk-size") && i + 1 < argc) {
 			a->chunk = strtol(argv[++i], NULL, 10);
@@ -131,9 +136,24 @@ static void print_name(const struct kube_resource *r, const char *name)
 		printf("%s/%s\n", kind, name);
 }
 
+static void hide_managed_fields(cJSON *obj)
+{
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "managedFields");
+}
+
 static int print_objects(const struct get_args *a, const struct kube_resource *r, cJSON *result,
 			 bool single)
 {
+	/* As kubectl (since 1.21): managedFields only with --show-managed-fields. */
+	if (!a->show_managed_fields) {
+		cJSON *it;
+		if (single)
+			hide_managed_fields(result);
+		else
+			cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(result, "items"))
+				hide_managed_fields(it);
+	}
 	struct ks_buf out;
 	ks_buf_init(&out, KS_BUF_UNLIMITED);
 	int rc = 0;

@@ -630,24 +630,11 @@ static void reap(struct kube_http *h)
 	}
 }
 
-int kube_http_poll(struct kube_http *h, long timeout_ms)
+/* Deliver stream bytes, then completions (invariant 3), outside libcurl (invariant 1).
+ * Returns how many transfers made progress. */
+static int dispatch(struct kube_http *h)
 {
-	h->depth++;
-	long wait = start_ready(h);
-	int running = 0;
-	curl_multi_perform(h->multi, &running);
-	long t = timeout_ms < 0 ? 1000 : timeout_ms;
-	if (wait >= 0 && wait < t)
-		t = wait;
-	if (t > 0) {
-		int64_t t0 = ks_mono_ms();
-		curl_multi_poll(h->multi, NULL, 0, (int)t, NULL);
-		if (wait >= 0 && running == 0)
-			h->stats.throttled_ms += (uint64_t)(ks_mono_ms() - t0);
-	}
-	curl_multi_perform(h->multi, &running);
-
-	/* Deliver stream bytes, then completions (invariant 3), outside libcurl (invariant 1). */
+	int progressed = 0;
 	size_t n = 0, cap = 0;
 	struct kube_http_xfer **list = NULL;
 	for (struct kube_http_xfer *x = h->xfers; x; x = x->next) {
@@ -656,9 +643,10 @@ int kube_http_poll(struct kube_http *h, long timeout_ms)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct kube_http_xfer *x = list[i];
-		if (x->state == X_RUNNING && x->stream_mode && !deliver_pending(x)) {
-			/* The reader stopped the stream: finish it now. */
-			complete(x, CURLE_OK);
+		if (x->state == X_RUNNING && x->stream_mode && x->pending.len) {
+			progressed++;
+			if (!deliver_pending(x))
+				complete(x, CURLE_OK); /* the reader stopped the stream */
 		}
 	}
 	free(list);
@@ -669,8 +657,37 @@ int kube_http_poll(struct kube_http *h, long timeout_ms)
 			continue;
 		struct kube_http_xfer *x = NULL;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-		if (x && x->state == X_RUNNING)
+		if (x && x->state == X_RUNNING) {
 			complete(x, m->data.result);
+			progressed++;
+		}
+	}
+	return progressed;
+}
+
+int kube_http_poll(struct kube_http *h, long timeout_ms)
+{
+	h->depth++;
+	long wait = start_ready(h);
+	int running = 0;
+	curl_multi_perform(h->multi, &running);
+	/* What the first perform finished must not wait for the next socket event. */
+	if (!dispatch(h)) {
+		long t = timeout_ms < 0 ? 1000 : timeout_ms;
+		if (wait >= 0 && wait < t)
+			t = wait;
+		long ct = -1;
+		curl_multi_timeout(h->multi, &ct);
+		if (ct >= 0 && ct < t)
+			t = ct;
+		if (t > 0) {
+			int64_t t0 = ks_mono_ms();
+			curl_multi_poll(h->multi, NULL, 0, (int)t, NULL);
+			if (wait >= 0 && running == 0)
+				h->stats.throttled_ms += (uint64_t)(ks_mono_ms() - t0);
+		}
+		curl_multi_perform(h->multi, &running);
+		dispatch(h);
 	}
 	start_ready(h);
 	h->depth--;

@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include "base/json.h"
+#include "base/timeutil.h"
 #include "kube/connect.h"
 #include "kube/discovery.h"
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# make demo (step 1 of 6): start the local Kubernetes control plane (building it the first
+# time), show what runs on it with `kswarm get`, then stream changes with `kswarm watch`
+# while a Deployment is created, scaled and deleted. Everything it started is stopped on
+# exit or Ctrl-C. KSWARM_DEMO_SHORT=1 skips the final live watch (for CI).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ks=build/kswarm
+env_name=demo
+bold=$(tput bold 2>/dev/null || true); reset=$(tput sgr0 2>/dev/null || true)
+[ -t 1 ] && [ -z "${NO_COLOR:-}" ] || { bold=""; reset=""; }
+say() { printf '\n%s==> %s%s\n' "$bold" "$*" "$reset"; }
+started=0
+cleanup() {
+  [ -n "${watch_pid:-}" ] && kill "$watch_pid" 2>/dev/null || true
+  if [ "$started" = 1 ]; then say "stopping the control plane"; scripts/localcp.sh stop --name "$env_name" || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler v1.20.2)"
+scripts/localcp.sh status --name "$env_name" >/dev/null 2>&1 || started=1
+scripts/localcp.sh start --name "$env_name"
+eval "$(scripts/localcp.sh env --name "$env_name")"
+tools=$(scripts/helm.sh ensure)
+
+say "kswarm version"
+$ks version
+say "kswarm get namespaces"
+$ks get namespaces
+say "kswarm get pods -A   (the control plane's own pods: none — it runs as processes)"
+$ks get pods -A || true
+say "kswarm get nodes    (no nodes yet: 'kswarm sim' brings them in step 2)"
+$ks get nodes || true
+
+say "kswarm watch deployments,pods while a Deployment is created, scaled and deleted"
+$ks watch deployments -n default --no-initial &
+watch_pid=$!
+sleep 1
+"$tools/kubectl" create deployment hello --image=nginx:1.25 --replicas=2 -n default >/dev/null 2>&1 || true
+sleep 2
+"$tools/kubectl" scale deployment hello --replicas=4 -n default >/dev/null 2>&1 || true
+sleep 2
+say "kswarm get deploy,rs,pods -n default -o wide"
+$ks get deploy -n default -o wide
+$ks get rs -n default
+$ks get pods -n default
+"$tools/kubectl" delete deployment hello -n default >/dev/null 2>&1 || true
+sleep 2
+kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; watch_pid=""
+
+if [ -z "${KSWARM_DEMO_SHORT:-}" ] && [ -t 0 ]; then
+  say "live: kswarm watch pods -A (Ctrl-C to stop and shut the control plane down)"
+  echo "In another terminal: eval \"\$(scripts/localcp.sh env --name $env_name)\" and use kubectl or build/kswarm."
+  $ks watch pods -A || true
+fi
