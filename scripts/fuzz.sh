@@ -41,7 +41,7 @@ fuzz_one() {
   local name=$1 secs=$2 target=fuzz_$1
   mkdir -p "$out/corpus/$name" "fuzz/corpus/$name"
   echo "fuzz: $name for ${secs}s" >&2
-  "$out/$target" -max_total_time="$secs" -max_len=1048576 -timeout=10 -rss_limit_mb=2048 \
+  "$out/$target" -artifact_prefix="$out/" -max_total_time="$secs" -max_len=1048576 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 "$out/corpus/$name" "fuzz/corpus/$name" 2>"$out/$name.log" ||
     { tail -40 "$out/$name.log" >&2; echo "fuzz: $name FAILED (log: $out/$name.log)" >&2; return 1; }
   grep -E 'stat::number_of_executed_units|cov:' "$out/$name.log" | tail -1 >&2 || true

@@ -118,6 +118,11 @@ int ks_time_parse_rfc3339(const char *s, size_t len, int64_t *unix_ns, struct ks
 		sec = 59; /* a leap second folds onto the second before, as Go's time does not accept it */
 	int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
 	int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset_min * 60;
+	/* Nanoseconds in an int64 reach from 1677-09-21 to 2262-04-11. */
+	if (secs <= INT64_MIN / 1000000000LL + 1 || secs >= INT64_MAX / 1000000000LL - 1)
+		return ks_err_set(err, KS_EINVAL,
+				  "RFC 3339 time '%.*s' is outside the years 1678 to 2262",
+				  (int)(len > 64 ? 64 : len), s);
 	*unix_ns = secs * 1000000000LL + frac_ns;
 	return 0;
 bad:

@@ -367,6 +367,16 @@ void kube_watch_stop(struct kube_watch *w)
 	set_state(w, KW_STOPPED, NULL);
 }
 
+void kube_watch_resume(struct kube_watch *w, const char *rv)
+{
+	if (w->xfer)
+		kube_http_cancel(w->c->http, w->xfer);
+	w->xfer = NULL;
+	snprintf(w->rv, sizeof w->rv, "%s", rv);
+	w->need_list = false;
+	start_watch(w);
+}
+
 void kube_watch_free(struct kube_watch *w)
 {
 	if (!w)

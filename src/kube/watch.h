@@ -93,6 +93,9 @@ void kube_watch_start(struct kube_watch *w);
 /* Run timers (back-off) and the client's transfers for up to timeout_ms. */
 void kube_watch_poll(struct kube_watch *w, long timeout_ms);
 void kube_watch_stop(struct kube_watch *w);
+/* Watch again from resourceVersion rv (a stopped or running watch); when the server no
+ * longer has rv, it answers 410 and the watch relists. */
+void kube_watch_resume(struct kube_watch *w, const char *rv);
 void kube_watch_free(struct kube_watch *w);
 enum kube_watch_state kube_watch_state(const struct kube_watch *w);
 const char *kube_watch_rv(const struct kube_watch *w);

@@ -102,6 +102,11 @@ static void rfc3339(void **state)
 			fail_msg("accepted '%s'", bad[i]);
 		assert_contains(e.msg, "invalid RFC 3339 time");
 	}
+	/* Found by fuzz_rfc3339: nanoseconds since 1970 overflow int64 after 2262. */
+	int64_t ns;
+	struct ks_err e = {0};
+	assert_int_equal(ks_time_parse_rfc3339("2626-11-21T10:00:04Z", 20, &ns, &e), KS_EINVAL);
+	assert_contains(e.msg, "outside the years 1678 to 2262");
 	char out[40];
 	ks_time_format_rfc3339(1795255202, out, sizeof out);
 	assert_string_equal(out, "2026-11-21T10:00:02Z");
