@@ -18,7 +18,9 @@ cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-unused-paramete
 libs=($(pkg-config --libs libcurl libcjson libfyaml) -lm -lpthread)
 
 build() {
-  local srcs objs=() changed=0
+  local srcs objs=() changed=0 lock
+  # Two fuzz.sh runs at once would race on the shared objects.
+  exec {lock}>"$out/.lock"; flock "$lock"
   mapfile -t srcs < <(find src -name '*.c' ! -path 'src/cli/*' | sort)
   for s in "${srcs[@]}"; do
     local o="$out/obj/${s//\//_}.o"

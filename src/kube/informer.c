@@ -1,9 +1,16 @@
 /* informer.c — see informer.h.
  *
- * Store layout: objects (cJSON, stripped) in a map keyed "ns/name"; each index is a map
- * from index value to a ks_ptrset of entries, so adds and deletes are O(1) whatever the
- * size of a namespace or node. An entry remembers the index values it was filed under so
- * it can be unfiled exactly, even after the object changed. */
+ * Store layout, chosen for memory (150,000 pods in well under 1 KB each):
+ *   - objects: map "ns/name" -> objstore id of the stripped object (the id is the map's
+ *     value; there is no per-object struct);
+ *   - indexes: for each of the four, a map from index value to a ks_ptrset of object ids.
+ *     An object's index values are derived from its stored tree whenever it is filed or
+ *     unfiled, so nothing per object remembers them.
+ * Invariants:
+ *   1. The informer holds exactly one objstore reference per cached object.
+ *   2. An id is filed under exactly the index values its tree yields (file on store, unfile
+ *      with the same tree before it is unref'd).
+ *   3. Handlers run after the cache reflects the change. */
 #include "base/common.h"
 #include "base/hashmap.h"
 #include "base/json.h"
@@ -13,22 +20,20 @@
 #include <stdio.h>
 #include <string.h>
 
-struct entry {
-	cJSON *obj;
-	char *key;
-	char **vals[KUBE_IDX_COUNT]; /* index values this entry is filed under */
-	int nvals[KUBE_IDX_COUNT];
-	bool seen; /* relist diff mark */
-};
+#define ID2P(id) ((void *)(uintptr_t)(id))
+#define P2ID(p) ((uint32_t)(uintptr_t)(p))
 
 struct kube_informer {
 	struct kube_client *c;
 	struct kube_resource r;
 	struct kube_watch *watch;
-	struct ks_map objects; /* "ns/name" -> struct entry */
-	struct ks_map index[KUBE_IDX_COUNT]; /* value -> struct ks_ptrset of entries */
+	struct kube_objstore *st;
+	struct ks_map objects;               /* "ns/name" -> id */
+	struct ks_map index[KUBE_IDX_COUNT]; /* value -> struct ks_ptrset of ids */
+	struct ks_ptrset seen;               /* relist: ids confirmed by the snapshot */
 	struct kube_informer_handlers *handlers;
 	size_t n_handlers, cap_handlers;
+	size_t index_entries;
 	bool synced;
 };
 
@@ -47,149 +52,171 @@ void kube_obj_strip(cJSON *obj)
 	}
 }
 
-static char *obj_key(const cJSON *obj)
+static void obj_key(const cJSON *obj, struct ks_buf *key)
 {
-	const char *ns = ks_json_str_or(obj, "metadata.namespace", "");
-	const char *name = ks_json_str_or(obj, "metadata.name", "");
-	return ks_asprintf("%s/%s", ns, name);
+	ks_buf_reset(key);
+	ks_buf_appendf(key, "%s/%s", ks_json_str_or(obj, "metadata.namespace", ""),
+		       ks_json_str_or(obj, "metadata.name", ""));
 }
 
-static void file_under(struct kube_informer *inf, struct entry *e, enum kube_index idx,
-		       const char *value)
+/* Call fn for each index value of the tree id. */
+static void each_index_value(struct kube_informer *inf, uint32_t id,
+			     void (*fn)(struct kube_informer *, enum kube_index, const char *,
+					uint32_t),
+			     uint32_t arg)
+{
+	const struct kube_objstore *st = inf->st;
+	char tmp[KUBE_OBJSTORE_STRTMP], tmp2[KUBE_OBJSTORE_STRTMP];
+	const char *s = kube_objstore_str(st, kube_objstore_get(st, id, "metadata.namespace"), tmp,
+					  NULL);
+	if (s)
+		fn(inf, KUBE_IDX_NAMESPACE, s, arg);
+	uint32_t refs = kube_objstore_get(st, id, "metadata.ownerReferences");
+	size_t n = kube_objstore_len(st, refs);
+	for (size_t i = 0; i < n; i++) {
+		s = kube_objstore_str(st, kube_objstore_get(st, kube_objstore_at(st, refs, i), "uid"),
+				      tmp, NULL);
+		if (s)
+			fn(inf, KUBE_IDX_OWNER, s, arg);
+	}
+	s = kube_objstore_str(st, kube_objstore_get(st, id, "spec.nodeName"), tmp, NULL);
+	if (s && *s)
+		fn(inf, KUBE_IDX_NODE, s, arg);
+	uint32_t labels = kube_objstore_get(st, id, "metadata.labels");
+	n = kube_objstore_type(st, labels) == KUBE_OBJ_OBJECT ? kube_objstore_len(st, labels) : 0;
+	struct ks_buf kv;
+	ks_buf_init(&kv, KS_BUF_UNLIMITED);
+	for (size_t i = 0; i < n; i++) {
+		const char *k = kube_objstore_str(st, kube_objstore_key(st, labels, i), tmp, NULL);
+		const char *v = kube_objstore_str(st, kube_objstore_val(st, labels, i), tmp2, NULL);
+		if (!k || !v)
+			continue;
+		ks_buf_reset(&kv);
+		ks_buf_appendf(&kv, "%s=%s", k, v);
+		fn(inf, KUBE_IDX_LABEL, kv.data, arg);
+	}
+	ks_buf_release(&kv);
+}
+
+static void file_one(struct kube_informer *inf, enum kube_index idx, const char *value,
+		     uint32_t id)
 {
 	struct ks_ptrset *set = ks_map_get(&inf->index[idx], value);
 	if (!set) {
 		set = ks_calloc(1, sizeof *set);
 		ks_map_put(&inf->index[idx], value, set);
 	}
-	ks_ptrset_add(set, e);
-	e->vals[idx] = ks_realloc(e->vals[idx], sizeof(char *) * (size_t)(e->nvals[idx] + 1));
-	e->vals[idx][e->nvals[idx]++] = ks_strdup(value);
+	inf->index_entries += (size_t)ks_ptrset_add(set, ID2P(id));
 }
 
-static void index_entry(struct kube_informer *inf, struct entry *e)
+static void unfile_one(struct kube_informer *inf, enum kube_index idx, const char *value,
+		       uint32_t id)
 {
-	const cJSON *o = e->obj;
-	const char *ns = ks_json_str(o, "metadata.namespace");
-	if (ns)
-		file_under(inf, e, KUBE_IDX_NAMESPACE, ns);
-	const cJSON *ref;
-	cJSON_ArrayForEach(ref, ks_json_get(o, "metadata.ownerReferences"))
-	{
-		const char *uid = ks_json_str(ref, "uid");
-		if (uid)
-			file_under(inf, e, KUBE_IDX_OWNER, uid);
-	}
-	const char *node = ks_json_str(o, "spec.nodeName");
-	if (node && *node)
-		file_under(inf, e, KUBE_IDX_NODE, node);
-	const cJSON *label;
-	cJSON_ArrayForEach(label, ks_json_get(o, "metadata.labels"))
-	{
-		if (!cJSON_IsString(label))
-			continue;
-		char *kv = ks_asprintf("%s=%s", label->string, label->valuestring);
-		file_under(inf, e, KUBE_IDX_LABEL, kv);
-		free(kv);
-	}
-}
-
-static void unindex_entry(struct kube_informer *inf, struct entry *e)
-{
-	for (int idx = 0; idx < KUBE_IDX_COUNT; idx++) {
-		for (int i = 0; i < e->nvals[idx]; i++) {
-			struct ks_ptrset *set = ks_map_get(&inf->index[idx], e->vals[idx][i]);
-			if (set) {
-				ks_ptrset_del(set, e);
-				if (!set->len) {
-					ks_map_del(&inf->index[idx], e->vals[idx][i]);
-					ks_ptrset_release(set);
-					free(set);
-				}
-			}
-			free(e->vals[idx][i]);
-		}
-		free(e->vals[idx]);
-		e->vals[idx] = NULL;
-		e->nvals[idx] = 0;
-	}
-}
-
-static void entry_free(struct entry *e)
-{
-	cJSON_Delete(e->obj);
-	free(e->key);
-	free(e);
-}
-
-/* Take ownership of obj; returns the entry. Calls the handlers. */
-static void upsert(struct kube_informer *inf, cJSON *obj)
-{
-	kube_obj_strip(obj);
-	char *key = obj_key(obj);
-	struct entry *e = ks_map_get(&inf->objects, key);
-	if (!e) {
-		e = ks_calloc(1, sizeof *e);
-		e->obj = obj;
-		e->key = key;
-		e->seen = true;
-		ks_map_put(&inf->objects, key, e);
-		index_entry(inf, e);
-		for (size_t i = 0; i < inf->n_handlers; i++)
-			if (inf->handlers[i].on_add)
-				inf->handlers[i].on_add(inf->handlers[i].ctx, obj);
+	struct ks_ptrset *set = ks_map_get(&inf->index[idx], value);
+	if (!set)
 		return;
+	inf->index_entries -= (size_t)ks_ptrset_del(set, ID2P(id));
+	if (!set->len) {
+		ks_map_del(&inf->index[idx], value);
+		ks_ptrset_release(set);
+		free(set);
 	}
-	free(key);
-	e->seen = true;
-	const char *old_rv = ks_json_str_or(e->obj, "metadata.resourceVersion", "");
-	const char *new_rv = ks_json_str_or(obj, "metadata.resourceVersion", "");
-	if (!strcmp(old_rv, new_rv) && *new_rv) {
-		cJSON_Delete(obj); /* a relist brought the same version: nothing changed */
-		return;
-	}
-	cJSON *old = e->obj;
-	unindex_entry(inf, e);
-	e->obj = obj;
-	index_entry(inf, e);
+}
+
+static void call_add(struct kube_informer *inf, const cJSON *obj)
+{
+	for (size_t i = 0; i < inf->n_handlers; i++)
+		if (inf->handlers[i].on_add)
+			inf->handlers[i].on_add(inf->handlers[i].ctx, obj);
+}
+
+static bool wants_old(const struct kube_informer *inf)
+{
 	for (size_t i = 0; i < inf->n_handlers; i++)
 		if (inf->handlers[i].on_update)
-			inf->handlers[i].on_update(inf->handlers[i].ctx, old, obj);
-	cJSON_Delete(old);
+			return true;
+	return false;
 }
 
-static void remove_entry(struct kube_informer *inf, struct entry *e, const cJSON *final)
+/* Store obj (stripped here; borrowed) under its key; calls the handlers. */
+static void upsert(struct kube_informer *inf, cJSON *obj, struct ks_buf *key)
 {
-	ks_map_del(&inf->objects, e->key);
-	unindex_entry(inf, e);
+	kube_obj_strip(obj);
+	obj_key(obj, key);
+	uint32_t id = kube_objstore_intern(inf->st, obj);
+	if (id == KUBE_OBJ_NONE) {
+		KS_WARN("informer", "%s %s: not cached (too deep or too large)", inf->r.resource,
+			key->data);
+		return;
+	}
+	void *old = ks_map_get(&inf->objects, key->data);
+	uint32_t old_id = P2ID(old);
+	if (old_id == id) {
+		/* Unchanged (a relist brought the same object): nothing to say. */
+		kube_objstore_unref(inf->st, id);
+		ks_ptrset_add(&inf->seen, ID2P(id));
+		return;
+	}
+	ks_map_put(&inf->objects, key->data, ID2P(id));
+	each_index_value(inf, id, file_one, id);
+	ks_ptrset_add(&inf->seen, ID2P(id));
+	if (!old_id) {
+		call_add(inf, obj);
+		return;
+	}
+	each_index_value(inf, old_id, unfile_one, old_id);
+	cJSON *old_json = wants_old(inf) ? kube_objstore_to_cjson(inf->st, old_id) : NULL;
+	for (size_t i = 0; i < inf->n_handlers; i++)
+		if (inf->handlers[i].on_update)
+			inf->handlers[i].on_update(inf->handlers[i].ctx, old_json, obj);
+	cJSON_Delete(old_json);
+	kube_objstore_unref(inf->st, old_id);
+}
+
+/* Remove the object under key; final is what the DELETED event carried (or NULL). */
+static void remove_key(struct kube_informer *inf, const char *key, const cJSON *final)
+{
+	uint32_t id = P2ID(ks_map_del(&inf->objects, key));
+	if (!id)
+		return;
+	each_index_value(inf, id, unfile_one, id);
+	cJSON *gone = final ? NULL : kube_objstore_to_cjson(inf->st, id);
 	for (size_t i = 0; i < inf->n_handlers; i++)
 		if (inf->handlers[i].on_delete)
-			inf->handlers[i].on_delete(inf->handlers[i].ctx, final ? final : e->obj);
-	entry_free(e);
+			inf->handlers[i].on_delete(inf->handlers[i].ctx, final ? final : gone);
+	cJSON_Delete(gone);
+	kube_objstore_unref(inf->st, id);
 }
 
-static void on_list(void *ctx, cJSON *items, const char *rv)
+void kube_informer_replace(struct kube_informer *inf, cJSON *items)
 {
-	struct kube_informer *inf = ctx;
-	(void)rv;
+	ks_ptrset_release(&inf->seen);
+	ks_ptrset_init(&inf->seen);
+	struct ks_buf key;
+	ks_buf_init(&key, KS_BUF_UNLIMITED);
+	cJSON *it;
+	while ((it = cJSON_DetachItemFromArray(items, 0))) {
+		upsert(inf, it, &key);
+		cJSON_Delete(it);
+	}
+	ks_buf_release(&key);
+	/* What the snapshot no longer holds was deleted while we were not watching. */
+	size_t n = 0, cap = 0;
+	char **gone = NULL;
 	const char *k;
 	void *v;
 	for (size_t i = 0; ks_map_next(&inf->objects, &i, &k, &v);)
-		((struct entry *)v)->seen = false;
-	cJSON *it;
-	while ((it = cJSON_DetachItemFromArray(items, 0)))
-		upsert(inf, it);
-	/* What the snapshot no longer holds was deleted while we were not watching. */
-	size_t n = 0, cap = 0;
-	struct entry **gone = NULL;
-	for (size_t i = 0; ks_map_next(&inf->objects, &i, &k, &v);)
-		if (!((struct entry *)v)->seen) {
+		if (!ks_ptrset_has(&inf->seen, v)) {
 			gone = ks_grow(gone, sizeof *gone, n + 1, &cap);
-			gone[n++] = v;
+			gone[n++] = ks_strdup(k);
 		}
-	for (size_t i = 0; i < n; i++)
-		remove_entry(inf, gone[i], NULL);
+	for (size_t i = 0; i < n; i++) {
+		remove_key(inf, gone[i], NULL);
+		free(gone[i]);
+	}
 	free(gone);
+	ks_ptrset_release(&inf->seen);
+	ks_ptrset_init(&inf->seen);
 	if (!inf->synced) {
 		inf->synced = true;
 		for (size_t i = 0; i < inf->n_handlers; i++)
@@ -198,20 +225,27 @@ static void on_list(void *ctx, cJSON *items, const char *rv)
 	}
 }
 
+static void on_list(void *ctx, cJSON *items, const char *rv)
+{
+	(void)rv;
+	kube_informer_replace(ctx, items);
+}
+
 static void on_event(void *ctx, enum kube_event_type type, cJSON *obj)
 {
 	struct kube_informer *inf = ctx;
+	struct ks_buf key;
+	ks_buf_init(&key, KS_BUF_UNLIMITED);
 	if (type == KUBE_EV_ADDED || type == KUBE_EV_MODIFIED) {
-		upsert(inf, cJSON_Duplicate(obj, true));
+		upsert(inf, obj, &key);
+		ks_ptrset_release(&inf->seen);
+		ks_ptrset_init(&inf->seen);
 	} else if (type == KUBE_EV_DELETED) {
-		char *key = obj_key(obj);
-		struct entry *e = ks_map_get(&inf->objects, key);
-		free(key);
-		if (e) {
-			kube_obj_strip(obj);
-			remove_entry(inf, e, obj);
-		}
+		kube_obj_strip(obj);
+		obj_key(obj, &key);
+		remove_key(inf, key.data, obj);
 	}
+	ks_buf_release(&key);
 }
 
 struct kube_informer *kube_informer_new(struct kube_client *c, const struct kube_resource *r,
@@ -220,11 +254,14 @@ struct kube_informer *kube_informer_new(struct kube_client *c, const struct kube
 	struct kube_informer *inf = ks_calloc(1, sizeof *inf);
 	inf->c = c;
 	inf->r = *r;
+	inf->st = kube_objstore_new();
 	ks_map_init(&inf->objects);
+	ks_ptrset_init(&inf->seen);
 	for (int i = 0; i < KUBE_IDX_COUNT; i++)
 		ks_map_init(&inf->index[i]);
 	struct kube_watch_handlers wh = {.on_list = on_list, .on_event = on_event, .ctx = inf};
-	inf->watch = kube_watch_new(c, r, o, &wh);
+	if (c)
+		inf->watch = kube_watch_new(c, r, o, &wh);
 	return inf;
 }
 
@@ -237,12 +274,14 @@ void kube_informer_add_handlers(struct kube_informer *inf, const struct kube_inf
 
 void kube_informer_start(struct kube_informer *inf)
 {
-	kube_watch_start(inf->watch);
+	if (inf->watch)
+		kube_watch_start(inf->watch);
 }
 
 void kube_informer_stop(struct kube_informer *inf)
 {
-	kube_watch_stop(inf->watch);
+	if (inf->watch)
+		kube_watch_stop(inf->watch);
 }
 
 void kube_informer_free(struct kube_informer *inf)
@@ -250,18 +289,9 @@ void kube_informer_free(struct kube_informer *inf)
 	if (!inf)
 		return;
 	kube_watch_free(inf->watch);
+	ks_map_release(&inf->objects);
 	const char *k;
 	void *v;
-	for (size_t i = 0; ks_map_next(&inf->objects, &i, &k, &v);) {
-		struct entry *e = v;
-		for (int idx = 0; idx < KUBE_IDX_COUNT; idx++) {
-			for (int j = 0; j < e->nvals[idx]; j++)
-				free(e->vals[idx][j]);
-			free(e->vals[idx]);
-		}
-		entry_free(e);
-	}
-	ks_map_release(&inf->objects);
 	for (int idx = 0; idx < KUBE_IDX_COUNT; idx++) {
 		for (size_t i = 0; ks_map_next(&inf->index[idx], &i, &k, &v);) {
 			ks_ptrset_release(v);
@@ -269,6 +299,8 @@ void kube_informer_free(struct kube_informer *inf)
 		}
 		ks_map_release(&inf->index[idx]);
 	}
+	ks_ptrset_release(&inf->seen);
+	kube_objstore_free(inf->st); /* drops every object at once */
 	free(inf->handlers);
 	free(inf);
 }
@@ -280,13 +312,14 @@ bool kube_informer_synced(const struct kube_informer *inf)
 
 void kube_informer_poll(struct kube_informer *inf, long timeout_ms)
 {
-	kube_watch_poll(inf->watch, timeout_ms);
+	if (inf->watch)
+		kube_watch_poll(inf->watch, timeout_ms);
 }
 
 bool kube_informer_wait_synced(struct kube_informer *inf, long timeout_ms)
 {
 	int64_t end = ks_mono_ms() + timeout_ms;
-	while (!inf->synced && ks_mono_ms() < end)
+	while (!inf->synced && inf->watch && ks_mono_ms() < end)
 		kube_informer_poll(inf, 200);
 	return inf->synced;
 }
@@ -296,38 +329,47 @@ size_t kube_informer_count(const struct kube_informer *inf)
 	return inf->objects.len;
 }
 
-const cJSON *kube_informer_get(const struct kube_informer *inf, const char *ns,
-			       const char *name)
+uint32_t kube_informer_get(const struct kube_informer *inf, const char *ns, const char *name)
 {
 	char *key = ks_asprintf("%s/%s", ns ? ns : "", name);
-	struct entry *e = ks_map_get(&inf->objects, key);
+	uint32_t id = P2ID(ks_map_get(&inf->objects, key));
 	free(key);
-	return e ? e->obj : NULL;
+	return id;
+}
+
+cJSON *kube_informer_get_json(const struct kube_informer *inf, const char *ns, const char *name)
+{
+	uint32_t id = kube_informer_get(inf, ns, name);
+	return id ? kube_objstore_to_cjson(inf->st, id) : NULL;
+}
+
+const struct kube_objstore *kube_informer_store(const struct kube_informer *inf)
+{
+	return inf->st;
 }
 
 size_t kube_informer_by_index(const struct kube_informer *inf, enum kube_index idx,
-			      const char *value, int (*fn)(void *ctx, const cJSON *obj), void *ctx)
+			      const char *value, kube_informer_visit_fn fn, void *ctx)
 {
 	const struct ks_ptrset *set = ks_map_get(&inf->index[idx], value);
 	size_t n = 0;
 	void *p;
 	for (size_t i = 0; set && ks_ptrset_next(set, &i, &p);) {
 		n++;
-		if (fn(ctx, ((struct entry *)p)->obj))
+		if (fn(ctx, inf->st, P2ID(p)))
 			break;
 	}
 	return n;
 }
 
-size_t kube_informer_each(const struct kube_informer *inf, int (*fn)(void *ctx, const cJSON *obj),
-			  void *ctx)
+size_t kube_informer_each(const struct kube_informer *inf, kube_informer_visit_fn fn, void *ctx)
 {
 	size_t n = 0;
 	const char *k;
 	void *v;
 	for (size_t i = 0; ks_map_next(&inf->objects, &i, &k, &v);) {
 		n++;
-		if (fn(ctx, ((struct entry *)v)->obj))
+		if (fn(ctx, inf->st, P2ID(v)))
 			break;
 	}
 	return n;
@@ -336,4 +378,22 @@ size_t kube_informer_each(const struct kube_informer *inf, int (*fn)(void *ctx, 
 struct kube_watch *kube_informer_watch(struct kube_informer *inf)
 {
 	return inf->watch;
+}
+
+void kube_informer_get_stats(const struct kube_informer *inf, struct kube_informer_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	out->objects = inf->objects.len;
+	out->index_entries = inf->index_entries;
+	const char *k;
+	void *v;
+	out->map_bytes = inf->objects.cap * sizeof(struct ks_map_slot);
+	for (size_t i = 0; ks_map_next(&inf->objects, &i, &k, &v);)
+		out->map_bytes += strlen(k) + 1;
+	for (int idx = 0; idx < KUBE_IDX_COUNT; idx++) {
+		out->map_bytes += inf->index[idx].cap * sizeof(struct ks_map_slot);
+		for (size_t i = 0; ks_map_next(&inf->index[idx], &i, &k, &v);)
+			out->map_bytes += strlen(k) + 1 + sizeof(struct ks_ptrset) +
+					  ((struct ks_ptrset *)v)->cap * sizeof(void *);
+	}
 }

@@ -9,8 +9,13 @@
  * the watch was down get a delete, changed ones an update, so handlers see every change.
  *
  * Objects are stored stripped of metadata.managedFields and the last-applied annotation
- * (as client-go users' transforms do). Ownership: handlers get borrowed objects valid during
- * the call; kube_informer_get returns a borrowed pointer valid until the next poll. */
+ * (as client-go users' transforms do), in a kube_objstore: hash-consed, so what replicas
+ * share is stored once (see objstore.h and docs/BENCHMARKS.md for bytes per cached pod).
+ * An object in the cache is a 32-bit objstore id; read it with the objstore accessors or
+ * decode it with kube_informer_get_json.
+ *
+ * Ownership: handlers get borrowed objects valid during the call; ids from get/by_index
+ * are borrowed until the next poll; kube_informer_get_json returns a tree to cJSON_Delete. */
 #ifndef KS_KUBE_INFORMER_H
 #define KS_KUBE_INFORMER_H
 
@@ -19,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "kube/objstore.h"
 #include "kube/watch.h"
 
 struct kube_informer;
@@ -47,16 +53,30 @@ bool kube_informer_wait_synced(struct kube_informer *inf, long timeout_ms);
 void kube_informer_poll(struct kube_informer *inf, long timeout_ms);
 
 size_t kube_informer_count(const struct kube_informer *inf);
-const cJSON *kube_informer_get(const struct kube_informer *inf, const char *ns,
-			       const char *name);
+/* The cached object's id (KUBE_OBJ_NONE when absent); ns NULL or "" for cluster-scoped. */
+uint32_t kube_informer_get(const struct kube_informer *inf, const char *ns, const char *name);
+/* The cached object decoded (caller frees), or NULL. */
+cJSON *kube_informer_get_json(const struct kube_informer *inf, const char *ns, const char *name);
+const struct kube_objstore *kube_informer_store(const struct kube_informer *inf);
+
+typedef int (*kube_informer_visit_fn)(void *ctx, const struct kube_objstore *st, uint32_t id);
 /* Objects whose index value equals value ("default"; an owner UID; a node name;
  * "app=web" for labels). fn returns non-zero to stop. Returns the number visited. */
 size_t kube_informer_by_index(const struct kube_informer *inf, enum kube_index idx,
-			      const char *value, int (*fn)(void *ctx, const cJSON *obj),
-			      void *ctx);
-size_t kube_informer_each(const struct kube_informer *inf, int (*fn)(void *ctx, const cJSON *obj),
-			  void *ctx);
+			      const char *value, kube_informer_visit_fn fn, void *ctx);
+size_t kube_informer_each(const struct kube_informer *inf, kube_informer_visit_fn fn, void *ctx);
 struct kube_watch *kube_informer_watch(struct kube_informer *inf);
+
+/* Replace the cache's contents with a full snapshot (what a LIST does; items are consumed),
+ * calling the handlers for what changed. Used by the watch and to load a saved snapshot. */
+void kube_informer_replace(struct kube_informer *inf, cJSON *items);
+
+struct kube_informer_stats {
+	size_t objects;
+	size_t index_entries; /* memberships across the four indexes */
+	size_t map_bytes;     /* the key map and the index sets (slots and keys) */
+};
+void kube_informer_get_stats(const struct kube_informer *inf, struct kube_informer_stats *out);
 
 /* Remove what informers never need: metadata.managedFields and the kubectl
  * last-applied-configuration annotation. */

@@ -72,9 +72,9 @@ static void make_cm(const char *name, const char *tier, const char *v)
 	free(s);
 }
 
-static int count_cb(void *ctx, const cJSON *o)
+static int count_cb(void *ctx, const struct kube_objstore *st, uint32_t id)
 {
-	(void)o;
+	(void)st, (void)id;
 	(*(int *)ctx)++;
 	return 0;
 }
@@ -118,9 +118,16 @@ static void informer_cache(void **state)
 	n = 0;
 	kube_informer_by_index(inf, KUBE_IDX_NAMESPACE, ns, count_cb, &n);
 	assert_int_equal(n, 32);
-	const cJSON *got = kube_informer_get(inf, ns, "pre-05");
+	cJSON *got = kube_informer_get_json(inf, ns, "pre-05");
 	assert_non_null(got);
 	assert_null(ks_json_get(got, "metadata.managedFields")); /* stripped */
+	assert_string_equal(ks_json_str(got, "data.v"), "0");
+	cJSON_Delete(got);
+	/* Read in place, without decoding. */
+	const struct kube_objstore *st = kube_informer_store(inf);
+	char tmp[KUBE_OBJSTORE_STRTMP];
+	assert_string_equal(kube_objstore_str(st, kube_objstore_get(st, kube_informer_get(inf, ns,
+				"pre-05"), "metadata.labels.tier"), tmp, NULL), "back");
 
 	/* Changes flow in: add, update (label moves index), delete. */
 	make_cm("live", "front", "1");
@@ -139,7 +146,7 @@ static void informer_cache(void **state)
 	assert_int_equal(kube_delete(&c, &CM, ns, "live", &d, NULL, &err), 0);
 	poll_until(inf, &l.deletes, 1);
 	assert_string_equal(l.last, "delete live");
-	assert_null(kube_informer_get(inf, ns, "live"));
+	assert_int_equal(kube_informer_get(inf, ns, "live"), KUBE_OBJ_NONE);
 
 	/* Stop watching, change the world, and resume from a version the server no longer
 	 * serves: the relist must produce exactly the missed changes. */
@@ -154,16 +161,18 @@ static void informer_cache(void **state)
 	int64_t end = ks_mono_ms() + 15000;
 	while ((l.adds < 1 || l.deletes < 1 || l.updates < 1) && ks_mono_ms() < end)
 		kube_informer_poll(inf, 100);
-	struct kube_watch_stats st;
-	kube_watch_get_stats(w, &st);
-	assert_int_equal(st.gone, 1);
-	assert_int_equal(st.relists, 1);
+	struct kube_watch_stats ws;
+	kube_watch_get_stats(w, &ws);
+	assert_int_equal(ws.gone, 1);
+	assert_int_equal(ws.relists, 1);
 	assert_int_equal(l.adds, 1);    /* missed */
 	assert_int_equal(l.deletes, 1); /* pre-00 */
 	assert_int_equal(l.updates, 1); /* pre-01, and nothing else: unchanged objects are quiet */
 	assert_int_equal(l.synced, 0);  /* synced is said once, at the first list */
-	assert_null(kube_informer_get(inf, ns, "pre-00"));
-	assert_string_equal(ks_json_str(kube_informer_get(inf, ns, "pre-01"), "data.v"), "7");
+	assert_int_equal(kube_informer_get(inf, ns, "pre-00"), KUBE_OBJ_NONE);
+	got = kube_informer_get_json(inf, ns, "pre-01");
+	assert_string_equal(ks_json_str(got, "data.v"), "7");
+	cJSON_Delete(got);
 	assert_int_equal(kube_informer_count(inf), 32);
 	kube_informer_free(inf);
 	it_delete_ns(&c, ns);
