@@ -233,7 +233,11 @@ static void on_list(void *ctx, cJSON *items, const char *rv)
 
 static void on_event(void *ctx, enum kube_event_type type, cJSON *obj)
 {
-	struct kube_informer *inf = ctx;
+	kube_informer_apply(ctx, type, obj);
+}
+
+void kube_informer_apply(struct kube_informer *inf, enum kube_event_type type, cJSON *obj)
+{
 	struct ks_buf key;
 	ks_buf_init(&key, KS_BUF_UNLIMITED);
 	if (type == KUBE_EV_ADDED || type == KUBE_EV_MODIFIED) {

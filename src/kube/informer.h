@@ -67,6 +67,9 @@ size_t kube_informer_by_index(const struct kube_informer *inf, enum kube_index i
 size_t kube_informer_each(const struct kube_informer *inf, kube_informer_visit_fn fn, void *ctx);
 struct kube_watch *kube_informer_watch(struct kube_informer *inf);
 
+/* Apply one change as a watch event would (ADDED/MODIFIED/DELETED; obj is borrowed and may be
+ * modified). Used by the watch, to replay recorded streams, and by the benchmarks. */
+void kube_informer_apply(struct kube_informer *inf, enum kube_event_type type, cJSON *obj);
 /* Replace the cache's contents with a full snapshot (what a LIST does; items are consumed),
  * calling the handlers for what changed. Used by the watch and to load a saved snapshot. */
 void kube_informer_replace(struct kube_informer *inf, cJSON *items);
