@@ -31,7 +31,11 @@ step "unit tests under valgrind"
 scripts/run-tests.sh --unit --valgrind --label valgrind build || status=1
 
 step "local control plane (first run builds Kubernetes v1.20.2: about 5 minutes)"
-if tools=$(scripts/helm.sh ensure) && scripts/localcp.sh start --name "$env_name"; then
+# Started twice: the API server's watch caches begin at the resourceVersion of its start, so
+# on a brand-new etcd (revision ~1) no version is old enough to be answered 410 Gone. After
+# a restart they begin at the bootstrap's last revision, and the 410 tests can use version 1.
+if tools=$(scripts/helm.sh ensure) && scripts/localcp.sh start --name "$env_name" &&
+   scripts/localcp.sh stop --name "$env_name" && scripts/localcp.sh start --name "$env_name"; then
   eval "$(scripts/localcp.sh env --name "$env_name")"
   export KSWARM_TEST_KUBECONFIG=$KUBECONFIG
   export KSWARM_TEST_KUBECTL=$tools/kubectl KSWARM_TEST_HELM=$tools/helm

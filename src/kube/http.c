@@ -31,6 +31,12 @@
 #define MAX_RETRY_AFTER_S 60
 #define MAX_ERROR_BODY ((size_t)1 << 20)
 #define MAX_PENDING_STREAM ((size_t)256 << 20)
+/* Short requests in flight at once; the rest wait in our queue. Below the API server's 250
+ * HTTP/2 streams per connection, so one connection carries them all; without the cap a burst
+ * of thousands of requests opens connection after connection and their TLS handshakes time
+ * out. Streams (watches) are not counted. */
+#define MAX_INFLIGHT 200
+#define MAX_HOST_CONNECTIONS 8
 
 enum xfer_state { X_QUEUED, X_RUNNING, X_DONE, X_DEAD };
 
@@ -171,6 +177,7 @@ int kube_http_new(const struct kube_http_opts *opts, struct kube_http **out, str
 	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 	/* HTTP/2 streams per connection: kube-apiserver allows 250 by default. */
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, 250L);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)MAX_HOST_CONNECTIONS);
 	*out = h;
 	return 0;
 }
@@ -589,12 +596,16 @@ static long start_ready(struct kube_http *h)
 	refill(h);
 	/* Oldest first: the list is newest-first, so collect and walk backwards. */
 	size_t n = 0, cap = 0;
+	int inflight = 0;
 	struct kube_http_xfer **q = NULL;
-	for (struct kube_http_xfer *x = h->xfers; x; x = x->next)
+	for (struct kube_http_xfer *x = h->xfers; x; x = x->next) {
 		if (x->state == X_QUEUED) {
 			q = ks_grow(q, sizeof *q, n + 1, &cap);
 			q[n++] = x;
+		} else if (x->state == X_RUNNING && !x->on_data) {
+			inflight++;
 		}
+	}
 	for (size_t i = n; i-- > 0;) {
 		struct kube_http_xfer *x = q[i];
 		if (x->state != X_QUEUED)
@@ -604,12 +615,15 @@ static long start_ready(struct kube_http *h)
 			wait = wait < 0 || w < wait ? w : wait;
 			continue;
 		}
+		if (!x->on_data && inflight >= MAX_INFLIGHT)
+			continue; /* started when one in flight completes */
 		if (h->tokens < 1.0) {
 			long w = (long)((1.0 - h->tokens) * 1000.0 / h->o.qps) + 1;
 			wait = wait < 0 || w < wait ? w : wait;
 			break;
 		}
 		h->tokens -= 1.0;
+		inflight += !x->on_data;
 		start_xfer(x);
 	}
 	free(q);

@@ -24,6 +24,15 @@ static inline void it_connect(struct kube_client *c, const char *context, double
 		fail_msg("connect: %s", err.msg);
 }
 
+/* Assert that a call returned want, printing the error message when it did not. */
+#define assert_rc(call, want, errp)                                                           \
+	do {                                                                                  \
+		int rc_ = (call);                                                             \
+		if (rc_ != (want))                                                            \
+			fail_msg("%s returned %d (%s), want %d: %s", #call, rc_,             \
+				 ks_errcode_name(rc_), (want), (errp)->msg);                  \
+	} while (0)
+
 static inline cJSON *it_parse(const char *json)
 {
 	cJSON *j = cJSON_Parse(json);
