@@ -1,0 +1,161 @@
+/* fuzz_objstore.c — libFuzzer target for kube/objstore.
+ * The input is parsed as JSON with cJSON; when it parses, the tree is interned into a store
+ * that lives across inputs (so freed blocks and tombstones are reused), decoded back and
+ * compared exactly (types, key order, string bytes, number bits) and with cJSON_Compare,
+ * serialised and compared with cJSON_PrintUnformatted, interned again (same id), and every
+ * string in it is looked up with find_str. The input's bytes are also interned as one
+ * string, which reaches the packed string encodings directly. After the references are
+ * dropped the store must be empty. Any difference aborts. */
+#include "base/common.h"
+#include "base/buf.h"
+#include "kube/objstore.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static struct kube_objstore *st;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "fuzz_objstore: %s\n", what);
+	abort();
+}
+
+static bool exact_eq(const cJSON *a, const cJSON *b)
+{
+	if ((a->type & 0xff) != (b->type & 0xff))
+		return false;
+	if ((a->string == NULL) != (b->string == NULL) ||
+	    (a->string && strcmp(a->string, b->string) != 0))
+		return false;
+	switch (a->type & 0xff) {
+	case cJSON_Number:
+		return memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) == 0 &&
+		       a->valueint == b->valueint;
+	case cJSON_String:
+		return strcmp(a->valuestring, b->valuestring) == 0;
+	case cJSON_Array:
+	case cJSON_Object: {
+		const cJSON *x = a->child, *y = b->child;
+		for (; x && y; x = x->next, y = y->next) {
+			if (!exact_eq(x, y))
+				return false;
+		}
+		return !x && !y;
+	}
+	default:
+		return true;
+	}
+}
+
+/* cJSON_Compare is exponential in object nesting, never equates inf with inf, and looks
+ * members up by name; use it only where it can judge. */
+static bool compare_ok(const cJSON *v, int depth)
+{
+	if (depth > 12 || (cJSON_IsNumber(v) && !isfinite(v->valuedouble)))
+		return false;
+	for (const cJSON *c = v->child; c; c = c->next) {
+		if (!compare_ok(c, depth + 1))
+			return false;
+		for (const cJSON *d = c->next; cJSON_IsObject(v) && d; d = d->next) {
+			if (strcmp(c->string, d->string) == 0)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Every string and key of v is found, and reads back; object members are reachable. */
+static void check_strings(const cJSON *v, uint32_t id)
+{
+	char tmp[KUBE_OBJSTORE_STRTMP];
+	if (cJSON_IsString(v)) {
+		size_t n = strlen(v->valuestring);
+		if (kube_objstore_find_str(st, v->valuestring, n) != id)
+			die("find_str differs from the interned id");
+		if (!kube_objstore_str_eq(st, id, v->valuestring, n))
+			die("str_eq false on its own string");
+		return;
+	}
+	size_t i = 0;
+	for (const cJSON *c = v->child; c; c = c->next, i++) {
+		uint32_t cid = cJSON_IsArray(v) ? kube_objstore_at(st, id, i)
+						: kube_objstore_val(st, id, i);
+		if (cJSON_IsObject(v)) {
+			uint32_t k = kube_objstore_key(st, id, i);
+			size_t kl = strlen(c->string);
+			if (kube_objstore_find_str(st, c->string, kl) != k)
+				die("key id differs from find_str");
+			size_t len;
+			const char *ks = kube_objstore_str(st, k, tmp, &len);
+			if (!ks || len != kl || memcmp(ks, c->string, kl) != 0)
+				die("key reads back differently");
+			const cJSON *first = cJSON_GetObjectItemCaseSensitive(v, c->string);
+			uint32_t want = kube_objstore_child(st, id, c->string, kl);
+			if (first == c && want != cid)
+				die("child() is not the first member of that name");
+		}
+		check_strings(c, cid);
+	}
+	if (kube_objstore_len(st, id) != i)
+		die("length differs");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!st)
+		st = kube_objstore_new();
+
+	/* The bytes as one string. */
+	if (size < 4096 && !memchr(data, 0, size)) {
+		uint32_t s = kube_objstore_intern_str(st, (const char *)data, size);
+		char tmp[KUBE_OBJSTORE_STRTMP];
+		size_t len;
+		const char *p = kube_objstore_str(st, s, tmp, &len);
+		if (!p || len != size || memcmp(p, data, size) != 0 || p[len] != '\0')
+			die("string does not read back");
+		if (kube_objstore_find_str(st, (const char *)data, size) != s)
+			die("find_str of an interned string");
+		kube_objstore_unref(st, s);
+	}
+
+	cJSON *v = cJSON_ParseWithLength((const char *)data, size);
+	if (v) {
+		uint32_t id = kube_objstore_intern(st, v);
+		if (!id)
+			die("intern refused a parsed tree");
+		cJSON *back = kube_objstore_to_cjson(st, id);
+		if (!back || !exact_eq(v, back))
+			die("decoded tree differs");
+		if (compare_ok(v, 0) && !cJSON_Compare(v, back, true))
+			die("cJSON_Compare differs");
+		cJSON_Delete(back);
+
+		struct ks_buf out;
+		ks_buf_init(&out, KS_BUF_UNLIMITED);
+		if (kube_objstore_to_json(st, id, &out, NULL))
+			die("serialise failed");
+		char *want = cJSON_PrintUnformatted(v);
+		if (!want || strcmp(want, out.data) != 0)
+			die("serialisation differs from cJSON_PrintUnformatted");
+		free(want);
+		ks_buf_release(&out);
+
+		uint32_t again = kube_objstore_intern(st, v);
+		if (again != id)
+			die("re-interning gave another id");
+		check_strings(v, id);
+		kube_objstore_unref(st, again);
+		kube_objstore_unref(st, id);
+		cJSON_Delete(v);
+	}
+
+	struct kube_objstore_stats s;
+	kube_objstore_stats(st, &s);
+	if (s.nodes != 0 || s.table_used != 0 || s.node_bytes != 0)
+		die("store not empty after the last unref");
+	if (s.node_bytes + s.free_bytes + 4 != s.arena_bytes)
+		die("arena accounting");
+	return 0;
+}
