@@ -39,7 +39,7 @@ INTEG_BIN:= $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 TESTUTIL := $(B)/obj/tests/testutil.o
 
-.PHONY: all deps check check-fast unit integration asan valgrind demo bench fuzz fuzz-regress \
+.PHONY: FORCE all deps check check-fast unit integration asan valgrind demo bench fuzz fuzz-regress \
         clean lint controlplane
 all: $(B)/kswarm
 
@@ -78,6 +78,13 @@ $(B)/bench/%: bench/%.c $(B)/libkswarm.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libkswarm.a $(LDLIBS)
+
+# The git revision is compiled into cmd_version.o only; rebuild it when HEAD moves.
+$(B)/gitrev.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo "$(GIT_REV)" | cmp -s - $@ || echo "$(GIT_REV)" > $@
+$(B)/obj/src/cli/cmd_version.o: $(B)/gitrev.stamp
+FORCE:
 
 tests-built: $(UNIT_BIN) $(INTEG_BIN) $(B)/kswarm
 

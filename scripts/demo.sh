@@ -33,7 +33,7 @@ $ks get pods -A || true
 say "kswarm get nodes    (no nodes yet: 'kswarm sim' brings them in step 2)"
 $ks get nodes || true
 
-say "kswarm watch deployments,pods while a Deployment is created, scaled and deleted"
+say "kswarm watch deployments while a Deployment is created, scaled and deleted"
 $ks watch deployments -n default --no-initial &
 watch_pid=$!
 sleep 1
