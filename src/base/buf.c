@@ -106,7 +106,7 @@ char *ks_buf_detach(struct ks_buf *b)
 	return p;
 }
 
-int ks_buf_append_json_string(struct ks_buf *b, const char *s)
+int ks_buf_append_json_string_go(struct ks_buf *b, const char *s, bool html_safe)
 {
 	int rc = ks_buf_appendc(b, '"');
 	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
@@ -117,13 +117,23 @@ int ks_buf_append_json_string(struct ks_buf *b, const char *s)
 		case '\r': rc = ks_buf_append(b, "\\r", 2); break;
 		case '\t': rc = ks_buf_append(b, "\\t", 2); break;
 		default:
-			if (*p < 0x20)
+			if (*p < 0x20 || (html_safe && (*p == '<' || *p == '>' || *p == '&'))) {
 				rc = ks_buf_appendf(b, "\\u%04x", *p);
-			else
+			} else if (html_safe && *p == 0xe2 && p[1] == 0x80 &&
+				   (p[2] == 0xa8 || p[2] == 0xa9)) {
+				rc = ks_buf_appendstr(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029");
+				p += 2;
+			} else {
 				rc = ks_buf_appendc(b, (char)*p);
+			}
 		}
 	}
 	return rc ? rc : ks_buf_appendc(b, '"');
+}
+
+int ks_buf_append_json_string(struct ks_buf *b, const char *s)
+{
+	return ks_buf_append_json_string_go(b, s, false);
 }
 
 int ks_buf_append_urlenc(struct ks_buf *b, const char *s)

@@ -7,6 +7,7 @@
 #define KS_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct ks_err;
@@ -34,6 +35,8 @@ void ks_buf_consume(struct ks_buf *b, size_t n);
 char *ks_buf_detach(struct ks_buf *b);
 /* Append s as a JSON string literal with quotes. */
 int ks_buf_append_json_string(struct ks_buf *b, const char *s);
+/* The same; html_safe also escapes <, >, &, U+2028 and U+2029 as Go's encoding/json does. */
+int ks_buf_append_json_string_go(struct ks_buf *b, const char *s, bool html_safe);
 /* Append s percent-encoded for a URL query value. */
 int ks_buf_append_urlenc(struct ks_buf *b, const char *s);
 

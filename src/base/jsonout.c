@@ -10,30 +10,7 @@
 
 static int write_string(struct ks_buf *b, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-	int rc = ks_buf_appendc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
-		unsigned char c = *p;
-		if (c == '"' || c == '\\') {
-			char e[2] = {'\\', (char)c};
-			rc = ks_buf_append(b, e, 2);
-		} else if (c == '\n') {
-			rc = ks_buf_append(b, "\\n", 2);
-		} else if (c == '\r') {
-			rc = ks_buf_append(b, "\\r", 2);
-		} else if (c == '\t') {
-			rc = ks_buf_append(b, "\\t", 2);
-		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-			rc = ks_buf_append(b, e, 6);
-		} else if (c == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
-			rc = ks_buf_appendstr(b, p[2] == 0xa8 ? "\\u2028" : "\\u2029");
-			p += 2;
-		} else {
-			rc = ks_buf_appendc(b, (char)c);
-		}
-	}
-	return rc ? rc : ks_buf_appendc(b, '"');
+	return ks_buf_append_json_string_go(b, s, true);
 }
 
 static int write_number(struct ks_buf *b, double d)
