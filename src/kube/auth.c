@@ -34,45 +34,16 @@ struct kube_auth_state {
 	struct kube_credential exec_cred;
 };
 
-static void free_secret(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-static void pem_wipe(struct kube_pem *p)
-{
-	if (p->data) {
-		explicit_bzero(p->data, p->len);
-		free(p->data);
-	}
-	p->data = NULL;
-	p->len = 0;
-}
-
-static void pem_dup(struct kube_pem *dst, const struct kube_pem *src)
-{
-	dst->data = NULL;
-	dst->len = 0;
-	if (src->data) {
-		dst->data = ks_malloc(src->len + 1);
-		memcpy(dst->data, src->data, src->len);
-		dst->data[src->len] = '\0';
-		dst->len = src->len;
-	}
-}
 
 void kube_credential_release(struct kube_credential *c)
 {
 	if (!c)
 		return;
-	free_secret(c->token);
-	pem_wipe(&c->cert);
-	pem_wipe(&c->key);
-	free_secret(c->username);
-	free_secret(c->password);
+	kube_secret_free(c->token);
+	kube_pem_free(&c->cert);
+	kube_pem_free(&c->key);
+	kube_secret_free(c->username);
+	kube_secret_free(c->password);
 	memset(c, 0, sizeof *c);
 }
 
@@ -80,8 +51,8 @@ static void cred_copy(struct kube_credential *dst, const struct kube_credential 
 {
 	memset(dst, 0, sizeof *dst);
 	dst->token = src->token ? ks_strdup(src->token) : NULL;
-	pem_dup(&dst->cert, &src->cert);
-	pem_dup(&dst->key, &src->key);
+	kube_pem_copy(&dst->cert, &src->cert);
+	kube_pem_copy(&dst->key, &src->key);
 	dst->username = src->username ? ks_strdup(src->username) : NULL;
 	dst->password = src->password ? ks_strdup(src->password) : NULL;
 	dst->expiry_ns = src->expiry_ns;
@@ -102,7 +73,7 @@ void kube_auth_state_free(struct kube_config *cfg)
 	struct kube_auth_state *st = cfg ? cfg->auth : NULL;
 	if (!st)
 		return;
-	free_secret(st->file_token);
+	kube_secret_free(st->file_token);
 	kube_credential_release(&st->exec_cred);
 	pthread_mutex_destroy(&st->mu);
 	free(st);
@@ -204,7 +175,7 @@ static void refresh_token_file(const struct kube_config *cfg, struct kube_auth_s
 		st->generation++;
 		KS_DEBUG("auth", "token file %s holds a new token", cfg->token_file);
 	}
-	free_secret(st->file_token);
+	kube_secret_free(st->file_token);
 	st->file_token = tok;
 }
 
@@ -238,8 +209,8 @@ int kube_auth_get(struct kube_config *cfg, struct kube_credential *out, struct k
 			refresh_token_file(cfg, st);
 		const char *tok = st->file_token ? st->file_token : cfg->token;
 		out->token = tok ? ks_strdup(tok) : NULL;
-		pem_dup(&out->cert, &cfg->client_cert);
-		pem_dup(&out->key, &cfg->client_key);
+		kube_pem_copy(&out->cert, &cfg->client_cert);
+		kube_pem_copy(&out->key, &cfg->client_key);
 		out->username = cfg->username ? ks_strdup(cfg->username) : NULL;
 		out->password = cfg->password ? ks_strdup(cfg->password) : NULL;
 		out->generation = st->generation;

@@ -76,6 +76,7 @@ struct kube_http {
 	void *ca;
 	size_t ca_len;
 	struct kube_http_xfer *xfers;
+	bool plaintext_remote; /* http:// to a host that is not loopback */
 	double tokens;
 	int64_t refill_ms;
 	int depth;
@@ -168,6 +169,11 @@ int kube_http_new(const struct kube_http_opts *opts, struct kube_http **out, str
 		h->o.max_retries = 0;
 	h->tokens = h->o.burst;
 	h->refill_ms = ks_mono_ms();
+	if (!strncmp(h->server, "http://", 7)) {
+		const char *host = h->server + 7;
+		h->plaintext_remote = strncmp(host, "127.", 4) && strncmp(host, "localhost", 9) &&
+				      strncmp(host, "[::1]", 5);
+	}
 	int rc = setup_server_name(h, err);
 	if (rc) {
 		kube_http_free(h);
@@ -315,6 +321,14 @@ static void start_xfer(struct kube_http_xfer *x)
 		if (!err.code)
 			err.code = KS_EAUTH;
 		finish_xfer(x, err.code, &err);
+		return;
+	}
+	if (h->plaintext_remote && (cred.token || cred.basic_user)) {
+		/* A token or password over plain HTTP to another host is readable on the way. */
+		ks_err_set(&err, KS_EAUTH,
+			   "%s: refusing to send credentials over plain HTTP to %s (use https)",
+			   x->path, h->server);
+		finish_xfer(x, KS_EAUTH, &err);
 		return;
 	}
 	if (x->easy)

@@ -102,7 +102,7 @@ struct kc_file {
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-static void free_secret(char *s)
+void kube_secret_free(char *s)
 {
 	if (s) {
 		explicit_bzero(s, strlen(s));
@@ -110,7 +110,7 @@ static void free_secret(char *s)
 	}
 }
 
-static void pem_free(struct kube_pem *p)
+void kube_pem_free(struct kube_pem *p)
 {
 	if (p->data) {
 		explicit_bzero(p->data, p->len);
@@ -120,7 +120,7 @@ static void pem_free(struct kube_pem *p)
 	p->len = 0;
 }
 
-static void pem_copy(struct kube_pem *dst, const struct kube_pem *src)
+void kube_pem_copy(struct kube_pem *dst, const struct kube_pem *src)
 {
 	dst->data = NULL;
 	dst->len = 0;
@@ -302,7 +302,7 @@ static int get_str(struct pctx *p, const struct fld *f, const char *what, char *
 	if (strlen(v->str) != v->len)
 		return perr(p->err, KS_EINVAL, p->f, npos(v), "%s: %s holds a NUL character", what,
 			    f->key);
-	free_secret(*out);
+	kube_secret_free(*out);
 	*out = ks_strdup(v->str);
 	return 0;
 }
@@ -345,7 +345,7 @@ static int get_b64(struct pctx *p, const struct fld *f, const char *what, struct
 	if (ks_base64_decode(v->str, v->len, &bytes, &n, &e))
 		return perr(p->err, KS_EINVAL, p->f, npos(v), "%s: %s is not valid base64: %s",
 			    what, f->key, e.msg);
-	pem_free(out);
+	kube_pem_free(out);
 	out->data = (char *)bytes;
 	out->len = n;
 	return 0;
@@ -555,7 +555,7 @@ static int decode_exec(struct pctx *p, struct kc_exec *x, const struct kube_ynod
 					ks_asprintf("%s=%s", name ? name : "", value ? value : "");
 			}
 			free(name);
-			free_secret(value);
+			kube_secret_free(value);
 		}
 	}
 	if (!rc)
@@ -719,10 +719,10 @@ static void exec_free(struct kc_exec *x)
 {
 	free(x->command);
 	for (size_t i = 0; i < x->nargs; i++)
-		free_secret(x->args[i]);
+		kube_secret_free(x->args[i]);
 	free(x->args);
 	for (size_t i = 0; i < x->nenv; i++)
-		free_secret(x->env[i]);
+		kube_secret_free(x->env[i]);
 	free(x->env);
 	free(x->api_version);
 	free(x->install_hint);
@@ -739,8 +739,8 @@ static void kc_file_free(struct kc_file *f)
 		free(c->server);
 		free(c->tls_server_name);
 		free(c->ca_file);
-		pem_free(&c->ca_data);
-		free_secret(c->proxy_url);
+		kube_pem_free(&c->ca_data);
+		kube_secret_free(c->proxy_url);
 		free(c->exec_ext_json);
 	}
 	for (size_t i = 0; i < f->nusers; i++) {
@@ -749,11 +749,11 @@ static void kc_file_free(struct kc_file *f)
 		free(u->cert_file);
 		free(u->key_file);
 		free(u->token_file);
-		pem_free(&u->cert_data);
-		pem_free(&u->key_data);
-		free_secret(u->token);
+		kube_pem_free(&u->cert_data);
+		kube_pem_free(&u->key_data);
+		kube_secret_free(u->token);
 		free(u->username);
-		free_secret(u->password);
+		kube_secret_free(u->password);
 		free(u->auth_provider);
 		exec_free(&u->exec);
 	}
@@ -1070,7 +1070,7 @@ static int read_pem(const struct kc_file *f, struct pos at, const char *what, co
 	out->len = b.len;
 	out->data = ks_buf_detach(&b);
 	if (!has_pem_block(out->data, out->len)) {
-		pem_free(out);
+		kube_pem_free(out);
 		return perr(err, KS_EINVAL, f, at, "%s: %s holds no PEM data (-----BEGIN ...)",
 			    what, path);
 	}
@@ -1095,21 +1095,21 @@ static void release_fields(struct kube_config *cfg)
 	free(cfg->namespace);
 	free(cfg->server);
 	free(cfg->tls_server_name);
-	free_secret(cfg->proxy_url);
-	pem_free(&cfg->ca);
-	free_secret(cfg->token);
+	kube_secret_free(cfg->proxy_url);
+	kube_pem_free(&cfg->ca);
+	kube_secret_free(cfg->token);
 	free(cfg->token_file);
-	pem_free(&cfg->client_cert);
-	pem_free(&cfg->client_key);
+	kube_pem_free(&cfg->client_cert);
+	kube_pem_free(&cfg->client_key);
 	free(cfg->username);
-	free_secret(cfg->password);
+	kube_secret_free(cfg->password);
 	struct kube_exec_config *x = &cfg->exec;
 	free(x->command);
 	for (size_t i = 0; i < x->nargs; i++)
-		free_secret(x->args[i]);
+		kube_secret_free(x->args[i]);
 	free(x->args);
 	for (size_t i = 0; i < x->nenv; i++)
-		free_secret(x->env[i]);
+		kube_secret_free(x->env[i]);
 	free(x->env);
 	free(x->api_version);
 	free(x->install_hint);
@@ -1164,7 +1164,7 @@ static int build_from_selection(const struct selection *sel, const struct kube_c
 	snprintf(what, sizeof what, "cluster '%.200s'", c->name);
 	int rc = 0;
 	if (c->ca_data.data) {
-		pem_copy(&cfg->ca, &c->ca_data);
+		kube_pem_copy(&cfg->ca, &c->ca_data);
 		snprintf(what, sizeof what, "cluster '%.200s': certificate-authority-data",
 			 c->name);
 		rc = check_pem_data(c->file, c->pos, what, &cfg->ca, err);
@@ -1177,7 +1177,7 @@ static int build_from_selection(const struct selection *sel, const struct kube_c
 
 	snprintf(what, sizeof what, "user '%.200s'", u->name);
 	if (u->cert_data.data) {
-		pem_copy(&cfg->client_cert, &u->cert_data);
+		kube_pem_copy(&cfg->client_cert, &u->cert_data);
 		char w[340];
 		snprintf(w, sizeof w, "%s: client-certificate-data", what);
 		rc = check_pem_data(u->file, u->pos, w, &cfg->client_cert, err);
@@ -1187,7 +1187,7 @@ static int build_from_selection(const struct selection *sel, const struct kube_c
 		rc = read_pem(u->file, u->cert_file_pos, w, u->cert_file, &cfg->client_cert, err);
 	}
 	if (!rc && u->key_data.data) {
-		pem_copy(&cfg->client_key, &u->key_data);
+		kube_pem_copy(&cfg->client_key, &u->key_data);
 		char w[340];
 		snprintf(w, sizeof w, "%s: client-key-data", what);
 		rc = check_pem_data(u->file, u->pos, w, &cfg->client_key, err);

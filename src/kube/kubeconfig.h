@@ -122,6 +122,11 @@ int kube_config_load(const struct kube_config_opts *opts, struct kube_config *ou
 /* Free everything in cfg (secrets are wiped first); cfg may then be reused. */
 void kube_config_release(struct kube_config *cfg);
 
+/* Secrets: wipe, then free (NULL is fine). A PEM copy is NUL-terminated like the original. */
+void kube_secret_free(char *s);
+void kube_pem_free(struct kube_pem *p);
+void kube_pem_copy(struct kube_pem *dst, const struct kube_pem *src);
+
 /* Internal, for the fuzzer and tests: parse one kubeconfig held in memory (`path` names it
  * in messages and anchors its relative paths) with all of kube_config_load's decoding and,
  * when it sets a current-context, its checks of that context, cluster and user — without
