@@ -172,7 +172,7 @@ static void loaded(void *ctx, struct kube_http_resp *resp, int rc, const struct 
 }
 
 /* Make an object creatable: no server-owned fields, no owners (the garbage collector would
- * delete pods whose owners do not exist), no status. */
+ * delete pods whose owners do not exist), no status, the default service account. */
 static void for_create(cJSON *o)
 {
 	cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "metadata");
@@ -181,6 +181,12 @@ static void for_create(cJSON *o)
 	for (size_t i = 0; i < KS_ARRAY_LEN(drop); i++)
 		cJSON_DeleteItemFromObjectCaseSensitive(m, drop[i]);
 	cJSON_DeleteItemFromObjectCaseSensitive(o, "status");
+	/* The snapshot's service accounts do not exist here; the default one does. */
+	cJSON *spec = cJSON_GetObjectItemCaseSensitive(o, "spec");
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "serviceAccountName");
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "serviceAccount");
+	/* Pods bound to nodes that do not exist are deleted by the pod garbage collector. */
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "nodeName");
 }
 
 static void load_one(void *ctx, cJSON *it)
