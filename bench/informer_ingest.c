@@ -59,6 +59,7 @@ static int each_item(const char *path, const char *kind, void (*fn)(void *, cJSO
 	bool eof = false;
 	size_t bytes = 0;
 	int rc = 0;
+	struct ks_json_arena arena = {0};
 	while (rc == 0) {
 		struct kube_ls_span sp;
 		struct ks_err err = {0};
@@ -71,8 +72,11 @@ static int each_item(const char *path, const char *kind, void (*fn)(void *, cJSO
 		if (ev == KUBE_LS_END)
 			break;
 		if (ev == KUBE_LS_ITEM) {
+			/* As the watch parses events: in an arena, one item at a time. */
+			ks_json_arena_begin(&arena);
 			cJSON *it = ks_json_parse(buf.data + sp.off, sp.len, 64 << 20, &err);
 			if (!it) {
+				ks_json_arena_end(&arena);
 				fprintf(stderr, "%s: %s\n", path, err.msg);
 				rc = -1;
 				break;
@@ -82,6 +86,7 @@ static int each_item(const char *path, const char *kind, void (*fn)(void *, cJSO
 				fn(ctx, it);
 			}
 			cJSON_Delete(it);
+			ks_json_arena_end(&arena);
 			continue;
 		}
 		if (ev == KUBE_LS_MORE) {
@@ -104,6 +109,7 @@ static int each_item(const char *path, const char *kind, void (*fn)(void *, cJSO
 	}
 	fclose(f);
 	ks_buf_release(&buf);
+	ks_json_arena_release(&arena);
 	if (bytes_out)
 		*bytes_out = bytes;
 	return rc;
@@ -285,18 +291,20 @@ static int from_apiserver(const char *kubeconfig, const char *snapshot, bool do_
 		if (!cont)
 			break;
 	}
-	/* Ingest the same bytes: parse each page, hand its items to an informer. */
+	/* Ingest the same bytes as the watch does: each page parsed in the client's arena and
+	 * handed to the informer, then dropped. */
 	struct kube_resource r = {"", "v1", "pods", "Pod", "pod", true, ""};
 	struct kube_informer *inf = kube_informer_new(NULL, &r, NULL);
 	int64_t t0 = ks_mono_ms();
+	kube_informer_list_begin(inf);
 	for (size_t i = 0; i < n; i++) {
+		ks_json_arena_begin(&c.list_arena);
 		cJSON *page = ks_json_parse(pages[i], lens[i], (size_t)1 << 30, NULL);
-		cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "items");
-		cJSON *it;
-		cJSON_ArrayForEach(it, items)
-			kube_informer_apply(inf, KUBE_EV_ADDED, it);
+		kube_informer_list_page(inf, cJSON_GetObjectItemCaseSensitive(page, "items"));
 		cJSON_Delete(page);
+		ks_json_arena_end(&c.list_arena);
 	}
+	kube_informer_list_end(inf);
 	int64_t ingest_ms = ks_mono_ms() - t0;
 	size_t objects = kube_informer_count(inf);
 	double api_mbs = http_ms ? (double)bytes / 1e6 / ((double)http_ms / 1000.0) : 0;

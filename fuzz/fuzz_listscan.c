@@ -115,8 +115,8 @@ static bool value_is(const char *text, size_t len, const cJSON *want)
 		return false;
 	char *a = cJSON_PrintUnformatted(v), *b = cJSON_PrintUnformatted(want);
 	bool eq = a && b && strcmp(a, b) == 0;
-	free(a);
-	free(b);
+	cJSON_free(a);
+	cJSON_free(b);
 	cJSON_Delete(v);
 	return eq;
 }

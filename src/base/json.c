@@ -5,6 +5,140 @@
 #include <stdio.h>
 #include <string.h>
 
+/* ---- arena hooks ----
+ * Every block cJSON gets carries a 16-byte header: its tag says whether free() must give it
+ * back (malloc'd) or leave it (arena). The hooks are installed once, before the first parse. */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define KS_JSON_ARENA_ENABLED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KS_JSON_ARENA_ENABLED 0
+#endif
+#endif
+#ifndef KS_JSON_ARENA_ENABLED
+#define KS_JSON_ARENA_ENABLED 1
+#endif
+
+#define HDR 16
+#define TAG_HEAP 0x4b534850u  /* "KSHP" */
+#define TAG_ARENA 0x4b534152u /* "KSAR" */
+#define CHUNK_SIZE ((size_t)1 << 20)
+
+struct ks_json_chunk {
+	struct ks_json_chunk *next;
+	size_t used, cap;
+	_Alignas(16) unsigned char data[];
+};
+
+static _Thread_local struct ks_json_arena *current_arena;
+static bool hooks_installed;
+
+static void *hook_malloc(size_t n)
+{
+	struct ks_json_arena *a = current_arena;
+	size_t need = (n + HDR + 15) & ~(size_t)15;
+	unsigned char *p;
+	if (a) {
+		struct ks_json_chunk *c = a->chunks;
+		if (!c || c->cap - c->used < need) {
+			if (a->spare && a->spare->cap >= need) {
+				c = a->spare;
+				a->spare = c->next;
+			} else {
+				size_t cap = need > CHUNK_SIZE ? need : CHUNK_SIZE;
+				c = ks_malloc(sizeof *c + cap);
+				c->cap = cap;
+			}
+			c->used = 0;
+			c->next = a->chunks;
+			a->chunks = c;
+		}
+		p = c->data + c->used;
+		c->used += need;
+		a->used_bytes += need;
+		*(uint32_t *)p = TAG_ARENA;
+	} else {
+		p = ks_malloc(n + HDR);
+		*(uint32_t *)p = TAG_HEAP;
+	}
+	return p + HDR;
+}
+
+static void hook_free(void *q)
+{
+	if (!q)
+		return;
+	unsigned char *p = (unsigned char *)q - HDR;
+	if (*(uint32_t *)p == TAG_HEAP)
+		free(p);
+	/* TAG_ARENA: freed with its arena. */
+}
+
+static void install_hooks(void)
+{
+	if (hooks_installed || !KS_JSON_ARENA_ENABLED)
+		return;
+	cJSON_Hooks h = {.malloc_fn = hook_malloc, .free_fn = hook_free};
+	cJSON_InitHooks(&h);
+	hooks_installed = true;
+}
+
+/* Trees made before the hooks were installed would be freed wrongly: install them before
+ * main() runs, so every cJSON allocation of the process goes through them. */
+__attribute__((constructor)) static void json_hooks_init(void)
+{
+	install_hooks();
+}
+
+void ks_json_arena_begin(struct ks_json_arena *a)
+{
+	/* Rewind: every chunk becomes spare. */
+	while (a->chunks) {
+		struct ks_json_chunk *c = a->chunks;
+		a->chunks = c->next;
+		c->next = a->spare;
+		a->spare = c;
+	}
+	a->used_bytes = 0;
+	if (KS_JSON_ARENA_ENABLED)
+		current_arena = a;
+}
+
+static void free_chunks(struct ks_json_chunk *c)
+{
+	for (struct ks_json_chunk *n; c; c = n) {
+		n = c->next;
+		free(c);
+	}
+}
+
+void ks_json_arena_end(struct ks_json_arena *a)
+{
+	if (current_arena == a)
+		current_arena = NULL;
+	/* Keep up to KS_JSON_ARENA_KEEP bytes of chunks for the next scope. */
+	size_t kept = 0;
+	struct ks_json_chunk **pp = &a->chunks;
+	while (*pp && kept + (*pp)->cap <= KS_JSON_ARENA_KEEP) {
+		kept += (*pp)->cap;
+		pp = &(*pp)->next;
+	}
+	free_chunks(*pp);
+	*pp = NULL;
+	free_chunks(a->spare);
+	a->spare = NULL;
+}
+
+void ks_json_arena_release(struct ks_json_arena *a)
+{
+	if (current_arena == a)
+		current_arena = NULL;
+	free_chunks(a->chunks);
+	free_chunks(a->spare);
+	a->chunks = a->spare = NULL;
+}
+
 cJSON *ks_json_parse(const char *s, size_t len, size_t max, struct ks_err *err)
 {
 	if (len > max) {
@@ -94,5 +228,8 @@ char *ks_json_print(const cJSON *obj)
 		fprintf(stderr, "kswarm: out of memory printing JSON\n");
 		abort();
 	}
-	return s;
+	/* cJSON's memory goes back through cJSON_free; ours through free(). */
+	char *r = ks_strdup(s);
+	cJSON_free(s);
+	return r;
 }

@@ -37,4 +37,22 @@ int ks_json_len(const cJSON *arr);
 /* Print compactly; caller frees with free(). */
 char *ks_json_print(const cJSON *obj);
 
+/* Arena allocation for short-lived trees (a LIST page, a watch event): between
+ * ks_json_arena_begin and ks_json_arena_end, every cJSON allocation of this thread comes
+ * from the arena (a bump allocator; cJSON_Delete of its nodes costs nothing). begin rewinds
+ * the arena, so its memory is reused scope after scope; end keeps at most
+ * KS_JSON_ARENA_KEEP bytes for the next scope and frees the rest; release frees it all.
+ * Trees made inside a scope must not outlive it. Scopes do not nest. Under AddressSanitizer
+ * the arena is a pass-through, so the sanitizer still sees every allocation.
+ * A zeroed struct is an empty arena. */
+#define KS_JSON_ARENA_KEEP ((size_t)8 << 20)
+struct ks_json_arena {
+	struct ks_json_chunk *chunks; /* the chunk being filled first */
+	struct ks_json_chunk *spare;  /* rewound chunks, reused before new ones */
+	size_t used_bytes;
+};
+void ks_json_arena_begin(struct ks_json_arena *a);
+void ks_json_arena_end(struct ks_json_arena *a);
+void ks_json_arena_release(struct ks_json_arena *a);
+
 #endif

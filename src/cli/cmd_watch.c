@@ -94,16 +94,21 @@ static void print_event(struct watch_cli *w, const char *type, const cJSON *o)
 	fflush(stdout);
 }
 
-static void on_list(void *ctx, cJSON *items, const char *rv)
+static void on_list_page(void *ctx, cJSON *items)
 {
 	struct watch_cli *w = ctx;
-	(void)rv;
 	if (!w->initial)
 		return;
-	w->initial = false; /* a relist after 410 is not news: only the first list is shown */
 	const cJSON *it;
 	cJSON_ArrayForEach(it, items)
 		print_event(w, "EXISTING", it);
+}
+
+static void on_list_end(void *ctx, const char *rv)
+{
+	struct watch_cli *w = ctx;
+	(void)rv;
+	w->initial = false; /* a relist after 410 is not news: only the first list is shown */
 }
 
 static void on_event(void *ctx, enum kube_event_type type, cJSON *obj)
@@ -176,8 +181,8 @@ int cmd_watch(int argc, char **argv)
 		.ns = k.all_namespaces ? NULL : cli_kube_namespace(&k, &c),
 		.label_selector = selector,
 	};
-	struct kube_watch_handlers h = {.on_list = on_list, .on_event = on_event,
-					.on_state = on_state, .ctx = &w};
+	struct kube_watch_handlers h = {.on_list_page = on_list_page, .on_list_end = on_list_end,
+					.on_event = on_event, .on_state = on_state, .ctx = &w};
 	struct kube_watch *wt = kube_watch_new(&c, &ar->r, &o, &h);
 	kube_watch_start(wt);
 	int64_t end = timeout_s > 0 ? ks_mono_ms() + timeout_s * 1000 : 0;

@@ -137,10 +137,25 @@ int kube_list_pages(struct kube_client *c, const struct kube_resource *r, const 
 			snprintf(num, sizeof num, "%d", o->timeout_s);
 			append_query(&path, &first, "timeoutSeconds", num);
 		}
-		cJSON *page = NULL;
-		rc = request_json(c, "GET", path.data, NULL, NULL, 0, o->accept, &page, err);
-		if (rc)
+		struct kube_http_req req = {.method = "GET", .path = path.data, .accept = o->accept};
+		struct kube_http_resp resp;
+		rc = kube_http_do(c->http, &req, &resp, err);
+		if (rc) {
+			kube_http_resp_release(&resp);
 			break;
+		}
+		struct ks_json_arena *arena = &c->list_arena;
+		if (o->transient_pages)
+			ks_json_arena_begin(arena);
+		cJSON *page = ks_json_parse(resp.body.data ? resp.body.data : "", resp.body.len,
+					    resp.body.max, err);
+		kube_http_resp_release(&resp);
+		if (!page) {
+			if (o->transient_pages)
+				ks_json_arena_end(arena);
+			rc = ks_err_wrap(err, "GET %s", path.data);
+			break;
+		}
 		free(cont);
 		cont = NULL;
 		const char *next = ks_json_str(page, "metadata.continue");
@@ -151,6 +166,8 @@ int kube_list_pages(struct kube_client *c, const struct kube_resource *r, const 
 				 ks_json_str_or(page, "metadata.resourceVersion", ""));
 		rc = fn(ctx, page);
 		cJSON_Delete(page);
+		if (o->transient_pages)
+			ks_json_arena_end(arena);
 		if (rc || !cont || o->single_page)
 			break;
 	}
@@ -395,6 +412,7 @@ void kube_client_release(struct kube_client *c)
 {
 	kube_http_free(c->http);
 	kube_discovery_free(c->discovery);
+	ks_json_arena_release(&c->list_arena);
 	free(c->namespace);
 	free(c->context);
 	c->http = NULL;

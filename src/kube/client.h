@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/json.h"
 #include "kube/http.h"
 
 struct ks_err;
@@ -36,6 +37,7 @@ struct kube_client {
 	char *context;   /* the kubeconfig context name, for messages */
 	struct kube_discovery *discovery; /* filled lazily by kube_discover */
 	void *config;    /* struct kube_config when built from a kubeconfig */
+	struct ks_json_arena list_arena; /* for transient LIST pages */
 };
 
 /* Append "/api/v1/namespaces/NS/pods/NAME/SUB" (ns may be NULL for all / cluster-scoped). */
@@ -52,6 +54,9 @@ struct kube_list_opts {
 	const char *continue_token;
 	const char *accept;       /* e.g. the Table media type; NULL: JSON */
 	int timeout_s;            /* server-side timeoutSeconds, 0: none */
+	/* Pages live only during the page callback: they are parsed into a JSON arena that is
+	 * freed at once afterwards (much less malloc work for big lists). */
+	bool transient_pages;
 };
 
 /* One page at a time: called with each page (a *List object; the callee may steal items by

@@ -30,7 +30,8 @@ struct kube_informer {
 	struct kube_objstore *st;
 	struct ks_map objects;               /* "ns/name" -> id */
 	struct ks_map index[KUBE_IDX_COUNT]; /* value -> struct ks_ptrset of ids */
-	struct ks_ptrset seen;               /* relist: ids confirmed by the snapshot */
+	struct ks_ptrset seen;               /* during a LIST: ids confirmed by the snapshot */
+	bool listing;
 	struct kube_informer_handlers *handlers;
 	size_t n_handlers, cap_handlers;
 	size_t index_entries;
@@ -154,12 +155,14 @@ static void upsert(struct kube_informer *inf, cJSON *obj, struct ks_buf *key)
 	if (old_id == id) {
 		/* Unchanged (a relist brought the same object): nothing to say. */
 		kube_objstore_unref(inf->st, id);
-		ks_ptrset_add(&inf->seen, ID2P(id));
+		if (inf->listing)
+			ks_ptrset_add(&inf->seen, ID2P(id));
 		return;
 	}
 	ks_map_put(&inf->objects, key->data, ID2P(id));
 	each_index_value(inf, id, file_one, id);
-	ks_ptrset_add(&inf->seen, ID2P(id));
+	if (inf->listing)
+		ks_ptrset_add(&inf->seen, ID2P(id));
 	if (!old_id) {
 		call_add(inf, obj);
 		return;
@@ -188,18 +191,31 @@ static void remove_key(struct kube_informer *inf, const char *key, const cJSON *
 	kube_objstore_unref(inf->st, id);
 }
 
-void kube_informer_replace(struct kube_informer *inf, cJSON *items)
+/* A LIST arrives as begin, pages, end (watch.h invariant 2): the seen set collects what the
+ * snapshot holds; only at the end is what it lacks deleted. */
+static void list_begin(void *ctx)
 {
+	struct kube_informer *inf = ctx;
 	ks_ptrset_release(&inf->seen);
 	ks_ptrset_init(&inf->seen);
+	inf->listing = true;
+}
+
+static void list_page(void *ctx, cJSON *items)
+{
+	struct kube_informer *inf = ctx;
 	struct ks_buf key;
 	ks_buf_init(&key, KS_BUF_UNLIMITED);
 	cJSON *it;
-	while ((it = cJSON_DetachItemFromArray(items, 0))) {
+	cJSON_ArrayForEach(it, items)
 		upsert(inf, it, &key);
-		cJSON_Delete(it);
-	}
 	ks_buf_release(&key);
+}
+
+static void list_end(void *ctx, const char *rv)
+{
+	struct kube_informer *inf = ctx;
+	(void)rv;
 	/* What the snapshot no longer holds was deleted while we were not watching. */
 	size_t n = 0, cap = 0;
 	char **gone = NULL;
@@ -217,6 +233,7 @@ void kube_informer_replace(struct kube_informer *inf, cJSON *items)
 	free(gone);
 	ks_ptrset_release(&inf->seen);
 	ks_ptrset_init(&inf->seen);
+	inf->listing = false;
 	if (!inf->synced) {
 		inf->synced = true;
 		for (size_t i = 0; i < inf->n_handlers; i++)
@@ -225,10 +242,26 @@ void kube_informer_replace(struct kube_informer *inf, cJSON *items)
 	}
 }
 
-static void on_list(void *ctx, cJSON *items, const char *rv)
+void kube_informer_replace(struct kube_informer *inf, cJSON *items)
 {
-	(void)rv;
-	kube_informer_replace(ctx, items);
+	list_begin(inf);
+	list_page(inf, items);
+	list_end(inf, NULL);
+}
+
+void kube_informer_list_begin(struct kube_informer *inf)
+{
+	list_begin(inf);
+}
+
+void kube_informer_list_page(struct kube_informer *inf, cJSON *items)
+{
+	list_page(inf, items);
+}
+
+void kube_informer_list_end(struct kube_informer *inf)
+{
+	list_end(inf, NULL);
 }
 
 static void on_event(void *ctx, enum kube_event_type type, cJSON *obj)
@@ -242,8 +275,6 @@ void kube_informer_apply(struct kube_informer *inf, enum kube_event_type type, c
 	ks_buf_init(&key, KS_BUF_UNLIMITED);
 	if (type == KUBE_EV_ADDED || type == KUBE_EV_MODIFIED) {
 		upsert(inf, obj, &key);
-		ks_ptrset_release(&inf->seen);
-		ks_ptrset_init(&inf->seen);
 	} else if (type == KUBE_EV_DELETED) {
 		kube_obj_strip(obj);
 		obj_key(obj, &key);
@@ -263,7 +294,8 @@ struct kube_informer *kube_informer_new(struct kube_client *c, const struct kube
 	ks_ptrset_init(&inf->seen);
 	for (int i = 0; i < KUBE_IDX_COUNT; i++)
 		ks_map_init(&inf->index[i]);
-	struct kube_watch_handlers wh = {.on_list = on_list, .on_event = on_event, .ctx = inf};
+	struct kube_watch_handlers wh = {.on_list_begin = list_begin, .on_list_page = list_page,
+					 .on_list_end = list_end, .on_event = on_event, .ctx = inf};
 	if (c)
 		inf->watch = kube_watch_new(c, r, o, &wh);
 	return inf;

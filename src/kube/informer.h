@@ -70,9 +70,13 @@ struct kube_watch *kube_informer_watch(struct kube_informer *inf);
 /* Apply one change as a watch event would (ADDED/MODIFIED/DELETED; obj is borrowed and may be
  * modified). Used by the watch, to replay recorded streams, and by the benchmarks. */
 void kube_informer_apply(struct kube_informer *inf, enum kube_event_type type, cJSON *obj);
-/* Replace the cache's contents with a full snapshot (what a LIST does; items are consumed),
- * calling the handlers for what changed. Used by the watch and to load a saved snapshot. */
+/* Replace the cache's contents with a full snapshot (what a LIST does), calling the handlers
+ * for what changed: at once, or page by page (begin, pages, end), as the watch does. Items
+ * are borrowed (and may be modified). */
 void kube_informer_replace(struct kube_informer *inf, cJSON *items);
+void kube_informer_list_begin(struct kube_informer *inf);
+void kube_informer_list_page(struct kube_informer *inf, cJSON *items);
+void kube_informer_list_end(struct kube_informer *inf);
 
 struct kube_informer_stats {
 	size_t objects;

@@ -128,6 +128,7 @@ struct kube_watch {
 	struct kube_watch_framer framer;
 	struct ks_err stream_err; /* a framing error that stopped the stream */
 	struct kube_watch_stats stats;
+	struct ks_json_arena arena; /* events live during their callback only */
 	uint64_t rng;
 };
 
@@ -192,18 +193,14 @@ static void schedule_backoff(struct kube_watch *w, const struct ks_err *err)
 	set_state(w, KW_BACKOFF, err);
 }
 
-struct list_gather {
-	cJSON *items;
-};
-
-static int gather_page(void *ctx, cJSON *page)
+static int list_page(void *ctx, cJSON *page)
 {
-	struct list_gather *g = ctx;
-	cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "items");
-	cJSON *it;
-	while (items && (it = cJSON_DetachItemFromArray(items, 0)))
-		cJSON_AddItemToArray(g->items, it);
-	return 0;
+	struct kube_watch *w = ctx;
+	if (w->h.on_list_page) {
+		cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "items");
+		w->h.on_list_page(w->h.ctx, items ? items : page);
+	}
+	return w->state == KW_STOPPED ? KS_ECANCELED : 0;
 }
 
 static void start_watch(struct kube_watch *w);
@@ -215,17 +212,16 @@ static void start_list(struct kube_watch *w)
 		.label_selector = w->o.label_selector,
 		.field_selector = w->o.field_selector,
 		.limit = w->o.page_size,
+		.transient_pages = true,
 	};
-	struct list_gather g = {.items = cJSON_CreateArray()};
 	struct ks_err err = {0};
 	char rv[64] = "";
-	int rc = kube_list_pages(w->c, &w->r, w->o.ns, &lo, gather_page, &g, rv, sizeof rv, &err);
-	if (w->state == KW_STOPPED) {
-		cJSON_Delete(g.items);
+	if (w->h.on_list_begin)
+		w->h.on_list_begin(w->h.ctx);
+	int rc = kube_list_pages(w->c, &w->r, w->o.ns, &lo, list_page, w, rv, sizeof rv, &err);
+	if (w->state == KW_STOPPED)
 		return;
-	}
 	if (rc) {
-		cJSON_Delete(g.items);
 		schedule_backoff(w, &err);
 		return;
 	}
@@ -235,9 +231,8 @@ static void start_list(struct kube_watch *w)
 	w->gone = false;
 	w->need_list = false;
 	snprintf(w->rv, sizeof w->rv, "%s", rv);
-	if (w->h.on_list)
-		w->h.on_list(w->h.ctx, g.items, w->rv);
-	cJSON_Delete(g.items);
+	if (w->h.on_list_end)
+		w->h.on_list_end(w->h.ctx, w->rv);
 	if (w->state != KW_STOPPED)
 		start_watch(w);
 }
@@ -273,7 +268,10 @@ static int on_stream_event(void *ctx, enum kube_event_type type, cJSON *obj)
 static int on_stream_data(void *ctx, const char *p, size_t n)
 {
 	struct kube_watch *w = ctx;
+	/* Events live during their callback only: parse them in an arena. */
+	ks_json_arena_begin(&w->arena);
 	int rc = kube_watch_framer_feed(&w->framer, p, n, on_stream_event, w, &w->stream_err);
+	ks_json_arena_end(&w->arena);
 	return rc;
 }
 
@@ -384,6 +382,7 @@ void kube_watch_free(struct kube_watch *w)
 	if (w->xfer)
 		kube_http_cancel(w->c->http, w->xfer);
 	kube_watch_framer_release(&w->framer);
+	ks_json_arena_release(&w->arena);
 	free(w->ns);
 	free(w->label_selector);
 	free(w->field_selector);

@@ -15,8 +15,10 @@
  * Invariants:
  *   1. rv is the resourceVersion of the last event delivered (or of the list), so a new
  *      WATCH resumes exactly where the last left off — nothing missed, nothing repeated.
- *   2. A relist delivers a full snapshot through on_list (the informer diffs it against
- *      its cache), never a partial one: pages are gathered first.
+ *   2. A LIST is delivered page by page: on_list_begin, on_list_page for each page, and
+ *      on_list_end only when every page came in. A LIST that fails half-way ends without
+ *      on_list_end, and the next one starts again with on_list_begin — so a reader that
+ *      diffs (the informer) deletes only at on_list_end, from a complete snapshot.
  *   3. Every callback runs from kube_http_poll, outside libcurl.
  *
  * The framing parser (kube_watch_framer) splits the stream into newline-delimited JSON
@@ -62,8 +64,11 @@ const char *kube_event_type_name(enum kube_event_type t);
 enum kube_watch_state { KW_IDLE, KW_LIST, KW_WATCH, KW_BACKOFF, KW_STOPPED };
 
 struct kube_watch_handlers {
-	/* A full snapshot: items of every page (the array is the callee's to steal from). */
-	void (*on_list)(void *ctx, cJSON *items, const char *rv);
+	/* A full snapshot, page by page (see invariant 2). A page's items live in a JSON arena
+	 * and are valid during the call only. */
+	void (*on_list_begin)(void *ctx);
+	void (*on_list_page)(void *ctx, cJSON *items);
+	void (*on_list_end)(void *ctx, const char *rv);
 	/* One change; object is valid during the call (steal it with the detach flag). */
 	void (*on_event)(void *ctx, enum kube_event_type type, cJSON *object);
 	/* State changes and errors, for logs and metrics (err NULL when none). */

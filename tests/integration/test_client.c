@@ -241,12 +241,11 @@ struct seen {
 	struct kube_watch_stats st;
 };
 
-static void w_list(void *ctx, cJSON *items, const char *rv)
+static void w_list(void *ctx, const char *rv)
 {
 	struct seen *s = ctx;
 	(void)rv;
 	s->lists++;
-	(void)items;
 }
 
 static void w_event(void *ctx, enum kube_event_type t, cJSON *obj)
@@ -274,7 +273,7 @@ static void watch_resume(void **state)
 	struct seen s = {0};
 	/* A 2-second server timeout: the stream ends and must resume from the last RV. */
 	struct kube_watch_opts o = {.ns = ns, .label_selector = "suite=watch", .timeout_s = 2};
-	struct kube_watch_handlers h = {.on_list = w_list, .on_event = w_event, .ctx = &s};
+	struct kube_watch_handlers h = {.on_list_end = w_list, .on_event = w_event, .ctx = &s};
 	struct kube_watch *w = kube_watch_new(&c, &CM, &o, &h);
 	kube_watch_start(w);
 	assert_int_equal(s.lists, 1);
@@ -311,7 +310,7 @@ static void watch_gone_relists(void **state)
 	struct seen s = {0};
 	struct kube_watch_opts o = {.ns = ns, .label_selector = "suite=page",
 				    .resource_version = "1"};
-	struct kube_watch_handlers h = {.on_list = w_list, .on_event = w_event, .ctx = &s};
+	struct kube_watch_handlers h = {.on_list_end = w_list, .on_event = w_event, .ctx = &s};
 	struct kube_watch *w = kube_watch_new(&c, &CM, &o, &h);
 	kube_watch_start(w);
 	wait_for(w, &s.lists, 1, 20000);
