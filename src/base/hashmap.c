@@ -133,88 +133,88 @@ int ks_map_next(const struct ks_map *m, size_t *i, const char **key, void **valu
 	return 0;
 }
 
-static uint64_t ptr_hash(const void *p)
+static uint64_t u32_hash(uint32_t v)
 {
-	uint64_t h = (uint64_t)(uintptr_t)p;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
+	uint64_t h = v;
+	h ^= h >> 16;
+	h *= 0x45d9f3bULL;
+	h ^= h >> 16;
 	return h;
 }
 
-void ks_ptrset_init(struct ks_ptrset *s)
+void ks_u32set_init(struct ks_u32set *s)
 {
 	s->slots = NULL;
 	s->cap = s->len = 0;
 }
 
-void ks_ptrset_release(struct ks_ptrset *s)
+void ks_u32set_release(struct ks_u32set *s)
 {
 	free(s->slots);
-	ks_ptrset_init(s);
+	ks_u32set_init(s);
 }
 
-static size_t pfind(const struct ks_ptrset *s, const void *p)
+static size_t ufind(const struct ks_u32set *s, uint32_t v)
 {
-	size_t mask = s->cap - 1, i = ptr_hash(p) & mask;
-	while (s->slots[i] && s->slots[i] != p)
+	size_t mask = s->cap - 1, i = u32_hash(v) & mask;
+	while (s->slots[i] && s->slots[i] != v)
 		i = (i + 1) & mask;
 	return i;
 }
 
-int ks_ptrset_add(struct ks_ptrset *s, void *p)
+int ks_u32set_add(struct ks_u32set *s, uint32_t v)
 {
 	if ((s->len + 1) * 10 > s->cap * 7) {
-		struct ks_ptrset old = *s;
-		s->cap = old.cap ? old.cap * 2 : 8;
+		struct ks_u32set old = *s;
+		s->cap = old.cap ? old.cap * 2 : 4;
 		s->slots = ks_calloc(s->cap, sizeof *s->slots);
 		s->len = 0;
 		for (size_t i = 0; i < old.cap; i++)
 			if (old.slots[i]) {
-				s->slots[pfind(s, old.slots[i])] = old.slots[i];
+				s->slots[ufind(s, old.slots[i])] = old.slots[i];
 				s->len++;
 			}
 		free(old.slots);
 	}
-	size_t i = pfind(s, p);
+	size_t i = ufind(s, v);
 	if (s->slots[i])
 		return 0;
-	s->slots[i] = p;
+	s->slots[i] = v;
 	s->len++;
 	return 1;
 }
 
-int ks_ptrset_has(const struct ks_ptrset *s, const void *p)
+int ks_u32set_has(const struct ks_u32set *s, uint32_t v)
 {
-	return s->len && s->slots[pfind(s, p)] == p;
+	return s->len && s->slots[ufind(s, v)] == v;
 }
 
-int ks_ptrset_del(struct ks_ptrset *s, void *p)
+int ks_u32set_del(struct ks_u32set *s, uint32_t v)
 {
 	if (!s->len)
 		return 0;
-	size_t mask = s->cap - 1, i = pfind(s, p);
+	size_t mask = s->cap - 1, i = ufind(s, v);
 	if (!s->slots[i])
 		return 0;
-	s->slots[i] = NULL;
+	s->slots[i] = 0;
 	s->len--;
 	for (size_t j = (i + 1) & mask; s->slots[j]; j = (j + 1) & mask) {
-		size_t home = ptr_hash(s->slots[j]) & mask;
+		size_t home = u32_hash(s->slots[j]) & mask;
 		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
 			s->slots[i] = s->slots[j];
-			s->slots[j] = NULL;
+			s->slots[j] = 0;
 			i = j;
 		}
 	}
 	return 1;
 }
 
-int ks_ptrset_next(const struct ks_ptrset *s, size_t *i, void **p)
+int ks_u32set_next(const struct ks_u32set *s, size_t *i, uint32_t *v)
 {
 	while (*i < s->cap) {
-		void *v = s->slots[(*i)++];
-		if (v) {
-			*p = v;
+		uint32_t x = s->slots[(*i)++];
+		if (x) {
+			*v = x;
 			return 1;
 		}
 	}

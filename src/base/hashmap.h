@@ -1,6 +1,6 @@
 /* hashmap.h — open-addressing hash maps.
  *   ks_map:    string key (copied, owned by the map) -> void * (borrowed)
- *   ks_ptrset: a set of pointers (borrowed)
+ *   ks_u32set: a set of non-zero uint32 values
  * Linear probing, power-of-two capacity, load kept under 0.7, tombstone-free deletion by
  * backward shift. Iteration order is the slot order (not insertion order). */
 #ifndef KS_HASHMAP_H
@@ -34,15 +34,16 @@ void *ks_map_del(struct ks_map *m, const char *key);
 /* Iterate: `for (size_t i = 0; ks_map_next(m, &i, &k, &v);)`. */
 int ks_map_next(const struct ks_map *m, size_t *i, const char **key, void **value);
 
-struct ks_ptrset {
-	void **slots;
+/* A set of non-zero 32-bit ids (objstore ids): 4 bytes a slot. */
+struct ks_u32set {
+	uint32_t *slots;
 	size_t cap, len;
 };
-void ks_ptrset_init(struct ks_ptrset *s);
-void ks_ptrset_release(struct ks_ptrset *s);
-int ks_ptrset_add(struct ks_ptrset *s, void *p); /* 1 when added, 0 when present */
-int ks_ptrset_del(struct ks_ptrset *s, void *p); /* 1 when removed */
-int ks_ptrset_has(const struct ks_ptrset *s, const void *p);
-int ks_ptrset_next(const struct ks_ptrset *s, size_t *i, void **p);
+void ks_u32set_init(struct ks_u32set *s);
+void ks_u32set_release(struct ks_u32set *s);
+int ks_u32set_add(struct ks_u32set *s, uint32_t v); /* 1 when added, 0 when present */
+int ks_u32set_del(struct ks_u32set *s, uint32_t v); /* 1 when removed */
+int ks_u32set_has(const struct ks_u32set *s, uint32_t v);
+int ks_u32set_next(const struct ks_u32set *s, size_t *i, uint32_t *v);
 
 #endif

@@ -1,9 +1,10 @@
 /* informer.c — see informer.h.
  *
  * Store layout, chosen for memory (150,000 pods in well under 1 KB each):
- *   - objects: map "ns/name" -> objstore id of the stripped object (the id is the map's
- *     value; there is no per-object struct);
- *   - indexes: for each of the four, a map from index value to a ks_ptrset of object ids.
+ *   - objects: an open-addressing table of (id, hash of namespace and name) pairs, 8 bytes
+ *     a slot; a look-up confirms a hash match by reading the namespace and name from the
+ *     stored tree, so no key string is kept anywhere;
+ *   - indexes: for each of the four, a map from index value to a ks_u32set of object ids.
  *     An object's index values are derived from its stored tree whenever it is filed or
  *     unfiled, so nothing per object remembers them.
  * Invariants:
@@ -20,17 +21,20 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ID2P(id) ((void *)(uintptr_t)(id))
-#define P2ID(p) ((uint32_t)(uintptr_t)(p))
+struct objslot {
+	uint32_t id; /* 0: empty */
+	uint32_t hash;
+};
 
 struct kube_informer {
 	struct kube_client *c;
 	struct kube_resource r;
 	struct kube_watch *watch;
 	struct kube_objstore *st;
-	struct ks_map objects;               /* "ns/name" -> id */
-	struct ks_map index[KUBE_IDX_COUNT]; /* value -> struct ks_ptrset of ids */
-	struct ks_ptrset seen;               /* during a LIST: ids confirmed by the snapshot */
+	struct objslot *slots; /* the objects, see above */
+	size_t cap, len;
+	struct ks_map index[KUBE_IDX_COUNT]; /* value -> struct ks_u32set of ids */
+	struct ks_u32set seen;               /* during a LIST: ids confirmed by the snapshot */
 	bool listing;
 	struct kube_informer_handlers *handlers;
 	size_t n_handlers, cap_handlers;
@@ -53,11 +57,97 @@ void kube_obj_strip(cJSON *obj)
 	}
 }
 
-static void obj_key(const cJSON *obj, struct ks_buf *key)
+/* ---- the object table ---- */
+
+static uint32_t key_hash(const char *ns, const char *name)
 {
-	ks_buf_reset(key);
-	ks_buf_appendf(key, "%s/%s", ks_json_str_or(obj, "metadata.namespace", ""),
-		       ks_json_str_or(obj, "metadata.name", ""));
+	size_t nl = strlen(ns), ml = strlen(name);
+	uint64_t h = ks_hash(ns, nl) ^ (ks_hash(name, ml) * 0x9e3779b97f4a7c15ULL);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static bool same_key(const struct kube_informer *inf, uint32_t id, const char *ns,
+		     const char *name)
+{
+	uint32_t n = kube_objstore_get(inf->st, id, "metadata.name");
+	if (!kube_objstore_str_eq(inf->st, n, name, strlen(name)))
+		return false;
+	uint32_t s = kube_objstore_get(inf->st, id, "metadata.namespace");
+	if (s == KUBE_OBJ_NONE)
+		return *ns == '\0';
+	return kube_objstore_str_eq(inf->st, s, ns, strlen(ns));
+}
+
+/* The slot holding ns/name, or the empty slot where it would go. */
+static size_t slot_find(const struct kube_informer *inf, const char *ns, const char *name,
+			uint32_t h)
+{
+	size_t mask = inf->cap - 1, i = h & mask;
+	while (inf->slots[i].id &&
+	       !(inf->slots[i].hash == h && same_key(inf, inf->slots[i].id, ns, name)))
+		i = (i + 1) & mask;
+	return i;
+}
+
+static void table_grow(struct kube_informer *inf)
+{
+	struct objslot *old = inf->slots;
+	size_t old_cap = inf->cap;
+	inf->cap = old_cap ? old_cap * 2 : 64;
+	inf->slots = ks_calloc(inf->cap, sizeof *inf->slots);
+	for (size_t i = 0; i < old_cap; i++) {
+		if (!old[i].id)
+			continue;
+		size_t j = old[i].hash & (inf->cap - 1);
+		while (inf->slots[j].id)
+			j = (j + 1) & (inf->cap - 1);
+		inf->slots[j] = old[i];
+	}
+	free(old);
+}
+
+static uint32_t table_get(const struct kube_informer *inf, const char *ns, const char *name)
+{
+	if (!inf->len)
+		return KUBE_OBJ_NONE;
+	return inf->slots[slot_find(inf, ns, name, key_hash(ns, name))].id;
+}
+
+/* Put id under ns/name; returns the id it replaces (or NONE). */
+static uint32_t table_put(struct kube_informer *inf, const char *ns, const char *name, uint32_t id)
+{
+	if ((inf->len + 1) * 10 > inf->cap * 7)
+		table_grow(inf);
+	uint32_t h = key_hash(ns, name);
+	size_t i = slot_find(inf, ns, name, h);
+	uint32_t old = inf->slots[i].id;
+	inf->slots[i].id = id;
+	inf->slots[i].hash = h;
+	inf->len += old == KUBE_OBJ_NONE;
+	return old;
+}
+
+/* Remove ns/name; returns its id (or NONE). */
+static uint32_t table_del(struct kube_informer *inf, const char *ns, const char *name)
+{
+	if (!inf->len)
+		return KUBE_OBJ_NONE;
+	size_t mask = inf->cap - 1;
+	size_t i = slot_find(inf, ns, name, key_hash(ns, name));
+	uint32_t id = inf->slots[i].id;
+	if (!id)
+		return KUBE_OBJ_NONE;
+	inf->slots[i].id = 0;
+	inf->len--;
+	for (size_t j = (i + 1) & mask; inf->slots[j].id; j = (j + 1) & mask) {
+		size_t home = inf->slots[j].hash & mask;
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			inf->slots[i] = inf->slots[j];
+			inf->slots[j].id = 0;
+			i = j;
+		}
+	}
+	return id;
 }
 
 /* Call fn for each index value of the tree id. */
@@ -102,24 +192,24 @@ static void each_index_value(struct kube_informer *inf, uint32_t id,
 static void file_one(struct kube_informer *inf, enum kube_index idx, const char *value,
 		     uint32_t id)
 {
-	struct ks_ptrset *set = ks_map_get(&inf->index[idx], value);
+	struct ks_u32set *set = ks_map_get(&inf->index[idx], value);
 	if (!set) {
 		set = ks_calloc(1, sizeof *set);
 		ks_map_put(&inf->index[idx], value, set);
 	}
-	inf->index_entries += (size_t)ks_ptrset_add(set, ID2P(id));
+	inf->index_entries += (size_t)ks_u32set_add(set, id);
 }
 
 static void unfile_one(struct kube_informer *inf, enum kube_index idx, const char *value,
 		       uint32_t id)
 {
-	struct ks_ptrset *set = ks_map_get(&inf->index[idx], value);
+	struct ks_u32set *set = ks_map_get(&inf->index[idx], value);
 	if (!set)
 		return;
-	inf->index_entries -= (size_t)ks_ptrset_del(set, ID2P(id));
+	inf->index_entries -= (size_t)ks_u32set_del(set, id);
 	if (!set->len) {
 		ks_map_del(&inf->index[idx], value);
-		ks_ptrset_release(set);
+		ks_u32set_release(set);
 		free(set);
 	}
 }
@@ -139,30 +229,30 @@ static bool wants_old(const struct kube_informer *inf)
 	return false;
 }
 
-/* Store obj (stripped here; borrowed) under its key; calls the handlers. */
-static void upsert(struct kube_informer *inf, cJSON *obj, struct ks_buf *key)
+/* Store obj (stripped here; borrowed) under its namespace/name; calls the handlers. */
+static void upsert(struct kube_informer *inf, cJSON *obj)
 {
 	kube_obj_strip(obj);
-	obj_key(obj, key);
+	const char *ns = ks_json_str_or(obj, "metadata.namespace", "");
+	const char *name = ks_json_str_or(obj, "metadata.name", "");
 	uint32_t id = kube_objstore_intern(inf->st, obj);
 	if (id == KUBE_OBJ_NONE) {
-		KS_WARN("informer", "%s %s: not cached (too deep or too large)", inf->r.resource,
-			key->data);
+		KS_WARN("informer", "%s %s/%s: not cached (too deep or too large)", inf->r.resource,
+			ns, name);
 		return;
 	}
-	void *old = ks_map_get(&inf->objects, key->data);
-	uint32_t old_id = P2ID(old);
+	uint32_t old_id = table_get(inf, ns, name);
 	if (old_id == id) {
 		/* Unchanged (a relist brought the same object): nothing to say. */
 		kube_objstore_unref(inf->st, id);
 		if (inf->listing)
-			ks_ptrset_add(&inf->seen, ID2P(id));
+			ks_u32set_add(&inf->seen, id);
 		return;
 	}
-	ks_map_put(&inf->objects, key->data, ID2P(id));
+	table_put(inf, ns, name, id);
 	each_index_value(inf, id, file_one, id);
 	if (inf->listing)
-		ks_ptrset_add(&inf->seen, ID2P(id));
+		ks_u32set_add(&inf->seen, id);
 	if (!old_id) {
 		call_add(inf, obj);
 		return;
@@ -176,10 +266,11 @@ static void upsert(struct kube_informer *inf, cJSON *obj, struct ks_buf *key)
 	kube_objstore_unref(inf->st, old_id);
 }
 
-/* Remove the object under key; final is what the DELETED event carried (or NULL). */
-static void remove_key(struct kube_informer *inf, const char *key, const cJSON *final)
+/* Remove ns/name; final is what the DELETED event carried (or NULL). */
+static void remove_key(struct kube_informer *inf, const char *ns, const char *name,
+		       const cJSON *final)
 {
-	uint32_t id = P2ID(ks_map_del(&inf->objects, key));
+	uint32_t id = table_del(inf, ns, name);
 	if (!id)
 		return;
 	each_index_value(inf, id, unfile_one, id);
@@ -196,20 +287,17 @@ static void remove_key(struct kube_informer *inf, const char *key, const cJSON *
 static void list_begin(void *ctx)
 {
 	struct kube_informer *inf = ctx;
-	ks_ptrset_release(&inf->seen);
-	ks_ptrset_init(&inf->seen);
+	ks_u32set_release(&inf->seen);
+	ks_u32set_init(&inf->seen);
 	inf->listing = true;
 }
 
 static void list_page(void *ctx, cJSON *items)
 {
 	struct kube_informer *inf = ctx;
-	struct ks_buf key;
-	ks_buf_init(&key, KS_BUF_UNLIMITED);
 	cJSON *it;
 	cJSON_ArrayForEach(it, items)
-		upsert(inf, it, &key);
-	ks_buf_release(&key);
+		upsert(inf, it);
 }
 
 static void list_end(void *ctx, const char *rv)
@@ -218,21 +306,27 @@ static void list_end(void *ctx, const char *rv)
 	(void)rv;
 	/* What the snapshot no longer holds was deleted while we were not watching. */
 	size_t n = 0, cap = 0;
-	char **gone = NULL;
-	const char *k;
-	void *v;
-	for (size_t i = 0; ks_map_next(&inf->objects, &i, &k, &v);)
-		if (!ks_ptrset_has(&inf->seen, v)) {
+	uint32_t *gone = NULL;
+	for (size_t i = 0; i < inf->cap; i++)
+		if (inf->slots[i].id && !ks_u32set_has(&inf->seen, inf->slots[i].id)) {
 			gone = ks_grow(gone, sizeof *gone, n + 1, &cap);
-			gone[n++] = ks_strdup(k);
+			gone[n++] = kube_objstore_ref(inf->st, inf->slots[i].id);
 		}
+	char tmp[KUBE_OBJSTORE_STRTMP], tmp2[KUBE_OBJSTORE_STRTMP];
 	for (size_t i = 0; i < n; i++) {
-		remove_key(inf, gone[i], NULL);
-		free(gone[i]);
+		const char *ns = kube_objstore_str(
+			inf->st, kube_objstore_get(inf->st, gone[i], "metadata.namespace"), tmp, NULL);
+		const char *name = kube_objstore_str(
+			inf->st, kube_objstore_get(inf->st, gone[i], "metadata.name"), tmp2, NULL);
+		char *nsc = ks_strdup(ns ? ns : ""), *namec = ks_strdup(name ? name : "");
+		remove_key(inf, nsc, namec, NULL);
+		free(nsc);
+		free(namec);
+		kube_objstore_unref(inf->st, gone[i]);
 	}
 	free(gone);
-	ks_ptrset_release(&inf->seen);
-	ks_ptrset_init(&inf->seen);
+	ks_u32set_release(&inf->seen);
+	ks_u32set_init(&inf->seen);
 	inf->listing = false;
 	if (!inf->synced) {
 		inf->synced = true;
@@ -271,16 +365,13 @@ static void on_event(void *ctx, enum kube_event_type type, cJSON *obj)
 
 void kube_informer_apply(struct kube_informer *inf, enum kube_event_type type, cJSON *obj)
 {
-	struct ks_buf key;
-	ks_buf_init(&key, KS_BUF_UNLIMITED);
 	if (type == KUBE_EV_ADDED || type == KUBE_EV_MODIFIED) {
-		upsert(inf, obj, &key);
+		upsert(inf, obj);
 	} else if (type == KUBE_EV_DELETED) {
 		kube_obj_strip(obj);
-		obj_key(obj, &key);
-		remove_key(inf, key.data, obj);
+		remove_key(inf, ks_json_str_or(obj, "metadata.namespace", ""),
+			   ks_json_str_or(obj, "metadata.name", ""), obj);
 	}
-	ks_buf_release(&key);
 }
 
 struct kube_informer *kube_informer_new(struct kube_client *c, const struct kube_resource *r,
@@ -290,8 +381,7 @@ struct kube_informer *kube_informer_new(struct kube_client *c, const struct kube
 	inf->c = c;
 	inf->r = *r;
 	inf->st = kube_objstore_new();
-	ks_map_init(&inf->objects);
-	ks_ptrset_init(&inf->seen);
+	ks_u32set_init(&inf->seen);
 	for (int i = 0; i < KUBE_IDX_COUNT; i++)
 		ks_map_init(&inf->index[i]);
 	struct kube_watch_handlers wh = {.on_list_begin = list_begin, .on_list_page = list_page,
@@ -325,17 +415,17 @@ void kube_informer_free(struct kube_informer *inf)
 	if (!inf)
 		return;
 	kube_watch_free(inf->watch);
-	ks_map_release(&inf->objects);
+	free(inf->slots);
 	const char *k;
 	void *v;
 	for (int idx = 0; idx < KUBE_IDX_COUNT; idx++) {
 		for (size_t i = 0; ks_map_next(&inf->index[idx], &i, &k, &v);) {
-			ks_ptrset_release(v);
+			ks_u32set_release(v);
 			free(v);
 		}
 		ks_map_release(&inf->index[idx]);
 	}
-	ks_ptrset_release(&inf->seen);
+	ks_u32set_release(&inf->seen);
 	kube_objstore_free(inf->st); /* drops every object at once */
 	free(inf->handlers);
 	free(inf);
@@ -362,15 +452,12 @@ bool kube_informer_wait_synced(struct kube_informer *inf, long timeout_ms)
 
 size_t kube_informer_count(const struct kube_informer *inf)
 {
-	return inf->objects.len;
+	return inf->len;
 }
 
 uint32_t kube_informer_get(const struct kube_informer *inf, const char *ns, const char *name)
 {
-	char *key = ks_asprintf("%s/%s", ns ? ns : "", name);
-	uint32_t id = P2ID(ks_map_get(&inf->objects, key));
-	free(key);
-	return id;
+	return table_get(inf, ns ? ns : "", name);
 }
 
 cJSON *kube_informer_get_json(const struct kube_informer *inf, const char *ns, const char *name)
@@ -387,12 +474,12 @@ const struct kube_objstore *kube_informer_store(const struct kube_informer *inf)
 size_t kube_informer_by_index(const struct kube_informer *inf, enum kube_index idx,
 			      const char *value, kube_informer_visit_fn fn, void *ctx)
 {
-	const struct ks_ptrset *set = ks_map_get(&inf->index[idx], value);
+	const struct ks_u32set *set = ks_map_get(&inf->index[idx], value);
 	size_t n = 0;
-	void *p;
-	for (size_t i = 0; set && ks_ptrset_next(set, &i, &p);) {
+	uint32_t id;
+	for (size_t i = 0; set && ks_u32set_next(set, &i, &id);) {
 		n++;
-		if (fn(ctx, inf->st, P2ID(p)))
+		if (fn(ctx, inf->st, id))
 			break;
 	}
 	return n;
@@ -401,11 +488,11 @@ size_t kube_informer_by_index(const struct kube_informer *inf, enum kube_index i
 size_t kube_informer_each(const struct kube_informer *inf, kube_informer_visit_fn fn, void *ctx)
 {
 	size_t n = 0;
-	const char *k;
-	void *v;
-	for (size_t i = 0; ks_map_next(&inf->objects, &i, &k, &v);) {
+	for (size_t i = 0; i < inf->cap; i++) {
+		if (!inf->slots[i].id)
+			continue;
 		n++;
-		if (fn(ctx, inf->st, P2ID(v)))
+		if (fn(ctx, inf->st, inf->slots[i].id))
 			break;
 	}
 	return n;
@@ -419,17 +506,15 @@ struct kube_watch *kube_informer_watch(struct kube_informer *inf)
 void kube_informer_get_stats(const struct kube_informer *inf, struct kube_informer_stats *out)
 {
 	memset(out, 0, sizeof *out);
-	out->objects = inf->objects.len;
+	out->objects = inf->len;
 	out->index_entries = inf->index_entries;
 	const char *k;
 	void *v;
-	out->map_bytes = inf->objects.cap * sizeof(struct ks_map_slot);
-	for (size_t i = 0; ks_map_next(&inf->objects, &i, &k, &v);)
-		out->map_bytes += strlen(k) + 1;
+	out->map_bytes = inf->cap * sizeof(struct objslot);
 	for (int idx = 0; idx < KUBE_IDX_COUNT; idx++) {
 		out->map_bytes += inf->index[idx].cap * sizeof(struct ks_map_slot);
 		for (size_t i = 0; ks_map_next(&inf->index[idx], &i, &k, &v);)
-			out->map_bytes += strlen(k) + 1 + sizeof(struct ks_ptrset) +
-					  ((struct ks_ptrset *)v)->cap * sizeof(void *);
+			out->map_bytes += strlen(k) + 1 + sizeof(struct ks_u32set) +
+					  ((struct ks_u32set *)v)->cap * sizeof(uint32_t);
 	}
 }
