@@ -4,7 +4,10 @@
  * compared exactly (types, key order, string bytes, number bits) and with cJSON_Compare,
  * serialised and compared with cJSON_PrintUnformatted, interned again (same id), and every
  * string in it is looked up with find_str. The input's bytes are also interned as one
- * string, which reaches the packed string encodings directly. After the references are
+ * string, which reaches the packed string encodings directly. A variant of the tree, with
+ * the first member of every object of three or more members changed, is interned next to
+ * it (so those objects are stored as deltas against the original's) and checked the same
+ * way, and the two are released in an order the input picks. After the references are
  * dropped the store must be empty. Any difference aborts. */
 #include "base/common.h"
 #include "base/buf.h"
@@ -102,6 +105,39 @@ static void check_strings(const cJSON *v, uint32_t id)
 		die("length differs");
 }
 
+/* Change the first member of every object of 3+ members. */
+static void vary(cJSON *v)
+{
+	int n = 0;
+	for (cJSON *c = v->child; c; c = c->next) {
+		vary(c);
+		n++;
+	}
+	if (cJSON_IsObject(v) && n >= 3)
+		cJSON_ReplaceItemInObjectCaseSensitive(v, v->child->string,
+						       cJSON_CreateString("~variant~"));
+}
+
+static void check_tree(const cJSON *v, uint32_t id)
+{
+	cJSON *back = kube_objstore_to_cjson(st, id);
+	if (!back || !exact_eq(v, back))
+		die("decoded tree differs");
+	if (compare_ok(v, 0) && !cJSON_Compare(v, back, true))
+		die("cJSON_Compare differs");
+	cJSON_Delete(back);
+	struct ks_buf out;
+	ks_buf_init(&out, KS_BUF_UNLIMITED);
+	if (kube_objstore_to_json(st, id, &out, NULL))
+		die("serialise failed");
+	char *want = cJSON_PrintUnformatted(v);
+	if (!want || strcmp(want, out.data) != 0)
+		die("serialisation differs from cJSON_PrintUnformatted");
+	cJSON_free(want);
+	ks_buf_release(&out);
+	check_strings(v, id);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!st)
@@ -125,29 +161,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t id = kube_objstore_intern(st, v);
 		if (!id)
 			die("intern refused a parsed tree");
-		cJSON *back = kube_objstore_to_cjson(st, id);
-		if (!back || !exact_eq(v, back))
-			die("decoded tree differs");
-		if (compare_ok(v, 0) && !cJSON_Compare(v, back, true))
-			die("cJSON_Compare differs");
-		cJSON_Delete(back);
-
-		struct ks_buf out;
-		ks_buf_init(&out, KS_BUF_UNLIMITED);
-		if (kube_objstore_to_json(st, id, &out, NULL))
-			die("serialise failed");
-		char *want = cJSON_PrintUnformatted(v);
-		if (!want || strcmp(want, out.data) != 0)
-			die("serialisation differs from cJSON_PrintUnformatted");
-		free(want);
-		ks_buf_release(&out);
-
+		check_tree(v, id);
+		cJSON *w = cJSON_Duplicate(v, true);
+		vary(w);
+		uint32_t wid = kube_objstore_intern(st, w);
+		if (!wid)
+			die("intern refused the variant");
+		check_tree(w, wid);
+		check_tree(v, id);
 		uint32_t again = kube_objstore_intern(st, v);
 		if (again != id)
 			die("re-interning gave another id");
-		check_strings(v, id);
+		if (kube_objstore_intern(st, w) != wid)
+			die("re-interning the variant gave another id");
+		kube_objstore_unref(st, wid);
 		kube_objstore_unref(st, again);
-		kube_objstore_unref(st, id);
+		if (size && (data[0] & 1)) {
+			kube_objstore_unref(st, id);
+			check_tree(w, wid);
+			kube_objstore_unref(st, wid);
+		} else {
+			kube_objstore_unref(st, wid);
+			check_tree(v, id);
+			kube_objstore_unref(st, id);
+		}
+		cJSON_Delete(w);
 		cJSON_Delete(v);
 	}
 

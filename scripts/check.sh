@@ -7,7 +7,7 @@
 #   4. build everything again with ASan+UBSan and run the unit and integration tests again.
 # The control plane is stopped on exit. The last line is "N passed, N failed".
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 jobs=$(nproc 2>/dev/null || echo 2)
 export KSWARM_RESULTS
 KSWARM_RESULTS=$(mktemp)
@@ -49,7 +49,7 @@ step "fuzz targets over their corpora"
 if scripts/fuzz.sh regress >build/fuzz-regress.log 2>&1; then
   p=$(grep -c '^ok' build/fuzz-regress.log); echo "$p passed, 0 failed"; echo "$p 0" >>"$KSWARM_RESULTS"
 else
-  cat build/fuzz-regress.log | tail -40
+  tail -40 build/fuzz-regress.log
   p=$(grep -c '^ok' build/fuzz-regress.log); f=$(grep -c '^not ok' build/fuzz-regress.log)
   [ "$f" -gt 0 ] || f=1
   echo "$p $f" >>"$KSWARM_RESULTS"; status=1

@@ -8,7 +8,7 @@
 # Prints "N passed, N failed" last; appends "passed failed" to $KSWARM_RESULTS when set.
 # Exits non-zero when anything failed or no test ran.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 kind="" build="build" valgrind=0 label=""
 while [ $# -gt 0 ]; do

@@ -261,8 +261,10 @@ int kube_listscan_next(struct kube_listscan *ls, const char *buf, size_t len, bo
 			if (q == SIZE_MAX) {
 				ls->pos = len;
 				if (len - ls->kstart > ls->max_item)
-					return ks_err_set(err, KS_ETOOBIG, "list JSON: a member name "
-							  "exceeds the %zu-byte limit", ls->max_item);
+					return ks_err_set(err, KS_ETOOBIG,
+							  "list JSON: a member name "
+							  "exceeds the %zu-byte limit",
+							  ls->max_item);
 				if (eof)
 					return bad(ls, err, "truncated inside a member name");
 				return KUBE_LS_MORE;

@@ -19,8 +19,16 @@
  *   SHAPE [count if aux==255] key ids: the member names of an object, in order, so all
  *         objects with the same keys share them
  *   OBJ   shape-id, value ids
- * A string's encoding is a function of its bytes alone, so equal strings have equal ids,
- * and two nodes are the same value exactly when their words (less the count) are equal.
+ *   OBJD  an object as another (full) object plus the members that differ: base-id, the
+ *         d differing value ids, their d member indexes as bytes (aux = d). The base is
+ *         the last full object of the same shape interned at the same path (a small cache,
+ *         RECENT_N entries, keyed by a hash of the path of member names and array indexes):
+ *         in a list, the same part of the previous replica. A pod's spec differs from its
+ *         sibling's in volumes, containers and nodeName only; each condition in its time.
+ *         Used when it saves two words or more.
+ * A string's encoding is a function of its bytes alone, so equal strings have equal ids.
+ * The table is keyed by a node's full contents whatever its representation (an OBJD is
+ * hashed and compared as the OBJ it stands for), so equal values have one node and one id.
  *
  * Interning is bottom-up: children first, then the candidate node is built on a scratch
  * stack, hashed and looked up in an open-addressing table: linear probing over 4-byte slots
@@ -61,6 +69,7 @@ enum {
 	T_ARR,
 	T_SHAPE,
 	T_OBJ,
+	T_OBJD,
 	T_NTYPES
 };
 
@@ -96,6 +105,8 @@ enum { SUB_CONST, SUB_INT, SUB_SSTR };
 #define NCLASS 64 /* exact-size free lists for 2..NCLASS words */
 #define NBIG 28   /* power-of-two classes above */
 #define PAGE 4096u
+#define RECENT_N 4096 /* the last full object per (path, shape): delta bases */
+#define DELTA_MAX_MEMBERS 256
 
 struct kube_objstore {
 	uint32_t *w; /* arena */
@@ -114,6 +125,7 @@ struct kube_objstore {
 
 	uint64_t seed;
 	uint64_t lookups, hits;
+	uint32_t recent[RECENT_N]; /* not references: checked against the table on use */
 };
 
 static inline bool is_node(uint32_t r)
@@ -268,6 +280,8 @@ static size_t node_words(const struct kube_objstore *st, uint32_t off)
 	}
 	case T_OBJ:
 		return 2 + shape_count(st, n[1]);
+	case T_OBJD:
+		return 2 + aux + (aux + 3) / 4;
 	default:
 		return FREE_SIZE(h);
 	}
@@ -289,6 +303,9 @@ static const uint32_t *node_children(const uint32_t *n, size_t nw, size_t *count
 	}
 	case T_OBJ:
 		*count = nw - 1;
+		return n + 1;
+	case T_OBJD: /* base, then the values that differ from it */
+		*count = 1 + H_AUX(n[0]);
 		return n + 1;
 	default:
 		*count = 0;
@@ -335,12 +352,66 @@ static inline uint8_t tag_of(uint64_t h)
 	return t < 2 ? (uint8_t)(t + 2) : t;
 }
 
-/* Node words equal, ignoring the count. Header and word 1 fix a node's size, so comparing
- * them first keeps the rest within both nodes. */
-static inline bool node_eq(const uint32_t *n, const uint32_t *c, size_t nw)
+/* Value i of the delta object n (see intern_cand). */
+static inline uint32_t objd_value(const struct kube_objstore *st, const uint32_t *n, size_t i)
+{
+	size_t nd = H_AUX(n[0]);
+	const uint8_t *di = (const uint8_t *)(n + 2 + nd);
+	for (size_t d = 0; d < nd && di[d] <= i; d++) {
+		if (di[d] == i)
+			return n[2 + d];
+	}
+	return st->w[n[1] + 2 + i];
+}
+
+/* A delta object is equal to a full candidate with the same members. */
+static bool objd_eq(const struct kube_objstore *st, const uint32_t *n, const uint32_t *c,
+		    size_t nw)
+{
+	const uint32_t *b = st->w + n[1];
+	if (H_TYPE(c[0]) != T_OBJ || c[1] != b[1])
+		return false;
+	size_t nd = H_AUX(n[0]), d = 0;
+	const uint8_t *di = (const uint8_t *)(n + 2 + nd);
+	for (size_t i = 0; i + 2 < nw; i++) {
+		uint32_t v = d < nd && di[d] == i ? n[2 + d++] : b[2 + i];
+		if (v != c[2 + i])
+			return false;
+	}
+	return true;
+}
+
+/* The full (T_OBJ) words of a delta object, into out; returns their number. */
+static size_t objd_expand(const struct kube_objstore *st, const uint32_t *n, uint32_t *out)
+{
+	const uint32_t *b = st->w + n[1];
+	size_t cnt = shape_count(st, b[1]), nd = H_AUX(n[0]), d = 0;
+	const uint8_t *di = (const uint8_t *)(n + 2 + nd);
+	out[0] = HDR(T_OBJ, 0);
+	out[1] = b[1];
+	for (size_t i = 0; i < cnt; i++)
+		out[2 + i] = d < nd && di[d] == i ? n[2 + d++] : b[2 + i];
+	return 2 + cnt;
+}
+
+/* The hash of a stored node: that of its full form. */
+static uint64_t hash_stored(const struct kube_objstore *st, uint32_t off, size_t nw)
+{
+	const uint32_t *n = st->w + off;
+	if (H_TYPE(n[0]) != T_OBJD)
+		return hash_node(st->seed, n, nw);
+	uint32_t full[2 + DELTA_MAX_MEMBERS];
+	size_t fw = objd_expand(st, n, full);
+	return hash_node(st->seed, full, fw);
+}
+
+/* Node n (stored) equals candidate c (nw words, full form), ignoring the count. Header and
+ * word 1 fix a node's size, so comparing them first keeps the rest within both nodes. */
+static inline bool node_eq(const struct kube_objstore *st, const uint32_t *n, const uint32_t *c,
+			   size_t nw)
 {
 	if ((n[0] ^ c[0]) & ~RC_MASK)
-		return false;
+		return H_TYPE(n[0]) == T_OBJD && objd_eq(st, n, c, nw);
 	if (nw > 1 && n[1] != c[1])
 		return false;
 	return nw <= 2 || memcmp(n + 2, c + 2, (nw - 2) * 4) == 0;
@@ -358,7 +429,7 @@ static uint32_t probe(const struct kube_objstore *st, const uint32_t *c, size_t 
 			break;
 		if (t == tg) {
 			uint32_t off = st->slot[i];
-			if (node_eq(st->w + off, c, nw))
+			if (node_eq(st, st->w + off, c, nw))
 				return off;
 		} else if (t == TAG_TOMB && tomb == SIZE_MAX) {
 			tomb = i;
@@ -393,7 +464,7 @@ static void table_rebuild(struct kube_objstore *st, size_t cap)
 			continue;
 		}
 		size_t nw = node_words(st, (uint32_t)off);
-		uint64_t hv = hash_node(st->seed, st->w + off, nw);
+		uint64_t hv = hash_stored(st, (uint32_t)off, nw);
 		size_t i = home_of(hv, cap);
 		while (st->tag[i] != TAG_EMPTY)
 			if (++i == cap)
@@ -418,7 +489,7 @@ static void table_reserve(struct kube_objstore *st)
 
 static void table_remove(struct kube_objstore *st, uint32_t off, size_t nw)
 {
-	uint64_t h = hash_node(st->seed, st->w + off, nw);
+	uint64_t h = hash_stored(st, off, nw);
 	size_t i = home_of(h, st->tcap);
 	uint8_t tg = tag_of(h);
 	for (;;) {
@@ -454,9 +525,79 @@ static void release_nofree(struct kube_objstore *st, const uint32_t *c, size_t n
 	}
 }
 
+static inline uint64_t ctx_mix(uint64_t ctx, uint64_t x)
+{
+	ctx = (ctx ^ x) * 0x9e3779b97f4a7c15ULL;
+	return ctx ^ (ctx >> 29);
+}
+
+static inline size_t recent_slot(uint64_t ctx, uint32_t shape)
+{
+	return (size_t)(fmix64(ctx ^ ((uint64_t)shape << 32)) & (RECENT_N - 1));
+}
+
+/* Whether b is a live full object of this shape (the recent cache holds no references:
+ * b may have been freed and its block reused, even split, since). */
+static bool live_full_object(const struct kube_objstore *st, uint32_t b, uint32_t shape,
+			     size_t nw)
+{
+	if (!b || b + nw > st->used || H_TYPE(st->w[b]) != T_OBJ || st->w[b + 1] != shape)
+		return false;
+	uint64_t h = hash_node(st->seed, st->w + b, nw);
+	size_t i = home_of(h, st->tcap);
+	uint8_t tg = tag_of(h);
+	for (; st->tag[i] != TAG_EMPTY; i = i + 1 == st->tcap ? 0 : i + 1) {
+		if (st->tag[i] == tg && st->slot[i] == b)
+			return true;
+	}
+	return false;
+}
+
+/* Store the full object candidate c as a delta against base b when that saves two words
+ * or more: [hdr aux=d][b][d differing values][d member indexes, a byte each]. The
+ * candidate's references to the shape and to the values equal to b's are dropped (b holds
+ * them). Returns the node, or 0 to store c in full. */
+static uint32_t store_delta(struct kube_objstore *st, size_t cbase, size_t nw, uint32_t b)
+{
+	const uint32_t *c = st->stk + cbase, *bv = st->w + b + 2;
+	size_t n = nw - 2, d = 0;
+	for (size_t i = 0; i < n; i++)
+		d += c[2 + i] != bv[i];
+	size_t dw = 2 + d + (d + 3) / 4;
+	if (d == 0 || dw + 2 > nw)
+		return 0;
+	uint32_t off = block_alloc(st, dw);
+	uint32_t *o = st->w + off;
+	c = st->stk + cbase;
+	bv = st->w + b + 2;
+	o[0] = HDR(T_OBJD, d) | 1u;
+	o[1] = b;
+	memset(o + 2 + d, 0, (dw - 2 - d) * 4);
+	uint8_t *di = (uint8_t *)(o + 2 + d);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v = c[2 + i];
+		if (v != bv[i]) {
+			o[2 + k] = v;
+			di[k++] = (uint8_t)i;
+		} else if (is_node(v) && (st->w[v] & RC_MASK) != RC_MAX) {
+			st->w[v]--;
+		}
+	}
+	if ((st->w[c[1]] & RC_MASK) != RC_MAX)
+		st->w[c[1]]--;
+	rc_inc(st, b);
+	st->live_words += dw;
+	return off;
+}
+
 /* Intern the candidate st->stk[base .. base+nw), whose child references pass to the store.
- * Returns a node with one reference for the caller and pops the candidate. */
-static uint32_t intern_cand(struct kube_objstore *st, size_t base, size_t nw)
+ * Returns a node with one reference for the caller and pops the candidate. ctx identifies
+ * the candidate's path in the tree (objects only): a new object is stored as a delta
+ * against the last full object of the same shape interned at the same path — in a list,
+ * the same part of the previous replica — and the table still finds it by its full
+ * contents, so equal objects keep one id whatever their representation. */
+static uint32_t intern_cand(struct kube_objstore *st, size_t base, size_t nw, uint64_t ctx)
 {
 	table_reserve(st);
 	const uint32_t *c = st->stk + base;
@@ -471,17 +612,29 @@ static uint32_t intern_cand(struct kube_objstore *st, size_t base, size_t nw)
 		st->sp = base;
 		return off;
 	}
-	off = block_alloc(st, nw);
-	c = st->stk + base;
-	memcpy(st->w + off, c, nw * 4);
-	st->w[off] = (c[0] & ~RC_MASK) | 1u;
+	unsigned type = H_TYPE(c[0]);
+	size_t rslot = 0;
+	if (type == T_OBJ && nw - 2 <= DELTA_MAX_MEMBERS) {
+		rslot = recent_slot(ctx, c[1]);
+		uint32_t b = st->recent[rslot];
+		if (live_full_object(st, b, c[1], nw) && (off = store_delta(st, base, nw, b)) != 0)
+			type = T_OBJD;
+	}
+	if (!off) {
+		off = block_alloc(st, nw);
+		c = st->stk + base;
+		memcpy(st->w + off, c, nw * 4);
+		st->w[off] = (c[0] & ~RC_MASK) | 1u;
+		st->live_words += nw;
+		if (type == T_OBJ && nw - 2 <= DELTA_MAX_MEMBERS)
+			st->recent[rslot] = off;
+	}
 	if (st->tag[ins] == TAG_TOMB)
 		st->ttomb--;
 	st->tag[ins] = tag_of(h);
 	st->slot[ins] = off;
 	st->tused++;
-	st->ntype[H_TYPE(c[0])]++;
-	st->live_words += nw;
+	st->ntype[type]++;
 	st->sp = base;
 	return off;
 }
@@ -810,7 +963,7 @@ static uint32_t intern_pfx(struct kube_objstore *st, const char *s, size_t len)
 	size_t base = st->sp;
 	str_fill(stack_reserve(st, nw), nw, s, len, &raw, 0, T_PFX);
 	st->sp += nw;
-	return intern_cand(st, base, nw);
+	return intern_cand(st, base, nw, 0);
 }
 
 static uint32_t intern_str(struct kube_objstore *st, const char *s, size_t len)
@@ -833,7 +986,7 @@ static uint32_t intern_str(struct kube_objstore *st, const char *s, size_t len)
 	size_t base = st->sp;
 	str_fill(stack_reserve(st, nw), nw, s, len, &c, prefix, T_STR);
 	st->sp += nw;
-	return intern_cand(st, base, nw);
+	return intern_cand(st, base, nw, 0);
 }
 
 /* Look up the node of candidate c without changing anything. */
@@ -992,7 +1145,7 @@ static uint32_t intern_num(struct kube_objstore *st, double d)
 	o[1] = (uint32_t)bits;
 	o[2] = (uint32_t)(bits >> 32);
 	st->sp += 3;
-	return intern_cand(st, base, 3);
+	return intern_cand(st, base, 3, 0);
 }
 
 /* Give back the references pushed since first, and pop to base. */
@@ -1006,9 +1159,9 @@ static uint32_t unwind(struct kube_objstore *st, size_t base, size_t first)
 	return KUBE_OBJ_NONE;
 }
 
-static uint32_t intern_cj(struct kube_objstore *st, const cJSON *v, int depth);
+static uint32_t intern_cj(struct kube_objstore *st, const cJSON *v, int depth, uint64_t ctx);
 
-static uint32_t intern_arr(struct kube_objstore *st, const cJSON *v, int depth)
+static uint32_t intern_arr(struct kube_objstore *st, const cJSON *v, int depth, uint64_t ctx)
 {
 	size_t n = 0;
 	for (const cJSON *c = v->child; c; c = c->next)
@@ -1022,16 +1175,17 @@ static uint32_t intern_arr(struct kube_objstore *st, const cJSON *v, int depth)
 	if (n >= AUX_EXT)
 		push(st, (uint32_t)n);
 	size_t first = st->sp;
+	uint64_t i = 0;
 	for (const cJSON *c = v->child; c; c = c->next) {
-		uint32_t r = intern_cj(st, c, depth + 1);
+		uint32_t r = intern_cj(st, c, depth + 1, ctx_mix(ctx, (1ULL << 32) | i++));
 		if (!r)
 			return unwind(st, base, first);
 		push(st, r);
 	}
-	return intern_cand(st, base, st->sp - base);
+	return intern_cand(st, base, st->sp - base, 0);
 }
 
-static uint32_t intern_obj(struct kube_objstore *st, const cJSON *v, int depth)
+static uint32_t intern_obj(struct kube_objstore *st, const cJSON *v, int depth, uint64_t ctx)
 {
 	size_t n = 0;
 	for (const cJSON *c = v->child; c; c = c->next)
@@ -1051,19 +1205,22 @@ static uint32_t intern_obj(struct kube_objstore *st, const cJSON *v, int depth)
 			return unwind(st, base, first);
 		push(st, r);
 	}
-	uint32_t shape = intern_cand(st, base, st->sp - base);
+	uint32_t shape = intern_cand(st, base, st->sp - base, 0);
 	push(st, HDR(T_OBJ, 0));
 	push(st, shape);
-	for (const cJSON *c = v->child; c; c = c->next) {
-		uint32_t r = intern_cj(st, c, depth + 1);
+	size_t i = 0, kskip = 1 + (n >= AUX_EXT);
+	for (const cJSON *c = v->child; c; c = c->next, i++) {
+		/* the arena may move while children are interned: index it afresh */
+		uint32_t key = st->w[shape + kskip + i];
+		uint32_t r = intern_cj(st, c, depth + 1, ctx_mix(ctx, key));
 		if (!r)
 			return unwind(st, base, base + 1);
 		push(st, r);
 	}
-	return intern_cand(st, base, st->sp - base);
+	return intern_cand(st, base, st->sp - base, ctx);
 }
 
-static uint32_t intern_cj(struct kube_objstore *st, const cJSON *v, int depth)
+static uint32_t intern_cj(struct kube_objstore *st, const cJSON *v, int depth, uint64_t ctx)
 {
 	switch (v->type & 0xff) {
 	case cJSON_NULL:
@@ -1078,9 +1235,9 @@ static uint32_t intern_cj(struct kube_objstore *st, const cJSON *v, int depth)
 		return v->valuestring ? intern_str(st, v->valuestring, strlen(v->valuestring))
 				      : KUBE_OBJ_NONE;
 	case cJSON_Array:
-		return intern_arr(st, v, depth);
+		return intern_arr(st, v, depth, ctx);
 	case cJSON_Object:
-		return intern_obj(st, v, depth);
+		return intern_obj(st, v, depth, ctx);
 	default:
 		return KUBE_OBJ_NONE;
 	}
@@ -1088,7 +1245,7 @@ static uint32_t intern_cj(struct kube_objstore *st, const cJSON *v, int depth)
 
 uint32_t kube_objstore_intern(struct kube_objstore *st, const cJSON *v)
 {
-	return v ? intern_cj(st, v, 0) : KUBE_OBJ_NONE;
+	return v ? intern_cj(st, v, 0, 1) : KUBE_OBJ_NONE;
 }
 
 uint32_t kube_objstore_ref(struct kube_objstore *st, uint32_t id)
@@ -1175,6 +1332,7 @@ enum kube_objtype kube_objstore_type(const struct kube_objstore *st, uint32_t id
 	case T_ARR:
 		return KUBE_OBJ_ARRAY;
 	case T_OBJ:
+	case T_OBJD:
 		return KUBE_OBJ_OBJECT;
 	default:
 		return KUBE_OBJ_INVALID;
@@ -1184,6 +1342,26 @@ enum kube_objtype kube_objstore_type(const struct kube_objstore *st, uint32_t id
 static inline bool is_type(const struct kube_objstore *st, uint32_t id, unsigned t)
 {
 	return is_node(id) && id < st->used && H_TYPE(st->w[id]) == t;
+}
+
+static inline bool is_obj(const struct kube_objstore *st, uint32_t id)
+{
+	if (!is_node(id) || id >= st->used)
+		return false;
+	unsigned t = H_TYPE(st->w[id]);
+	return t == T_OBJ || t == T_OBJD;
+}
+
+static inline uint32_t obj_shape(const struct kube_objstore *st, uint32_t id)
+{
+	const uint32_t *n = st->w + id;
+	return H_TYPE(n[0]) == T_OBJ ? n[1] : st->w[n[1] + 1];
+}
+
+static inline uint32_t obj_value(const struct kube_objstore *st, uint32_t id, size_t i)
+{
+	const uint32_t *n = st->w + id;
+	return H_TYPE(n[0]) == T_OBJ ? n[2 + i] : objd_value(st, n, i);
 }
 
 /* Elements of an ARR or SHAPE node. */
@@ -1200,8 +1378,8 @@ size_t kube_objstore_len(const struct kube_objstore *st, uint32_t id)
 	size_t n = 0;
 	if (is_type(st, id, T_ARR))
 		vec(st, id, &n);
-	else if (is_type(st, id, T_OBJ))
-		n = shape_count(st, st->w[id + 1]);
+	else if (is_obj(st, id))
+		n = shape_count(st, obj_shape(st, id));
 	return n;
 }
 
@@ -1216,29 +1394,29 @@ uint32_t kube_objstore_at(const struct kube_objstore *st, uint32_t id, size_t i)
 
 uint32_t kube_objstore_key(const struct kube_objstore *st, uint32_t id, size_t i)
 {
-	if (!is_type(st, id, T_OBJ))
+	if (!is_obj(st, id))
 		return KUBE_OBJ_NONE;
 	size_t n;
-	const uint32_t *k = vec(st, st->w[id + 1], &n);
+	const uint32_t *k = vec(st, obj_shape(st, id), &n);
 	return i < n ? k[i] : KUBE_OBJ_NONE;
 }
 
 uint32_t kube_objstore_val(const struct kube_objstore *st, uint32_t id, size_t i)
 {
-	if (!is_type(st, id, T_OBJ))
+	if (!is_obj(st, id))
 		return KUBE_OBJ_NONE;
-	return i < shape_count(st, st->w[id + 1]) ? st->w[id + 2 + i] : KUBE_OBJ_NONE;
+	return i < shape_count(st, obj_shape(st, id)) ? obj_value(st, id, i) : KUBE_OBJ_NONE;
 }
 
 static uint32_t member(const struct kube_objstore *st, uint32_t id, uint32_t key)
 {
-	if (!key || !is_type(st, id, T_OBJ))
+	if (!key || !is_obj(st, id))
 		return KUBE_OBJ_NONE;
 	size_t n;
-	const uint32_t *k = vec(st, st->w[id + 1], &n);
+	const uint32_t *k = vec(st, obj_shape(st, id), &n);
 	for (size_t i = 0; i < n; i++) {
 		if (k[i] == key)
-			return st->w[id + 2 + i];
+			return obj_value(st, id, i);
 	}
 	return KUBE_OBJ_NONE;
 }
@@ -1246,7 +1424,7 @@ static uint32_t member(const struct kube_objstore *st, uint32_t id, uint32_t key
 uint32_t kube_objstore_child(const struct kube_objstore *st, uint32_t id, const char *key,
 			     size_t keylen)
 {
-	if (!is_type(st, id, T_OBJ))
+	if (!is_obj(st, id))
 		return KUBE_OBJ_NONE;
 	return member(st, id, kube_objstore_find_str(st, key, keylen));
 }
@@ -1324,7 +1502,8 @@ static cJSON *dec(const struct kube_objstore *st, uint32_t id)
 		size_t n = kube_objstore_len(st, id);
 		for (size_t i = 0; i < n; i++) {
 			char tmp[KUBE_OBJSTORE_STRTMP];
-			const char *k = kube_objstore_str(st, kube_objstore_key(st, id, i), tmp, NULL);
+			const char *k =
+				kube_objstore_str(st, kube_objstore_key(st, id, i), tmp, NULL);
 			cJSON *v = dec(st, kube_objstore_val(st, id, i));
 			if (!cJSON_AddItemToObject(o, k, v))
 				fatal("out of memory building cJSON", 0);
@@ -1383,7 +1562,8 @@ static int emit(const struct kube_objstore *st, uint32_t id, struct ks_buf *out)
 	case KUBE_OBJ_NULL:
 		return ks_buf_append(out, "null", 4);
 	case KUBE_OBJ_BOOL:
-		return id == R_TRUE ? ks_buf_append(out, "true", 4) : ks_buf_append(out, "false", 5);
+		return id == R_TRUE ? ks_buf_append(out, "true", 4)
+				    : ks_buf_append(out, "false", 5);
 	case KUBE_OBJ_NUMBER: {
 		char nb[64];
 		if (id & IMM) {
@@ -1425,7 +1605,8 @@ static int emit(const struct kube_objstore *st, uint32_t id, struct ks_buf *out)
 		for (size_t i = 0; i < n && !rc; i++) {
 			char tmp[KUBE_OBJSTORE_STRTMP];
 			size_t kl;
-			const char *k = kube_objstore_str(st, kube_objstore_key(st, id, i), tmp, &kl);
+			const char *k =
+				kube_objstore_str(st, kube_objstore_key(st, id, i), tmp, &kl);
 			if (i)
 				rc = ks_buf_appendc(out, ',');
 			if (!rc)
@@ -1452,8 +1633,10 @@ int kube_objstore_to_json(const struct kube_objstore *st, uint32_t id, struct ks
 		if (out->data)
 			out->data[len0] = '\0';
 		if (rc == KS_ETOOBIG)
-			return ks_err_set(err, rc, "serialising stored object %u: exceeds the %zu-byte "
-					  "buffer limit", id, out->max);
+			return ks_err_set(err, rc,
+					  "serialising stored object %u: exceeds the %zu-byte "
+					  "buffer limit",
+					  id, out->max);
 		return ks_err_set(err, rc, "serialising stored object %u: not a value", id);
 	}
 	return 0;
@@ -1499,7 +1682,8 @@ void kube_objstore_stats(const struct kube_objstore *st, struct kube_objstore_st
 		       st->ntype[T_DEC];
 	out->numbers = st->ntype[T_NUM];
 	out->arrays = st->ntype[T_ARR];
-	out->objects = st->ntype[T_OBJ];
+	out->objects = st->ntype[T_OBJ] + st->ntype[T_OBJD];
+	out->delta_objects = st->ntype[T_OBJD];
 	out->shapes = st->ntype[T_SHAPE];
 	out->nodes = out->strings + out->numbers + out->arrays + out->objects + out->shapes;
 	out->lookups = st->lookups;

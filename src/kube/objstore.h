@@ -114,6 +114,7 @@ struct kube_objstore_stats {
 	size_t table_slots, table_used, table_tombstones;
 	size_t nodes;           /* live nodes, and by kind: */
 	size_t strings, numbers, arrays, objects, shapes;
+	size_t delta_objects;   /* objects stored as another object + the members that differ */
 	uint64_t lookups, hits; /* node look-ups by intern and how many found a node */
 };
 void kube_objstore_stats(const struct kube_objstore *st, struct kube_objstore_stats *out);

@@ -25,7 +25,8 @@ static int scan(const char *doc, size_t n, char *out, size_t outsz, size_t max_i
 			return r < 0 ? r : 0;
 		}
 		if (r == KUBE_LS_ITEM) {
-			o += (size_t)snprintf(out + o, outsz - o, "I:%.*s|", (int)sp.len, buf + sp.off);
+			o += (size_t)snprintf(out + o, outsz - o, "I:%.*s|", (int)sp.len,
+					      buf + sp.off);
 			continue;
 		}
 		if (r == KUBE_LS_FIELD) {
@@ -48,12 +49,13 @@ static int scan(const char *doc, size_t n, char *out, size_t outsz, size_t max_i
 static void events(void **state)
 {
 	(void)state;
-	const char *doc =
-		"\xef\xbb\xbf {\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":"
-		"{\"resourceVersion\":\"42\"},\"items\":[ {\"a\":\"x}]\\\"\\\\\"} ,\n[1,[2]],\"s\\\"\","
-		"-1.5e3,true, null ],\"after\":{\"items\":[9]},\"n\":12}\n ";
+	const char *doc = "\xef\xbb\xbf {\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":"
+			  "{\"resourceVersion\":\"42\"},\"items\":[ {\"a\":\"x}]\\\"\\\\\"} "
+			  ",\n[1,[2]],\"s\\\"\","
+			  "-1.5e3,true, null ],\"after\":{\"items\":[9]},\"n\":12}\n ";
 	const char *want = "F:kind=\"PodList\"|F:apiVersion=\"v1\"|F:metadata={\"resourceVersion\":"
-			   "\"42\"}|I:{\"a\":\"x}]\\\"\\\\\"}|I:[1,[2]]|I:\"s\\\"\"|I:-1.5e3|I:true|"
+			   "\"42\"}|I:{\"a\":\"x}]\\\"\\\\\"}|I:[1,[2]]|I:\"s\\\"\"|I:-1.5e3|I:"
+			   "true|"
 			   "I:null|F:after={\"items\":[9]}|F:n=12|";
 	char out[1024];
 	for (size_t n = 0; n < strlen(doc) + 2; n++) {

@@ -83,7 +83,8 @@ static uint32_t check_roundtrip(struct kube_objstore *st, const cJSON *v)
 	assert_int_equal(kube_objstore_to_json(st, id, &out, NULL), 0);
 	char *want = ks_json_print(v);
 	if (strcmp(want, out.data) != 0)
-		fail_msg("serialisation differs:\n  cJSON: %.300s\n  store: %.300s", want, out.data);
+		fail_msg("serialisation differs:\n  cJSON: %.300s\n  store: %.300s", want,
+			 out.data);
 	free(want);
 	ks_buf_release(&out);
 	/* Interning the same tree again finds the same id. */
@@ -97,34 +98,97 @@ static void roundtrip_shapes(void **state)
 {
 	(void)state;
 	static const char *docs[] = {
-		"{}", "[]", "null", "true", "false", "0", "-0", "1", "-1", "42", "134217727",
-		"134217728", "-134217728", "-134217729", "2147483647", "2147483648", "-2147483649",
-		"9007199254740992", "-9007199254740992", "9007199254740993", "1e300", "-2.5e-300",
-		"1.5", "0.1", "3.141592653589793", "123456789.123", "1e400", "-1e400",
-		"\"\"", "\"a\"", "\"ab\"", "\"abc\"", "\"abcd\"", "\"Running\"",
-		"\"h\\u00e9llo w\\u00f6rld \\u2603 \\ud83d\\ude00\"", "\"日本語のテキスト\"",
-		"\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\"", "\"\\u00ff\\u0080\"",
-		"\"2024-05-01T12:34:56Z\"", "\"2014-01-01T00:00:00Z\"", "\"2013-12-31T23:59:59Z\"",
-		"\"2048-01-10T13:37:04Z\"", "\"2047-12-31T23:59:59Z\"", "\"2024-02-29T00:00:00Z\"",
-		"\"2023-02-29T00:00:00Z\"", "\"2024-04-31T00:00:00Z\"", "\"2024-05-01T24:00:00Z\"",
-		"\"2024-05-01T12:34:60Z\"", "\"2024-05-01t12:34:56Z\"", "\"2024-05-01T12:34:56.5Z\"",
+		"{}",
+		"[]",
+		"null",
+		"true",
+		"false",
+		"0",
+		"-0",
+		"1",
+		"-1",
+		"42",
+		"134217727",
+		"134217728",
+		"-134217728",
+		"-134217729",
+		"2147483647",
+		"2147483648",
+		"-2147483649",
+		"9007199254740992",
+		"-9007199254740992",
+		"9007199254740993",
+		"1e300",
+		"-2.5e-300",
+		"1.5",
+		"0.1",
+		"3.141592653589793",
+		"123456789.123",
+		"1e400",
+		"-1e400",
+		"\"\"",
+		"\"a\"",
+		"\"ab\"",
+		"\"abc\"",
+		"\"abcd\"",
+		"\"Running\"",
+		"\"h\\u00e9llo w\\u00f6rld \\u2603 \\ud83d\\ude00\"",
+		"\"日本語のテキスト\"",
+		"\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\"",
+		"\"\\u00ff\\u0080\"",
+		"\"2024-05-01T12:34:56Z\"",
+		"\"2014-01-01T00:00:00Z\"",
+		"\"2013-12-31T23:59:59Z\"",
+		"\"2048-01-10T13:37:04Z\"",
+		"\"2047-12-31T23:59:59Z\"",
+		"\"2024-02-29T00:00:00Z\"",
+		"\"2023-02-29T00:00:00Z\"",
+		"\"2024-04-31T00:00:00Z\"",
+		"\"2024-05-01T24:00:00Z\"",
+		"\"2024-05-01T12:34:60Z\"",
+		"\"2024-05-01t12:34:56Z\"",
+		"\"2024-05-01T12:34:56.5Z\"",
 		"\"1970-01-01T00:00:00Z\"",
-		"\"0a1b2c3d-4e5f-6789-abcd-ef0123456789\"", "\"0A1B2C3D-4E5F-6789-ABCD-EF0123456789\"",
-		"\"0a1b2c3d-4e5f-6789-abcd-ef012345678\"", "\"0a1b2c3d-4e5f-6789-abcd_ef0123456789\"",
-		"\"10.0.0.1\"", "\"255.255.255.255\"", "\"0.0.0.0\"", "\"010.0.0.1\"", "\"256.0.0.1\"",
-		"\"10.0.0\"", "\"10.0.0.1.2\"", "\"1.2.3.4567\"", "\"fd00::1\"",
-		"\"1234\"", "\"01234\"", "\"9999999999999999999\"", "\"18446744073709551615\"",
-		"\"4294967295\"", "\"4294967296\"", "\"12345678901\"",
+		"\"0a1b2c3d-4e5f-6789-abcd-ef0123456789\"",
+		"\"0A1B2C3D-4E5F-6789-ABCD-EF0123456789\"",
+		"\"0a1b2c3d-4e5f-6789-abcd-ef012345678\"",
+		"\"0a1b2c3d-4e5f-6789-abcd_ef0123456789\"",
+		"\"10.0.0.1\"",
+		"\"255.255.255.255\"",
+		"\"0.0.0.0\"",
+		"\"010.0.0.1\"",
+		"\"256.0.0.1\"",
+		"\"10.0.0\"",
+		"\"10.0.0.1.2\"",
+		"\"1.2.3.4567\"",
+		"\"fd00::1\"",
+		"\"1234\"",
+		"\"01234\"",
+		"\"9999999999999999999\"",
+		"\"18446744073709551615\"",
+		"\"4294967295\"",
+		"\"4294967296\"",
+		"\"12345678901\"",
 		"\"containerd://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"",
 		"\"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\"",
-		"\"0123456789abcdef0123\"", "\"0123456789ABCDEF0123\"",
-		"\"web-frontend-7d9f8b6c5d-x7k2p\"", "\"kube-api-access-x7k2p\"",
-		"\"app.kubernetes.io/name\"", "\"ip-10-0-1-23.us-west-2.compute.internal\"",
-		"\"abcdefgh-\"", "\"abcdefgh--\"", "\"-\"", "\"----------------------\"",
-		"[1,2,3]", "[[],[[]],{}]", "[null,true,false,0,\"\",{}]",
+		"\"0123456789abcdef0123\"",
+		"\"0123456789ABCDEF0123\"",
+		"\"web-frontend-7d9f8b6c5d-x7k2p\"",
+		"\"kube-api-access-x7k2p\"",
+		"\"app.kubernetes.io/name\"",
+		"\"ip-10-0-1-23.us-west-2.compute.internal\"",
+		"\"abcdefgh-\"",
+		"\"abcdefgh--\"",
+		"\"-\"",
+		"\"----------------------\"",
+		"[1,2,3]",
+		"[[],[[]],{}]",
+		"[null,true,false,0,\"\",{}]",
 		"{\"a\":1,\"b\":{\"c\":[1,{\"d\":null}]}}",
-		"{\"a\":1,\"a\":2,\"a\":{\"a\":\"a\"}}", "{\"\":\"\",\"x\":{\"\":[]}}",
-		"{\"b\":1,\"a\":2}", "{\"a\":2,\"b\":1}",
+		"{\"a\":1,\"a\":2,\"a\":{\"a\":\"a\"}}",
+		"{\"\":\"\",\"x\":{\"\":[]}}",
+		"{\"b\":1,\"a\":2}",
+		"{\"a\":2,\"b\":1}",
 		"{\"metadata\":{\"name\":\"x\",\"labels\":{\"app.kubernetes.io/name\":\"web\"}},"
 		"\"spec\":{\"replicas\":3,\"paused\":false,\"ratio\":0.25}}",
 	};
@@ -223,13 +287,16 @@ static const char *pod_json(const char *name, const char *uid)
 	static char buf[8192];
 	snprintf(buf, sizeof buf,
 		 "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\","
-		 "\"generateName\":\"web-frontend-7d9f8b6c5d-\",\"namespace\":\"shop\",\"uid\":\"%s\","
+		 "\"generateName\":\"web-frontend-7d9f8b6c5d-\",\"namespace\":\"shop\",\"uid\":\"%"
+		 "s\","
 		 "\"resourceVersion\":\"123456\",\"creationTimestamp\":\"2024-05-01T12:00:00Z\","
 		 "\"labels\":{\"app.kubernetes.io/name\":\"web-frontend\",\"app.kubernetes.io/"
 		 "instance\":\"shop\",\"pod-template-hash\":\"7d9f8b6c5d\"},\"ownerReferences\":[{"
-		 "\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"name\":\"web-frontend-7d9f8b6c5d\","
+		 "\"apiVersion\":\"apps/"
+		 "v1\",\"kind\":\"ReplicaSet\",\"name\":\"web-frontend-7d9f8b6c5d\","
 		 "\"uid\":\"11111111-2222-3333-4444-555555555555\",\"controller\":true,"
-		 "\"blockOwnerDeletion\":true}]},\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":"
+		 "\"blockOwnerDeletion\":true}]},\"spec\":{\"containers\":[{\"name\":\"web\","
+		 "\"image\":"
 		 "\"registry.example.com/shop/web:1.4.2\",\"ports\":[{\"containerPort\":8080,"
 		 "\"protocol\":\"TCP\"}],\"resources\":{\"requests\":{\"cpu\":\"250m\",\"memory\":"
 		 "\"256Mi\"},\"limits\":{\"memory\":\"512Mi\"}},\"readinessProbe\":{\"httpGet\":{"
@@ -371,10 +438,11 @@ static void path_access(void **state)
 static void strip(void **state)
 {
 	(void)state;
-	cJSON *p = cJSON_Parse(
-		"{\"metadata\":{\"name\":\"x\",\"annotations\":{\"kubectl.kubernetes.io/"
-		"last-applied-configuration\":\"{}\"},\"managedFields\":[{\"manager\":\"kubectl\"}]},"
-		"\"spec\":{}}");
+	cJSON *p = cJSON_Parse("{\"metadata\":{\"name\":\"x\",\"annotations\":{\"kubectl."
+			       "kubernetes.io/"
+			       "last-applied-configuration\":\"{}\"},\"managedFields\":[{"
+			       "\"manager\":\"kubectl\"}]},"
+			       "\"spec\":{}}");
 	kube_obj_strip(p);
 	char *s = ks_json_print(p);
 	assert_string_equal(s, "{\"metadata\":{\"name\":\"x\"},\"spec\":{}}");
@@ -451,7 +519,8 @@ static cJSON *rand_tree(int depth)
 		cJSON *o = cJSON_CreateObject();
 		int n = (int)(rnd() % 6);
 		for (int i = 0; i < n; i++)
-			cJSON_AddItemToObject(o, keys[rnd() % KS_ARRAY_LEN(keys)], rand_tree(depth + 1));
+			cJSON_AddItemToObject(o, keys[rnd() % KS_ARRAY_LEN(keys)],
+					      rand_tree(depth + 1));
 		return o;
 	}
 	default: {
@@ -526,6 +595,77 @@ static void stress(void **state)
 	kube_objstore_free(st);
 }
 
+/* Objects stored as deltas against the same part of an earlier object: they read back
+ * whole, compare equal to (and share the id of) the same object met in full, and survive
+ * their base's owner leaving, in any order. */
+static void deltas(void **state)
+{
+	(void)state;
+	rng_state = 777;
+	struct kube_objstore *st = kube_objstore_new();
+	enum { N = 300 };
+	cJSON *orig[N];
+	uint32_t ids[N];
+	for (int i = 0; i < N; i++) {
+		char name[64], uid[40];
+		snprintf(name, sizeof name, "web-frontend-7d9f8b6c5d-%05d", i % 40);
+		snprintf(uid, sizeof uid, "%08x-4e5f-6789-abcd-ef0123456789", (unsigned)(i % 40));
+		orig[i] = cJSON_Parse(pod_json(name, uid));
+		/* vary a few members here and there */
+		cJSON *spec = cJSON_GetObjectItemCaseSensitive(orig[i], "spec");
+		if (rnd() % 3 == 0)
+			cJSON_ReplaceItemInObjectCaseSensitive(
+				spec, "dnsPolicy", cJSON_CreateNumber((double)(rnd() % 5)));
+		if (rnd() % 4 == 0)
+			cJSON_DeleteItemFromObjectCaseSensitive(spec, "restartPolicy");
+		if (rnd() % 5 == 0)
+			cJSON_AddItemToObject(spec, "extra", rand_tree(2));
+		ids[i] = check_roundtrip(st, orig[i]);
+	}
+	struct kube_objstore_stats s;
+	kube_objstore_stats(st, &s);
+	print_message("deltas: %zu of %zu objects stored as deltas\n", s.delta_objects, s.objects);
+	assert_true(s.delta_objects > 10);
+	/* Equal trees have equal ids however they were stored. */
+	for (int i = 0; i < N; i++) {
+		for (int j = i + 1; j < N && j < i + 45; j++)
+			assert_true((ids[i] == ids[j]) == exact_eq(orig[i], orig[j]));
+	}
+	/* Release in a scrambled order, checking the rest as bases disappear. */
+	for (int k = 0; k < N; k++) {
+		int i = (int)((k * 7919L) % N);
+		kube_objstore_unref(st, ids[i]);
+		cJSON_Delete(orig[i]);
+		orig[i] = NULL;
+		if (k % 37 == 0) {
+			for (int j = 0; j < N; j++) {
+				if (!orig[j])
+					continue;
+				cJSON *back = kube_objstore_to_cjson(st, ids[j]);
+				assert_true(exact_eq(back, orig[j]));
+				cJSON_Delete(back);
+			}
+		}
+	}
+	assert_int_equal(live_nodes(st), 0);
+	/* Freed bases are not used again, even when their blocks are reused. */
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 50; i++) {
+			char name[64];
+			snprintf(name, sizeof name, "web-frontend-7d9f8b6c5d-%05d", i + round * 50);
+			orig[i] = cJSON_Parse(pod_json(name, "0a1b2c3d-4e5f-6789-abcd-"
+							     "ef0123456789"));
+			ids[i] = check_roundtrip(st, orig[i]);
+		}
+		for (int i = 0; i < 50; i++) {
+			kube_objstore_unref(st, ids[i]);
+			cJSON_Delete(orig[i]);
+		}
+		assert_int_equal(live_nodes(st), 0);
+	}
+	kube_objstore_free(st);
+}
+
 /* Many objects: the table grows and is rebuilt; ids stay valid. */
 static void growth(void **state)
 {
@@ -545,7 +685,8 @@ static void growth(void **state)
 		char name[64], tmp[KUBE_OBJSTORE_STRTMP];
 		snprintf(name, sizeof name, "web-frontend-7d9f8b6c5d-%05d", i);
 		assert_string_equal(
-			kube_objstore_str(st, kube_objstore_get(st, ids[i], "metadata.name"), tmp, NULL),
+			kube_objstore_str(st, kube_objstore_get(st, ids[i], "metadata.name"), tmp,
+					  NULL),
 			name);
 	}
 	struct kube_objstore_stats s;
@@ -567,7 +708,7 @@ int main(void)
 		cmocka_unit_test(roundtrip_shapes), cmocka_unit_test(roundtrip_big),
 		cmocka_unit_test(sharing),          cmocka_unit_test(path_access),
 		cmocka_unit_test(strip),            cmocka_unit_test(stress),
-		cmocka_unit_test(growth),
+		cmocka_unit_test(deltas),           cmocka_unit_test(growth),
 	};
 	return cmocka_run_group_tests_name("objstore", tests, NULL, NULL);
 }
