@@ -218,8 +218,30 @@ static void load_one(void *ctx, cJSON *it)
 		fprintf(stderr, "  loaded %d objects\n", l->done);
 }
 
+static int count_page(void *ctx, cJSON *page)
+{
+	*(size_t *)ctx += (size_t)ks_json_len(ks_json_get(page, "items"));
+	return 0;
+}
+
+static void count_item(void *ctx, cJSON *it)
+{
+	(void)it;
+	(*(size_t *)ctx)++;
+}
+
 static int load(struct kube_client *c, const char *path)
 {
+	/* Loaded already (an earlier run)? Then leave the server alone. */
+	size_t want = 0, have = 0;
+	struct kube_list_opts lo = {.limit = 500, .transient_pages = true};
+	if (each_item(path, "Pod", count_item, &want, NULL) ||
+	    kube_list_pages(c, &KUBE_RES_PODS, NULL, &lo, count_page, &have, NULL, 0, NULL))
+		return -1;
+	if (have * 100 >= want * 99) {
+		fprintf(stderr, "the API server holds %zu pods already (snapshot: %zu)\n", have, want);
+		return 0;
+	}
 	struct loader l = {.c = c};
 	int64_t t0 = ks_mono_ms();
 	if (each_item(path, "Namespace", load_one, &l, NULL))
@@ -232,8 +254,9 @@ static int load(struct kube_client *c, const char *path)
 		kube_http_poll(c->http, 1000);
 	fprintf(stderr, "loaded %d objects (%d already there, %d failed) in %lld s%s%s\n", l.done,
 		l.conflicts, l.failed, (long long)(ks_mono_ms() - t0) / 1000,
-		l.failed ? ": " : "", l.failed ? l.err.msg : "");
-	return l.failed ? -1 : 0;
+		l.failed ? "; last error: " : "", l.failed ? l.err.msg : "");
+	/* A few creates refused under load (ServerTimeout) do not change the measurement. */
+	return l.failed * 100 > l.done ? -1 : 0;
 }
 
 static int from_apiserver(const char *kubeconfig, const char *snapshot, bool do_load)
