@@ -117,7 +117,8 @@ int ks_buf_append_json_string_go(struct ks_buf *b, const char *s, bool html_safe
 		case '\r': rc = ks_buf_append(b, "\\r", 2); break;
 		case '\t': rc = ks_buf_append(b, "\\t", 2); break;
 		default:
-			if (*p < 0x20 || (html_safe && (*p == '<' || *p == '>' || *p == '&'))) {
+			if (*p < 0x20 || *p == 0x7f ||
+			    (html_safe && (*p == '<' || *p == '>' || *p == '&'))) {
 				rc = ks_buf_appendf(b, "\\u%04x", *p);
 			} else if (html_safe && *p == 0xe2 && p[1] == 0x80 &&
 				   (p[2] == 0xa8 || p[2] == 0xa9)) {

@@ -33,7 +33,8 @@ int ks_buf_vappendf(struct ks_buf *b, const char *fmt, va_list ap);
 void ks_buf_consume(struct ks_buf *b, size_t n);
 /* Return data (never NULL) and leave b empty; the caller frees it. */
 char *ks_buf_detach(struct ks_buf *b);
-/* Append s as a JSON string literal with quotes. */
+/* Append s as a JSON string literal with quotes (control characters and DEL as \u00XX, so
+ * the literal is also a valid YAML double-quoted scalar). */
 int ks_buf_append_json_string(struct ks_buf *b, const char *s);
 /* The same; html_safe also escapes <, >, &, U+2028 and U+2029 as Go's encoding/json does. */
 int ks_buf_append_json_string_go(struct ks_buf *b, const char *s, bool html_safe);

@@ -156,24 +156,10 @@ static bool plain_ok(const char *s)
 	return true;
 }
 
+/* A JSON string literal is a YAML double-quoted scalar. */
 static int yaml_double_quoted(struct ks_buf *b, const char *s)
 {
-	int rc = ks_buf_appendc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
-		switch (*p) {
-		case '"': rc = ks_buf_append(b, "\\\"", 2); break;
-		case '\\': rc = ks_buf_append(b, "\\\\", 2); break;
-		case '\n': rc = ks_buf_append(b, "\\n", 2); break;
-		case '\t': rc = ks_buf_append(b, "\\t", 2); break;
-		case '\r': rc = ks_buf_append(b, "\\r", 2); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				rc = ks_buf_appendf(b, "\\x%02X", *p);
-			else
-				rc = ks_buf_appendc(b, (char)*p);
-		}
-	}
-	return rc ? rc : ks_buf_appendc(b, '"');
+	return ks_buf_append_json_string(b, s);
 }
 
 static int yaml_indent(struct ks_buf *b, int n)
