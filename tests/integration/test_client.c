@@ -554,6 +554,34 @@ static void exec_plugin(void **state)
 	free(runs_path);
 }
 
+/* Client-side rate limit: 30 requests at 20/s with a burst of 5 cannot finish before
+ * (30 - 5) / 20 = 1.25 s. (A lower bound: a slow machine cannot make it fail.) */
+static void rate_limit(void **state)
+{
+	(void)state;
+	struct kube_client q;
+	struct kube_connect_opts o = {
+		.config = {.kubeconfig = tu_kubeconfig(), .no_in_cluster = true},
+		.qps = 20,
+		.burst = 5,
+	};
+	struct ks_err err = {0};
+	assert_int_equal(kube_client_connect(&o, &q, &err), 0);
+	int64_t t0 = ks_mono_ms();
+	for (int i = 0; i < 30; i++) {
+		cJSON *out = NULL;
+		assert_rc(kube_get(&q, &KUBE_RES_NAMESPACES, NULL, ns, &out, &err), 0, &err);
+		cJSON_Delete(out);
+	}
+	int64_t ms = ks_mono_ms() - t0;
+	if (ms < 1200)
+		fail_msg("30 requests at 20 qps / burst 5 took %lld ms", (long long)ms);
+	struct kube_http_stats st;
+	kube_http_get_stats(q.http, &st);
+	assert_int_equal(st.requests, 30);
+	kube_client_close(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,6 +596,7 @@ int main(void)
 		cmocka_unit_test(discovery_old_versions),
 		cmocka_unit_test(crd_discovery),
 		cmocka_unit_test(exec_plugin),
+		cmocka_unit_test(rate_limit),
 	};
 	return cmocka_run_group_tests_name("client", tests, setup, teardown);
 }
