@@ -1,6 +1,7 @@
 /* auth.c — the credential cache behind kube_auth_get: token-file rotation and the exec
  * plugin's cached credential (see auth.h; the plugin itself runs in execcred.c). */
 #include "base/common.h"
+#include "base/strutil.h"
 #include "kube/auth.h"
 
 #include <errno.h>
@@ -122,15 +123,7 @@ static int read_token(const char *path, char **out)
 		return rc;
 	}
 	char *s = ks_buf_detach(&b);
-	/* strings.TrimSpace, for ASCII whitespace */
-	size_t n = strlen(s), i = 0;
-	while (n > 0 &&
-	       (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	while (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')
-		i++;
-	if (i)
-		memmove(s, s + i, n - i + 1);
+	ks_trim_space(s);
 	if (!*s) {
 		free(s);
 		return ENODATA;

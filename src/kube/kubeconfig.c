@@ -2,6 +2,7 @@
  * See kubeconfig.h for the rules; kcyaml.c gives the YAML tree with positions, auth.c the
  * credentials. Nothing here prints a token, password, key or *-data value. */
 #include "base/common.h"
+#include "base/strutil.h"
 #include "kube/kubeconfig.h"
 
 #include <errno.h>
@@ -193,18 +194,6 @@ static const char *read_errstr(int e, size_t max, char *buf, size_t n)
 	return buf;
 }
 
-/* Trim ASCII whitespace at both ends in place (token files often end in a newline). */
-static void trim_space(char *s)
-{
-	size_t n = strlen(s), i = 0;
-	while (n > 0 &&
-	       (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	while (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')
-		i++;
-	if (i)
-		memmove(s, s + i, n - i + 1);
-}
 
 __attribute__((format(printf, 4, 5))) static int ferr(struct ks_err *err, int code,
 						      const char *where, const char *fmt, ...)
@@ -885,35 +874,41 @@ static bool file_empty(const struct kc_file *f)
 	return !f->nclusters && !f->nusers && !f->ncontexts && !f->current_context;
 }
 
-/* First file that defines the name wins. */
-static struct kc_cluster *find_cluster(const struct kc_set *s, const char *name)
+/* First file that defines the name wins. map_off is the offset of the name index in
+ * struct kc_file; *idx is set to the position in that file's array. */
+static struct kc_file *find_entry(const struct kc_set *s, size_t map_off, const char *name,
+				  size_t *idx)
 {
 	for (size_t i = 0; i < s->n; i++) {
-		void *v = ks_map_get(&s->files[i]->cluster_idx, name);
-		if (v)
-			return &s->files[i]->clusters[(uintptr_t)v - 1];
+		const struct ks_map *m = (const struct ks_map *)((const char *)s->files[i] + map_off);
+		void *v = ks_map_get(m, name);
+		if (v) {
+			*idx = (uintptr_t)v - 1;
+			return s->files[i];
+		}
 	}
 	return NULL;
+}
+
+static struct kc_cluster *find_cluster(const struct kc_set *s, const char *name)
+{
+	size_t i;
+	struct kc_file *f = find_entry(s, offsetof(struct kc_file, cluster_idx), name, &i);
+	return f ? &f->clusters[i] : NULL;
 }
 
 static struct kc_user *find_user(const struct kc_set *s, const char *name)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		void *v = ks_map_get(&s->files[i]->user_idx, name);
-		if (v)
-			return &s->files[i]->users[(uintptr_t)v - 1];
-	}
-	return NULL;
+	size_t i;
+	struct kc_file *f = find_entry(s, offsetof(struct kc_file, user_idx), name, &i);
+	return f ? &f->users[i] : NULL;
 }
 
 static struct kc_context *find_context(const struct kc_set *s, const char *name)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		void *v = ks_map_get(&s->files[i]->context_idx, name);
-		if (v)
-			return &s->files[i]->contexts[(uintptr_t)v - 1];
-	}
-	return NULL;
+	size_t i;
+	struct kc_file *f = find_entry(s, offsetof(struct kc_file, context_idx), name, &i);
+	return f ? &f->contexts[i] : NULL;
 }
 
 static int check_cluster(const struct kc_cluster *c, struct ks_err *err)
@@ -1132,7 +1127,7 @@ static char *read_token_file(const char *path, int *eno)
 	if (*eno)
 		return NULL;
 	char *s = ks_buf_detach(&b);
-	trim_space(s);
+	ks_trim_space(s);
 	return s;
 }
 

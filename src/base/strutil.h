@@ -1,0 +1,9 @@
+/* strutil.h — small string helpers shared by modules. */
+#ifndef KS_STRUTIL_H
+#define KS_STRUTIL_H
+
+/* Trim ASCII whitespace (space, tab, CR, LF) at both ends, in place, as Go's
+ * strings.TrimSpace does for ASCII. Returns s. */
+char *ks_trim_space(char *s);
+
+#endif
