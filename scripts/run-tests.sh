@@ -24,6 +24,7 @@ done
 [ -n "$kind" ] || { echo "usage: run-tests.sh --unit|--integration BUILD_DIR" >&2; exit 2; }
 
 export KSWARM_SRCDIR=$PWD
+export KSWARM_DATA_DIR=$PWD/data
 export CMOCKA_MESSAGE_OUTPUT=TAP
 export KSWARM_BIN=$PWD/$build/kswarm
 logdir=$build/test-logs

@@ -1,0 +1,49 @@
+/* sim_internal.h — what sim_node.c and sim_kubelet.c share. Not for other modules. */
+#ifndef KS_SIM_INTERNAL_H
+#define KS_SIM_INTERNAL_H
+
+#include "base/hashmap.h"
+#include "kube/informer.h"
+#include "sim/sim.h"
+
+struct sim_node {
+	char name[96];
+	char uid[64];
+	char ip[20];          /* the node's (simulated) private address */
+	unsigned pod_ip_next; /* pod addresses: 10.<a>.<b>.<next> */
+	unsigned subnet_a, subnet_b;
+	const struct cost_instance_type *type;
+	char nodepool[64], capacity_type[16], zone[32];
+};
+
+struct sim {
+	struct kube_client *c;
+	const struct cost_catalog *cat;
+	struct sim_opts o;
+	struct sim_node *nodes;
+	size_t n_nodes, cap_nodes;
+	struct ks_map node_by_name; /* name -> struct sim_node * (index + 1) */
+	struct kube_informer *pods;
+	struct ks_map work;      /* "ns/name" -> (void *)1: pods to look at */
+	struct ks_map finishing; /* "ns/name" -> due time (real ms) as uintptr_t */
+	int64_t next_lease_ms, next_status_ms;
+	uint64_t rng;
+	struct sim_stats st;
+};
+
+uint64_t sim_rand(struct sim *s);
+/* "2026-11-21T10:00:02Z" and the MicroTime form, of the current (real) time. */
+void sim_now(char *out, size_t len);
+void sim_now_micro(char *out, size_t len);
+struct sim_node *sim_node_find(struct sim *s, const char *name);
+/* Fire-and-forget write: errors are counted and logged. body is copied. */
+void sim_send(struct sim *s, const char *method, const char *path, const char *content_type,
+	      const char *body);
+/* Leases every 10 s, node status every 60 s (real time: the node lifecycle controller
+ * judges liveness on real time whatever the simulation's time scale). */
+void sim_nodes_heartbeat(struct sim *s);
+/* The kubelet: handle pods queued by the informer handlers. */
+void sim_kubelet_work(struct sim *s);
+int sim_kubelet_start(struct sim *s, struct ks_err *err);
+
+#endif
