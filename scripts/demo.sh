@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# make demo (step 1 of 6): start the local Kubernetes control plane (building it the first
-# time), show what runs on it with `kswarm get`, then stream changes with `kswarm watch`
-# while a Deployment is created, scaled and deleted. Everything it started is stopped on
-# exit or Ctrl-C. KSWARM_DEMO_SHORT=1 skips the final live watch (for CI).
+# make demo (steps 1-2 of 6 so far): start the local Kubernetes control plane (building it
+# the first time), bring simulated EKS + Karpenter nodes with `kswarm sim`, show what runs
+# with `kswarm get`, and stream changes with `kswarm watch` while a Deployment is created,
+# scaled, drained and deleted. Everything it started is stopped on exit or Ctrl-C.
+# KSWARM_DEMO_SHORT=1 skips the final live watch (for CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ks=build/kswarm
@@ -13,6 +14,7 @@ say() { printf '\n%s==> %s%s\n' "$bold" "$*" "$reset"; }
 started=0
 cleanup() {
   [ -n "${watch_pid:-}" ] && kill "$watch_pid" 2>/dev/null || true
+  if [ -n "${sim_pid:-}" ]; then kill -INT "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null || true; fi
   if [ "$started" = 1 ]; then say "stopping the control plane"; scripts/localcp.sh stop --name "$env_name" || true; fi
 }
 trap cleanup EXIT
@@ -30,8 +32,13 @@ say "kswarm get namespaces"
 $ks get namespaces
 say "kswarm get pods -A   (the control plane's own pods: none — it runs as processes)"
 $ks get pods -A || true
-say "kswarm get nodes    (no nodes yet: 'kswarm sim' brings them in step 2)"
-$ks get nodes || true
+say "kswarm sim: 3 simulated m5.large nodes (EKS + Karpenter labels), kubelets included"
+$ks sim --nodes 3 --instance-type m5.large --nodepool general --time-scale 30 >/tmp/kswarm-demo-sim.log 2>&1 &
+sim_pid=$!
+for _ in $(seq 1 50); do [ "$($ks get nodes --no-headers 2>/dev/null | wc -l)" -ge 3 ] && break; sleep 0.2; done
+$ks get nodes -o wide
+$ks get nodes -L node.kubernetes.io/instance-type,karpenter.sh/nodepool,topology.kubernetes.io/zone 2>/dev/null ||
+  $ks get nodes
 
 say "kswarm watch deployments while a Deployment is created, scaled and deleted"
 $ks watch deployments -n default --no-initial &
@@ -40,11 +47,16 @@ sleep 1
 "$tools/kubectl" create deployment hello --image=nginx:1.25 --replicas=2 -n default >/dev/null 2>&1 || true
 sleep 2
 "$tools/kubectl" scale deployment hello --replicas=4 -n default >/dev/null 2>&1 || true
-sleep 2
+sleep 3
 say "kswarm get deploy,rs,pods -n default -o wide"
 $ks get deploy -n default -o wide
 $ks get rs -n default
-$ks get pods -n default
+$ks get pods -n default -o wide
+say "draining one node: its pods move to the others"
+node=$("$tools/kubectl" get pods -n default -o jsonpath='{.items[0].spec.nodeName}')
+"$tools/kubectl" drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout=60s 2>&1 | grep -v '^WARNING' || true
+sleep 2
+$ks get pods -n default -o wide
 "$tools/kubectl" delete deployment hello -n default >/dev/null 2>&1 || true
 sleep 2
 kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; watch_pid=""
