@@ -52,6 +52,8 @@ int cli_kube_connect(const struct cli_kube_flags *f, struct kube_client *c)
 	struct kube_connect_opts o = {
 		.config = {.kubeconfig = f->kubeconfig, .context = f->context,
 			   .namespace = f->namespace},
+		.qps = f->qps,
+		.burst = f->burst,
 	};
 	struct ks_err err = {0};
 	if (kube_client_connect(&o, c, &err)) {

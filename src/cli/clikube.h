@@ -17,6 +17,8 @@ struct cli_kube_flags {
 	const char *namespace;
 	bool all_namespaces;
 	int verbose;
+	double qps; /* client-side rate limit; 0: the HTTP layer's default (50/s, burst 100) */
+	int burst;
 };
 
 /* If argv[*i] is one of the connection flags, consume it (and its value) and return 1;

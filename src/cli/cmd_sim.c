@@ -130,6 +130,9 @@ int cmd_sim(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	free(catalog_path);
+	/* One process plays every kubelet; each real kubelet may send 5/s (burst 10). */
+	a.k.qps = a.nodes * 5.0 < 50 ? 50 : a.nodes * 5.0;
+	a.k.burst = (int)a.k.qps * 2;
 	struct kube_client c;
 	if (cli_kube_connect(&a.k, &c)) {
 		cost_catalog_free(cat);

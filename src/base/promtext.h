@@ -1,0 +1,88 @@
+/* promtext.h — the Prometheus text exposition format 0.0.4, written into a ks_buf.
+ * A writer emits metric families one after another: ks_prom_family writes "# HELP" (when help
+ * is not NULL) and "# TYPE", then ks_prom_sample (counter, gauge, untyped) or ks_prom_histogram
+ * (histogram) append that family's samples. The format wants a family's samples together, so a
+ * family name cannot be opened a second time. Metric names must match [a-zA-Z_:][a-zA-Z0-9_:]*,
+ * label names [a-zA-Z_][a-zA-Z0-9_]*, label values and help text must be valid UTF-8; label
+ * values are escaped (\\, \", \n) and help text too (\\, \n) as the format requires.
+ * Sample values: integral values below 1e15 in magnitude as plain integers ("42"), other finite
+ * values in the shortest form that reads back the same, written as Go's
+ * strconv.FormatFloat(v, 'g', -1, 64) ("0.25", "1.2345675e+06"), and "+Inf", "-Inf", "NaN".
+ * Histogram "le" values are written exactly as client_golang writes them ("0.005", "1",
+ * "1e+06", "+Inf").
+ * Ownership: the writer borrows the output buffer (the caller owns it) and owns copies of the
+ * family names it has written, freed by ks_prom_writer_release. Arguments are only read during
+ * a call. A failing call returns a negative KS_E* code and leaves the buffer as it was. */
+#ifndef KS_PROMTEXT_H
+#define KS_PROMTEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ks_buf;
+struct ks_err;
+
+/* The Content-Type of a scrape response in this format. */
+#define KS_PROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+/* Pass as ts_ms for a sample without a timestamp. */
+#define KS_PROM_NO_TIMESTAMP INT64_MIN
+/* Room for any number formatted by ks_prom_format_value / ks_prom_format_le. */
+#define KS_PROM_NUM_MAX 32
+
+enum ks_prom_type {
+	KS_PROM_COUNTER,
+	KS_PROM_GAUGE,
+	KS_PROM_HISTOGRAM,
+	KS_PROM_UNTYPED,
+};
+
+struct ks_prom_label {
+	const char *name;
+	const char *value;
+};
+
+/* One histogram observation set. counts holds nbounds + 1 per-bucket counts (not cumulative):
+ * counts[i] observations in (bounds[i-1], bounds[i]], the last one those above bounds[nbounds-1].
+ * bounds are finite and strictly increasing; the "+Inf" bucket is always written. */
+struct ks_prom_histogram {
+	const double *bounds;
+	size_t nbounds;
+	const uint64_t *counts;
+	double sum;
+};
+
+struct ks_prom_writer {
+	struct ks_buf *out;
+	char *family; /* the open family, NULL before the first */
+	enum ks_prom_type type;
+	char **done; /* every family name written so far */
+	size_t ndone, capdone;
+};
+
+void ks_prom_writer_init(struct ks_prom_writer *w, struct ks_buf *out);
+void ks_prom_writer_release(struct ks_prom_writer *w);
+
+/* Start a family: "# HELP name help" (omitted when help is NULL) and "# TYPE name type". */
+int ks_prom_family(struct ks_prom_writer *w, const char *name, enum ks_prom_type type,
+		   const char *help, struct ks_err *err);
+/* One sample of the open counter, gauge or untyped family: name{labels} value [ts_ms]. */
+int ks_prom_sample(struct ks_prom_writer *w, const struct ks_prom_label *labels, size_t nlabels,
+		   double value, int64_t ts_ms, struct ks_err *err);
+/* One histogram of the open histogram family: cumulative name_bucket{...,le="..."} lines,
+ * le="+Inf", then name_sum and name_count, all with the same labels and timestamp. The labels
+ * must not include "le". */
+int ks_prom_histogram(struct ks_prom_writer *w, const struct ks_prom_label *labels,
+		      size_t nlabels, const struct ks_prom_histogram *h, int64_t ts_ms,
+		      struct ks_err *err);
+
+/* A sample value as described above; returns the length. out needs KS_PROM_NUM_MAX bytes. */
+size_t ks_prom_format_value(double v, char *out, size_t outlen);
+/* Go's strconv.FormatFloat(v, 'g', -1, 64), with "+Inf", "-Inf", "NaN" (as client_golang). */
+size_t ks_prom_format_le(double v, char *out, size_t outlen);
+
+bool ks_prom_valid_metric_name(const char *s);
+bool ks_prom_valid_label_name(const char *s);
+const char *ks_prom_type_name(enum ks_prom_type type);
+
+#endif
