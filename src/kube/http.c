@@ -12,7 +12,12 @@
  *      appends to x->pending or x->resp.body; kube_http_poll delivers after perform.
  *   2. A transfer is freed only by the outermost kube_http_poll (h->depth == 0), so pointers
  *      held by an outer loop stay valid while a callback runs a nested kube_http_do.
- *   3. Stream data is delivered before its transfer's done(). */
+ *   3. Stream data is delivered before its transfer's done().
+ *   4. Every step costs O(1) per transfer it touches, never O(all transfers): a simulator
+ *      keeps thousands of writes queued. Lists: `all` (every transfer, for freeing), the
+ *      FIFO queues `shortq` and `streamq` (QUEUED, due now), `delayed` (QUEUED with a
+ *      Retry-After), `with_data` (streams holding undelivered bytes), `dead` (to reap);
+ *      counters n_active (QUEUED + RUNNING) and inflight (RUNNING short requests). */
 #include "base/common.h"
 #include "base/json.h"
 #include "base/timeutil.h"
@@ -42,7 +47,12 @@ enum xfer_state { X_QUEUED, X_RUNNING, X_DONE, X_DEAD };
 
 struct kube_http_xfer {
 	struct kube_http *h;
-	struct kube_http_xfer *next;
+	struct kube_http_xfer *prev, *next;   /* h->all */
+	struct kube_http_xfer *qprev, *qnext; /* the queue it waits in (shortq/streamq/delayed) */
+	struct kube_http_xfer *wnext;         /* h->with_data */
+	struct kube_http_xfer *dnext;         /* h->dead */
+	struct xfer_queue *queue;             /* NULL when in no queue */
+	bool in_with_data;
 	enum xfer_state state;
 	CURL *easy;
 	struct curl_slist *headers;
@@ -67,6 +77,10 @@ struct kube_http_xfer {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+struct xfer_queue {
+	struct kube_http_xfer *head, *tail;
+};
+
 struct kube_http {
 	CURLM *multi;
 	struct kube_http_opts o;
@@ -75,7 +89,10 @@ struct kube_http {
 	struct curl_slist *connect_to;
 	void *ca;
 	size_t ca_len;
-	struct kube_http_xfer *xfers;
+	struct kube_http_xfer *all;
+	struct xfer_queue shortq, streamq, delayed;
+	struct kube_http_xfer *with_data, *dead;
+	int n_active, inflight;
 	bool plaintext_remote; /* http:// to a host that is not loopback */
 	double tokens;
 	int64_t refill_ms;
@@ -210,7 +227,7 @@ void kube_http_free(struct kube_http *h)
 {
 	if (!h)
 		return;
-	for (struct kube_http_xfer *x = h->xfers, *n; x; x = n) {
+	for (struct kube_http_xfer *x = h->all, *n; x; x = n) {
 		n = x->next;
 		xfer_free(x);
 	}
@@ -283,6 +300,11 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
 		x->too_big = true;
 		return 0; /* CURLE_WRITE_ERROR */
 	}
+	if (x->stream_mode && !x->in_with_data) {
+		x->in_with_data = true;
+		x->wnext = x->h->with_data;
+		x->h->with_data = x;
+	}
 	return len;
 }
 
@@ -311,6 +333,59 @@ static void set_cred_headers(struct kube_http_xfer *x, const struct kube_http_cr
 }
 
 static void finish_xfer(struct kube_http_xfer *x, int rc, struct ks_err *err);
+
+/* ---- queues (invariant 4) ---- */
+
+static void q_push(struct xfer_queue *q, struct kube_http_xfer *x)
+{
+	x->queue = q;
+	x->qnext = NULL;
+	x->qprev = q->tail;
+	if (q->tail)
+		q->tail->qnext = x;
+	else
+		q->head = x;
+	q->tail = x;
+}
+
+static void q_remove(struct kube_http_xfer *x)
+{
+	struct xfer_queue *q = x->queue;
+	if (!q)
+		return;
+	if (x->qprev)
+		x->qprev->qnext = x->qnext;
+	else
+		q->head = x->qnext;
+	if (x->qnext)
+		x->qnext->qprev = x->qprev;
+	else
+		q->tail = x->qprev;
+	x->qprev = x->qnext = NULL;
+	x->queue = NULL;
+}
+
+/* QUEUED: into the queue it belongs to now. */
+static void enqueue(struct kube_http_xfer *x)
+{
+	struct kube_http *h = x->h;
+	x->state = X_QUEUED;
+	if (x->not_before_ms > ks_mono_ms())
+		q_push(&h->delayed, x);
+	else
+		q_push(x->on_data ? &h->streamq : &h->shortq, x);
+}
+
+/* DONE or DEAD: no longer active, reaped by the outermost poll. */
+static void retire(struct kube_http_xfer *x, enum xfer_state st)
+{
+	struct kube_http *h = x->h;
+	q_remove(x);
+	x->state = st;
+	h->n_active--;
+	x->dnext = h->dead;
+	h->dead = x;
+}
 
 static void start_xfer(struct kube_http_xfer *x)
 {
@@ -407,6 +482,7 @@ static void start_xfer(struct kube_http_xfer *x)
 	}
 	x->started_ms = ks_mono_ms();
 	x->state = X_RUNNING;
+	h->inflight += !x->on_data;
 	h->stats.requests++;
 	curl_multi_add_handle(h->multi, e);
 }
@@ -432,9 +508,12 @@ struct kube_http_xfer *kube_http_start(struct kube_http *h, const struct kube_ht
 	x->ctx = ctx;
 	ks_buf_init(&x->resp.body, h->o.max_response);
 	ks_buf_init(&x->pending, MAX_PENDING_STREAM);
-	x->state = X_QUEUED;
-	x->next = h->xfers;
-	h->xfers = x;
+	x->next = h->all;
+	if (h->all)
+		h->all->prev = x;
+	h->all = x;
+	h->n_active++;
+	enqueue(x);
 	return x;
 }
 
@@ -446,8 +525,9 @@ void kube_http_cancel(struct kube_http *h, struct kube_http_xfer *x)
 		curl_multi_remove_handle(h->multi, x->easy);
 		curl_easy_cleanup(x->easy);
 		x->easy = NULL;
+		h->inflight -= !x->on_data;
 	}
-	x->state = X_DEAD;
+	retire(x, X_DEAD);
 }
 
 /* ---- finishing ---- */
@@ -518,7 +598,7 @@ static int curl_code_to_ks(CURLcode c)
 
 static void finish_xfer(struct kube_http_xfer *x, int rc, struct ks_err *err)
 {
-	x->state = X_DONE;
+	retire(x, X_DONE);
 	if (x->done)
 		x->done(x->ctx, &x->resp, rc, err);
 }
@@ -548,6 +628,7 @@ static void complete(struct kube_http_xfer *x, CURLcode cc)
 		deliver_pending(x);
 	curl_multi_remove_handle(h->multi, x->easy);
 	x->state = X_QUEUED; /* not in the multi any more */
+	h->inflight -= !x->on_data;
 	char what[300];
 	snprintf(what, sizeof what, "%s %s", x->method, x->path);
 	KS_DEBUG("http", "%s -> %ld in %lld ms (attempt %d)", what, status,
@@ -577,12 +658,14 @@ static void complete(struct kube_http_xfer *x, CURLcode cc)
 		x->not_before_ms = ks_mono_ms() + wait * 1000;
 		KS_INFO("http", "%s: HTTP %ld, retrying in %lds (retry %d of %d)", what, status, wait,
 			x->retries, h->o.max_retries);
+		enqueue(x);
 		return;
 	}
 	if (status == 401 && !x->retried_401 && h->o.invalidate_cred) {
 		x->retried_401 = true;
 		h->o.invalidate_cred(h->o.cred_ctx);
 		x->not_before_ms = 0;
+		enqueue(x);
 		return;
 	}
 	if (status >= 200 && status < 300) {
@@ -608,53 +691,53 @@ static long start_ready(struct kube_http *h)
 	long wait = -1;
 	int64_t now = ks_mono_ms();
 	refill(h);
-	/* Oldest first: the list is newest-first, so collect and walk backwards. */
-	size_t n = 0, cap = 0;
-	int inflight = 0;
-	struct kube_http_xfer **q = NULL;
-	for (struct kube_http_xfer *x = h->xfers; x; x = x->next) {
-		if (x->state == X_QUEUED) {
-			q = ks_grow(q, sizeof *q, n + 1, &cap);
-			q[n++] = x;
-		} else if (x->state == X_RUNNING && !x->on_data) {
-			inflight++;
-		}
-	}
-	for (size_t i = n; i-- > 0;) {
-		struct kube_http_xfer *x = q[i];
-		if (x->state != X_QUEUED)
-			continue;
-		if (x->not_before_ms > now) {
+	/* Retries whose Retry-After has passed join the back of their queue. */
+	for (struct kube_http_xfer *x = h->delayed.head, *n; x; x = n) {
+		n = x->qnext;
+		if (x->not_before_ms <= now) {
+			q_remove(x);
+			q_push(x->on_data ? &h->streamq : &h->shortq, x);
+		} else {
 			long w = (long)(x->not_before_ms - now);
 			wait = wait < 0 || w < wait ? w : wait;
-			continue;
 		}
-		if (!x->on_data && inflight >= MAX_INFLIGHT)
-			continue; /* started when one in flight completes */
-		if (h->tokens < 1.0) {
-			long w = (long)((1.0 - h->tokens) * 1000.0 / h->o.qps) + 1;
-			wait = wait < 0 || w < wait ? w : wait;
-			break;
-		}
-		h->tokens -= 1.0;
-		inflight += !x->on_data;
-		start_xfer(x);
 	}
-	free(q);
+	/* Streams first (watches must not starve behind a burst of writes), oldest first. */
+	struct xfer_queue *queues[] = {&h->streamq, &h->shortq};
+	for (size_t i = 0; i < KS_ARRAY_LEN(queues); i++) {
+		struct xfer_queue *q = queues[i];
+		while (q->head) {
+			struct kube_http_xfer *x = q->head;
+			if (!x->on_data && h->inflight >= MAX_INFLIGHT)
+				break; /* started when one in flight completes */
+			if (h->tokens < 1.0) {
+				long w = (long)((1.0 - h->tokens) * 1000.0 / h->o.qps) + 1;
+				return wait < 0 || w < wait ? w : wait;
+			}
+			h->tokens -= 1.0;
+			q_remove(x);
+			start_xfer(x);
+		}
+	}
 	return wait;
 }
 
+/* Only after dispatch in the same poll: a dead transfer may still sit in with_data until
+ * dispatch has walked that list. */
 static void reap(struct kube_http *h)
 {
-	struct kube_http_xfer **pp = &h->xfers;
-	while (*pp) {
-		struct kube_http_xfer *x = *pp;
-		if (x->state == X_DONE || x->state == X_DEAD) {
-			*pp = x->next;
-			xfer_free(x);
-		} else {
-			pp = &x->next;
-		}
+	if (h->with_data)
+		return; /* dispatch has not seen everything yet: reap next time */
+	while (h->dead) {
+		struct kube_http_xfer *x = h->dead;
+		h->dead = x->dnext;
+		if (x->prev)
+			x->prev->next = x->next;
+		else
+			h->all = x->next;
+		if (x->next)
+			x->next->prev = x->prev;
+		xfer_free(x);
 	}
 }
 
@@ -663,21 +746,18 @@ static void reap(struct kube_http *h)
 static int dispatch(struct kube_http *h)
 {
 	int progressed = 0;
-	size_t n = 0, cap = 0;
-	struct kube_http_xfer **list = NULL;
-	for (struct kube_http_xfer *x = h->xfers; x; x = x->next) {
-		list = ks_grow(list, sizeof *list, n + 1, &cap);
-		list[n++] = x;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct kube_http_xfer *x = list[i];
+	/* Take the list: callbacks may add to a new one. Freed only by reap (invariant 2). */
+	struct kube_http_xfer *list = h->with_data;
+	h->with_data = NULL;
+	for (struct kube_http_xfer *x = list, *n; x; x = n) {
+		n = x->wnext;
+		x->in_with_data = false;
 		if (x->state == X_RUNNING && x->stream_mode && x->pending.len) {
 			progressed++;
 			if (!deliver_pending(x))
 				complete(x, CURLE_OK); /* the reader stopped the stream */
 		}
 	}
-	free(list);
 	CURLMsg *m;
 	int left;
 	while ((m = curl_multi_info_read(h->multi, &left))) {
@@ -719,12 +799,9 @@ int kube_http_poll(struct kube_http *h, long timeout_ms)
 	}
 	start_ready(h);
 	h->depth--;
-	int active = 0;
-	for (struct kube_http_xfer *x = h->xfers; x; x = x->next)
-		active += x->state == X_QUEUED || x->state == X_RUNNING;
 	if (h->depth == 0)
 		reap(h);
-	return active;
+	return h->n_active;
 }
 
 void kube_http_wakeup(struct kube_http *h)
