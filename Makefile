@@ -32,7 +32,9 @@ INTEG_SRC:= $(wildcard tests/integration/test_*.c)
 BENCH_SRC:= $(wildcard bench/*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+# Files compiled into the binary (src/base/embed.h).
+EMBED    := $(sort $(wildcard deploy/crds/*.yaml))
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/embedded.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 INTEG_BIN:= $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
@@ -42,6 +44,14 @@ TESTUTIL := $(B)/obj/tests/testutil.o
 .PHONY: FORCE all deps check check-fast unit integration asan valgrind demo bench fuzz fuzz-regress \
         clean lint controlplane
 all: $(B)/kswarm
+
+$(B)/gen/embedded.c: scripts/embed.sh $(EMBED)
+	@mkdir -p $(@D)
+	$(Q)scripts/embed.sh $@ $(EMBED)
+
+$(B)/obj/gen/embedded.o: $(B)/gen/embedded.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libkswarm.a: $(LIB_OBJ)
 	@mkdir -p $(@D)

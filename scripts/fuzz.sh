@@ -21,7 +21,12 @@ build() {
   local srcs objs=() changed=0 lock
   # Two fuzz.sh runs at once would race on the shared objects.
   exec {lock}>"$out/.lock"; flock "$lock"
-  mapfile -t srcs < <(find src -name '*.c' ! -path 'src/cli/*' | sort)
+  # The embedded-files table (src/base/embed.h) is generated, as the Makefile does.
+  local embed=(); for f in deploy/crds/*.yaml; do [ -e "$f" ] && embed+=("$f"); done
+  scripts/embed.sh "$out/embedded.c.new" ${embed[@]+"${embed[@]}"}
+  cmp -s "$out/embedded.c.new" "$out/embedded.c" 2>/dev/null && rm "$out/embedded.c.new" ||
+    mv "$out/embedded.c.new" "$out/embedded.c"
+  mapfile -t srcs < <({ find src -name '*.c' ! -path 'src/cli/*'; echo "$out/embedded.c"; } | sort)
   for s in "${srcs[@]}"; do
     local o="$out/obj/${s//\//_}.o"
     if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find src -name '*.h' -newer "$o" | head -1)" ]; then
