@@ -13,7 +13,8 @@
 
 const char cmd_sim_usage[] =
 	"Usage: kswarm sim [flags]\n\n"
-	"Register simulated EKS + Karpenter nodes with the cluster and act as their kubelets:\n"
+	"Install the Karpenter CRDs (karpenter.sh/v1 NodePool, karpenter.k8s.aws/v1 EC2NodeClass),\n"
+	"register simulated EKS + Karpenter nodes with the cluster and act as their kubelets:\n"
 	"pods the real scheduler binds to them run (status, conditions, container states, the\n"
 	"kubelet's events), and deleted, evicted or drained pods terminate after their grace\n"
 	"period. Nodes renew their Leases and post their status, so the node controller sees\n"
@@ -29,6 +30,7 @@ const char cmd_sim_usage[] =
 	"      --seed N               node names and IDs derive from it (default: time)\n"
 	"      --duration SECONDS     stop after this long (default: until Ctrl-C)\n"
 	"      --keep-nodes           leave the nodes registered on exit\n"
+	"      --no-crds              do not install the Karpenter CRDs (NodePool, EC2NodeClass)\n"
 	"      --kubeconfig FILE, --context NAME\n";
 
 static volatile sig_atomic_t stop_requested;
@@ -46,7 +48,7 @@ struct sim_args {
 	double time_scale;
 	unsigned long long seed;
 	long duration;
-	bool keep_nodes;
+	bool keep_nodes, no_crds;
 };
 
 static int parse(int argc, char **argv, struct sim_args *a)
@@ -62,6 +64,10 @@ static int parse(int argc, char **argv, struct sim_args *a)
 		char *end = NULL;
 		if (!strcmp(f, "--keep-nodes")) {
 			a->keep_nodes = true;
+			continue;
+		}
+		if (!strcmp(f, "--no-crds")) {
+			a->no_crds = true;
 			continue;
 		}
 		if (strncmp(f, "--", 2) != 0) {
@@ -147,6 +153,16 @@ int cmd_sim(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
+	if (!a.no_crds) {
+		int n = 0;
+		if (sim_install_crds(s, &n, &err)) {
+			fprintf(stderr, "kswarm sim: %s\n", err.msg);
+			goto out;
+		}
+		if (n)
+			printf("sim: %d Karpenter CRD%s installed (NodePool, EC2NodeClass)\n", n,
+			       n == 1 ? "" : "s");
+	}
 	char zones[256];
 	snprintf(zones, sizeof zones, "%s", a.zones);
 	const char *zone_list[16];

@@ -55,6 +55,9 @@ int sim_add_node(struct sim *s, const struct sim_node_spec *spec, char *name_out
 int sim_start(struct sim *s, struct ks_err *err);
 /* One turn of the loop: watch events, pods to start or finish, leases and heartbeats. */
 void sim_step(struct sim *s, long timeout_ms);
+/* Install (server-side apply) the Karpenter CRDs embedded from deploy/crds/ and wait until
+ * they are Established; *installed (when not NULL) counts them. */
+int sim_install_crds(struct sim *s, int *installed, struct ks_err *err);
 /* Delete every node this simulator registered (and their Leases). */
 int sim_remove_nodes(struct sim *s, struct ks_err *err);
 

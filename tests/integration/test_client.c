@@ -348,7 +348,9 @@ static void pod_logs_error(void **state)
 {
 	(void)state;
 	struct ks_err err = {0};
-	cJSON *pod = it_parse("{\"metadata\":{\"name\":\"nolog\"},\"spec\":{\"containers\":"
+	/* A node selector no node matches: it stays unbound even when simulated nodes exist. */
+	cJSON *pod = it_parse("{\"metadata\":{\"name\":\"nolog\"},\"spec\":{\"nodeSelector\":"
+			      "{\"kswarm.io/test\":\"no-such-node\"},\"containers\":"
 			      "[{\"name\":\"app\",\"image\":\"example/app:1\"}]}}");
 	assert_int_equal(kube_create(&c, &KUBE_RES_PODS, ns, pod, NULL, &err), 0);
 	cJSON_Delete(pod);
@@ -432,13 +434,18 @@ static void crd_discovery(void **state)
 	struct ks_err err = {0};
 	const struct kube_resource crds = {"apiextensions.k8s.io", "v1", "customresourcedefinitions",
 					   "CustomResourceDefinition", "", false, ""};
-	char *body = tu_read_fixture("crds/nodepools.karpenter.sh.json");
-	cJSON *crd = it_parse(body);
-	free(body);
-	int rc = kube_create(&c, &crds, NULL, crd, NULL, &err);
-	if (rc && rc != KS_ECONFLICT)
-		fail_msg("create CRD: %s", err.msg);
-	cJSON_Delete(crd);
+	/* The CRD kswarm sim installs (deploy/crds/), by server-side apply of its YAML. */
+	char *path = ks_asprintf("%s/deploy/crds/karpenter.sh_nodepools.yaml",
+				 getenv("KSWARM_SRCDIR") ? getenv("KSWARM_SRCDIR") : ".");
+	struct ks_buf yaml;
+	ks_buf_init(&yaml, 1 << 20);
+	assert_rc(ks_buf_read_file(&yaml, path, &err), 0, &err);
+	struct kube_patch_opts po = {.type = KUBE_PATCH_APPLY, .field_manager = "kswarm-test",
+				     .force = true};
+	assert_rc(kube_patch(&c, &crds, NULL, "nodepools.karpenter.sh", yaml.data, yaml.len, &po,
+			     NULL, &err), 0, &err);
+	ks_buf_release(&yaml);
+	free(path);
 	const struct kube_api_resource *r = NULL;
 	for (int i = 0; i < 50 && !r; i++) {
 		assert_int_equal(kube_discover(&c, &err), 0);
@@ -458,7 +465,7 @@ static void crd_discovery(void **state)
 			     "{\"requirements\":[{\"key\":\"kubernetes.io/arch\",\"operator\":\"In\","
 			     "\"values\":[\"amd64\"]}],\"nodeClassRef\":{\"group\":\"karpenter.k8s.aws\","
 			     "\"kind\":\"EC2NodeClass\",\"name\":\"default\"}}},\"limits\":{\"cpu\":\"1000\"}}}");
-	rc = kube_create(&c, &r->r, NULL, np, NULL, &err);
+	int rc = kube_create(&c, &r->r, NULL, np, NULL, &err);
 	if (rc && rc != KS_ECONFLICT)
 		fail_msg("create NodePool: %s", err.msg);
 	cJSON_Delete(np);

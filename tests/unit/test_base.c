@@ -1,6 +1,7 @@
 /* test_base.c — buffers, errors, JSON helpers and RFC 3339 times. */
 #include "testutil.h"
 
+#include "base/embed.h"
 #include "base/json.h"
 #include "base/timeutil.h"
 
@@ -134,12 +135,34 @@ static void ages(void **state)
 	}
 }
 
+/* What scripts/embed.sh compiled in is the file in the repository, byte for byte. */
+static void embedded_files(void **state)
+{
+	(void)state;
+	const char *rel = "deploy/crds/karpenter.sh_nodepools.yaml";
+	const struct ks_embedded *e = ks_embedded_find(rel);
+	assert_non_null(e);
+	char *path = ks_asprintf("%s/%s", getenv("KSWARM_SRCDIR") ? getenv("KSWARM_SRCDIR") : ".",
+				 rel);
+	struct ks_buf b;
+	ks_buf_init(&b, 1 << 20);
+	struct ks_err err = {0};
+	assert_int_equal(ks_buf_read_file(&b, path, &err), 0);
+	assert_int_equal(e->len, b.len);
+	assert_memory_equal(e->data, b.data, b.len);
+	assert_int_equal(e->data[e->len], '\0');
+	assert_null(ks_embedded_find("deploy/crds/nope.yaml"));
+	ks_buf_release(&b);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buf_ceiling), cmocka_unit_test(buf_escapes),
 		cmocka_unit_test(err_wrap),    cmocka_unit_test(json_paths),
 		cmocka_unit_test(rfc3339),     cmocka_unit_test(ages),
+		cmocka_unit_test(embedded_files),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }
