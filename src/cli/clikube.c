@@ -101,7 +101,7 @@ static char *cell_text(const cJSON *cell)
 }
 
 int cli_print_table(FILE *out, const cJSON *table, bool with_namespace, bool wide,
-		    bool no_headers)
+		    bool no_headers, const char *name_prefix)
 {
 	const cJSON *cols = ks_json_get(table, "columnDefinitions");
 	const cJSON *rows = ks_json_get(table, "rows");
@@ -137,8 +137,15 @@ int cli_print_table(FILE *out, const cJSON *table, bool with_namespace, bool wid
 		int k = l * nout;
 		if (with_namespace)
 			cells[k++] = ks_strdup(ks_json_str_or(row, "object.metadata.namespace", ""));
-		for (int j = 0; j < np; j++)
-			cells[k++] = cell_text(cJSON_GetArrayItem(rc, pick[j]));
+		for (int j = 0; j < np; j++) {
+			char *t = cell_text(cJSON_GetArrayItem(rc, pick[j]));
+			if (j == 0 && name_prefix) {
+				char *p = ks_asprintf("%s%s", name_prefix, t);
+				free(t);
+				t = p;
+			}
+			cells[k++] = t;
+		}
 	}
 	for (int i = 0; i < lines * nout; i++) {
 		size_t w = text_width(cells[i]);

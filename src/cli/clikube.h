@@ -31,8 +31,9 @@ const char *cli_kube_namespace(const struct cli_kube_flags *f, const struct kube
 
 /* Print a meta.k8s.io Table as kubectl's tabwriter does (padding 3, minimum width 6),
  * with a NAMESPACE column first when with_namespace, the priority>0 columns when wide,
- * and the header unless no_headers. Returns the number of rows printed. */
+ * the header unless no_headers, and name_prefix ("deployment.apps/") before the first
+ * column's cells when not NULL. Returns the number of rows printed. */
 int cli_print_table(FILE *out, const cJSON *table, bool with_namespace, bool wide,
-		    bool no_headers);
+		    bool no_headers, const char *name_prefix);
 
 #endif

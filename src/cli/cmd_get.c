@@ -11,8 +11,8 @@
 #include <string.h>
 
 const char cmd_get_usage[] =
-	"Usage: kswarm get KIND[/NAME] [NAME...] [flags]\n\n"
-	"List objects of one kind, or show named ones, with kubectl's columns.\n"
+	"Usage: kswarm get KIND[,KIND...] | KIND[/NAME] [NAME...] [flags]\n\n"
+	"List objects of one or several kinds, or show named ones, with kubectl's columns.\n"
 	"KIND is what kubectl accepts: plural, singular, short name or kind, optionally with\n"
 	"the group (deploy, deployments.apps, nodepools.karpenter.sh).\n\n"
 	"Flags:\n"
@@ -28,6 +28,7 @@ const char cmd_get_usage[] =
 	"      --context NAME        kubeconfig context\n\n"
 	"Examples:\n"
 	"  kswarm get pods -A\n"
+	"  kswarm get deploy,rs,svc -n shop\n"
 	"  kswarm get deploy web -n shop -o yaml\n"
 	"  kswarm get nodes -l karpenter.sh/nodepool=general -o wide\n"
 	"  kswarm get nodepools\n";
@@ -124,16 +125,24 @@ static int parse_args(int argc, char **argv, struct get_args *a)
 }
 
 /* "pod/x", "deployment.apps/x" as kubectl -o name prints. */
-static void print_name(const struct kube_resource *r, const char *name)
+/* "deployment.apps/", "pod/": how kubectl prefixes names (-o name, several kinds). */
+static void kind_prefix(const struct kube_resource *r, char *out, size_t len)
 {
 	char kind[80];
 	snprintf(kind, sizeof kind, "%s", r->kind);
 	for (char *p = kind; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 	if (r->group[0])
-		printf("%s.%s/%s\n", kind, r->group, name);
+		snprintf(out, len, "%s.%s/", kind, r->group);
 	else
-		printf("%s/%s\n", kind, name);
+		snprintf(out, len, "%s/", kind);
+}
+
+static void print_name(const struct kube_resource *r, const char *name)
+{
+	char prefix[200];
+	kind_prefix(r, prefix, sizeof prefix);
+	printf("%s%s\n", prefix, name);
 }
 
 static void hide_managed_fields(cJSON *obj)
@@ -219,6 +228,103 @@ static void no_resources(const struct get_args *a, const struct kube_resource *r
 		fprintf(stderr, "No resources found\n");
 }
 
+/* `get deploy,rs`: each kind's table in turn (names prefixed with the kind, a blank line
+ * between tables), or one List of every kind's items, as kubectl prints them. */
+static int get_kinds(const struct get_args *a, struct kube_client *c)
+{
+	if (a->n_names > 0) {
+		fprintf(stderr, "kswarm get: names go with one kind at a time (use KIND/NAME)\n");
+		return CLI_USAGE;
+	}
+	bool table = !a->output || !strcmp(a->output, "wide");
+	bool wide = a->output && !strcmp(a->output, "wide");
+	struct ks_err err = {0};
+	char *kinds = ks_strdup(a->kind);
+	const struct kube_api_resource *res[32];
+	int n = 0;
+	for (char *save = NULL, *k = strtok_r(kinds, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+		if (n == (int)KS_ARRAY_LEN(res)) {
+			fprintf(stderr, "kswarm get: at most %d kinds at once\n", n);
+			free(kinds);
+			return CLI_USAGE;
+		}
+		res[n] = kube_discovery_find(c->discovery, k, &err);
+		if (!res[n]) {
+			fprintf(stderr, "error: %s\n", err.msg);
+			free(kinds);
+			return CLI_FAIL;
+		}
+		n++;
+	}
+	free(kinds);
+	const char *ns = a->k.all_namespaces ? NULL : cli_kube_namespace(&a->k, c);
+	cJSON *all = NULL;
+	int printed = 0, status = CLI_OK;
+	for (int i = 0; i < n; i++) {
+		struct kube_resource r = res[i]->r;
+		struct kube_list_opts lo = {
+			.label_selector = a->selector,
+			.field_selector = a->field_selector,
+			.limit = a->chunk > 0 ? a->chunk : 500,
+			.accept = table ? TABLE_ACCEPT : NULL,
+		};
+		cJSON *result = NULL;
+		if (kube_list(c, &r, ns, &lo, &result, &err)) {
+			fprintf(stderr, "Error from server: %s\n", err.msg);
+			status = CLI_FAIL;
+			continue;
+		}
+		if (table) {
+			if (ks_json_len(ks_json_get(result, "rows")) > 0) {
+				char prefix[200];
+				kind_prefix(&r, prefix, sizeof prefix);
+				if (printed++)
+					putchar('\n');
+				cli_print_table(stdout, result, a->k.all_namespaces && r.namespaced,
+						wide, a->no_headers, prefix);
+			}
+			cJSON_Delete(result);
+			continue;
+		}
+		cJSON *l = as_list(result, &r);
+		if (!all) {
+			all = l;
+			continue;
+		}
+		cJSON *items = cJSON_DetachItemFromObjectCaseSensitive(l, "items");
+		cJSON *it, *dst = cJSON_GetObjectItemCaseSensitive(all, "items");
+		while (items && (it = cJSON_DetachItemFromArray(items, 0)))
+			cJSON_AddItemToArray(dst, it);
+		cJSON_Delete(items);
+		cJSON_Delete(l);
+	}
+	if (table && !printed && status == CLI_OK)
+		no_resources(a, &res[0]->r, ns);
+	if (!table && all) {
+		if (!strcmp(a->output, "name")) {
+			/* Each item names its own kind. */
+			const cJSON *it;
+			if (!ks_json_len(ks_json_get(all, "items")))
+				no_resources(a, &res[0]->r, ns);
+			cJSON_ArrayForEach(it, ks_json_get(all, "items"))
+			{
+				const char *iv = ks_json_str_or(it, "apiVersion", "");
+				const char *slash = strchr(iv, '/');
+				struct kube_resource r;
+				memset(&r, 0, sizeof r);
+				snprintf(r.kind, sizeof r.kind, "%s", ks_json_str_or(it, "kind", ""));
+				if (slash)
+					snprintf(r.group, sizeof r.group, "%.*s", (int)(slash - iv), iv);
+				print_name(&r, ks_json_str_or(it, "metadata.name", ""));
+			}
+		} else {
+			print_objects(a, &res[0]->r, all, false);
+		}
+	}
+	cJSON_Delete(all);
+	return status;
+}
+
 int cmd_get(int argc, char **argv)
 {
 	struct get_args a = {0};
@@ -234,6 +340,10 @@ int cmd_get(int argc, char **argv)
 	struct ks_err err = {0};
 	if (kube_discovery_ensure(&c, &err)) {
 		fprintf(stderr, "kswarm get: discovery: %s\n", err.msg);
+		goto out;
+	}
+	if (strchr(a.kind, ',')) {
+		status = get_kinds(&a, &c);
 		goto out;
 	}
 	const struct kube_api_resource *ar = kube_discovery_find(c.discovery, a.kind, &err);
@@ -301,7 +411,7 @@ int cmd_get(int argc, char **argv)
 			}
 		}
 		if (table && table_acc)
-			cli_print_table(stdout, table_acc, false, wide, a.no_headers);
+			cli_print_table(stdout, table_acc, false, wide, a.no_headers, NULL);
 		else if (!table && a.n_names == 1 && cJSON_GetArraySize(list) == 1)
 			print_objects(&a, &r, cJSON_GetArrayItem(list, 0), true);
 		else if (!table && cJSON_GetArraySize(list) > 0) {
@@ -335,7 +445,7 @@ int cmd_get(int argc, char **argv)
 			no_resources(&a, &r, ns);
 		else
 			cli_print_table(stdout, result, a.k.all_namespaces && r.namespaced, wide,
-					a.no_headers);
+					a.no_headers, NULL);
 		cJSON_Delete(result);
 	} else {
 		/* A Table list is merged by rows; a JSON one by items. */

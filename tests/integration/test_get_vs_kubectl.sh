@@ -97,6 +97,10 @@ same "name: deployments -o name" deployments.apps -n "$ns" -o name
 same "empty: no resources message" secrets -n "$ns" -l none=here
 same "error: not found" configmap nope -n "$ns"
 same "error: unknown kind" nosuchkinds
+same "several kinds: tables with kind-prefixed names" deploy,rs,svc -n "$ns"
+same "several kinds: -o name" deploy,configmaps -n "$ns" -o name
+same "several kinds: none found" secrets,cm -n "$ns" -l none=here
+same_data "several kinds: one List in JSON" json deploy,rs -n "$ns"
 same_data "json: one deployment" json deployment web -n "$ns"
 same_data "json: a list of pods" json pods -n "$ns"
 same_data "yaml: a configmap" yaml configmap settings -n "$ns"
