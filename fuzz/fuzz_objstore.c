@@ -10,6 +10,7 @@
  * way, and the two are released in an order the input picks. After the references are
  * dropped the store must be empty. Any difference aborts. */
 #include "base/common.h"
+#include "base/json.h"
 #include "base/buf.h"
 #include "kube/objstore.h"
 
@@ -23,50 +24,6 @@ static void die(const char *what)
 {
 	fprintf(stderr, "fuzz_objstore: %s\n", what);
 	abort();
-}
-
-static bool exact_eq(const cJSON *a, const cJSON *b)
-{
-	if ((a->type & 0xff) != (b->type & 0xff))
-		return false;
-	if ((a->string == NULL) != (b->string == NULL) ||
-	    (a->string && strcmp(a->string, b->string) != 0))
-		return false;
-	switch (a->type & 0xff) {
-	case cJSON_Number:
-		return memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) == 0 &&
-		       a->valueint == b->valueint;
-	case cJSON_String:
-		return strcmp(a->valuestring, b->valuestring) == 0;
-	case cJSON_Array:
-	case cJSON_Object: {
-		const cJSON *x = a->child, *y = b->child;
-		for (; x && y; x = x->next, y = y->next) {
-			if (!exact_eq(x, y))
-				return false;
-		}
-		return !x && !y;
-	}
-	default:
-		return true;
-	}
-}
-
-/* cJSON_Compare is exponential in object nesting, never equates inf with inf, and looks
- * members up by name; use it only where it can judge. */
-static bool compare_ok(const cJSON *v, int depth)
-{
-	if (depth > 12 || (cJSON_IsNumber(v) && !isfinite(v->valuedouble)))
-		return false;
-	for (const cJSON *c = v->child; c; c = c->next) {
-		if (!compare_ok(c, depth + 1))
-			return false;
-		for (const cJSON *d = c->next; cJSON_IsObject(v) && d; d = d->next) {
-			if (strcmp(c->string, d->string) == 0)
-				return false;
-		}
-	}
-	return true;
 }
 
 /* Every string and key of v is found, and reads back; object members are reachable. */
@@ -121,9 +78,9 @@ static void vary(cJSON *v)
 static void check_tree(const cJSON *v, uint32_t id)
 {
 	cJSON *back = kube_objstore_to_cjson(st, id);
-	if (!back || !exact_eq(v, back))
+	if (!back || !ks_json_identical(v, back))
 		die("decoded tree differs");
-	if (compare_ok(v, 0) && !cJSON_Compare(v, back, true))
+	if (ks_json_compare_reliable(v) && !cJSON_Compare(v, back, true))
 		die("cJSON_Compare differs");
 	cJSON_Delete(back);
 	struct ks_buf out;

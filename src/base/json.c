@@ -2,6 +2,7 @@
 #include "base/common.h"
 #include "base/json.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -232,4 +233,49 @@ char *ks_json_print(const cJSON *obj)
 	char *r = ks_strdup(s);
 	cJSON_free(s);
 	return r;
+}
+
+bool ks_json_identical(const cJSON *a, const cJSON *b)
+{
+	if ((a->type & 0xff) != (b->type & 0xff))
+		return false;
+	if ((a->string == NULL) != (b->string == NULL) ||
+	    (a->string && strcmp(a->string, b->string) != 0))
+		return false;
+	switch (a->type & 0xff) {
+	case cJSON_Number:
+		return memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) == 0 &&
+		       a->valueint == b->valueint;
+	case cJSON_String:
+		return strcmp(a->valuestring, b->valuestring) == 0;
+	case cJSON_Array:
+	case cJSON_Object: {
+		const cJSON *x = a->child, *y = b->child;
+		for (; x && y; x = x->next, y = y->next)
+			if (!ks_json_identical(x, y))
+				return false;
+		return !x && !y;
+	}
+	default:
+		return true;
+	}
+}
+
+static bool compare_reliable(const cJSON *v, int depth)
+{
+	if (depth > 16 || (cJSON_IsNumber(v) && !isfinite(v->valuedouble)))
+		return false;
+	for (const cJSON *c = v->child; c; c = c->next) {
+		if (!compare_reliable(c, depth + 1))
+			return false;
+		for (const cJSON *d = c->next; cJSON_IsObject(v) && d; d = d->next)
+			if (strcmp(c->string, d->string) == 0)
+				return false;
+	}
+	return true;
+}
+
+bool ks_json_compare_reliable(const cJSON *v)
+{
+	return compare_reliable(v, 0);
 }

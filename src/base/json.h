@@ -34,6 +34,14 @@ const cJSON *ks_json_child(const cJSON *obj, const char *key);
 /* Number of array items (0 when not an array). */
 int ks_json_len(const cJSON *arr);
 
+/* Exact equality: types, key order (repeated keys included), strings byte for byte, numbers
+ * bit for bit. Unlike cJSON_Compare, which looks members up by name. */
+bool ks_json_identical(const cJSON *a, const cJSON *b);
+/* Whether cJSON_Compare can judge v at all: it never finds inf equal to inf, compares a
+ * repeated member name's first value with the others, and takes time exponential in the
+ * nesting of objects (so: finite numbers, no repeated names, at most 16 levels). */
+bool ks_json_compare_reliable(const cJSON *v);
+
 /* Print compactly; caller frees with free(). */
 char *ks_json_print(const cJSON *obj);
 

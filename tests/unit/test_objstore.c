@@ -11,53 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Exact equality: types, key order, strings byte for byte, numbers bit for bit. */
-static bool exact_eq(const cJSON *a, const cJSON *b)
-{
-	if ((a->type & 0xff) != (b->type & 0xff))
-		return false;
-	if ((a->string == NULL) != (b->string == NULL) ||
-	    (a->string && strcmp(a->string, b->string) != 0))
-		return false;
-	switch (a->type & 0xff) {
-	case cJSON_Number:
-		return memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) == 0 &&
-		       a->valueint == b->valueint;
-	case cJSON_String:
-		return strcmp(a->valuestring, b->valuestring) == 0;
-	case cJSON_Array:
-	case cJSON_Object: {
-		const cJSON *x = a->child, *y = b->child;
-		for (; x && y; x = x->next, y = y->next) {
-			if (!exact_eq(x, y))
-				return false;
-		}
-		return !x && !y;
-	}
-	default:
-		return true;
-	}
-}
-
-/* Whether cJSON_Compare can judge v: it never finds inf equal to inf (1e400 parses to inf),
- * looks members up by name (so a repeated name compares its first value with the others),
- * and takes time exponential in the nesting of objects (it compares both ways at every
- * level). exact_eq judges everything. */
-static bool compare_ok(const cJSON *v, int depth)
-{
-	if (depth > 16 || (cJSON_IsNumber(v) && !isfinite(v->valuedouble)))
-		return false;
-	for (const cJSON *c = v->child; c; c = c->next) {
-		if (!compare_ok(c, depth + 1))
-			return false;
-		for (const cJSON *d = c->next; cJSON_IsObject(v) && d; d = d->next) {
-			if (strcmp(c->string, d->string) == 0)
-				return false;
-		}
-	}
-	return true;
-}
-
 static size_t live_nodes(struct kube_objstore *st)
 {
 	struct kube_objstore_stats s;
@@ -73,7 +26,8 @@ static uint32_t check_roundtrip(struct kube_objstore *st, const cJSON *v)
 	assert_int_not_equal(id, KUBE_OBJ_NONE);
 	cJSON *back = kube_objstore_to_cjson(st, id);
 	assert_non_null(back);
-	if (!exact_eq(v, back) || (compare_ok(v, 0) && !cJSON_Compare(v, back, true))) {
+	if (!ks_json_identical(v, back) ||
+	    (ks_json_compare_reliable(v) && !cJSON_Compare(v, back, true))) {
 		char *a = ks_json_print(v), *b = ks_json_print(back);
 		fail_msg("round trip differs:\n  in:  %.300s\n  out: %.300s", a, b);
 	}
@@ -206,7 +160,7 @@ static void roundtrip_shapes(void **state)
 	for (size_t i = 0; i < KS_ARRAY_LEN(docs); i++) {
 		for (size_t j = i + 1; j < KS_ARRAY_LEN(docs); j++) {
 			cJSON *a = cJSON_Parse(docs[i]), *b = cJSON_Parse(docs[j]);
-			bool same = exact_eq(a, b);
+			bool same = ks_json_identical(a, b);
 			if (same != (ids[i] == ids[j]))
 				fail_msg("%s vs %s: ids %u %u", docs[i], docs[j], ids[i], ids[j]);
 			cJSON_Delete(a);
@@ -348,7 +302,7 @@ static void sharing(void **state)
 	kube_objstore_unref(st, ic);
 	/* b still whole after the others left */
 	cJSON *back = kube_objstore_to_cjson(st, ib);
-	assert_true(exact_eq(back, b));
+	assert_true(ks_json_identical(back, b));
 	cJSON_Delete(back);
 	kube_objstore_unref(st, ib);
 	assert_int_equal(live_nodes(st), 0);
@@ -561,7 +515,7 @@ static void stress(void **state)
 				if (!orig[j])
 					continue;
 				cJSON *back = kube_objstore_to_cjson(st, ids[j]);
-				assert_true(exact_eq(orig[j], back));
+				assert_true(ks_json_identical(orig[j], back));
 				cJSON_Delete(back);
 				ks_buf_reset(&out);
 				assert_int_equal(kube_objstore_to_json(st, ids[j], &out, NULL), 0);
@@ -629,7 +583,7 @@ static void deltas(void **state)
 	/* Equal trees have equal ids however they were stored. */
 	for (int i = 0; i < N; i++) {
 		for (int j = i + 1; j < N && j < i + 45; j++)
-			assert_true((ids[i] == ids[j]) == exact_eq(orig[i], orig[j]));
+			assert_true((ids[i] == ids[j]) == ks_json_identical(orig[i], orig[j]));
 	}
 	/* Release in a scrambled order, checking the rest as bases disappear. */
 	for (int k = 0; k < N; k++) {
@@ -642,7 +596,7 @@ static void deltas(void **state)
 				if (!orig[j])
 					continue;
 				cJSON *back = kube_objstore_to_cjson(st, ids[j]);
-				assert_true(exact_eq(back, orig[j]));
+				assert_true(ks_json_identical(back, orig[j]));
 				cJSON_Delete(back);
 			}
 		}
