@@ -37,8 +37,6 @@ $ks sim --nodes 3 --instance-type m5.large --nodepool general --time-scale 30 >/
 sim_pid=$!
 for _ in $(seq 1 50); do [ "$($ks get nodes --no-headers 2>/dev/null | wc -l)" -ge 3 ] && break; sleep 0.2; done
 $ks get nodes -o wide
-$ks get nodes -L node.kubernetes.io/instance-type,karpenter.sh/nodepool,topology.kubernetes.io/zone 2>/dev/null ||
-  $ks get nodes
 
 say "kswarm watch deployments while a Deployment is created, scaled and deleted"
 $ks watch deployments -n default --no-initial &

@@ -788,12 +788,8 @@ int kube_http_poll(struct kube_http *h, long timeout_ms)
 		curl_multi_timeout(h->multi, &ct);
 		if (ct >= 0 && ct < t)
 			t = ct;
-		if (t > 0) {
-			int64_t t0 = ks_mono_ms();
+		if (t > 0)
 			curl_multi_poll(h->multi, NULL, 0, (int)t, NULL);
-			if (wait >= 0 && running == 0)
-				h->stats.throttled_ms += (uint64_t)(ks_mono_ms() - t0);
-		}
 		curl_multi_perform(h->multi, &running);
 		dispatch(h);
 	}

@@ -113,7 +113,7 @@ int kube_http_status_error(long status, const char *body, size_t len, const char
 			   struct ks_err *err);
 
 struct kube_http_stats {
-	uint64_t requests, retries, throttled_ms, bytes_in;
+	uint64_t requests, retries, bytes_in;
 };
 void kube_http_get_stats(const struct kube_http *h, struct kube_http_stats *out);
 /* The server URL (as given). */
