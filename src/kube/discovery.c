@@ -183,7 +183,7 @@ static void gv_done(void *ctx, struct kube_http_resp *resp, int rc, const struct
 
 int kube_discover(struct kube_client *c, struct ks_err *err)
 {
-	cJSON *core = NULL, *groups = NULL, *version = NULL;
+	cJSON *core = NULL, *groups = NULL;
 	struct gv_fetch *f = NULL;
 	int n = 0, rc;
 	if ((rc = kube_get_path(c, "/api/v1", &core, err)) ||
@@ -243,7 +243,6 @@ out:
 	free(f);
 	cJSON_Delete(core);
 	cJSON_Delete(groups);
-	cJSON_Delete(version);
 	return rc;
 }
 
