@@ -5,6 +5,7 @@
 #include "base/hashmap.h"
 #include "kube/informer.h"
 #include "sim/sim.h"
+#include "sim/usage.h"
 
 struct sim_node {
 	char name[96];
@@ -23,11 +24,13 @@ struct sim {
 	struct sim_node *nodes;
 	size_t n_nodes, cap_nodes;
 	struct ks_map node_by_name; /* name -> struct sim_node * (index + 1) */
-	struct kube_informer *pods;
+	struct kube_informer *pods; /* every pod in the cluster (bound or not) */
 	struct ks_map work;      /* "ns/name" -> (void *)1: pods to look at */
 	struct ks_map finishing; /* "ns/name" -> due time (real ms) as uintptr_t */
 	int64_t next_lease_ms, next_status_ms;
 	uint64_t rng;
+	struct sim_clock clock;  /* simulated time (real ms is ks_time_now_ms) */
+	int kubelet_port;        /* status.daemonEndpoints.kubeletEndpoint.Port of our nodes */
 	struct sim_stats st;
 };
 
@@ -45,5 +48,15 @@ void sim_nodes_heartbeat(struct sim *s);
 /* The kubelet: handle pods queued by the informer handlers. */
 void sim_kubelet_work(struct sim *s);
 int sim_kubelet_start(struct sim *s, struct ks_err *err);
+/* The current simulated time, in Unix seconds. */
+int64_t sim_time_now(const struct sim *s);
+/* The usage curve of one container of a pod (sim_workload.c): the scenario's curve for its
+ * workload when one is set, else a default derived from the container's requests. Replicas
+ * of one workload share the curve's shape and differ in their noise (the seed). */
+void sim_usage_for(const struct sim *s, const cJSON *pod, const char *container,
+		   struct sim_usage_curve *out);
+/* The workload a pod belongs to: "Deployment/web" (ReplicaSet owner with the
+ * pod-template-hash stripped), "StatefulSet/db", ..., or "Pod/NAME" when it has no owner. */
+void sim_pod_workload(const cJSON *pod, char *out, size_t len);
 
 #endif

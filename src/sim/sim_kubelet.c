@@ -1,5 +1,5 @@
 /* sim_kubelet.c — the kubelet of every simulated node (the pod life cycle is drawn in
- * sim.h). The pod informer (pods bound to any node: fieldSelector spec.nodeName!=) only
+ * sim.h). The pod informer (every pod; those bound to our nodes matter here) only
  * queues keys; sim_kubelet_work reads the cached pod and acts, so handlers never write.
  * Writes are asynchronous (sim_send) and idempotent: a pod already started is left alone,
  * and a finished pod is deleted with a UID precondition. */
@@ -41,7 +41,9 @@ static void on_update(void *ctx, const cJSON *old, const cJSON *pod)
 int sim_kubelet_start(struct sim *s, struct ks_err *err)
 {
 	(void)err;
-	struct kube_watch_opts o = {.field_selector = "spec.nodeName!="};
+	/* Every pod: the kubelet acts on those bound to our nodes, the provisioner on the
+	 * unschedulable ones, the metrics on all. */
+	struct kube_watch_opts o = {0};
 	s->pods = kube_informer_new(s->c, &KUBE_RES_PODS, &o);
 	struct kube_informer_handlers h = {.on_add = on_add, .on_update = on_update, .ctx = s};
 	kube_informer_add_handlers(s->pods, &h);

@@ -72,6 +72,10 @@ int sim_new(struct kube_client *c, const struct cost_catalog *cat, const struct 
 	if (s->o.time_scale <= 0)
 		s->o.time_scale = 1;
 	s->rng = s->o.seed ? s->o.seed : (uint64_t)ks_time_now_ms();
+	s->clock.scale = s->o.time_scale;
+	s->clock.real_start_ms = ks_time_now_ms();
+	s->clock.sim_start_s = s->clock.real_start_ms / 1000;
+	s->kubelet_port = 10250;
 	ks_map_init(&s->node_by_name);
 	ks_map_init(&s->work);
 	ks_map_init(&s->finishing);
@@ -194,7 +198,7 @@ static cJSON *node_object(struct sim *s, const struct sim_node *n)
 		cJSON_AddItemToArray(addrs, a);
 	}
 	cJSON *de = cJSON_AddObjectToObject(st, "daemonEndpoints");
-	cJSON_AddNumberToObject(cJSON_AddObjectToObject(de, "kubeletEndpoint"), "Port", 10250);
+	cJSON_AddNumberToObject(cJSON_AddObjectToObject(de, "kubeletEndpoint"), "Port", s->kubelet_port);
 	cJSON *ni = cJSON_AddObjectToObject(st, "nodeInfo");
 	snprintf(buf, sizeof buf, "ec2%029llx", (unsigned long long)(sim_rand(s) >> 4));
 	cJSON_AddStringToObject(ni, "machineID", buf);
@@ -334,6 +338,11 @@ int sim_remove_nodes(struct sim *s, struct ks_err *err)
 		kube_delete(s->c, &leases, "kube-node-lease", s->nodes[i].name, &d, NULL, NULL);
 	}
 	return rc;
+}
+
+int64_t sim_time_now(const struct sim *s)
+{
+	return sim_clock_now(&s->clock, ks_time_now_ms());
 }
 
 void sim_get_stats(const struct sim *s, struct sim_stats *out)
