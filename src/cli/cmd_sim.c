@@ -18,7 +18,9 @@ const char cmd_sim_usage[] =
 	"pods the real scheduler binds to them run (status, conditions, container states, the\n"
 	"kubelet's events), and deleted, evicted or drained pods terminate after their grace\n"
 	"period. Nodes renew their Leases and post their status, so the node controller sees\n"
-	"them alive. On exit (Ctrl-C or --duration) the nodes are removed.\n\n"
+	"them alive. The kubelets' HTTPS endpoint on 127.0.0.1 serves container logs, so\n"
+	"`kubectl logs` (-c, --previous, --tail, --timestamps, --since, --limit-bytes) works through\n"
+	"the API server. On exit (Ctrl-C or --duration) the nodes are removed.\n\n"
 	"Flags:\n"
 	"      --nodes N              nodes to register (default 3)\n"
 	"      --instance-type T      EC2 instance type from the catalog (default m5.large)\n"
@@ -31,6 +33,7 @@ const char cmd_sim_usage[] =
 	"      --duration SECONDS     stop after this long (default: until Ctrl-C)\n"
 	"      --keep-nodes           leave the nodes registered on exit\n"
 	"      --no-crds              do not install the Karpenter CRDs (NodePool, EC2NodeClass)\n"
+	"      --kubelet-port N       the kubelets' HTTPS port on 127.0.0.1 (default 0: any free one)\n"
 	"      --kubeconfig FILE, --context NAME\n";
 
 static volatile sig_atomic_t stop_requested;
@@ -48,6 +51,7 @@ struct sim_args {
 	double time_scale;
 	unsigned long long seed;
 	long duration;
+	long kubelet_port;
 	bool keep_nodes, no_crds;
 };
 
@@ -104,6 +108,10 @@ static int parse(int argc, char **argv, struct sim_args *a)
 			a->seed = strtoull(v, &end, 10);
 			if (*end)
 				goto bad;
+		} else if (!strcmp(f, "--kubelet-port")) {
+			a->kubelet_port = strtol(v, &end, 10);
+			if (*end || a->kubelet_port < 0 || a->kubelet_port > 65535)
+				goto bad;
 		} else if (!strcmp(f, "--duration")) {
 			a->duration = strtol(v, &end, 10);
 			if (*end || a->duration <= 0)
@@ -146,7 +154,8 @@ int cmd_sim(int argc, char **argv)
 	}
 	int status = CLI_FAIL;
 	struct sim *s = NULL;
-	struct sim_opts so = {.time_scale = a.time_scale, .seed = a.seed};
+	struct sim_opts so = {.time_scale = a.time_scale, .seed = a.seed,
+			      .kubelet_port = (int)a.kubelet_port};
 	if (sim_new(&c, cat, &so, &s, &err))
 		goto out;
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -172,6 +181,10 @@ int cmd_sim(int argc, char **argv)
 		zone_list[nz++] = z;
 	if (nz == 0) {
 		fprintf(stderr, "kswarm sim: --zones names no zone\n");
+		goto out;
+	}
+	if (sim_serve_kubelet(s, &err)) {
+		fprintf(stderr, "kswarm sim: %s\n", err.msg);
 		goto out;
 	}
 	printf("sim: registering %ld %s node%s (%s, nodepool %s) in %s\n", a.nodes, a.instance_type,

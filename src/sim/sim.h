@@ -12,10 +12,12 @@
  *      └─ start_pod: status Running, conditions Initialized/ContainersReady/Ready/PodScheduled
  *         True, each container running (containerd ID, startedAt), pod IP from the node's
  *         range; Events Pulled, Created, Started as a kubelet writes them
+ *         and the containers' first log lines (sim_kubelet_log_start, served by
+ *         sim_serve_kubelet)
  *   deletionTimestamp set (delete, eviction, drain, scale down, GC)
  *      └─ finish_pod: after the grace period (compressed by the time scale) the pod is
  *         deleted with gracePeriodSeconds=0 and a UID precondition, as a kubelet does once
- *         its containers have stopped
+ *         its containers have stopped; when the pod is gone its logs are dropped
  *
  * Ownership: struct sim borrows the client and the catalog; sim_free deletes nothing in the
  * cluster (sim_remove_nodes does that, on request). */
@@ -34,6 +36,7 @@ struct sim_opts {
 	double time_scale;         /* simulated seconds per real second; 0: 1 */
 	const char *name_prefix;   /* node names "ip-10-…" get no prefix; tests use one */
 	uint64_t seed;             /* node names, IDs and IPs derive from it */
+	int kubelet_port;          /* sim_serve_kubelet's port on 127.0.0.1; 0: an ephemeral one */
 };
 
 struct sim_node_spec {
@@ -51,6 +54,10 @@ void sim_free(struct sim *s);
 /* Register one node; its name goes to name_out when not NULL. */
 int sim_add_node(struct sim *s, const struct sim_node_spec *spec, char *name_out,
 		 size_t name_len, struct ks_err *err);
+/* Serve the kubelets' HTTPS endpoint (kubelet_server.h: `kubectl logs` through the API
+ * server) on 127.0.0.1 and advertise its port in the nodes' daemonEndpoints: call it before
+ * sim_add_node. Without it nodes advertise 10250 and logs are not served. */
+int sim_serve_kubelet(struct sim *s, struct ks_err *err);
 /* Start the pod informer (call after adding nodes, or before: new nodes are picked up). */
 int sim_start(struct sim *s, struct ks_err *err);
 /* One turn of the loop: watch events, pods to start or finish, leases and heartbeats. */

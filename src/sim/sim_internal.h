@@ -4,6 +4,8 @@
 
 #include "base/hashmap.h"
 #include "kube/informer.h"
+#include "sim/kubelet_server.h"
+#include "sim/logstore.h"
 #include "sim/sim.h"
 #include "sim/usage.h"
 
@@ -31,6 +33,8 @@ struct sim {
 	uint64_t rng;
 	struct sim_clock clock;  /* simulated time (real ms is ks_time_now_ms) */
 	int kubelet_port;        /* status.daemonEndpoints.kubeletEndpoint.Port of our nodes */
+	struct sim_logs *logs;   /* every container's log lines (the kubelet server reads them) */
+	struct sim_kubelet_server *kubelet_srv; /* NULL until sim_serve_kubelet */
 	struct sim_stats st;
 };
 
@@ -48,6 +52,10 @@ void sim_nodes_heartbeat(struct sim *s);
 /* The kubelet: handle pods queued by the informer handlers. */
 void sim_kubelet_work(struct sim *s);
 int sim_kubelet_start(struct sim *s, struct ks_err *err);
+/* A container of pod starts (init: an init container): write its first log lines. The one
+ * place that says what a starting container prints; scenarios add their lines here (and call
+ * sim_logs_restart when a container restarts). */
+void sim_kubelet_log_start(struct sim *s, const cJSON *pod, const cJSON *container, bool init);
 /* The current simulated time, in Unix seconds. */
 int64_t sim_time_now(const struct sim *s);
 /* The usage curve of one container of a pod (sim_workload.c): the scenario's curve for its

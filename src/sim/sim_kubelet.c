@@ -2,7 +2,8 @@
  * sim.h). The pod informer (every pod; those bound to our nodes matter here) only
  * queues keys; sim_kubelet_work reads the cached pod and acts, so handlers never write.
  * Writes are asynchronous (sim_send) and idempotent: a pod already started is left alone,
- * and a finished pod is deleted with a UID precondition. */
+ * and a finished pod is deleted with a UID precondition. Containers' logs go to s->logs
+ * (logstore.h) from sim_kubelet_log_start; sim_serve_kubelet serves them over HTTPS. */
 #include "base/common.h"
 #include "base/json.h"
 #include "base/timeutil.h"
@@ -38,6 +39,58 @@ static void on_update(void *ctx, const cJSON *old, const cJSON *pod)
 	queue_pod(ctx, pod);
 }
 
+/* A pod of ours is gone: so are its logs (no API write, so the handler may do it). */
+static void on_delete(void *ctx, const cJSON *pod)
+{
+	struct sim *s = ctx;
+	const char *node = ks_json_str(pod, "spec.nodeName");
+	if (node && sim_node_find(s, node))
+		sim_logs_drop_pod(s->logs, ks_json_str_or(pod, "metadata.namespace", ""),
+				  ks_json_str_or(pod, "metadata.name", ""));
+}
+
+int sim_serve_kubelet(struct sim *s, struct ks_err *err)
+{
+	if (s->kubelet_srv)
+		return 0;
+	if (s->n_nodes)
+		return ks_err_set(err, KS_EINVAL, "kubelet server: start it before registering nodes "
+				  "(they advertise its port)");
+	char addr[32];
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", s->o.kubelet_port);
+	int port = 0;
+	int rc = sim_kubelet_server_start(s->logs, addr, &s->kubelet_srv, &port, err);
+	if (rc)
+		return rc;
+	s->kubelet_port = port;
+	KS_INFO("sim", "kubelet endpoint https://127.0.0.1:%d (container logs)", port);
+	return 0;
+}
+
+void sim_kubelet_log_start(struct sim *s, const cJSON *pod, const cJSON *container, bool init)
+{
+	const char *ns = ks_json_str_or(pod, "metadata.namespace", "default");
+	const char *name = ks_json_str_or(pod, "metadata.name", "");
+	const char *cname = ks_json_str_or(container, "name", "");
+	int64_t now = ks_time_now_ms();
+	char *line = ks_asprintf("starting %s (image %s) in pod %s/%s", cname,
+				 ks_json_str_or(container, "image", ""), ns, name);
+	sim_logs_append(s->logs, ns, name, cname, now, line);
+	free(line);
+	const cJSON *p;
+	cJSON_ArrayForEach(p, ks_json_get(container, "ports"))
+	{
+		const char *proto = ks_json_str_or(p, "protocol", "TCP");
+		line = ks_asprintf("listening on :%lld%s%s",
+				   (long long)ks_json_int_or(p, "containerPort", 0),
+				   strcmp(proto, "TCP") ? "/" : "", strcmp(proto, "TCP") ? proto : "");
+		sim_logs_append(s->logs, ns, name, cname, now, line);
+		free(line);
+	}
+	if (init)
+		sim_logs_append(s->logs, ns, name, cname, now, "done");
+}
+
 int sim_kubelet_start(struct sim *s, struct ks_err *err)
 {
 	(void)err;
@@ -45,7 +98,8 @@ int sim_kubelet_start(struct sim *s, struct ks_err *err)
 	 * unschedulable ones, the metrics on all. */
 	struct kube_watch_opts o = {0};
 	s->pods = kube_informer_new(s->c, &KUBE_RES_PODS, &o);
-	struct kube_informer_handlers h = {.on_add = on_add, .on_update = on_update, .ctx = s};
+	struct kube_informer_handlers h = {.on_add = on_add, .on_update = on_update,
+					   .on_delete = on_delete, .ctx = s};
 	kube_informer_add_handlers(s->pods, &h);
 	kube_informer_start(s->pods);
 	return 0;
@@ -178,6 +232,7 @@ static void container_statuses(struct sim *s, const cJSON *pod, const char *list
 		if (!init)
 			cJSON_AddBoolToObject(st, "started", true);
 		cJSON_AddItemToArray(arr, st);
+		sim_kubelet_log_start(s, pod, c, init);
 
 		char *msg = ks_asprintf("Pulling image \"%s\"", image);
 		post_event(s, pod, node, name, "Pulling", msg, now);
@@ -223,6 +278,7 @@ static void start_pod(struct sim *s, const cJSON *pod, struct sim_node *n)
 	cJSON_AddStringToObject(ipo, "ip", ip);
 	cJSON_AddItemToArray(ips, ipo);
 	cJSON_AddStringToObject(st, "startTime", now);
+	sim_logs_drop_pod(s->logs, ns, name); /* an older pod of that name */
 	container_statuses(s, pod, "spec.initContainers", now, true, st, n->name);
 	container_statuses(s, pod, "spec.containers", now, false, st, n->name);
 	char *body = ks_json_print(patch);

@@ -79,6 +79,7 @@ int sim_new(struct kube_client *c, const struct cost_catalog *cat, const struct 
 	ks_map_init(&s->node_by_name);
 	ks_map_init(&s->work);
 	ks_map_init(&s->finishing);
+	s->logs = sim_logs_new();
 	*out = s;
 	return 0;
 }
@@ -87,6 +88,8 @@ void sim_free(struct sim *s)
 {
 	if (!s)
 		return;
+	sim_kubelet_server_stop(s->kubelet_srv); /* before the logs it reads */
+	sim_logs_free(s->logs);
 	kube_informer_free(s->pods);
 	ks_map_release(&s->node_by_name);
 	ks_map_release(&s->work);
