@@ -1,8 +1,8 @@
 /* fuzz_kubelet_path.c — libFuzzer target for the simulated kubelet's request parser
- * (sim_kubelet_parse: percent-decoding, path segments, PodLogOptions from the query) and the
- * log rendering it drives. The first byte picks the method ('P' POST, 'D' DELETE, else GET); the rest is
- * the raw URI, cut at SIM_KUBELET_MAX_URI + 16 bytes. Beyond "no crash, no UB, no leak" it
- * checks, aborting on a violation:
+ * (sim_kubelet_parse: percent-decoding, path segments, PodLogOptions from the query) and
+ * the log rendering it drives. The first byte picks the method ('P' POST, 'D' DELETE, else
+ * GET); the rest is the raw URI, inputs past SIM_KUBELET_MAX_URI + 16 bytes are skipped.
+ * Beyond "no crash, no UB, no leak" it checks, aborting on a violation:
  *  - an error carries one of the kubelet's statuses (400, 404, 405, 414, 422) and a body;
  *  - a parsed log request names three non-empty printable-ASCII segments within
  *    SIM_KUBELET_MAX_NAME, and its options are in range (tail >= -1, limit >= 0, since >= 0);
@@ -21,7 +21,8 @@ static struct sim_logs *store(void)
 	if (!l) {
 		l = sim_logs_new();
 		for (int i = 0; i < 20; i++)
-			sim_logs_append(l, "ns", "p", "c", NOW_MS - 60000 + i * 5000, "a line\nand another");
+			sim_logs_append(l, "ns", "p", "c", NOW_MS - 60000 + i * 5000,
+					"a line\nand another");
 		sim_logs_restart(l, "ns", "p", "c");
 		sim_logs_append(l, "ns", "p", "c", NOW_MS, "current");
 		sim_logs_append(l, "ns", "p", "side", NOW_MS, "side car");

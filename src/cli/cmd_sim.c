@@ -19,8 +19,8 @@ const char cmd_sim_usage[] =
 	"kubelet's events), and deleted, evicted or drained pods terminate after their grace\n"
 	"period. Nodes renew their Leases and post their status, so the node controller sees\n"
 	"them alive. The kubelets' HTTPS endpoint on 127.0.0.1 serves container logs, so\n"
-	"`kubectl logs` (-c, --previous, --tail, --timestamps, --since, --limit-bytes) works through\n"
-	"the API server. On exit (Ctrl-C or --duration) the nodes are removed.\n\n"
+	"`kubectl logs` (-c, --previous, --tail, --timestamps, --since, --limit-bytes) works\n"
+	"through the API server. On exit (Ctrl-C or --duration) the nodes are removed.\n\n"
 	"Flags:\n"
 	"      --nodes N              nodes to register (default 3)\n"
 	"      --instance-type T      EC2 instance type from the catalog (default m5.large)\n"
@@ -33,7 +33,7 @@ const char cmd_sim_usage[] =
 	"      --duration SECONDS     stop after this long (default: until Ctrl-C)\n"
 	"      --keep-nodes           leave the nodes registered on exit\n"
 	"      --no-crds              do not install the Karpenter CRDs (NodePool, EC2NodeClass)\n"
-	"      --kubelet-port N       the kubelets' HTTPS port on 127.0.0.1 (default 0: any free one)\n"
+	"      --kubelet-port N       kubelets' HTTPS port on 127.0.0.1 (default 0: a free one)\n"
 	"      --kubeconfig FILE, --context NAME\n";
 
 static volatile sig_atomic_t stop_requested;

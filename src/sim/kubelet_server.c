@@ -142,7 +142,8 @@ static int split_query(const char *q, struct query_params *p)
 				if (p->set[i] || strcmp(key, param_names[i]) != 0)
 					continue;
 				const char *v = eq ? eq + 1 : q + n;
-				if (pct_decode(v, (size_t)(q + n - v), true, val, sizeof val) >= 0) {
+				size_t vl = (size_t)(q + n - v);
+				if (pct_decode(v, vl, true, val, sizeof val) >= 0) {
 					p->set[i] = true;
 					p->val[i] = ks_strdup(val);
 				}
@@ -352,7 +353,8 @@ static enum MHD_Result answer(struct MHD_Connection *c, int status, struct ks_bu
 {
 	size_t len = body->len;
 	char *data = ks_buf_detach(body);
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
 		free(data);
 		return MHD_NO;
@@ -432,6 +434,8 @@ int sim_kubelet_server_start(struct sim_logs *logs, const char *addr,
 		sim_kubelet_server_stop(ks);
 		return rc;
 	}
+	/* The log level is read lazily on first use: settle it before another thread logs. */
+	(void)ks_log_get_level();
 	ks->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_TLS, ntohs(sa.sin_port),
 				 NULL, NULL, on_request, ks, MHD_OPTION_SOCK_ADDR, &sa,
 				 MHD_OPTION_HTTPS_MEM_KEY, ks->key_pem,

@@ -259,8 +259,8 @@ int sim_logs_render(struct sim_logs *l, const char *ns, const char *pod, const c
 		goto out;
 	}
 	if (q->previous && !c->has_prev) {
-		rc = ks_err_set(err, KS_EINVAL, "previous terminated container %s in pod %s not found",
-				qc, qp);
+		rc = ks_err_set(err, KS_EINVAL,
+				"previous terminated container %s in pod %s not found", qc, qp);
 		goto out;
 	}
 	const struct instance *in = q->previous ? &c->prev : &c->cur;

@@ -54,8 +54,8 @@ int sim_serve_kubelet(struct sim *s, struct ks_err *err)
 	if (s->kubelet_srv)
 		return 0;
 	if (s->n_nodes)
-		return ks_err_set(err, KS_EINVAL, "kubelet server: start it before registering nodes "
-				  "(they advertise its port)");
+		return ks_err_set(err, KS_EINVAL, "kubelet server: start it before registering "
+				  "nodes (they advertise its port)");
 	char addr[32];
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", s->o.kubelet_port);
 	int port = 0;
@@ -81,9 +81,10 @@ void sim_kubelet_log_start(struct sim *s, const cJSON *pod, const cJSON *contain
 	cJSON_ArrayForEach(p, ks_json_get(container, "ports"))
 	{
 		const char *proto = ks_json_str_or(p, "protocol", "TCP");
+		bool tcp = strcmp(proto, "TCP") == 0;
 		line = ks_asprintf("listening on :%lld%s%s",
-				   (long long)ks_json_int_or(p, "containerPort", 0),
-				   strcmp(proto, "TCP") ? "/" : "", strcmp(proto, "TCP") ? proto : "");
+				   (long long)ks_json_int_or(p, "containerPort", 0), tcp ? "" : "/",
+				   tcp ? "" : proto);
 		sim_logs_append(s->logs, ns, name, cname, now, line);
 		free(line);
 	}

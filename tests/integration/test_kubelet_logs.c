@@ -63,8 +63,8 @@ static void step_until(struct fx *f, const char *pod, const char *want)
 		sim_step(f->s, 100);
 		cJSON *o = NULL;
 		int rc = kube_get(&f->c, &KUBE_RES_PODS, f->ns, pod, &o, NULL);
-		bool done = want ? rc == 0 && strcmp(ks_json_str_or(o, "status.phase", ""), want) == 0
-				 : rc == KS_ENOTFOUND;
+		const char *phase = ks_json_str_or(o, "status.phase", "");
+		bool done = want ? rc == 0 && strcmp(phase, want) == 0 : rc == KS_ENOTFOUND;
 		cJSON_Delete(o);
 		if (done)
 			return;
@@ -108,7 +108,8 @@ static void logs_through_the_api_server(void **state)
 	/* One container: the API server picks it without a name. */
 	struct kube_log_opts unnamed = {.tail_lines = 1, .timestamps = true};
 	got = logs(f, "api", &unnamed, 0, &err);
-	assert_int_equal(strlen(got), strlen("2026-11-21T10:00:00.000000000Z listening on :8443\n"));
+	static const char shape[] = "2026-11-21T10:00:00.000000000Z listening on :8443\n";
+	assert_int_equal(strlen(got), strlen(shape));
 	int64_t ns;
 	assert_int_equal(ks_time_parse_rfc3339(got, 30, &ns, NULL), 0);
 	assert_true(ns / 1000000 <= ks_time_now_ms() && ns / 1000000 > ks_time_now_ms() - 300000);

@@ -23,6 +23,8 @@ struct parse_case {
 	int64_t tail, limit, since_ms;
 };
 
+#define UNDECODABLE "{\"message\": \"Unable to decode query.\"}"
+#define INVALID "{\"message\": \"Invalid request.\"}"
 #define ERR(m, u, st, b) {m, u, st, b, NULL, NULL, NULL, 0, false, false, false, 0, 0, 0}
 
 static const struct parse_case cases[] = {
@@ -47,7 +49,8 @@ static const struct parse_case cases[] = {
 	 .tail = -1, .since_ms = NOW_MS - 30000},
 	{"GET", "/containerLogs/a/b/c?sinceTime=2026-11-21T09:59:30.0001Z", 0, NULL, "a", "b", "c",
 	 .tail = -1, .since_ms = NOW_MS - 29999},
-	{"GET", "/containerLogs/a/b/c?sinceSeconds=99999999999", 0, NULL, "a", "b", "c", .tail = -1},
+	{"GET", "/containerLogs/a/b/c?sinceSeconds=99999999999", 0, NULL, "a", "b", "c",
+	 .tail = -1},
 	/* Percent-decoding: names, keys and values; '+' is a space only in the query. */
 	{"GET", "/containerLogs/n%73/p%2Bq/c?tail%4Cines=%2B3", 0, NULL, "ns", "p+q", "c",
 	 .tail = 3},
@@ -55,19 +58,19 @@ static const struct parse_case cases[] = {
 	{"GET", "/containerLogs/a/b/c?insecureSkipTLSVerifyBackend=true&x=%zz&tailLines=%zz", 0,
 	 NULL, "a", "b", "c", .tail = -1},
 	/* The kubelet's 400s and 422s. */
-	ERR("GET", "/containerLogs/a/b/c?tailLines=x", 400, "{\"message\": \"Unable to decode query.\"}"),
-	ERR("GET", "/containerLogs/a/b/c?tailLines=", 400, "{\"message\": \"Unable to decode query.\"}"),
+	ERR("GET", "/containerLogs/a/b/c?tailLines=x", 400, UNDECODABLE),
+	ERR("GET", "/containerLogs/a/b/c?tailLines=", 400, UNDECODABLE),
 	ERR("GET", "/containerLogs/a/b/c?limitBytes=1e3", 400,
-	 "{\"message\": \"Unable to decode query.\"}"),
+	 UNDECODABLE),
 	ERR("GET", "/containerLogs/a/b/c?tailLines=99999999999999999999", 400,
-	 "{\"message\": \"Unable to decode query.\"}"),
+	 UNDECODABLE),
 	ERR("GET", "/containerLogs/a/b/c?sinceTime=yesterday", 400,
-	 "{\"message\": \"Unable to decode query.\"}"),
-	ERR("GET", "/containerLogs/a/b/c?tailLines=-1", 422, "{\"message\": \"Invalid request.\"}"),
-	ERR("GET", "/containerLogs/a/b/c?limitBytes=0", 422, "{\"message\": \"Invalid request.\"}"),
-	ERR("GET", "/containerLogs/a/b/c?sinceSeconds=0", 422, "{\"message\": \"Invalid request.\"}"),
+	 UNDECODABLE),
+	ERR("GET", "/containerLogs/a/b/c?tailLines=-1", 422, INVALID),
+	ERR("GET", "/containerLogs/a/b/c?limitBytes=0", 422, INVALID),
+	ERR("GET", "/containerLogs/a/b/c?sinceSeconds=0", 422, INVALID),
 	ERR("GET", "/containerLogs/a/b/c?sinceSeconds=5&sinceTime=2026-11-21T09:59:30Z", 422,
-	 "{\"message\": \"Invalid request.\"}"),
+	 INVALID),
 	ERR("GET", "/containerLogs/a//c", 400, "{\"message\": \"Missing podID.\"}"),
 	ERR("GET", "/containerLogs/a/b/", 400, "{\"message\": \"Missing container name.\"}"),
 	ERR("GET", "/containerLogs//b/c", 400, "{\"message\": \"Missing podNamespace.\"}"),
@@ -106,13 +109,14 @@ static void parse_table(void **state)
 		assert_int_equal(r.route, c->route);
 		if (c->route != SIM_KUBELET_LOGS)
 			continue;
-		if (strcmp(r.ns, c->ns) || strcmp(r.pod, c->pod) || strcmp(r.container, c->container))
+		if (strcmp(r.ns, c->ns) || strcmp(r.pod, c->pod) ||
+		    strcmp(r.container, c->container))
 			fail_msg("%s: %s/%s/%s", c->uri, r.ns, r.pod, r.container);
 		if (r.q.previous != c->previous || r.q.timestamps != c->timestamps ||
 		    r.follow != c->follow || r.q.tail_lines != c->tail ||
 		    r.q.limit_bytes != c->limit || r.q.since_ms != c->since_ms)
-			fail_msg("%s: previous %d timestamps %d follow %d tail %lld limit %lld since "
-				 "%lld", c->uri, r.q.previous, r.q.timestamps, r.follow,
+			fail_msg("%s: previous %d timestamps %d follow %d tail %lld limit %lld "
+				 "since %lld", c->uri, r.q.previous, r.q.timestamps, r.follow,
 				 (long long)r.q.tail_lines, (long long)r.q.limit_bytes,
 				 (long long)r.q.since_ms);
 	}
@@ -262,7 +266,7 @@ static void https_serves_logs(void **state)
 		   "container \"db\" not found in pod \"web-7d9f-x2x\"");
 	expect_get(f, "GET", "/containerLogs/shop/nope/app", 404, "pod \"nope\" does not exist");
 	expect_get(f, "GET", "/containerLogs/shop/web-7d9f-x2x/app?tailLines=-3", 422,
-		   "{\"message\": \"Invalid request.\"}");
+		   INVALID);
 	expect_get(f, "DELETE", "/containerLogs/shop/web-7d9f-x2x/app", 405,
 		   "405: Method Not Allowed");
 	expect_get(f, "GET", "/stats/summary", 404, "404 page not found\n");
