@@ -18,6 +18,12 @@ void ks_prom_writer_init(struct ks_prom_writer *w, struct ks_buf *out)
 	w->out = out;
 }
 
+void ks_prom_writer_init_om(struct ks_prom_writer *w, struct ks_buf *out)
+{
+	ks_prom_writer_init(w, out);
+	w->openmetrics = true;
+}
+
 void ks_prom_writer_release(struct ks_prom_writer *w)
 {
 	for (size_t i = 0; i < w->ndone; i++)
@@ -219,15 +225,27 @@ int ks_prom_family(struct ks_prom_writer *w, const char *name, enum ks_prom_type
 		return ks_err_set(err, KS_EINVAL,
 				  "metric %s: help text is not valid UTF-8 at byte %ld", name, bad);
 
+	/* OpenMetrics names a counter family without its samples' _total suffix. */
+	size_t shown = strlen(name);
+	if (w->openmetrics && type == KS_PROM_COUNTER) {
+		if (shown <= 6 || strcmp(name + shown - 6, "_total") != 0)
+			return ks_err_set(err, KS_EINVAL,
+					  "metric %s: an OpenMetrics counter's name must end in _total",
+					  name);
+		shown -= 6;
+	}
 	struct ks_buf *b = w->out;
 	size_t len0 = b->len;
 	int rc = 0;
 	if (help) {
-		rc = ks_buf_appendf(b, "# HELP %s ", name);
-		rc = rc ? rc : append_escaped(b, help, false);
+		rc = ks_buf_appendf(b, "# HELP %.*s ", (int)shown, name);
+		rc = rc ? rc : append_escaped(b, help, w->openmetrics);
 		rc = rc ? rc : ks_buf_appendc(b, '\n');
 	}
-	rc = rc ? rc : ks_buf_appendf(b, "# TYPE %s %s\n", name, ks_prom_type_name(type));
+	const char *tname = ks_prom_type_name(type);
+	if (w->openmetrics && type == KS_PROM_UNTYPED)
+		tname = "unknown";
+	rc = rc ? rc : ks_buf_appendf(b, "# TYPE %.*s %s\n", (int)shown, name, tname);
 	if (rc)
 		return rollback(b, len0, rc, name, err);
 
@@ -270,7 +288,7 @@ static int check_labels(const char *family, const struct ks_prom_label *labels, 
 }
 
 /* name+suffix{labels[,le="le"]} value[ ts]\n */
-static int write_line(struct ks_buf *b, const char *name, const char *suffix,
+static int write_line(struct ks_buf *b, bool om, const char *name, const char *suffix,
 		      const struct ks_prom_label *labels, size_t n, const char *le, const char *val,
 		      int64_t ts_ms)
 {
@@ -292,8 +310,21 @@ static int write_line(struct ks_buf *b, const char *name, const char *suffix,
 	}
 	rc = rc ? rc : ks_buf_appendc(b, ' ');
 	rc = rc ? rc : ks_buf_appendstr(b, val);
-	if (ts_ms != KS_PROM_NO_TIMESTAMP)
+	if (ts_ms != KS_PROM_NO_TIMESTAMP && !om)
 		rc = rc ? rc : ks_buf_appendf(b, " %lld", (long long)ts_ms);
+	if (ts_ms != KS_PROM_NO_TIMESTAMP && om) {
+		/* seconds, with the milliseconds when there are any */
+		int64_t sec = ts_ms / 1000, ms = ts_ms % 1000;
+		if (ms < 0) {
+			sec--;
+			ms += 1000;
+		}
+		if (ms)
+			rc = rc ? rc : ks_buf_appendf(b, " %lld.%03lld", (long long)sec,
+						      (long long)ms);
+		else
+			rc = rc ? rc : ks_buf_appendf(b, " %lld", (long long)sec);
+	}
 	rc = rc ? rc : ks_buf_appendc(b, '\n');
 	return rc;
 }
@@ -321,7 +352,7 @@ int ks_prom_sample(struct ks_prom_writer *w, const struct ks_prom_label *labels,
 	char val[KS_PROM_NUM_MAX];
 	ks_prom_format_value(value, val, sizeof val);
 	size_t len0 = w->out->len;
-	rc = write_line(w->out, w->family, "", labels, nlabels, NULL, val, ts_ms);
+	rc = write_line(w->out, w->openmetrics, w->family, "", labels, nlabels, NULL, val, ts_ms);
 	return rc ? rollback(w->out, len0, rc, w->family, err) : 0;
 }
 
@@ -354,6 +385,7 @@ int ks_prom_histogram(struct ks_prom_writer *w, const struct ks_prom_label *labe
 	}
 
 	struct ks_buf *b = w->out;
+	bool om = w->openmetrics;
 	size_t len0 = b->len;
 	uint64_t cum = 0;
 	char le[KS_PROM_NUM_MAX], val[KS_PROM_NUM_MAX];
@@ -364,11 +396,20 @@ int ks_prom_histogram(struct ks_prom_writer *w, const struct ks_prom_label *labe
 		else
 			snprintf(le, sizeof le, "+Inf");
 		snprintf(val, sizeof val, "%llu", (unsigned long long)cum);
-		rc = write_line(b, w->family, "_bucket", labels, nlabels, le, val, ts_ms);
+		rc = write_line(b, om, w->family, "_bucket", labels, nlabels, le, val, ts_ms);
 	}
 	ks_prom_format_value(h->sum, val, sizeof val);
-	rc = rc ? rc : write_line(b, w->family, "_sum", labels, nlabels, NULL, val, ts_ms);
+	rc = rc ? rc : write_line(b, om, w->family, "_sum", labels, nlabels, NULL, val, ts_ms);
 	snprintf(val, sizeof val, "%llu", (unsigned long long)cum);
-	rc = rc ? rc : write_line(b, w->family, "_count", labels, nlabels, NULL, val, ts_ms);
+	rc = rc ? rc : write_line(b, om, w->family, "_count", labels, nlabels, NULL, val, ts_ms);
 	return rc ? rollback(b, len0, rc, w->family, err) : 0;
+}
+
+int ks_prom_eof(struct ks_prom_writer *w, struct ks_err *err)
+{
+	if (!w->openmetrics)
+		return ks_err_set(err, KS_EINVAL, "metrics output: # EOF is OpenMetrics only");
+	size_t len0 = w->out->len;
+	int rc = ks_buf_appendstr(w->out, "# EOF\n");
+	return rc ? rollback(w->out, len0, rc, "# EOF", err) : 0;
 }
