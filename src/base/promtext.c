@@ -114,12 +114,19 @@ static long utf8_bad_offset(const char *str)
 /* Shortest round-trip digits of a finite non-zero |v|: digits (no dot) and decimal exponent. */
 static void shortest_digits(double v, char *digits, size_t dlen, int *exp10)
 {
+	/* Reading back is monotone in the number of digits (p digits that read back imply p + 1
+	 * do), so a binary search over 1..17 finds the fewest in at most five tries. */
 	char tmp[40];
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+	int lo = 1, hi = 17;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		snprintf(tmp, sizeof tmp, "%.*e", mid - 1, v);
 		if (strtod(tmp, NULL) == v)
-			break;
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
+	snprintf(tmp, sizeof tmp, "%.*e", lo - 1, v);
 	size_t n = 0;
 	const char *p = tmp;
 	for (; *p && *p != 'e'; p++)
@@ -156,7 +163,7 @@ size_t ks_prom_format_le(double v, char *out, size_t outlen)
 size_t ks_prom_format_value(double v, char *out, size_t outlen)
 {
 	if (isfinite(v) && v == floor(v) && fabs(v) < 1e15 && v != 0) {
-		int n = snprintf(out, outlen, "%.0f", v);
+		int n = snprintf(out, outlen, "%lld", (long long)v); /* exact below 2^53 */
 		if (n < 0)
 			n = 0;
 		return (size_t)n < outlen ? (size_t)n : (outlen ? outlen - 1 : 0);
@@ -287,6 +294,46 @@ static int check_labels(const char *family, const struct ks_prom_label *labels, 
 	return 0;
 }
 
+/* {labels[,le="le"]}, nothing when there are neither */
+static int append_labels(struct ks_buf *b, const struct ks_prom_label *labels, size_t n,
+			 const char *le)
+{
+	if (!n && !le)
+		return 0;
+	int rc = ks_buf_appendc(b, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			rc = rc ? rc : ks_buf_appendc(b, ',');
+		rc = rc ? rc : ks_buf_appendstr(b, labels[i].name);
+		rc = rc ? rc : ks_buf_append(b, "=\"", 2);
+		rc = rc ? rc : append_escaped(b, labels[i].value, true);
+		rc = rc ? rc : ks_buf_appendc(b, '"');
+	}
+	if (le)
+		rc = rc ? rc : ks_buf_appendf(b, "%sle=\"%s\"", n ? "," : "", le);
+	return rc ? rc : ks_buf_appendc(b, '}');
+}
+
+/* " value[ ts]\n" */
+static int append_tail(struct ks_buf *b, bool om, const char *val, int64_t ts_ms)
+{
+	int rc = ks_buf_appendc(b, ' ');
+	rc = rc ? rc : ks_buf_appendstr(b, val);
+	if (ts_ms != KS_PROM_NO_TIMESTAMP && !om)
+		rc = rc ? rc : ks_buf_appendf(b, " %lld", (long long)ts_ms);
+	if (ts_ms != KS_PROM_NO_TIMESTAMP && om) {
+		/* seconds, with the milliseconds when there are any */
+		const char *sign = ts_ms < 0 ? "-" : "";
+		uint64_t mag = ts_ms < 0 ? (uint64_t)0 - (uint64_t)ts_ms : (uint64_t)ts_ms;
+		unsigned long long sec = mag / 1000, ms = mag % 1000;
+		if (ms)
+			rc = rc ? rc : ks_buf_appendf(b, " %s%llu.%03llu", sign, sec, ms);
+		else
+			rc = rc ? rc : ks_buf_appendf(b, " %s%llu", sign, sec);
+	}
+	return rc ? rc : ks_buf_appendc(b, '\n');
+}
+
 /* name+suffix{labels[,le="le"]} value[ ts]\n */
 static int write_line(struct ks_buf *b, bool om, const char *name, const char *suffix,
 		      const struct ks_prom_label *labels, size_t n, const char *le, const char *val,
@@ -294,39 +341,8 @@ static int write_line(struct ks_buf *b, bool om, const char *name, const char *s
 {
 	int rc = ks_buf_appendstr(b, name);
 	rc = rc ? rc : ks_buf_appendstr(b, suffix);
-	if (n || le) {
-		rc = rc ? rc : ks_buf_appendc(b, '{');
-		for (size_t i = 0; i < n; i++) {
-			if (i)
-				rc = rc ? rc : ks_buf_appendc(b, ',');
-			rc = rc ? rc : ks_buf_appendstr(b, labels[i].name);
-			rc = rc ? rc : ks_buf_append(b, "=\"", 2);
-			rc = rc ? rc : append_escaped(b, labels[i].value, true);
-			rc = rc ? rc : ks_buf_appendc(b, '"');
-		}
-		if (le)
-			rc = rc ? rc : ks_buf_appendf(b, "%sle=\"%s\"", n ? "," : "", le);
-		rc = rc ? rc : ks_buf_appendc(b, '}');
-	}
-	rc = rc ? rc : ks_buf_appendc(b, ' ');
-	rc = rc ? rc : ks_buf_appendstr(b, val);
-	if (ts_ms != KS_PROM_NO_TIMESTAMP && !om)
-		rc = rc ? rc : ks_buf_appendf(b, " %lld", (long long)ts_ms);
-	if (ts_ms != KS_PROM_NO_TIMESTAMP && om) {
-		/* seconds, with the milliseconds when there are any */
-		int64_t sec = ts_ms / 1000, ms = ts_ms % 1000;
-		if (ms < 0) {
-			sec--;
-			ms += 1000;
-		}
-		if (ms)
-			rc = rc ? rc : ks_buf_appendf(b, " %lld.%03lld", (long long)sec,
-						      (long long)ms);
-		else
-			rc = rc ? rc : ks_buf_appendf(b, " %lld", (long long)sec);
-	}
-	rc = rc ? rc : ks_buf_appendc(b, '\n');
-	return rc;
+	rc = rc ? rc : append_labels(b, labels, n, le);
+	return rc ? rc : append_tail(b, om, val, ts_ms);
 }
 
 static int check_open(const struct ks_prom_writer *w, bool histogram, struct ks_err *err)
@@ -353,6 +369,32 @@ int ks_prom_sample(struct ks_prom_writer *w, const struct ks_prom_label *labels,
 	ks_prom_format_value(value, val, sizeof val);
 	size_t len0 = w->out->len;
 	rc = write_line(w->out, w->openmetrics, w->family, "", labels, nlabels, NULL, val, ts_ms);
+	return rc ? rollback(w->out, len0, rc, w->family, err) : 0;
+}
+
+int ks_prom_labels_format(const struct ks_prom_label *labels, size_t nlabels,
+			  struct ks_buf *out, struct ks_err *err)
+{
+	int rc = check_labels("label set", labels, nlabels, false, err);
+	if (rc)
+		return rc;
+	size_t len0 = out->len;
+	rc = append_labels(out, labels, nlabels, NULL);
+	return rc ? rollback(out, len0, rc, "label set", err) : 0;
+}
+
+int ks_prom_sample_pre(struct ks_prom_writer *w, const char *labels_text, double value,
+		       int64_t ts_ms, struct ks_err *err)
+{
+	int rc = check_open(w, false, err);
+	if (rc)
+		return rc;
+	char val[KS_PROM_NUM_MAX];
+	ks_prom_format_value(value, val, sizeof val);
+	size_t len0 = w->out->len;
+	rc = ks_buf_appendstr(w->out, w->family);
+	rc = rc ? rc : ks_buf_appendstr(w->out, labels_text ? labels_text : "");
+	rc = rc ? rc : append_tail(w->out, w->openmetrics, val, ts_ms);
 	return rc ? rollback(w->out, len0, rc, w->family, err) : 0;
 }
 

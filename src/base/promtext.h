@@ -80,6 +80,14 @@ int ks_prom_family(struct ks_prom_writer *w, const char *name, enum ks_prom_type
 /* One sample of the open counter, gauge or untyped family: name{labels} value [ts_ms]. */
 int ks_prom_sample(struct ks_prom_writer *w, const struct ks_prom_label *labels, size_t nlabels,
 		   double value, int64_t ts_ms, struct ks_err *err);
+/* A label set validated and written once as a sample shows it ("{a=\"x\",b=\"y\"}", nothing
+ * for no labels), appended to out, for ks_prom_sample_pre: the same series at many times, or
+ * the same labels in many families, without validating and escaping them again. */
+int ks_prom_labels_format(const struct ks_prom_label *labels, size_t nlabels,
+			  struct ks_buf *out, struct ks_err *err);
+/* ks_prom_sample with labels from ks_prom_labels_format (NULL or "" for none). */
+int ks_prom_sample_pre(struct ks_prom_writer *w, const char *labels_text, double value,
+		       int64_t ts_ms, struct ks_err *err);
 /* One histogram of the open histogram family: cumulative name_bucket{...,le="..."} lines,
  * le="+Inf", then name_sum and name_count, all with the same labels and timestamp. The labels
  * must not include "le". */

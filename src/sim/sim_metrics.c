@@ -71,6 +71,7 @@ struct cview {
 	int64_t restarts;
 	int64_t started_s; /* state.running.startedAt (real Unix s) */
 	struct sim_usage_curve curve;
+	char *lbl[2]; /* cAdvisor's label set, formatted once: [1] with cpu="total" */
 };
 
 struct oref {
@@ -87,6 +88,7 @@ struct pview {
 	cJSON *labels;
 	struct cview *c;
 	size_t nc;
+	char *lbl[2]; /* the pod cgroup's cAdvisor labels, [1] with cpu="total" */
 };
 
 struct nres {
@@ -174,8 +176,12 @@ static void pview_release(struct pview *p)
 	}
 	free(p->owners);
 	cJSON_Delete(p->labels);
+	free(p->lbl[0]);
+	free(p->lbl[1]);
 	for (size_t i = 0; i < p->nc; i++) {
 		struct cview *c = &p->c[i];
+		free(c->lbl[0]);
+		free(c->lbl[1]);
 		free(c->name);
 		free(c->image);
 		free(c->cid);
@@ -277,6 +283,25 @@ static int64_t sim_start_of(const struct sim_metrics_world *w, const struct cvie
 	return s > t ? t : s;
 }
 
+static size_t clabels(struct ks_prom_label *l, const struct pview *p, const struct cview *c,
+		      bool cpu, char *id, size_t idlen);
+
+/* The label sets a render and a backfill write for every sample: validated once. NULL when a
+ * value is not valid UTF-8 (the API server sends none); the sample is then written with
+ * ks_prom_sample, whose error names the label. */
+static void format_labels(const struct pview *p, const struct cview *c, char *out[2])
+{
+	char id[512];
+	struct ks_prom_label l[8];
+	for (int cpu = 0; cpu < 2; cpu++) {
+		size_t n = clabels(l, p, c, cpu, id, sizeof id);
+		struct ks_buf b;
+		ks_buf_init(&b, KS_BUF_UNLIMITED);
+		out[cpu] = ks_prom_labels_format(l, n, &b, NULL) ? NULL : ks_buf_detach(&b);
+		ks_buf_release(&b);
+	}
+}
+
 void sim_metrics_world_add_pod(struct sim_metrics_world *w, const cJSON *pod)
 {
 	w->pods = ks_grow(w->pods, sizeof *w->pods, w->npods + 1, &w->cappods);
@@ -348,7 +373,10 @@ void sim_metrics_world_add_pod(struct sim_metrics_world *w, const cJSON *pod)
 			v->started_s = ns / 1000000000;
 		}
 		w->curve(w->ctx, pod, name, &v->curve);
+		if (v->cid)
+			format_labels(p, v, v->lbl);
 	}
+	format_labels(p, NULL, p->lbl);
 }
 
 /* kube_node_info's labels and where they come from. */
@@ -431,8 +459,17 @@ void sim_metrics_world_add_node(struct sim_metrics_world *w, const cJSON *node)
 	{
 		if (!cJSON_IsString(l) || !l->string || !label_allowed(l->string))
 			continue;
+		/* Two keys may sanitize to one name ("a.b", "a_b"): the first wins. */
+		char *name = sanitize("label_", l->string);
+		bool dup = false;
+		for (size_t k = 0; k < n->nlabels && !dup; k++)
+			dup = !strcmp(n->labels[k].name, name);
+		if (dup) {
+			free(name);
+			continue;
+		}
 		n->labels = ks_grow(n->labels, sizeof *n->labels, n->nlabels + 2, &cap);
-		n->labels[n->nlabels].name = sanitize("label_", l->string);
+		n->labels[n->nlabels].name = name;
 		n->labels[n->nlabels].value = ks_strdup(l->valuestring);
 		n->nlabels++;
 	}
@@ -700,6 +737,19 @@ static size_t clabels(struct ks_prom_label *l, const struct pview *p, const stru
 	return n;
 }
 
+/* One cAdvisor sample of a container (c) or of the pod's cgroup (c NULL). */
+static int csample(struct ks_prom_writer *pw, const struct pview *p, const struct cview *c,
+		   bool cpu, double v, int64_t ts_ms, struct ks_err *err)
+{
+	const char *pre = c ? c->lbl[cpu] : p->lbl[cpu];
+	if (pre)
+		return ks_prom_sample_pre(pw, pre, v, ts_ms, err);
+	char id[512];
+	struct ks_prom_label l[8];
+	size_t n = clabels(l, p, c, cpu, id, sizeof id);
+	return ks_prom_sample(pw, l, n, v, ts_ms, err);
+}
+
 static bool has_running(const struct pview *p)
 {
 	for (size_t i = 0; i < p->nc; i++)
@@ -728,23 +778,81 @@ static bool selects(const struct sview *s, const struct pview *p)
 	return true;
 }
 
-static void find_backends(const struct sim_metrics_world *w, const struct sview *s,
-			  struct backends *b)
+struct podlist {
+	size_t *v;
+	size_t n, cap;
+};
+
+static char *label_key(const char *ns, const char *k, const char *v)
 {
-	memset(b, 0, sizeof *b);
-	size_t cap = 0;
+	return ks_asprintf("%s\n%s\n%s", ns, k, v);
+}
+
+/* Every Service's backends. Candidates come from an index of the pods by
+ * (namespace, label, value) on the selector's first pair, so the cost is the number of pod
+ * labels plus the candidates, not services x pods. The caller frees with free_backends. */
+static struct backends *all_backends(const struct sim_metrics_world *w)
+{
+	struct backends *out = ks_calloc(w->nsvcs + 1, sizeof *out);
+	struct ks_map idx;
+	ks_map_init(&idx);
 	for (size_t i = 0; i < w->npods; i++) {
 		const struct pview *p = &w->pods[i];
-		if (!selects(s, p))
-			continue;
-		b->total++;
-		if (!p->ready || p->crashloop) {
-			b->bad++;
-			continue;
+		const cJSON *l;
+		cJSON_ArrayForEach(l, p->labels)
+		{
+			if (!cJSON_IsString(l) || !l->string)
+				continue;
+			char *key = label_key(p->ns, l->string, l->valuestring);
+			struct podlist *pl = ks_map_get(&idx, key);
+			if (!pl) {
+				pl = ks_calloc(1, sizeof *pl);
+				ks_map_put(&idx, key, pl);
+			}
+			free(key);
+			if (!pl->n || pl->v[pl->n - 1] != i) { /* a key given twice */
+				pl->v = ks_grow(pl->v, sizeof *pl->v, pl->n + 1, &pl->cap);
+				pl->v[pl->n++] = i;
+			}
 		}
-		b->ready = ks_grow(b->ready, sizeof *b->ready, b->nready + 1, &cap);
-		b->ready[b->nready++] = p;
 	}
+	for (size_t s = 0; s < w->nsvcs; s++) {
+		const struct sview *sv = &w->svcs[s];
+		struct backends *b = &out[s];
+		if (!sv->nsel)
+			continue;
+		char *key = label_key(sv->ns, sv->keys[0], sv->vals[0]);
+		const struct podlist *pl = ks_map_get(&idx, key);
+		free(key);
+		size_t cap = 0;
+		for (size_t j = 0; pl && j < pl->n; j++) {
+			const struct pview *p = &w->pods[pl->v[j]];
+			if (!selects(sv, p))
+				continue;
+			b->total++;
+			if (!p->ready || p->crashloop) {
+				b->bad++;
+				continue;
+			}
+			b->ready = ks_grow(b->ready, sizeof *b->ready, b->nready + 1, &cap);
+			b->ready[b->nready++] = p;
+		}
+	}
+	const char *k;
+	void *v;
+	for (size_t i = 0; ks_map_next(&idx, &i, &k, &v);) {
+		free(((struct podlist *)v)->v);
+		free(v);
+	}
+	ks_map_release(&idx);
+	return out;
+}
+
+static void free_backends(struct backends *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(b[i].ready);
+	free(b);
 }
 
 /* Mean CPU pressure of the ready backends' running containers at t. */
@@ -885,7 +993,7 @@ static void advance_all(struct sim_metrics *m, const struct sim_metrics_world *w
 	sn->c = ks_calloc(total + 1, sizeof *sn->c);
 	sn->p = ks_calloc(w->npods + 1, sizeof *sn->p);
 	sn->s = ks_calloc(w->nsvcs + 1, sizeof *sn->s);
-	sn->b = ks_calloc(w->nsvcs + 1, sizeof *sn->b);
+	sn->b = all_backends(w);
 	size_t ci = 0;
 	for (size_t i = 0; i < w->npods; i++) {
 		const struct pview *p = &w->pods[i];
@@ -918,7 +1026,6 @@ static void advance_all(struct sim_metrics *m, const struct sim_metrics_world *w
 		if (fresh)
 			ss->t = t;
 		ss->gen = gen;
-		find_backends(w, s, &sn->b[i]);
 		advance_service(s, &sn->b[i], ss, t);
 		sn->s[i] = ss;
 	}
@@ -929,9 +1036,7 @@ static void advance_all(struct sim_metrics *m, const struct sim_metrics_world *w
 
 static void seen_release(const struct sim_metrics_world *w, struct seen *sn)
 {
-	for (size_t i = 0; i < w->nsvcs; i++)
-		free(sn->b[i].ready);
-	free(sn->b);
+	free_backends(sn->b, w->nsvcs);
 	free(sn->c);
 	free(sn->p);
 	free(sn->s);
@@ -947,8 +1052,6 @@ static int render_cadvisor(struct ks_prom_writer *pw, const struct sim_metrics_w
 			   const struct seen *sn, int64_t t, struct ks_err *err)
 {
 	int rc = 0;
-	char id[512];
-	struct ks_prom_label l[8];
 	for (int f = 0; f < CF_COUNT; f++) {
 		TRY(ks_prom_family(pw, cfams[f].name, cfams[f].type, cfams[f].help, err));
 		size_t ci = 0;
@@ -961,13 +1064,11 @@ static int render_cadvisor(struct ks_prom_writer *pw, const struct sim_metrics_w
 					continue;
 				double v = cvalue(f, c, sn->c[ci], t);
 				sum += v;
-				size_t n = clabels(l, p, c, f == CF_CPU, id, sizeof id);
-				TRY(ks_prom_sample(pw, l, n, v, KS_PROM_NO_TIMESTAMP, err));
+				TRY(csample(pw, p, c, f == CF_CPU, v, KS_PROM_NO_TIMESTAMP, err));
 			}
 			if (cfams[f].pod_level && sn->p[i]) {
-				size_t n = clabels(l, p, NULL, f == CF_CPU, id, sizeof id);
 				double v = f == CF_CPU ? sn->p[i]->cpu_s : sum;
-				TRY(ks_prom_sample(pw, l, n, v, KS_PROM_NO_TIMESTAMP, err));
+				TRY(csample(pw, p, NULL, f == CF_CPU, v, KS_PROM_NO_TIMESTAMP, err));
 			}
 		}
 	}
@@ -1116,7 +1217,8 @@ static int render_nodes(struct ks_prom_writer *pw, const struct sim_metrics_worl
 		const struct nview *n = &w->nodes[i];
 		struct ks_prom_label *l = ks_calloc(n->nlabels + 1, sizeof *l);
 		l[0] = (struct ks_prom_label){"node", n->name};
-		memcpy(l + 1, n->labels, n->nlabels * sizeof *l);
+		if (n->nlabels)
+			memcpy(l + 1, n->labels, n->nlabels * sizeof *l);
 		rc = ks_prom_sample(pw, l, n->nlabels + 1, 1, KS_PROM_NO_TIMESTAMP, err);
 		free(l);
 		if (rc)
@@ -1231,24 +1333,20 @@ static int backfill_pod(struct bf *bf, struct ks_prom_writer *pw, enum cfam f,
 			struct ks_err *err)
 {
 	int rc = 0;
-	char id[512];
-	struct ks_prom_label l[8];
 	struct cstate *st = ks_calloc(p->nc + 1, sizeof *st);
 	for (size_t k = 0; k < p->nc; k++) {
 		const struct cview *c = &p->c[k];
 		if (!c->cid || (cfams[f].need_limit && c->lim_cpu <= 0))
 			continue;
-		size_t n = clabels(l, p, c, f == CF_CPU, id, sizeof id);
 		memset(&st[k], 0, sizeof st[k]);
 		st[k].t = from;
 		for (int64_t t = from; t <= to; t += step) {
 			advance_container(c, &st[k], t);
-			TRY(ks_prom_sample(pw, l, n, cvalue(f, c, &st[k], t), t * 1000, err));
+			TRY(csample(pw, p, c, f == CF_CPU, cvalue(f, c, &st[k], t), t * 1000, err));
 		}
 		TRY(flush(bf, err));
 	}
 	if (cfams[f].pod_level) {
-		size_t n = clabels(l, p, NULL, f == CF_CPU, id, sizeof id);
 		for (size_t k = 0; k < p->nc; k++) {
 			memset(&st[k], 0, sizeof st[k]);
 			st[k].t = from;
@@ -1261,7 +1359,7 @@ static int backfill_pod(struct bf *bf, struct ks_prom_writer *pw, enum cfam f,
 				advance_container(&p->c[k], &st[k], t);
 				sum += cvalue(f, &p->c[k], &st[k], t);
 			}
-			TRY(ks_prom_sample(pw, l, n, sum, t * 1000, err));
+			TRY(csample(pw, p, NULL, f == CF_CPU, sum, t * 1000, err));
 		}
 		TRY(flush(bf, err));
 	}
@@ -1289,9 +1387,7 @@ int sim_metrics_backfill_write(const struct sim_metrics_world *w, int64_t from, 
 	struct bf bf = {out, &b, progress, ctx, ks_mono_ms()};
 	struct ks_prom_writer pw;
 	ks_prom_writer_init_om(&pw, &b);
-	struct backends *bk = ks_calloc(w->nsvcs + 1, sizeof *bk);
-	for (size_t i = 0; i < w->nsvcs; i++)
-		find_backends(w, &w->svcs[i], &bk[i]);
+	struct backends *bk = all_backends(w);
 	double nfam = CF_COUNT + 2;
 	int rc = 0;
 	for (int f = 0; f < CF_COUNT; f++) {
@@ -1321,9 +1417,7 @@ int sim_metrics_backfill_write(const struct sim_metrics_world *w, int64_t from, 
 	if (progress)
 		progress(ctx, 1.0);
 out:
-	for (size_t i = 0; i < w->nsvcs; i++)
-		free(bk[i].ready);
-	free(bk);
+	free_backends(bk, w->nsvcs);
 	ks_prom_writer_release(&pw);
 	ks_buf_release(&b);
 	return rc;
@@ -1462,7 +1556,6 @@ void sim_metrics_tick(struct sim *s)
 	int64_t now = ks_mono_ms();
 	if (now < m->next_ms)
 		return;
-	m->next_ms = now + SIM_METRICS_RENDER_EVERY_MS;
 	struct sim_metrics_world *w = gather_world(s);
 	struct ks_buf b;
 	ks_buf_init(&b, SIM_METRICS_MAX_BYTES);
@@ -1481,6 +1574,10 @@ void sim_metrics_tick(struct sim *s)
 	}
 	ks_buf_release(&b);
 	sim_metrics_world_free(w);
+	/* A big cluster takes a while (docs/BENCHMARKS.md): keep the loop's share at a quarter. */
+	int64_t spent = ks_mono_ms() - now;
+	m->next_ms = now + (spent * 4 > SIM_METRICS_RENDER_EVERY_MS ? spent * 4
+								 : SIM_METRICS_RENDER_EVERY_MS);
 }
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,

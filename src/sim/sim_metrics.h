@@ -53,7 +53,8 @@ struct ks_buf;
 struct ks_err;
 struct sim;
 
-/* Re-render the live snapshot at most this often (real ms). */
+/* Re-render the live snapshot at most this often (real ms); a render that takes longer than
+ * a quarter of it stretches the interval to four times its duration. */
 #define SIM_METRICS_RENDER_EVERY_MS 1000
 /* Ceiling on one exposition (10,000 pods take about 40 MiB). */
 #define SIM_METRICS_MAX_BYTES ((size_t)512 << 20)
