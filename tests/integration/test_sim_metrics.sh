@@ -151,5 +151,10 @@ assert len(vals) > 250, len(vals)
 assert all(0 < float(v) < 0.6 for _, v in vals), vals[:5]
 ' '$tmp/range.json'"
 
+"$SRC/scripts/prometheus.sh" stop --name "$prom" >/dev/null 2>&1
+kill -INT "$sim_pid"; wait "$sim_pid"; rc=$?; sim_pid=""
+check "the simulator exits cleanly on Ctrl-C, its HTTP server stopped" test "$rc" -eq 0
+check "no sanitizer or runtime error in its output" bash -c "! grep -E 'Sanitizer|runtime error' '$tmp/sim.out'"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]
