@@ -62,6 +62,8 @@ static const double http_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 
 /* ---- the world ---- */
 
+#define NODE_INFO_LABELS 9
+
 struct cview {
 	char *name, *image;
 	char *cid;       /* containerd ID (no scheme) when running, else NULL */
@@ -99,7 +101,7 @@ struct nres {
 
 struct nview {
 	char *name;
-	char *info[10]; /* the kube_node_info labels, in node_info_labels order */
+	char *info[NODE_INFO_LABELS]; /* kube_node_info's values, in node_info_labels order */
 	struct ks_prom_label *labels; /* kube_node_labels: owned names and values */
 	size_t nlabels;
 	struct nres *cap, *alloc;
@@ -380,7 +382,7 @@ void sim_metrics_world_add_pod(struct sim_metrics_world *w, const cJSON *pod)
 }
 
 /* kube_node_info's labels and where they come from. */
-static const char *const node_info_labels[] = {
+static const char *const node_info_labels[NODE_INFO_LABELS] = {
 	"container_runtime_version", "internal_ip",  "kernel_version", "kube_proxy_version",
 	"kubelet_version",           "os_image",     "pod_cidr",       "provider_id",
 	"system_uuid",
@@ -440,7 +442,7 @@ void sim_metrics_world_add_node(struct sim_metrics_world *w, const cJSON *node)
 		if (!strcmp(ks_json_str_or(a, "type", ""), "InternalIP"))
 			ip = ks_json_str_or(a, "address", "");
 	}
-	const char *src[] = {
+	const char *src[NODE_INFO_LABELS] = {
 		ks_json_str_or(node, "status.nodeInfo.containerRuntimeVersion", ""),
 		ip,
 		ks_json_str_or(node, "status.nodeInfo.kernelVersion", ""),
