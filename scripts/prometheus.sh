@@ -76,7 +76,7 @@ scrape_configs:
     static_configs:
       - targets: ['$target']
 YAML
-  local port tries=0
+  local port
   for port in $(seq 19090 19190); do
     port_free "$port" || continue
     "$PROMETHEUS" --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
@@ -98,9 +98,9 @@ YAML
       tail -20 "$dir/prometheus.log" >&2; die "prometheus did not become ready"
     fi
     wait "$pid" 2>/dev/null || true
+    # lost a race for the port: try the next one
     grep -q "address already in use" "$dir/prometheus.log" || {
       tail -20 "$dir/prometheus.log" >&2; die "prometheus exited"; }
-    tries=$((tries + 1)) # lost a race for the port: try the next one
   done
   die "no free port in 19090-19190"
 }
