@@ -18,6 +18,12 @@ void ks_prom_writer_init(struct ks_prom_writer *w, struct ks_buf *out)
 	w->out = out;
 }
 
+void ks_prom_writer_init_om(struct ks_prom_writer *w, struct ks_buf *out)
+{
+	ks_prom_writer_init(w, out);
+	w->openmetrics = true;
+}
+
 void ks_prom_writer_release(struct ks_prom_writer *w)
 {
 	for (size_t i = 0; i < w->ndone; i++)
@@ -108,12 +114,19 @@ static long utf8_bad_offset(const char *str)
 /* Shortest round-trip digits of a finite non-zero |v|: digits (no dot) and decimal exponent. */
 static void shortest_digits(double v, char *digits, size_t dlen, int *exp10)
 {
+	/* Reading back is monotone in the number of digits (p digits that read back imply p + 1
+	 * do), so a binary search over 1..17 finds the fewest in at most five tries. */
 	char tmp[40];
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+	int lo = 1, hi = 17;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		snprintf(tmp, sizeof tmp, "%.*e", mid - 1, v);
 		if (strtod(tmp, NULL) == v)
-			break;
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
+	snprintf(tmp, sizeof tmp, "%.*e", lo - 1, v);
 	size_t n = 0;
 	const char *p = tmp;
 	for (; *p && *p != 'e'; p++)
@@ -150,7 +163,7 @@ size_t ks_prom_format_le(double v, char *out, size_t outlen)
 size_t ks_prom_format_value(double v, char *out, size_t outlen)
 {
 	if (isfinite(v) && v == floor(v) && fabs(v) < 1e15 && v != 0) {
-		int n = snprintf(out, outlen, "%.0f", v);
+		int n = snprintf(out, outlen, "%lld", (long long)v); /* exact below 2^53 */
 		if (n < 0)
 			n = 0;
 		return (size_t)n < outlen ? (size_t)n : (outlen ? outlen - 1 : 0);
@@ -219,15 +232,27 @@ int ks_prom_family(struct ks_prom_writer *w, const char *name, enum ks_prom_type
 		return ks_err_set(err, KS_EINVAL,
 				  "metric %s: help text is not valid UTF-8 at byte %ld", name, bad);
 
+	/* OpenMetrics names a counter family without its samples' _total suffix. */
+	size_t shown = strlen(name);
+	if (w->openmetrics && type == KS_PROM_COUNTER) {
+		if (shown <= 6 || strcmp(name + shown - 6, "_total") != 0)
+			return ks_err_set(err, KS_EINVAL,
+					  "metric %s: an OpenMetrics counter's name must end in _total",
+					  name);
+		shown -= 6;
+	}
 	struct ks_buf *b = w->out;
 	size_t len0 = b->len;
 	int rc = 0;
 	if (help) {
-		rc = ks_buf_appendf(b, "# HELP %s ", name);
-		rc = rc ? rc : append_escaped(b, help, false);
+		rc = ks_buf_appendf(b, "# HELP %.*s ", (int)shown, name);
+		rc = rc ? rc : append_escaped(b, help, w->openmetrics);
 		rc = rc ? rc : ks_buf_appendc(b, '\n');
 	}
-	rc = rc ? rc : ks_buf_appendf(b, "# TYPE %s %s\n", name, ks_prom_type_name(type));
+	const char *tname = ks_prom_type_name(type);
+	if (w->openmetrics && type == KS_PROM_UNTYPED)
+		tname = "unknown";
+	rc = rc ? rc : ks_buf_appendf(b, "# TYPE %.*s %s\n", (int)shown, name, tname);
 	if (rc)
 		return rollback(b, len0, rc, name, err);
 
@@ -269,33 +294,55 @@ static int check_labels(const char *family, const struct ks_prom_label *labels, 
 	return 0;
 }
 
+/* {labels[,le="le"]}, nothing when there are neither */
+static int append_labels(struct ks_buf *b, const struct ks_prom_label *labels, size_t n,
+			 const char *le)
+{
+	if (!n && !le)
+		return 0;
+	int rc = ks_buf_appendc(b, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			rc = rc ? rc : ks_buf_appendc(b, ',');
+		rc = rc ? rc : ks_buf_appendstr(b, labels[i].name);
+		rc = rc ? rc : ks_buf_append(b, "=\"", 2);
+		rc = rc ? rc : append_escaped(b, labels[i].value, true);
+		rc = rc ? rc : ks_buf_appendc(b, '"');
+	}
+	if (le)
+		rc = rc ? rc : ks_buf_appendf(b, "%sle=\"%s\"", n ? "," : "", le);
+	return rc ? rc : ks_buf_appendc(b, '}');
+}
+
+/* " value[ ts]\n" */
+static int append_tail(struct ks_buf *b, bool om, const char *val, int64_t ts_ms)
+{
+	int rc = ks_buf_appendc(b, ' ');
+	rc = rc ? rc : ks_buf_appendstr(b, val);
+	if (ts_ms != KS_PROM_NO_TIMESTAMP && !om)
+		rc = rc ? rc : ks_buf_appendf(b, " %lld", (long long)ts_ms);
+	if (ts_ms != KS_PROM_NO_TIMESTAMP && om) {
+		/* seconds, with the milliseconds when there are any */
+		const char *sign = ts_ms < 0 ? "-" : "";
+		uint64_t mag = ts_ms < 0 ? (uint64_t)0 - (uint64_t)ts_ms : (uint64_t)ts_ms;
+		unsigned long long sec = mag / 1000, ms = mag % 1000;
+		if (ms)
+			rc = rc ? rc : ks_buf_appendf(b, " %s%llu.%03llu", sign, sec, ms);
+		else
+			rc = rc ? rc : ks_buf_appendf(b, " %s%llu", sign, sec);
+	}
+	return rc ? rc : ks_buf_appendc(b, '\n');
+}
+
 /* name+suffix{labels[,le="le"]} value[ ts]\n */
-static int write_line(struct ks_buf *b, const char *name, const char *suffix,
+static int write_line(struct ks_buf *b, bool om, const char *name, const char *suffix,
 		      const struct ks_prom_label *labels, size_t n, const char *le, const char *val,
 		      int64_t ts_ms)
 {
 	int rc = ks_buf_appendstr(b, name);
 	rc = rc ? rc : ks_buf_appendstr(b, suffix);
-	if (n || le) {
-		rc = rc ? rc : ks_buf_appendc(b, '{');
-		for (size_t i = 0; i < n; i++) {
-			if (i)
-				rc = rc ? rc : ks_buf_appendc(b, ',');
-			rc = rc ? rc : ks_buf_appendstr(b, labels[i].name);
-			rc = rc ? rc : ks_buf_append(b, "=\"", 2);
-			rc = rc ? rc : append_escaped(b, labels[i].value, true);
-			rc = rc ? rc : ks_buf_appendc(b, '"');
-		}
-		if (le)
-			rc = rc ? rc : ks_buf_appendf(b, "%sle=\"%s\"", n ? "," : "", le);
-		rc = rc ? rc : ks_buf_appendc(b, '}');
-	}
-	rc = rc ? rc : ks_buf_appendc(b, ' ');
-	rc = rc ? rc : ks_buf_appendstr(b, val);
-	if (ts_ms != KS_PROM_NO_TIMESTAMP)
-		rc = rc ? rc : ks_buf_appendf(b, " %lld", (long long)ts_ms);
-	rc = rc ? rc : ks_buf_appendc(b, '\n');
-	return rc;
+	rc = rc ? rc : append_labels(b, labels, n, le);
+	return rc ? rc : append_tail(b, om, val, ts_ms);
 }
 
 static int check_open(const struct ks_prom_writer *w, bool histogram, struct ks_err *err)
@@ -321,7 +368,33 @@ int ks_prom_sample(struct ks_prom_writer *w, const struct ks_prom_label *labels,
 	char val[KS_PROM_NUM_MAX];
 	ks_prom_format_value(value, val, sizeof val);
 	size_t len0 = w->out->len;
-	rc = write_line(w->out, w->family, "", labels, nlabels, NULL, val, ts_ms);
+	rc = write_line(w->out, w->openmetrics, w->family, "", labels, nlabels, NULL, val, ts_ms);
+	return rc ? rollback(w->out, len0, rc, w->family, err) : 0;
+}
+
+int ks_prom_labels_format(const struct ks_prom_label *labels, size_t nlabels,
+			  struct ks_buf *out, struct ks_err *err)
+{
+	int rc = check_labels("label set", labels, nlabels, false, err);
+	if (rc)
+		return rc;
+	size_t len0 = out->len;
+	rc = append_labels(out, labels, nlabels, NULL);
+	return rc ? rollback(out, len0, rc, "label set", err) : 0;
+}
+
+int ks_prom_sample_pre(struct ks_prom_writer *w, const char *labels_text, double value,
+		       int64_t ts_ms, struct ks_err *err)
+{
+	int rc = check_open(w, false, err);
+	if (rc)
+		return rc;
+	char val[KS_PROM_NUM_MAX];
+	ks_prom_format_value(value, val, sizeof val);
+	size_t len0 = w->out->len;
+	rc = ks_buf_appendstr(w->out, w->family);
+	rc = rc ? rc : ks_buf_appendstr(w->out, labels_text ? labels_text : "");
+	rc = rc ? rc : append_tail(w->out, w->openmetrics, val, ts_ms);
 	return rc ? rollback(w->out, len0, rc, w->family, err) : 0;
 }
 
@@ -354,6 +427,7 @@ int ks_prom_histogram(struct ks_prom_writer *w, const struct ks_prom_label *labe
 	}
 
 	struct ks_buf *b = w->out;
+	bool om = w->openmetrics;
 	size_t len0 = b->len;
 	uint64_t cum = 0;
 	char le[KS_PROM_NUM_MAX], val[KS_PROM_NUM_MAX];
@@ -364,11 +438,20 @@ int ks_prom_histogram(struct ks_prom_writer *w, const struct ks_prom_label *labe
 		else
 			snprintf(le, sizeof le, "+Inf");
 		snprintf(val, sizeof val, "%llu", (unsigned long long)cum);
-		rc = write_line(b, w->family, "_bucket", labels, nlabels, le, val, ts_ms);
+		rc = write_line(b, om, w->family, "_bucket", labels, nlabels, le, val, ts_ms);
 	}
 	ks_prom_format_value(h->sum, val, sizeof val);
-	rc = rc ? rc : write_line(b, w->family, "_sum", labels, nlabels, NULL, val, ts_ms);
+	rc = rc ? rc : write_line(b, om, w->family, "_sum", labels, nlabels, NULL, val, ts_ms);
 	snprintf(val, sizeof val, "%llu", (unsigned long long)cum);
-	rc = rc ? rc : write_line(b, w->family, "_count", labels, nlabels, NULL, val, ts_ms);
+	rc = rc ? rc : write_line(b, om, w->family, "_count", labels, nlabels, NULL, val, ts_ms);
 	return rc ? rollback(b, len0, rc, w->family, err) : 0;
+}
+
+int ks_prom_eof(struct ks_prom_writer *w, struct ks_err *err)
+{
+	if (!w->openmetrics)
+		return ks_err_set(err, KS_EINVAL, "metrics output: # EOF is OpenMetrics only");
+	size_t len0 = w->out->len;
+	int rc = ks_buf_appendstr(w->out, "# EOF\n");
+	return rc ? rollback(w->out, len0, rc, "# EOF", err) : 0;
 }

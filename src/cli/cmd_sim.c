@@ -6,6 +6,7 @@
 #include "cli/clikube.h"
 #include "cost/catalog.h"
 #include "sim/sim.h"
+#include "sim/sim_metrics.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -34,7 +35,19 @@ const char cmd_sim_usage[] =
 	"      --keep-nodes           leave the nodes registered on exit\n"
 	"      --no-crds              do not install the Karpenter CRDs (NodePool, EC2NodeClass)\n"
 	"      --kubelet-port N       kubelets' HTTPS port on 127.0.0.1 (default 0: a free one)\n"
-	"      --kubeconfig FILE, --context NAME\n";
+	"      --metrics-listen ADDR  serve Prometheus metrics (cAdvisor, kube-state-metrics and\n"
+	"                             per-Service HTTP series) at http://ADDR/metrics; loopback\n"
+	"                             only, e.g. 127.0.0.1:9100 (port 0: a free port, printed)\n"
+	"      --backfill DURATION    write DURATION (14d, 36h, 90m) of history of the cluster's\n"
+	"                             current pods and Services, ending now, for\n"
+	"                             `promtool tsdb create-blocks-from openmetrics`; then exit,\n"
+	"                             unless --metrics-listen or --duration keeps the sim going\n"
+	"      --backfill-out FILE    where the backfill goes (OpenMetrics text)\n"
+	"      --backfill-step STEP   time between backfilled samples (default 60s)\n"
+	"      --kubeconfig FILE, --context NAME\n\n"
+	"Metrics are computed at the simulated time: with --time-scale X the gauge\n"
+	"sim_time_seconds advances X seconds per real second and rates per real second are X times\n"
+	"the simulated ones. The backfill is at scale 1 (simulated time = real time).\n";
 
 static volatile sig_atomic_t stop_requested;
 
@@ -53,6 +66,8 @@ struct sim_args {
 	long duration;
 	long kubelet_port;
 	bool keep_nodes, no_crds;
+	const char *metrics_listen, *backfill_out;
+	int64_t backfill, backfill_step;
 };
 
 static int parse(int argc, char **argv, struct sim_args *a)
@@ -112,6 +127,18 @@ static int parse(int argc, char **argv, struct sim_args *a)
 			a->kubelet_port = strtol(v, &end, 10);
 			if (*end || a->kubelet_port < 0 || a->kubelet_port > 65535)
 				goto bad;
+		} else if (!strcmp(f, "--metrics-listen")) {
+			a->metrics_listen = v;
+		} else if (!strcmp(f, "--backfill") || !strcmp(f, "--backfill-step")) {
+			struct ks_err e = {0};
+			if (sim_metrics_parse_duration(v, !strcmp(f, "--backfill") ? &a->backfill
+										    : &a->backfill_step,
+						       &e)) {
+				fprintf(stderr, "kswarm sim: %s: %s\n", f, e.msg);
+				return -1;
+			}
+		} else if (!strcmp(f, "--backfill-out")) {
+			a->backfill_out = v;
 		} else if (!strcmp(f, "--duration")) {
 			a->duration = strtol(v, &end, 10);
 			if (*end || a->duration <= 0)
@@ -125,6 +152,19 @@ bad:
 		fprintf(stderr, "kswarm sim: bad value '%s' for %s\n", v, f);
 		return -1;
 	}
+	if (!a->backfill != !a->backfill_out) {
+		fprintf(stderr, "kswarm sim: --backfill and --backfill-out go together\n");
+		return -1;
+	}
+	if (a->metrics_listen) {
+		uint32_t ip;
+		uint16_t port;
+		struct ks_err e = {0};
+		if (sim_metrics_parse_listen(a->metrics_listen, &ip, &port, &e)) {
+			fprintf(stderr, "kswarm sim: --metrics-listen: %s\n", e.msg);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -132,7 +172,8 @@ int cmd_sim(int argc, char **argv)
 {
 	struct sim_args a = {.nodes = 3, .instance_type = "m5.large", .nodepool = "default",
 			     .capacity_type = "on-demand",
-			     .zones = "us-east-1a,us-east-1b,us-east-1c", .time_scale = 1};
+			     .zones = "us-east-1a,us-east-1b,us-east-1c", .time_scale = 1,
+			     .backfill_step = 60};
 	if (parse(argc, argv, &a))
 		return CLI_USAGE;
 	struct ks_err err = {0};
@@ -202,6 +243,31 @@ int cmd_sim(int argc, char **argv)
 		fflush(stdout);
 	}
 	sim_start(s, &err);
+	if (a.metrics_listen) {
+		int port = 0;
+		if (sim_metrics_listen(s, a.metrics_listen, &port, &err)) {
+			fprintf(stderr, "kswarm sim: %s\n", err.msg);
+			goto cleanup;
+		}
+		char host[64];
+		snprintf(host, sizeof host, "%.*s", (int)strcspn(a.metrics_listen, ":"),
+			 a.metrics_listen);
+		printf("sim: metrics at http://%s:%d/metrics\n", host, port);
+		fflush(stdout);
+	}
+	if (a.backfill) {
+		if (sim_metrics_backfill(s, a.backfill, a.backfill_step, a.backfill_out, &err)) {
+			fprintf(stderr, "kswarm sim: %s\n", err.msg);
+			goto cleanup;
+		}
+		printf("sim: backfill of %llds in steps of %llds written to %s\n",
+		       (long long)a.backfill, (long long)a.backfill_step, a.backfill_out);
+		fflush(stdout);
+		if (!a.metrics_listen && !a.duration) {
+			status = CLI_OK;
+			goto cleanup;
+		}
+	}
 	printf("sim: acting as kubelet for pods bound to these nodes (Ctrl-C to stop)\n");
 	fflush(stdout);
 	int64_t start = ks_mono_ms(), next_report = start + 10000;

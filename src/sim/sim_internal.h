@@ -9,6 +9,8 @@
 #include "sim/sim.h"
 #include "sim/usage.h"
 
+struct sim_metrics;
+
 struct sim_node {
 	char name[96];
 	char uid[64];
@@ -27,6 +29,9 @@ struct sim {
 	size_t n_nodes, cap_nodes;
 	struct ks_map node_by_name; /* name -> struct sim_node * (index + 1) */
 	struct kube_informer *pods; /* every pod in the cluster (bound or not) */
+	struct kube_informer *services;      /* every Service (for the metrics) */
+	struct kube_informer *cluster_nodes; /* every Node, ours or not (for the metrics) */
+	struct sim_metrics *metrics;         /* NULL unless sim_metrics_listen was called */
 	struct ks_map work;      /* "ns/name" -> (void *)1: pods to look at */
 	struct ks_map finishing; /* "ns/name" -> due time (real ms) as uintptr_t */
 	int64_t next_lease_ms, next_status_ms;

@@ -8,6 +8,7 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "sim/sim_internal.h"
+#include "sim/sim_metrics.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -88,9 +89,12 @@ void sim_free(struct sim *s)
 {
 	if (!s)
 		return;
+	sim_metrics_free(s->metrics); /* first: its HTTP thread stops */
 	sim_kubelet_server_stop(s->kubelet_srv); /* before the logs it reads */
 	sim_logs_free(s->logs);
 	kube_informer_free(s->pods);
+	kube_informer_free(s->services);
+	kube_informer_free(s->cluster_nodes);
 	ks_map_release(&s->node_by_name);
 	ks_map_release(&s->work);
 	ks_map_release(&s->finishing);
@@ -353,14 +357,27 @@ void sim_get_stats(const struct sim *s, struct sim_stats *out)
 	*out = s->st;
 }
 
+static const struct kube_resource services_res = {"", "v1", "services", "Service", "service",
+						  true, ""};
+
 int sim_start(struct sim *s, struct ks_err *err)
 {
+	/* Services and Nodes for the metrics (kube-state-metrics' view, HTTP backends). */
+	struct kube_watch_opts o = {0};
+	s->services = kube_informer_new(s->c, &services_res, &o);
+	kube_informer_start(s->services);
+	s->cluster_nodes = kube_informer_new(s->c, &KUBE_RES_NODES, &o);
+	kube_informer_start(s->cluster_nodes);
 	return sim_kubelet_start(s, err);
 }
 
 void sim_step(struct sim *s, long timeout_ms)
 {
+	/* One HTTP pool serves every watch; polling the others with 0 restarts those in back-off. */
 	kube_informer_poll(s->pods, timeout_ms);
+	kube_informer_poll(s->services, 0);
+	kube_informer_poll(s->cluster_nodes, 0);
 	sim_kubelet_work(s);
 	sim_nodes_heartbeat(s);
+	sim_metrics_tick(s);
 }

@@ -262,12 +262,94 @@ static void promtool_check(void **state)
 	free(dir);
 }
 
+/* OpenMetrics: counter families named without _total, timestamps in seconds, "unknown" for
+ * untyped, '"' escaped in help, "# EOF"; a counter without _total is refused. */
+static void openmetrics(void **state)
+{
+	(void)state;
+	struct ks_buf b;
+	ks_buf_init(&b, KS_BUF_UNLIMITED);
+	struct ks_prom_writer w;
+	ks_prom_writer_init_om(&w, &b);
+	struct ks_err e = {0};
+	struct ks_prom_label l = {"code", "200"};
+	assert_int_equal(ks_prom_family(&w, "requests", KS_PROM_COUNTER, NULL, &e), KS_EINVAL);
+	assert_contains(e.msg, "_total");
+	assert_int_equal(ks_prom_family(&w, "requests_total", KS_PROM_COUNTER, "say \"hi\"", &e), 0);
+	assert_int_equal(ks_prom_sample(&w, &l, 1, 3, 1700000000000, &e), 0);
+	assert_int_equal(ks_prom_sample(&w, &l, 1, 4, 1700000000250, &e), 0);
+	assert_int_equal(ks_prom_family(&w, "temp", KS_PROM_UNTYPED, NULL, &e), 0);
+	assert_int_equal(ks_prom_sample(&w, NULL, 0, 1.5, -1500, &e), 0);
+	const double bounds[] = {0.1};
+	const uint64_t counts[] = {1, 2};
+	struct ks_prom_histogram h = {bounds, 1, counts, 0.75};
+	assert_int_equal(ks_prom_family(&w, "lat_seconds", KS_PROM_HISTOGRAM, NULL, &e), 0);
+	assert_int_equal(ks_prom_histogram(&w, NULL, 0, &h, 1700000060000, &e), 0);
+	assert_int_equal(ks_prom_eof(&w, &e), 0);
+	assert_string_equal(b.data, "# HELP requests say \\\"hi\\\"\n"
+				    "# TYPE requests counter\n"
+				    "requests_total{code=\"200\"} 3 1700000000\n"
+				    "requests_total{code=\"200\"} 4 1700000000.250\n"
+				    "# TYPE temp unknown\n"
+				    "temp 1.5 -1.500\n"
+				    "# TYPE lat_seconds histogram\n"
+				    "lat_seconds_bucket{le=\"0.1\"} 1 1700000060\n"
+				    "lat_seconds_bucket{le=\"+Inf\"} 3 1700000060\n"
+				    "lat_seconds_sum 0.75 1700000060\n"
+				    "lat_seconds_count 3 1700000060\n"
+				    "# EOF\n");
+	ks_prom_writer_release(&w);
+	/* # EOF is not part of the 0.0.4 format */
+	ks_prom_writer_init(&w, &b);
+	assert_int_equal(ks_prom_eof(&w, &e), KS_EINVAL);
+	ks_prom_writer_release(&w);
+	ks_buf_release(&b);
+}
+
+/* A label set formatted once writes the same lines as ks_prom_sample; it is validated. */
+static void preformatted_labels(void **state)
+{
+	(void)state;
+	struct ks_prom_label l[] = {{"pod", "web-1"}, {"path", "C:\\x \"q\"\n"}};
+	struct ks_buf lb, a, b;
+	ks_buf_init(&lb, KS_BUF_UNLIMITED);
+	ks_buf_init(&a, KS_BUF_UNLIMITED);
+	ks_buf_init(&b, KS_BUF_UNLIMITED);
+	struct ks_err e = {0};
+	assert_int_equal(ks_prom_labels_format(l, 2, &lb, &e), 0);
+	assert_string_equal(lb.data, "{pod=\"web-1\",path=\"C:\\\\x \\\"q\\\"\\n\"}");
+	struct ks_prom_writer wa, wb;
+	ks_prom_writer_init(&wa, &a);
+	ks_prom_writer_init(&wb, &b);
+	assert_int_equal(ks_prom_family(&wa, "x_total", KS_PROM_COUNTER, NULL, &e), 0);
+	assert_int_equal(ks_prom_family(&wb, "x_total", KS_PROM_COUNTER, NULL, &e), 0);
+	assert_int_equal(ks_prom_sample(&wa, l, 2, 0.1, 1000, &e), 0);
+	assert_int_equal(ks_prom_sample_pre(&wb, lb.data, 0.1, 1000, &e), 0);
+	assert_int_equal(ks_prom_sample(&wa, NULL, 0, 7, KS_PROM_NO_TIMESTAMP, &e), 0);
+	assert_int_equal(ks_prom_sample_pre(&wb, NULL, 7, KS_PROM_NO_TIMESTAMP, &e), 0);
+	assert_string_equal(a.data, b.data);
+	assert_int_equal(ks_prom_family(&wb, "h", KS_PROM_HISTOGRAM, NULL, &e), 0);
+	assert_int_equal(ks_prom_sample_pre(&wb, lb.data, 1, 0, &e), KS_EINVAL);
+	ks_prom_writer_release(&wa);
+	ks_prom_writer_release(&wb);
+	struct ks_prom_label bad[] = {{"a", "x"}, {"a", "y"}};
+	ks_buf_reset(&lb);
+	assert_int_equal(ks_prom_labels_format(bad, 2, &lb, &e), KS_EINVAL);
+	assert_int_equal(lb.len, 0);
+	struct ks_prom_label badname[] = {{"0a", "x"}};
+	assert_int_equal(ks_prom_labels_format(badname, 1, &lb, &e), KS_EINVAL);
+	ks_buf_release(&lb);
+	ks_buf_release(&a);
+	ks_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(families_exact), cmocka_unit_test(values),
 		cmocka_unit_test(guards),         cmocka_unit_test(ceiling_rollback),
-		cmocka_unit_test(promtool_check),
+		cmocka_unit_test(promtool_check), cmocka_unit_test(openmetrics),
+		cmocka_unit_test(preformatted_labels),
 	};
 	return cmocka_run_group_tests_name("promtext", tests, NULL, NULL);
 }
