@@ -217,3 +217,64 @@ int ks_time_format_age(int64_t seconds, char *out, size_t outlen)
 	}
 	return n < 0 || (size_t)n >= outlen ? KS_ETOOBIG : 0;
 }
+
+int ks_parse_duration(const char *s, double *seconds, struct ks_err *err)
+{
+	static const struct {
+		const char *unit;
+		double s;
+	} units[] = {{"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400},
+		     {"w", 7 * 86400}};
+	if (!s || !*s)
+		return ks_err_set(err, KS_EINVAL, "empty duration");
+	if (!strcmp(s, "0")) {
+		*seconds = 0;
+		return 0;
+	}
+	double total = 0;
+	const char *p = s;
+	while (*p) {
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+			return ks_err_set(err, KS_EINVAL,
+					  "bad duration \"%s\": expected a number at \"%s\"", s, p);
+		double v = 0, scale = 0;
+		bool digits = false;
+		for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
+			if (*p == '.') {
+				if (scale)
+					return ks_err_set(err, KS_EINVAL, "bad duration \"%s\"", s);
+				scale = 1;
+				continue;
+			}
+			digits = true;
+			if (scale) {
+				scale /= 10;
+				v += (*p - '0') * scale;
+			} else {
+				v = v * 10 + (*p - '0');
+			}
+			if (v > 1e12)
+				return ks_err_set(err, KS_EINVAL, "duration \"%s\" is too long", s);
+		}
+		if (!digits)
+			return ks_err_set(err, KS_EINVAL, "bad duration \"%s\"", s);
+		size_t n = 0;
+		while (p[n] && !((p[n] >= '0' && p[n] <= '9') || p[n] == '.'))
+			n++;
+		double unit = 0;
+		for (size_t i = 0; i < KS_ARRAY_LEN(units); i++)
+			if (strlen(units[i].unit) == n && !strncmp(p, units[i].unit, n))
+				unit = units[i].s;
+		if (!unit)
+			return ks_err_set(err, KS_EINVAL,
+					  "bad duration \"%s\": unknown unit \"%.*s\" (use ms, s, "
+					  "m, h, d or w)",
+					  s, (int)n, p);
+		total += v * unit;
+		p += n;
+	}
+	if (total > 10 * 365.0 * 86400)
+		return ks_err_set(err, KS_EINVAL, "duration \"%s\" is too long", s);
+	*seconds = total;
+	return 0;
+}

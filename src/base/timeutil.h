@@ -28,4 +28,9 @@ int ks_time_format_rfc3339_micro(int64_t unix_us, char *out, size_t outlen);
 /* kubectl's age column: "5s", "3m12s", "4h5m", "3d4h", "2y45d" (as duration.HumanDuration). */
 int ks_time_format_age(int64_t seconds, char *out, size_t outlen);
 
+/* A duration as Go's time.ParseDuration reads it, plus days "d" and weeks "w": "90s", "5m",
+ * "1h30m", "1.5h", "14d", "2w"; a bare "0" is zero. Sums of terms, no sign, each term a
+ * decimal number and a unit (ms, s, m, h, d, w). Out: seconds. Up to 10 years. */
+int ks_parse_duration(const char *s, double *seconds, struct ks_err *err);
+
 #endif

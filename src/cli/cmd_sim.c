@@ -4,13 +4,20 @@
 #include "base/timeutil.h"
 #include "cli/cli.h"
 #include "cli/clikube.h"
+#include "base/buf.h"
+#include "base/jsonout.h"
 #include "cost/catalog.h"
+#include "sim/scenario.h"
 #include "sim/sim.h"
 #include "sim/sim_metrics.h"
+#include "sim/vault.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 const char cmd_sim_usage[] =
 	"Usage: kswarm sim [flags]\n\n"
@@ -44,7 +51,18 @@ const char cmd_sim_usage[] =
 	"                             unless --metrics-listen or --duration keeps the sim going\n"
 	"      --backfill-out FILE    where the backfill goes (OpenMetrics text)\n"
 	"      --backfill-step STEP   time between backfilled samples (default 60s)\n"
+	"      --scenario NAME|FILE   play a scenario (repeatable; see --list): its nodes, objects,\n"
+	"                             vault secrets, usage curves, faults and timeline\n"
+	"      --vault-env FILE       write VAULT_ADDR and VAULT_TOKEN of the simulated Vault there\n"
+	"                             (mode 0600) when a scenario uses it\n"
 	"      --kubeconfig FILE, --context NAME\n\n"
+	"Scenarios:\n"
+	"      --list                 list the scenarios, one line each\n"
+	"      --describe NAME        the scenario's story, ground truth and fix (-o json: all of it)\n"
+	"      --check broken|healthy --scenario NAME [--wait DURATION]\n"
+	"                             evaluate the scenario's ground-truth checks on the cluster\n"
+	"                             (waiting up to DURATION for them to hold); exit 0 when they do\n"
+	"\n"
 	"Metrics are computed at the simulated time: with --time-scale X the gauge\n"
 	"sim_time_seconds advances X seconds per real second and rates per real second are X times\n"
 	"the simulated ones. The backfill is at scale 1 (simulated time = real time).\n";
@@ -65,9 +83,13 @@ struct sim_args {
 	unsigned long long seed;
 	long duration;
 	long kubelet_port;
-	bool keep_nodes, no_crds;
 	const char *metrics_listen, *backfill_out;
 	int64_t backfill, backfill_step;
+	bool keep_nodes, no_crds, list;
+	const char *scenarios[32];
+	int n_scenarios;
+	const char *describe, *output, *check, *vault_env;
+	double wait_s;
 };
 
 static int parse(int argc, char **argv, struct sim_args *a)
@@ -89,7 +111,11 @@ static int parse(int argc, char **argv, struct sim_args *a)
 			a->no_crds = true;
 			continue;
 		}
-		if (strncmp(f, "--", 2) != 0) {
+		if (!strcmp(f, "--list")) {
+			a->list = true;
+			continue;
+		}
+		if (f[0] != '-' || (f[1] != '-' && strcmp(f, "-o"))) {
 			fprintf(stderr, "kswarm sim: unexpected argument '%s' (see 'kswarm help sim')\n",
 				f);
 			return -1;
@@ -139,6 +165,31 @@ static int parse(int argc, char **argv, struct sim_args *a)
 			}
 		} else if (!strcmp(f, "--backfill-out")) {
 			a->backfill_out = v;
+		} else if (!strcmp(f, "--scenario")) {
+			if (a->n_scenarios >= (int)KS_ARRAY_LEN(a->scenarios)) {
+				fprintf(stderr, "kswarm sim: at most %zu scenarios\n",
+					KS_ARRAY_LEN(a->scenarios));
+				return -1;
+			}
+			a->scenarios[a->n_scenarios++] = v;
+		} else if (!strcmp(f, "--describe")) {
+			a->describe = v;
+		} else if (!strcmp(f, "-o") || !strcmp(f, "--output")) {
+			if (strcmp(v, "json") && strcmp(v, "yaml") && strcmp(v, "text"))
+				goto bad;
+			a->output = v;
+		} else if (!strcmp(f, "--check")) {
+			if (strcmp(v, "broken") && strcmp(v, "healthy"))
+				goto bad;
+			a->check = v;
+		} else if (!strcmp(f, "--wait")) {
+			struct ks_err e = {0};
+			if (ks_parse_duration(v, &a->wait_s, &e)) {
+				fprintf(stderr, "kswarm sim: --wait: %s\n", e.msg);
+				return -1;
+			}
+		} else if (!strcmp(f, "--vault-env")) {
+			a->vault_env = v;
 		} else if (!strcmp(f, "--duration")) {
 			a->duration = strtol(v, &end, 10);
 			if (*end || a->duration <= 0)
@@ -168,6 +219,204 @@ bad:
 	return 0;
 }
 
+static int list_scenarios(void)
+{
+	size_t n;
+	const char **names = sim_scenario_names(&n);
+	int status = CLI_OK;
+	for (size_t i = 0; i < n; i++) {
+		struct sim_scenario *sc = NULL;
+		struct ks_err err = {0};
+		const char *base = strrchr(names[i], '/') + 1;
+		char name[128];
+		snprintf(name, sizeof name, "%.*s", (int)(strlen(base) - 5), base);
+		if (sim_scenario_load(name, &sc, &err)) {
+			fprintf(stderr, "kswarm sim: %s\n", err.msg);
+			status = CLI_FAIL;
+			continue;
+		}
+		printf("%-28s %s\n", sc->name, sc->summary);
+		sim_scenario_free(sc);
+	}
+	free(names);
+	return status;
+}
+
+static void print_checks(const struct sim_scenario *sc, const char *which)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ks_json_get(sc->truth, which))
+		printf("  - %s\n", ks_json_str_or(c, "what", ""));
+}
+
+static void redact_values(cJSON *parent, const char *key)
+{
+	cJSON *map = cJSON_GetObjectItemCaseSensitive(parent, key);
+	if (!cJSON_IsObject(map))
+		return;
+	cJSON *red = cJSON_CreateObject(), *v;
+	cJSON_ArrayForEach(v, map)
+		cJSON_AddStringToObject(red, v->string, "(redacted)");
+	cJSON_ReplaceItemInObjectCaseSensitive(parent, key, red);
+}
+
+static void redact_secrets(cJSON *objects)
+{
+	cJSON *o;
+	cJSON_ArrayForEach(o, objects)
+	{
+		if (strcmp(ks_json_str_or(o, "kind", ""), "Secret"))
+			continue;
+		redact_values(o, "data");
+		redact_values(o, "stringData");
+	}
+}
+
+/* The scenario as written, with the values of Secrets and vault entries replaced: a
+ * description is shown and logged; secret values stay in the cluster and the vault. */
+static cJSON *redacted(const cJSON *doc)
+{
+	cJSON *d = cJSON_Duplicate(doc, true);
+	cJSON *v;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(d, "vault"))
+		redact_values(v, "data");
+	redact_secrets(cJSON_GetObjectItemCaseSensitive(d, "objects"));
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(d, "timeline"))
+		redact_secrets(cJSON_GetObjectItemCaseSensitive(v, "apply"));
+	return d;
+}
+
+static int describe_scenario(const char *name, const char *output)
+{
+	struct sim_scenario *sc = NULL;
+	struct ks_err err = {0};
+	if (sim_scenario_load(name, &sc, &err)) {
+		fprintf(stderr, "kswarm sim: %s\n", err.msg);
+		return CLI_FAIL;
+	}
+	int rc = 0;
+	if (output && strcmp(output, "text")) {
+		struct ks_buf b;
+		ks_buf_init(&b, KS_BUF_UNLIMITED);
+		cJSON *doc = redacted(sc->doc);
+		rc = !strcmp(output, "json") ? ks_json_write_go(doc, &b)
+					     : ks_yaml_write(doc, &b, &err);
+		cJSON_Delete(doc);
+		if (!rc)
+			fwrite(b.data, 1, b.len, stdout);
+		ks_buf_release(&b);
+	} else {
+		printf("%s: %s\n\n", sc->name, sc->summary);
+		if (sc->description)
+			printf("%s\n", sc->description);
+		printf("Root cause: %s\n\n", ks_json_str_or(sc->truth, "root_cause", ""));
+		printf("Broken when:\n");
+		print_checks(sc, "broken");
+		printf("\nFix: %s\n", ks_json_str_or(sc->truth, "fix.description", ""));
+		const cJSON *st;
+		cJSON_ArrayForEach(st, ks_json_get(sc->truth, "fix.steps"))
+		{
+			printf("  kubectl");
+			const cJSON *arg;
+			cJSON_ArrayForEach(arg, ks_json_get(st, "kubectl"))
+				printf(" %s", cJSON_IsString(arg) ? arg->valuestring : "?");
+			printf("\n");
+		}
+		printf("\nHealthy when:\n");
+		print_checks(sc, "healthy");
+	}
+	sim_scenario_free(sc);
+	if (rc) {
+		fprintf(stderr, "kswarm sim: %s\n", err.msg);
+		return CLI_FAIL;
+	}
+	return CLI_OK;
+}
+
+static int check_scenarios(struct sim_args *a)
+{
+	if (a->n_scenarios == 0) {
+		fprintf(stderr, "kswarm sim: --check needs --scenario NAME\n");
+		return CLI_USAGE;
+	}
+	struct kube_client c;
+	if (cli_kube_connect(&a->k, &c))
+		return CLI_FAIL;
+	int status = CLI_OK;
+	for (int i = 0; i < a->n_scenarios; i++) {
+		struct sim_scenario *sc = NULL;
+		struct ks_err err = {0};
+		if (sim_scenario_load(a->scenarios[i], &sc, &err)) {
+			fprintf(stderr, "kswarm sim: %s\n", err.msg);
+			status = CLI_FAIL;
+			continue;
+		}
+		int64_t end = ks_mono_ms() + (int64_t)(a->wait_s * 1000);
+		struct ks_buf report;
+		ks_buf_init(&report, KS_BUF_UNLIMITED);
+		bool holds = false;
+		for (;;) {
+			ks_buf_reset(&report);
+			if (sim_scenario_check(&c, sc, a->check, &report, &holds, &err)) {
+				fprintf(stderr, "kswarm sim: %s\n", err.msg);
+				break;
+			}
+			if (holds || ks_mono_ms() >= end || stop_requested)
+				break;
+			usleep(1000000);
+		}
+		printf("%s: %s %s\n%.*s", sc->name, a->check, holds ? "holds" : "does not hold",
+		       (int)report.len, report.data ? report.data : "");
+		if (!holds)
+			status = CLI_FAIL;
+		ks_buf_release(&report);
+		sim_scenario_free(sc);
+	}
+	kube_client_close(&c);
+	return status;
+}
+
+/* The simulated Vault, with a random root token written only to --vault-env's file. */
+static int start_vault(struct sim_args *a, struct sim_vault **out)
+{
+	unsigned char raw[16];
+	FILE *r = fopen("/dev/urandom", "rb");
+	if (!r || fread(raw, 1, sizeof raw, r) != sizeof raw) {
+		if (r)
+			fclose(r);
+		fprintf(stderr, "kswarm sim: cannot read /dev/urandom for the vault token\n");
+		return -1;
+	}
+	fclose(r);
+	char token[40] = "hvs.";
+	for (size_t i = 0; i < sizeof raw; i++)
+		snprintf(token + 4 + 2 * i, sizeof token - 4 - 2 * i, "%02x", raw[i]);
+	struct sim_vault_opts vo = {.root_token = token};
+	struct ks_err err = {0};
+	if (sim_vault_start(&vo, out, &err)) {
+		fprintf(stderr, "kswarm sim: vault: %s\n", err.msg);
+		return -1;
+	}
+	printf("sim: simulated Vault (KV v2, mount \"secret\") at http://127.0.0.1:%u\n",
+	       (unsigned)sim_vault_port(*out));
+	if (a->vault_env) {
+		int fd = open(a->vault_env, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!f) {
+			fprintf(stderr, "kswarm sim: %s: %s\n", a->vault_env, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		fprintf(f, "VAULT_ADDR=http://127.0.0.1:%u\nVAULT_TOKEN=%s\n",
+			(unsigned)sim_vault_port(*out), token);
+		fclose(f);
+		printf("sim: vault address and token written to %s\n", a->vault_env);
+	}
+	memset(token, 0, sizeof token);
+	return 0;
+}
+
 int cmd_sim(int argc, char **argv)
 {
 	struct sim_args a = {.nodes = 3, .instance_type = "m5.large", .nodepool = "default",
@@ -176,12 +425,32 @@ int cmd_sim(int argc, char **argv)
 			     .backfill_step = 60};
 	if (parse(argc, argv, &a))
 		return CLI_USAGE;
+	if (a.list)
+		return list_scenarios();
+	if (a.describe)
+		return describe_scenario(a.describe, a.output);
+	if (a.check)
+		return check_scenarios(&a);
 	struct ks_err err = {0};
+	struct sim_scenario *scenarios[KS_ARRAY_LEN(a.scenarios)] = {0};
+	struct sim_vault *vault = NULL;
+	bool needs_vault = false;
+	for (int i = 0; i < a.n_scenarios; i++) {
+		if (sim_scenario_load(a.scenarios[i], &scenarios[i], &err)) {
+			fprintf(stderr, "kswarm sim: %s\n", err.msg);
+			for (int j = 0; j < i; j++)
+				sim_scenario_free(scenarios[j]);
+			return CLI_FAIL;
+		}
+		needs_vault |= cJSON_GetArraySize(scenarios[i]->vault) > 0;
+	}
 	char *catalog_path = a.catalog ? ks_strdup(a.catalog) : cost_catalog_default_path();
 	struct cost_catalog *cat = NULL;
 	if (cost_catalog_load(catalog_path, &cat, &err)) {
 		fprintf(stderr, "kswarm sim: %s\n", err.msg);
 		free(catalog_path);
+		for (int i = 0; i < a.n_scenarios; i++)
+			sim_scenario_free(scenarios[i]);
 		return CLI_FAIL;
 	}
 	free(catalog_path);
@@ -191,6 +460,8 @@ int cmd_sim(int argc, char **argv)
 	struct kube_client c;
 	if (cli_kube_connect(&a.k, &c)) {
 		cost_catalog_free(cat);
+		for (int i = 0; i < a.n_scenarios; i++)
+			sim_scenario_free(scenarios[i]);
 		return CLI_FAIL;
 	}
 	int status = CLI_FAIL;
@@ -202,6 +473,10 @@ int cmd_sim(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (needs_vault && start_vault(&a, &vault))
+		goto out;
+	if (a.n_scenarios)
+		sim_use_scenarios(s, scenarios, (size_t)a.n_scenarios, vault);
 
 	if (!a.no_crds) {
 		int n = 0;
@@ -242,6 +517,35 @@ int cmd_sim(int argc, char **argv)
 		printf("sim: node %s ready (%s)\n", name, spec.zone);
 		fflush(stdout);
 	}
+	for (int i = 0; i < a.n_scenarios && !stop_requested; i++) {
+		for (size_t j = 0; j < scenarios[i]->n_nodes; j++) {
+			const struct sim_scenario_nodes *sn = &scenarios[i]->nodes[j];
+			for (int k = 0; k < sn->count; k++) {
+				struct sim_node_spec spec = {
+					sn->instance_type, sn->nodepool ? sn->nodepool : a.nodepool,
+					sn->capacity_type ? sn->capacity_type : "on-demand",
+					sn->zone ? sn->zone : zone_list[k % nz]};
+				char name[128];
+				if (sim_add_node(s, &spec, name, sizeof name, &err)) {
+					fprintf(stderr, "kswarm sim: %s: %s\n", scenarios[i]->name,
+						err.msg);
+					goto cleanup;
+				}
+				printf("sim: node %s ready (%s, %s, nodepool %s) for scenario %s\n",
+				       name, spec.instance_type, spec.zone, spec.nodepool,
+				       scenarios[i]->name);
+			}
+		}
+	}
+	if (a.n_scenarios) {
+		if (sim_scenarios_stage(s, &err)) {
+			fprintf(stderr, "kswarm sim: %s\n", err.msg);
+			goto cleanup;
+		}
+		for (int i = 0; i < a.n_scenarios; i++)
+			printf("sim: scenario %s: %s\n", scenarios[i]->name, scenarios[i]->summary);
+	}
+	fflush(stdout);
 	sim_start(s, &err);
 	if (a.metrics_listen) {
 		int port = 0;
@@ -303,6 +607,9 @@ out:
 	if (status == CLI_FAIL && err.msg[0] && !s)
 		fprintf(stderr, "kswarm sim: %s\n", err.msg);
 	sim_free(s);
+	sim_vault_stop(vault);
+	for (int i = 0; i < a.n_scenarios; i++)
+		sim_scenario_free(scenarios[i]);
 	kube_client_close(&c);
 	cost_catalog_free(cat);
 	return status;

@@ -14,6 +14,9 @@ const struct kube_resource KUBE_RES_EVENTS = {"", "v1", "events", "Event", "even
 const struct kube_resource KUBE_RES_NAMESPACES = {"", "v1", "namespaces", "Namespace",
 						  "namespace", false, ""};
 const struct kube_resource KUBE_RES_NODES = {"", "v1", "nodes", "Node", "node", false, ""};
+const struct kube_resource KUBE_RES_SECRETS = {"", "v1", "secrets", "Secret", "secret", true, ""};
+const struct kube_resource KUBE_RES_CONFIGMAPS = {"", "v1", "configmaps", "ConfigMap",
+						  "configmap", true, ""};
 
 int kube_path(struct ks_buf *out, const struct kube_resource *r, const char *ns,
 	      const char *name)

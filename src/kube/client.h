@@ -127,7 +127,7 @@ int kube_get_path(struct kube_client *c, const char *path, cJSON **out, struct k
 
 /* Built-in resources for the core kinds, usable without discovery. */
 extern const struct kube_resource KUBE_RES_PODS, KUBE_RES_EVENTS, KUBE_RES_NAMESPACES,
-	KUBE_RES_NODES;
+	KUBE_RES_NODES, KUBE_RES_SECRETS, KUBE_RES_CONFIGMAPS;
 
 void kube_client_release(struct kube_client *c);
 

@@ -70,6 +70,7 @@ struct kube_http_xfer {
 	long retry_after_s;
 	int retries;
 	bool retried_401;
+	bool no_retry; /* the caller wants 429 and 5xx as they are */
 	bool stream_mode; /* decided at the first body byte: 2xx and on_data */
 	bool status_known;
 	bool too_big;
@@ -502,6 +503,7 @@ struct kube_http_xfer *kube_http_start(struct kube_http *h, const struct kube_ht
 	}
 	x->timeout_ms = req->timeout_ms;
 	x->idle_timeout_s = req->idle_timeout_s;
+	x->no_retry = req->no_retry;
 	x->on_data = req->on_data;
 	x->data_ctx = req->data_ctx;
 	x->done = done;
@@ -650,7 +652,8 @@ static void complete(struct kube_http_xfer *x, CURLcode cc)
 		finish_xfer(x, code, &err);
 		return;
 	}
-	bool retry_status = status == 429 || (status >= 500 && x->retry_after_s >= 0);
+	bool retry_status = !x->no_retry &&
+			    (status == 429 || (status >= 500 && x->retry_after_s >= 0));
 	if (retry_status && x->retries < h->o.max_retries) {
 		long wait = x->retry_after_s >= 0 ? x->retry_after_s : 1;
 		x->retries++;

@@ -72,6 +72,9 @@ struct kube_http_req {
 	void *data_ctx;
 	/* Stream idle limit: abort when fewer than 1 byte/s arrive for this many seconds. */
 	long idle_timeout_s;
+	/* Return 429 and 5xx at once instead of retrying them (an eviction's 429 means a
+	 * PodDisruptionBudget refuses it: the caller decides when to try again). */
+	bool no_retry;
 };
 
 struct kube_http_resp {

@@ -68,6 +68,16 @@ int sim_install_crds(struct sim *s, int *installed, struct ks_err *err);
 /* Delete every node this simulator registered (and their Leases). */
 int sim_remove_nodes(struct sim *s, struct ks_err *err);
 
+/* Scenarios (scenario.h): play these (borrowed; they must outlive the simulator). vault may
+ * be NULL when none of them writes to it. Call before sim_scenarios_stage. */
+struct sim_scenario;
+struct sim_vault;
+void sim_use_scenarios(struct sim *s, struct sim_scenario **list, size_t n,
+		       struct sim_vault *vault);
+/* Set the stage: vault secrets, then Namespaces, then every other object (server-side apply,
+ * field manager kswarm-sim). The timeline starts now. */
+int sim_scenarios_stage(struct sim *s, struct ks_err *err);
+
 struct sim_stats {
 	int nodes;
 	uint64_t pods_started, pods_finished, lease_renewals, status_updates, api_errors;

@@ -32,6 +32,11 @@ struct sim {
 	struct kube_informer *services;      /* every Service (for the metrics) */
 	struct kube_informer *cluster_nodes; /* every Node, ours or not (for the metrics) */
 	struct sim_metrics *metrics;         /* NULL unless sim_metrics_listen was called */
+	struct kube_informer *secrets, *configmaps; /* what containers read at start */
+	struct ks_map pod_rt;    /* "ns/name" -> struct pod_rt *: pods our kubelets run */
+	struct ks_map timed;     /* "ns/name" -> 1: pods with a container transition due */
+	int64_t next_timed_ms;
+	struct sim_scenario_set *scenarios; /* NULL: none (every image exists, no faults) */
 	struct ks_map work;      /* "ns/name" -> (void *)1: pods to look at */
 	struct ks_map finishing; /* "ns/name" -> due time (real ms) as uintptr_t */
 	int64_t next_lease_ms, next_status_ms;
@@ -61,6 +66,33 @@ int sim_kubelet_start(struct sim *s, struct ks_err *err);
  * place that says what a starting container prints; scenarios add their lines here (and call
  * sim_logs_restart when a container restarts). */
 void sim_kubelet_log_start(struct sim *s, const cJSON *pod, const cJSON *container, bool init);
+void sim_kubelet_stop(struct sim *s);
+/* Containers waiting on config or an image retry now (the world changed). */
+void sim_kubelet_retry_all(struct sim *s);
+/* An image as containerd names it: "nginx" -> "docker.io/library/nginx:latest". */
+void sim_image_reference(const char *image, char *out, size_t len);
+
+/* What becomes of a container started now (sim_scenario.c): the scenario's rules evaluated
+ * on the real objects (Secrets, the vault...) at each start, so a fix heals at the next one. */
+struct sim_fate {
+	int exit_code;          /* >= 0: exits with it exit_after_s after start; -1: keeps running */
+	double exit_after_s;    /* simulated seconds */
+	bool not_ready;         /* its readiness probe fails (when it has one) */
+	char probe_message[256];/* "HTTP probe failed with statuscode: 503" */
+	const char *const *log; /* lines it logs when it starts (borrowed from the scenario) */
+	size_t n_log;
+};
+void sim_fate_for(struct sim *s, const cJSON *pod, const char *container, struct sim_fate *out);
+/* Whether the scenarios' registry serves the image (true when no scenario names one). */
+bool sim_image_available(struct sim *s, const char *image);
+
+/* The scenario's curve for this container, when one sets it (keeps out->seed). */
+bool sim_usage_override(const struct sim *s, const cJSON *pod, const char *container,
+			struct sim_usage_curve *out);
+/* Timeline actions whose time has come (sim_scenario.c). */
+void sim_scenarios_tick(struct sim *s);
+void sim_scenarios_release(struct sim *s);
+
 /* The current simulated time, in Unix seconds. */
 int64_t sim_time_now(const struct sim *s);
 /* The usage curve of one container of a pod (sim_workload.c): the scenario's curve for its

@@ -46,6 +46,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -1475,22 +1476,22 @@ int sim_metrics_parse_listen(const char *addr, uint32_t *ip_be, uint16_t *port,
 
 int sim_metrics_parse_duration(const char *s, int64_t *out, struct ks_err *err)
 {
+	/* A bare number is seconds; anything else is a duration (ks_parse_duration). */
 	const char *p = s ? s : "";
-	int64_t v = 0;
-	size_t digits = 0;
-	for (; *p >= '0' && *p <= '9' && digits < 12; p++, digits++)
-		v = v * 10 + (*p - '0');
-	int64_t mult = 0;
-	if (digits && !*p)
-		mult = 1;
-	else if (digits && p[1] == '\0')
-		mult = *p == 's' ? 1 : *p == 'm' ? 60 : *p == 'h' ? 3600 : *p == 'd' ? 86400 : 0;
-	if (!mult || v <= 0 || v * mult > (int64_t)3650 * 86400)
+	size_t digits = strspn(p, "0123456789");
+	double d = 0;
+	struct ks_err e = {0};
+	int rc = 0;
+	if (digits && !p[digits] && digits <= 12)
+		d = strtod(p, NULL);
+	else
+		rc = ks_parse_duration(p, &d, &e);
+	if (rc || d < 1 || d != (double)(int64_t)d || d > 3650.0 * 86400)
 		return ks_err_set(err, KS_EINVAL,
-				  "duration '%.40s': want a positive number of seconds or N followed "
-				  "by s, m, h or d (e.g. 14d, 5m), at most 10 years",
+				  "duration '%.40s': want a positive number of seconds or a duration "
+				  "such as 14d, 36h, 5m, at most 10 years",
 				  s ? s : "(null)");
-	*out = v * mult;
+	*out = (int64_t)d;
 	return 0;
 }
 

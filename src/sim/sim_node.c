@@ -80,6 +80,8 @@ int sim_new(struct kube_client *c, const struct cost_catalog *cat, const struct 
 	ks_map_init(&s->node_by_name);
 	ks_map_init(&s->work);
 	ks_map_init(&s->finishing);
+	ks_map_init(&s->pod_rt);
+	ks_map_init(&s->timed);
 	s->logs = sim_logs_new();
 	*out = s;
 	return 0;
@@ -91,8 +93,9 @@ void sim_free(struct sim *s)
 		return;
 	sim_metrics_free(s->metrics); /* first: its HTTP thread stops */
 	sim_kubelet_server_stop(s->kubelet_srv); /* before the logs it reads */
+	sim_kubelet_stop(s);
+	sim_scenarios_release(s);
 	sim_logs_free(s->logs);
-	kube_informer_free(s->pods);
 	kube_informer_free(s->services);
 	kube_informer_free(s->cluster_nodes);
 	ks_map_release(&s->node_by_name);
@@ -377,7 +380,10 @@ void sim_step(struct sim *s, long timeout_ms)
 	kube_informer_poll(s->pods, timeout_ms);
 	kube_informer_poll(s->services, 0);
 	kube_informer_poll(s->cluster_nodes, 0);
+	kube_informer_poll(s->secrets, 0);
+	kube_informer_poll(s->configmaps, 0);
 	sim_kubelet_work(s);
+	sim_scenarios_tick(s);
 	sim_nodes_heartbeat(s);
 	sim_metrics_tick(s);
 }

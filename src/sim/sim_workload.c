@@ -78,7 +78,6 @@ void sim_usage_for(const struct sim *s, const cJSON *pod, const char *container,
 				ks_json_str_or(pod, "metadata.name", ""));
 	uint64_t seed = ks_hash(key, strlen(key));
 	free(key);
-	(void)s;
 	const cJSON *c = find_container(pod, container);
 	double cpu_req = resource(c, "resources.requests.cpu", true, 0);
 	double mem_req = resource(c, "resources.requests.memory", false, 0) / MIB;
@@ -90,4 +89,5 @@ void sim_usage_for(const struct sim *s, const cJSON *pod, const char *container,
 		.noise = 0.1,
 		.seed = seed,
 	};
+	sim_usage_override(s, pod, container, out);
 }

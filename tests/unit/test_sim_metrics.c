@@ -295,7 +295,13 @@ static void parsers(void **state)
 	assert_int_equal(d, 90);
 	assert_int_equal(sim_metrics_parse_duration("36h", &d, &e), 0);
 	assert_int_equal(d, 36 * 3600);
-	const char *bad[] = {"", "0", "d", "5w", "5mm", "-5m", "99999999999d", "1.5h"};
+	assert_int_equal(sim_metrics_parse_duration("2w", &d, &e), 0);
+	assert_int_equal(d, 14 * 86400);
+	assert_int_equal(sim_metrics_parse_duration("1h30m", &d, &e), 0);
+	assert_int_equal(d, 5400);
+	assert_int_equal(sim_metrics_parse_duration("1.5h", &d, &e), 0);
+	assert_int_equal(d, 5400);
+	const char *bad[] = {"", "0", "d", "5x", "5mm", "-5m", "99999999999d", "0.5s", "1.5s"};
 	for (size_t i = 0; i < KS_ARRAY_LEN(bad); i++)
 		assert_int_equal(sim_metrics_parse_duration(bad[i], &d, &e), KS_EINVAL);
 }

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Every scenario of scenarios/ on the real control plane: one `kswarm sim` plays them all at
+# once (each has its own namespace and nodes), each reaches its documented broken state as
+# kswarm's checks and, independently, real kubectl see it; then the documented fix is applied
+# with real kubectl (the vault's value fetched over Vault's HTTP API, as a user would) and
+# the scenario's healthy checks hold. TAP output.
+set -uo pipefail
+: "${KSWARM_TEST_KUBECONFIG:?needs the local control plane}" "${KSWARM_TEST_KUBECTL:?}" "${KSWARM_BIN:?}"
+export KUBECONFIG=$KSWARM_TEST_KUBECONFIG
+K=$KSWARM_TEST_KUBECTL
+tmp=$(mktemp -d)
+n=0 failed=0
+sim_pid=""
+mapfile -t scenarios < <("$KSWARM_BIN" sim --list | awk '{print $1}')
+namespaces=(shop payments catalog analytics checkout search ml ledger orders media events internal)
+cleanup() {
+  if [ -n "$sim_pid" ]; then kill -INT "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null; fi
+  "$K" delete ns "${namespaces[@]}" --wait=false >/dev/null 2>&1
+  "$K" delete nodepools.karpenter.sh events internal-tools --wait=false >/dev/null 2>&1
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+check() { local what=$1; shift; if "$@" >"$tmp/last" 2>&1; then ok "$what"; else not_ok "$what" "$(head -20 "$tmp/last")"; fi; }
+# Retry a check for up to $1 seconds (the cluster converges; kubectl sees it when it does).
+eventually() {
+  local secs=$1 what=$2; shift 2
+  local end=$((SECONDS + secs))
+  until "$@" >"$tmp/last" 2>&1; do
+    if [ $SECONDS -ge $end ]; then not_ok "$what" "$(head -20 "$tmp/last")"; return; fi
+    sleep 1
+  done
+  ok "$what"
+}
+
+# A previous run's namespaces may still be terminating: the stage needs them gone.
+"$K" delete ns "${namespaces[@]}" --ignore-not-found --wait=false >/dev/null 2>&1
+for _ in $(seq 1 90); do
+  [ -z "$("$K" get ns "${namespaces[@]}" --ignore-not-found --no-headers 2>/dev/null)" ] && break
+  sleep 2
+done
+
+check "twelve scenarios are listed" test "${#scenarios[@]}" -ge 12
+for sc in "${scenarios[@]}"; do
+  "$KSWARM_BIN" sim --describe "$sc" -o json >"$tmp/$sc.json" 2>"$tmp/last" ||
+    not_ok "describe $sc" "$(cat "$tmp/last")"
+done
+check "--describe never shows a secret value" bash -c "! grep -h -e 'Vr7-q2Lm' -e 'old-password' '$tmp'/*.json"
+check "a bad scenario file is refused with the field named" bash -c "
+  printf 'name: x\nsummary: s\nbehaviors:\n  - exit: {code: 300}\n' > '$tmp/bad.yaml'
+  '$KSWARM_BIN' sim --scenario '$tmp/bad.yaml' --nodes 0 2>&1 | grep -q 'behaviors\[0\].exit: code must be an integer from 0 to 255'"
+
+args=()
+for sc in "${scenarios[@]}"; do args+=(--scenario "$sc"); done
+# One simulated day per real minute: timelines (a replica every 6 h) and back-offs pass quickly.
+"$KSWARM_BIN" sim --nodes 6 --instance-type m5.2xlarge --time-scale 1440 --seed $$ \
+  --vault-env "$tmp/vault.env" --duration 600 "${args[@]}" >"$tmp/sim.out" 2>&1 &
+sim_pid=$!
+for _ in $(seq 1 100); do grep -q "acting as kubelet" "$tmp/sim.out" && break; sleep 0.3; done
+check "the simulator sets every stage" grep -q "acting as kubelet" "$tmp/sim.out"
+check "the vault token is written only to the env file (mode 0600)" bash -c "
+  [ \"\$(stat -c %a '$tmp/vault.env')\" = 600 ] && . '$tmp/vault.env' && [ -n \"\$VAULT_TOKEN\" ] &&
+  ! grep -q \"\$VAULT_TOKEN\" '$tmp/sim.out'"
+
+for sc in "${scenarios[@]}"; do
+  eventually 120 "$sc: broken as documented (kswarm checks)" \
+    "$KSWARM_BIN" sim --check broken --scenario "$sc"
+done
+
+# The same states, as kubectl shows them.
+pods() { "$K" get pods -n "$1" -l "$2" --no-headers 2>&1; }
+describe() { "$K" describe pods -n "$1" -l "$2" 2>&1; }
+check "payment-db-secret: kubectl shows CrashLoopBackOff and the back-off event" bash -c "
+  $(declare -f pods describe); K='$K'
+  pods payments app=payment-service | grep -q CrashLoopBackOff &&
+  describe payments app=payment-service | grep -q 'Back-off restarting failed container' &&
+  describe payments app=payment-service | grep -q 'Exit Code:    1'"
+check "payment-db-secret: kubectl logs --previous shows why the last run exited" bash -c "
+  pod=\$('$K' get pods -n payments -l app=payment-service -o jsonpath='{.items[0].metadata.name}')
+  '$K' logs -n payments \$pod --previous | grep -q 'Failed to connect to database: authentication failed'"
+check "image-typo: kubectl shows the pull failure with the missing reference" bash -c "
+  $(declare -f pods describe); K='$K'
+  pods catalog app=catalog-api | grep -Eq 'ImagePullBackOff|ErrImagePull' &&
+  describe catalog app=catalog-api | grep -q 'Failed to pull image \"ghcr.io/acme/catalog-api:4.2.O\": rpc error: code = NotFound'"
+check "oom-limit: kubectl shows OOMKilled, exit code 137" bash -c "
+  $(declare -f pods describe); K='$K'
+  describe analytics app=report-builder | grep -q 'Reason:       OOMKilled' &&
+  describe analytics app=report-builder | grep -q 'Exit Code:    137'"
+check "missing-config-key: kubectl shows the kubelet's message" bash -c "
+  $(declare -f pods describe); K='$K'
+  pods checkout app=checkout | grep -q CreateContainerConfigError &&
+  describe checkout app=checkout | grep -q \"Error: couldn't find key FEATURE_FLAGS in ConfigMap checkout/checkout-config\""
+check "service-selector-mismatch: the Service has no endpoints, its pods are ready" bash -c "
+  $(declare -f pods); K='$K'
+  '$K' get endpoints -n search search --no-headers | grep -q '<none>' &&
+  [ \$(pods search app=search-api | grep -c '1/1') -eq 2 ]"
+check "unschedulable-pending: the scheduler says why" bash -c "
+  $(declare -f describe); K='$K'
+  describe ml app=trainer | grep -Eq \"didn't match (node selector|Pod's node affinity)\""
+check "pdb-blocks-drain: a ledger node is cordoned and the PDB allows 0" bash -c "
+  '$K' get nodes -l karpenter.sh/nodepool=ledger --no-headers | grep -q SchedulingDisabled &&
+  [ \"\$('$K' get pdb -n ledger ledger -o jsonpath='{.status.disruptionsAllowed}')\" = 0 ]"
+check "bad-rollout: the new pod is not ready and the readiness probe failure is an event" bash -c "
+  $(declare -f describe); K='$K'
+  describe orders app=orders-api | grep -q 'Readiness probe failed: HTTP probe failed with statuscode: 500' &&
+  ! '$K' rollout status -n orders deployment/orders-api --timeout=2s"
+
+# The documented fixes, with real kubectl.
+. "$tmp/vault.env"
+vault_value() { # mount/path#field
+  local ref=$1 mount path field
+  mount=${ref%%/*}; path=${ref#*/}; field=${path#*#}; path=${path%%#*}
+  curl -sf -H "X-Vault-Token: $VAULT_TOKEN" "$VAULT_ADDR/v1/$mount/data/$path" | jq -r ".data.data[\"$field\"]"
+}
+for sc in "${scenarios[@]}"; do
+  nsteps=$(jq '.ground_truth.fix.steps | length' "$tmp/$sc.json")
+  ok_fix=1
+  for ((i = 0; i < nsteps; i++)); do
+    mapfile -t step < <(jq -r ".ground_truth.fix.steps[$i].kubectl[]" "$tmp/$sc.json")
+    for j in "${!step[@]}"; do
+      while [[ ${step[$j]} =~ \{\{vault:([^}]*)\}\} ]]; do
+        ref=${BASH_REMATCH[1]}
+        step[$j]=${step[$j]/"{{vault:$ref}}"/$(vault_value "$ref")}
+      done
+    done
+    "$K" "${step[@]}" >>"$tmp/fix-$sc.log" 2>&1 || ok_fix=0
+  done
+  if [ $ok_fix = 1 ]; then ok "$sc: the documented fix applies"; else not_ok "$sc: the documented fix applies" "$(cat "$tmp/fix-$sc.log")"; fi
+done
+for sc in "${scenarios[@]}"; do
+  eventually 120 "$sc: healthy after the fix" "$KSWARM_BIN" sim --check healthy --scenario "$sc"
+done
+check "pdb-blocks-drain: the drained node is empty of ledger pods" bash -c "
+  node=\$('$K' get nodes -l karpenter.sh/nodepool=ledger -o jsonpath='{range .items[?(@.spec.unschedulable==true)]}{.metadata.name}{end}')
+  [ -n \"\$node\" ] && for _ in \$(seq 30); do
+    [ -z \"\$('$K' get pods -n ledger --field-selector spec.nodeName=\$node --no-headers 2>/dev/null)\" ] && exit 0; sleep 1; done; exit 1"
+kill -INT "$sim_pid"; wait "$sim_pid"; sim_pid=""
+check "the simulator made no API error" bash -c "grep -q ' 0 API errors' '$tmp/sim.out' || { tail -5 '$tmp/sim.out'; false; }"
+echo "1..$n"
+[ "$failed" -eq 0 ]
