@@ -22,7 +22,7 @@ build() {
   # Two fuzz.sh runs at once would race on the shared objects.
   exec {lock}>"$out/.lock"; flock "$lock"
   # The embedded-files table (src/base/embed.h) is generated, as the Makefile does.
-  local embed=(); for f in deploy/crds/*.yaml; do [ -e "$f" ] && embed+=("$f"); done
+  local embed=(); for f in deploy/crds/*.yaml scenarios/*.yaml; do [ -e "$f" ] && embed+=("$f"); done
   scripts/embed.sh "$out/embedded.c.new" ${embed[@]+"${embed[@]}"}
   cmp -s "$out/embedded.c.new" "$out/embedded.c" 2>/dev/null && rm "$out/embedded.c.new" ||
     mv "$out/embedded.c.new" "$out/embedded.c"

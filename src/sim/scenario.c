@@ -645,7 +645,7 @@ static void scalar(const cJSON *v, char *out, size_t len)
 		snprintf(out, len, "(%s)", cJSON_IsArray(v) ? "list" : "object");
 }
 
-static bool check_one(const cJSON *chk, const cJSON *obj, char *found, size_t flen)
+bool sim_scenario_check_object(const cJSON *chk, const cJSON *obj, char *found, size_t flen)
 {
 	const cJSON *vals[64];
 	size_t n = 0;
@@ -734,7 +734,7 @@ int sim_scenario_check(struct kube_client *c, const struct sim_scenario *sc, con
 		{
 			char f[512];
 			n++;
-			if (check_one(chk, obj, f, sizeof f))
+			if (sim_scenario_check_object(chk, obj, f, sizeof f))
 				ok++;
 			else
 				snprintf(found, sizeof found, "%s %s has %s", res.kind,

@@ -118,6 +118,9 @@ const char **sim_scenario_names(size_t *n);
 int sim_scenario_check(struct kube_client *c, const struct sim_scenario *sc, const char *which,
 		       struct ks_buf *report, bool *holds, struct ks_err *err);
 
+/* One check (an item of ground_truth.broken or .healthy) on one object; found gets what the
+ * path held (for the report). Pure: for tests and fuzzing. */
+bool sim_scenario_check_object(const cJSON *chk, const cJSON *obj, char *found, size_t flen);
 /* Whether glob (with * and ?) matches s. */
 bool sim_glob_match(const char *glob, const char *s);
 
