@@ -3,6 +3,7 @@
 #include "base/strutil.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static int is_space(char c)
 {
@@ -19,4 +20,24 @@ char *ks_trim_space(char *s)
 	if (i)
 		memmove(s, s + i, n - i + 1);
 	return s;
+}
+
+char *ks_exe_relative(const char *rel)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	for (int up = 0; up < 2; up++) { /* .../build/kswarm -> .../build -> ... */
+		char *slash = strrchr(exe, '/');
+		if (!slash)
+			return NULL;
+		*slash = '\0';
+	}
+	char *p = ks_asprintf("%s/%s", exe, rel);
+	if (access(p, R_OK) == 0)
+		return p;
+	free(p);
+	return NULL;
 }

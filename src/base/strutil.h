@@ -6,4 +6,8 @@
  * strings.TrimSpace does for ASCII. Returns s. */
 char *ks_trim_space(char *s);
 
+/* A file of the installation, relative to the directory above the executable's
+ * (".../build/kswarm" -> ".../REL"), when it is readable; else NULL. Caller frees. */
+char *ks_exe_relative(const char *rel);
+
 #endif

@@ -1,6 +1,7 @@
 /* cmd_sim.c — `kswarm sim`: bring simulated nodes to a real control plane and play their
  * kubelets (see src/sim/sim.h). Runs until Ctrl-C (or --duration), then removes its nodes. */
 #include "base/common.h"
+#include "base/strutil.h"
 #include "base/timeutil.h"
 #include "cli/cli.h"
 #include "cli/clikube.h"
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,6 +57,8 @@ const char cmd_sim_usage[] =
 	"                             vault secrets, usage curves, faults and timeline\n"
 	"      --vault-env FILE       write VAULT_ADDR and VAULT_TOKEN of the simulated Vault there\n"
 	"                             (mode 0600) when a scenario uses it\n"
+	"      --local                start the local control plane first (scripts/localcp.sh, env\n"
+	"                             \"sim\"; built once and cached) and use it\n"
 	"      --kubeconfig FILE, --context NAME\n\n"
 	"Scenarios:\n"
 	"      --list                 list the scenarios, one line each\n"
@@ -85,7 +89,7 @@ struct sim_args {
 	long kubelet_port;
 	const char *metrics_listen, *backfill_out;
 	int64_t backfill, backfill_step;
-	bool keep_nodes, no_crds, list;
+	bool keep_nodes, no_crds, list, local;
 	const char *scenarios[32];
 	int n_scenarios;
 	const char *describe, *output, *check, *vault_env;
@@ -109,6 +113,10 @@ static int parse(int argc, char **argv, struct sim_args *a)
 		}
 		if (!strcmp(f, "--no-crds")) {
 			a->no_crds = true;
+			continue;
+		}
+		if (!strcmp(f, "--local")) {
+			a->local = true;
 			continue;
 		}
 		if (!strcmp(f, "--list")) {
@@ -376,6 +384,73 @@ static int check_scenarios(struct sim_args *a)
 	return status;
 }
 
+#define LOCAL_ENV "sim"
+
+/* Run scripts/localcp.sh with args; its stdout goes to out (when not NULL) or to ours. */
+static int run_localcp(const char *script, const char *verb, struct ks_buf *out)
+{
+	int fds[2] = {-1, -1};
+	if (out && pipe(fds))
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (out) {
+			dup2(fds[1], STDOUT_FILENO);
+			close(fds[0]);
+			close(fds[1]);
+		}
+		execl(script, script, verb, "--name", LOCAL_ENV, (char *)NULL);
+		_exit(127);
+	}
+	if (out) {
+		close(fds[1]);
+		char chunk[4096];
+		ssize_t n;
+		while ((n = read(fds[0], chunk, sizeof chunk)) > 0)
+			ks_buf_append(out, chunk, (size_t)n);
+		close(fds[0]);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* --local: start (or find running) the local control plane and use its kubeconfig. */
+static int start_local(struct sim_args *a, char **kubeconfig)
+{
+	const char *src = getenv("KSWARM_SRCDIR");
+	char *script = src && *src ? ks_asprintf("%s/scripts/localcp.sh", src)
+				   : ks_exe_relative("scripts/localcp.sh");
+	if (!script || access(script, X_OK)) {
+		fprintf(stderr, "kswarm sim: --local needs scripts/localcp.sh from a kswarm source "
+				"tree (run build/kswarm from it, or set KSWARM_SRCDIR)\n");
+		free(script);
+		return -1;
+	}
+	printf("sim: starting the local control plane \"%s\" (%s)\n", LOCAL_ENV, script);
+	fflush(stdout);
+	struct ks_buf env;
+	ks_buf_init(&env, 1 << 16);
+	int rc = run_localcp(script, "start", NULL);
+	if (rc == 0)
+		rc = run_localcp(script, "env", &env);
+	const char *k = env.data ? strstr(env.data, "KUBECONFIG='") : NULL;
+	if (rc || !k) {
+		fprintf(stderr, "kswarm sim: the local control plane did not start (see above)\n");
+		rc = -1;
+	} else {
+		k += strlen("KUBECONFIG='");
+		*kubeconfig = ks_strndup(k, strcspn(k, "'"));
+		a->k.kubeconfig = *kubeconfig;
+	}
+	ks_buf_release(&env);
+	free(script);
+	return rc;
+}
+
 /* The simulated Vault, with a random root token written only to --vault-env's file. */
 static int start_vault(struct sim_args *a, struct sim_vault **out)
 {
@@ -429,43 +504,37 @@ int cmd_sim(int argc, char **argv)
 		return list_scenarios();
 	if (a.describe)
 		return describe_scenario(a.describe, a.output);
-	if (a.check)
-		return check_scenarios(&a);
 	struct ks_err err = {0};
 	struct sim_scenario *scenarios[KS_ARRAY_LEN(a.scenarios)] = {0};
 	struct sim_vault *vault = NULL;
-	bool needs_vault = false;
+	struct cost_catalog *cat = NULL;
+	char *local_kubeconfig = NULL;
+	bool needs_vault = false, connected = false;
+	struct kube_client c;
+	int status = CLI_FAIL;
+	struct sim *s = NULL;
 	for (int i = 0; i < a.n_scenarios; i++) {
-		if (sim_scenario_load(a.scenarios[i], &scenarios[i], &err)) {
-			fprintf(stderr, "kswarm sim: %s\n", err.msg);
-			for (int j = 0; j < i; j++)
-				sim_scenario_free(scenarios[j]);
-			return CLI_FAIL;
-		}
+		if (sim_scenario_load(a.scenarios[i], &scenarios[i], &err))
+			goto out;
 		needs_vault |= cJSON_GetArraySize(scenarios[i]->vault) > 0;
 	}
-	char *catalog_path = a.catalog ? ks_strdup(a.catalog) : cost_catalog_default_path();
-	struct cost_catalog *cat = NULL;
-	if (cost_catalog_load(catalog_path, &cat, &err)) {
-		fprintf(stderr, "kswarm sim: %s\n", err.msg);
-		free(catalog_path);
-		for (int i = 0; i < a.n_scenarios; i++)
-			sim_scenario_free(scenarios[i]);
-		return CLI_FAIL;
+	if (a.local && start_local(&a, &local_kubeconfig))
+		goto out;
+	if (a.check) {
+		status = check_scenarios(&a);
+		goto out;
 	}
+	char *catalog_path = a.catalog ? ks_strdup(a.catalog) : cost_catalog_default_path();
+	int crc = cost_catalog_load(catalog_path, &cat, &err);
 	free(catalog_path);
+	if (crc)
+		goto out;
 	/* One process plays every kubelet; each real kubelet may send 5/s (burst 10). */
 	a.k.qps = a.nodes * 5.0 < 50 ? 50 : a.nodes * 5.0;
 	a.k.burst = (int)a.k.qps * 2;
-	struct kube_client c;
-	if (cli_kube_connect(&a.k, &c)) {
-		cost_catalog_free(cat);
-		for (int i = 0; i < a.n_scenarios; i++)
-			sim_scenario_free(scenarios[i]);
-		return CLI_FAIL;
-	}
-	int status = CLI_FAIL;
-	struct sim *s = NULL;
+	if (cli_kube_connect(&a.k, &c))
+		goto out;
+	connected = true;
 	struct sim_opts so = {.time_scale = a.time_scale, .seed = a.seed,
 			      .kubelet_port = (int)a.kubelet_port};
 	if (sim_new(&c, cat, &so, &s, &err))
@@ -610,7 +679,9 @@ out:
 	sim_vault_stop(vault);
 	for (int i = 0; i < a.n_scenarios; i++)
 		sim_scenario_free(scenarios[i]);
-	kube_client_close(&c);
+	if (connected)
+		kube_client_close(&c);
 	cost_catalog_free(cat);
+	free(local_kubeconfig);
 	return status;
 }

@@ -7,6 +7,7 @@
  * digits, so mantissa / 10^k is exact and correctly rounded) to stay independent of the locale.
  * Nothing is kept of a failed parse. */
 #include "base/common.h"
+#include "base/strutil.h"
 #include "cost/catalog.h"
 
 #include "base/hashmap.h"
@@ -538,24 +539,8 @@ char *cost_catalog_default_path(void)
 	const char *dir = getenv("KSWARM_DATA_DIR");
 	if (dir && *dir)
 		return ks_asprintf("%s/instance-types.csv", dir);
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/'); /* .../build/kswarm -> .../build */
-		if (slash) {
-			*slash = '\0';
-			slash = strrchr(exe, '/'); /* .../build -> ... */
-			if (slash) {
-				*slash = '\0';
-				char *p = ks_asprintf("%s/data/instance-types.csv", exe);
-				if (access(p, R_OK) == 0)
-					return p;
-				free(p);
-			}
-		}
-	}
-	return ks_strdup("/usr/share/kswarm/data/instance-types.csv");
+	char *p = ks_exe_relative("data/instance-types.csv");
+	return p ? p : ks_strdup("/usr/share/kswarm/data/instance-types.csv");
 }
 
 const struct cost_instance_type *cost_catalog_find(const struct cost_catalog *cat,
