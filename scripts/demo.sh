@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # make demo (steps 1-2 of 6 so far): start the local Kubernetes control plane (building it
-# the first time), bring simulated EKS + Karpenter nodes with `kswarm sim`, show what runs
-# with `kswarm get`, and stream changes with `kswarm watch` while a Deployment is created,
-# scaled, drained and deleted. Everything it started is stopped on exit or Ctrl-C.
+# the first time), bring simulated EKS + Karpenter nodes with `kswarm sim` playing scenarios
+# (a crash-looping service whose Secret differs from Vault, an image typo, an OOM kill, a
+# missing ConfigMap key, a Service selecting nothing, a bad rollout), Prometheus scraping the
+# simulator's metrics when installed, then each scenario's documented fix applied with
+# kubectl until the cluster is healthy. (The swarm that finds and fixes these by itself comes
+# in steps 3-6.) Everything it started is stopped on exit or Ctrl-C; it exits non-zero when
+# a scenario did not heal.
 # KSWARM_DEMO_SHORT=1 skips the final live watch (for CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +19,8 @@ started=0
 cleanup() {
   [ -n "${watch_pid:-}" ] && kill "$watch_pid" 2>/dev/null || true
   if [ -n "${sim_pid:-}" ]; then kill -INT "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null || true; fi
+  [ "${prom:-0}" = 1 ] && scripts/prometheus.sh stop --name "$env_name" >/dev/null 2>&1 || true
+  [ -n "${state:-}" ] && rm -rf "$state"
   if [ "$started" = 1 ]; then say "stopping the control plane"; scripts/localcp.sh stop --name "$env_name" || true; fi
 }
 trap cleanup EXIT
@@ -32,35 +38,60 @@ say "kswarm get namespaces"
 $ks get namespaces
 say "kswarm get pods -A   (the control plane's own pods: none — it runs as processes)"
 $ks get pods -A || true
-say "kswarm sim: 3 simulated m5.large nodes (EKS + Karpenter labels), kubelets included"
-$ks sim --nodes 3 --instance-type m5.large --nodepool general --time-scale 30 >/tmp/kswarm-demo-sim.log 2>&1 &
+demo_scenarios=(baseline payment-db-secret image-typo oom-limit missing-config-key
+                service-selector-mismatch bad-rollout)
+say "kswarm sim --list   (the simulator's scenarios: each breaks something, and knows the fix)"
+$ks sim --list
+args=(); for sc in "${demo_scenarios[@]}"; do args+=(--scenario "$sc"); done
+say "kswarm sim: 4 simulated m5.xlarge nodes, kubelets, a Vault, metrics; playing ${demo_scenarios[*]}"
+state=$(mktemp -d)
+$ks sim --nodes 4 --instance-type m5.xlarge --nodepool general --time-scale 60 \
+  --metrics-listen 127.0.0.1:0 --vault-env "$state/vault.env" "${args[@]}" >"$state/sim.log" 2>&1 &
 sim_pid=$!
-for _ in $(seq 1 50); do [ "$($ks get nodes --no-headers 2>/dev/null | wc -l)" -ge 3 ] && break; sleep 0.2; done
+for _ in $(seq 1 100); do grep -q "^sim: metrics at" "$state/sim.log" && break; sleep 0.3; done
+cat "$state/sim.log"
+metrics=$(sed -n 's|^sim: metrics at http://\([^/]*\)/metrics.*|\1|p' "$state/sim.log" | head -1)
+prom=0
+if [ -x /usr/bin/prometheus ] && [ -n "$metrics" ]; then
+  say "Debian's Prometheus scraping the simulator at $metrics"
+  scripts/prometheus.sh start --name "$env_name" --target "$metrics" && prom=1
+fi
 $ks get nodes -o wide
 
-say "kswarm watch deployments while a Deployment is created, scaled and deleted"
-$ks watch deployments -n default --no-initial &
-watch_pid=$!
-sleep 1
-"$tools/kubectl" create deployment hello --image=nginx:1.25 --replicas=2 -n default >/dev/null 2>&1 || true
-sleep 2
-"$tools/kubectl" scale deployment hello --replicas=4 -n default >/dev/null 2>&1 || true
-sleep 3
-say "kswarm get deploy,rs,pods -n default -o wide"
-$ks get deploy -n default -o wide
-$ks get rs -n default
-$ks get pods -n default -o wide
-say "draining one node: its pods move to the others"
-node=$("$tools/kubectl" get pods -n default -o jsonpath='{.items[0].spec.nodeName}')
-"$tools/kubectl" drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout=60s 2>&1 | grep -v '^WARNING' || true
-sleep 2
-$ks get pods -n default -o wide
-"$tools/kubectl" delete deployment hello -n default >/dev/null 2>&1 || true
-sleep 2
-kill "$watch_pid" 2>/dev/null || true; wait "$watch_pid" 2>/dev/null || true; watch_pid=""
+say "waiting for each scenario's fault to show (kswarm sim --check broken)"
+for sc in "${demo_scenarios[@]}"; do
+  $ks sim --check broken --scenario "$sc" --wait 90s || true
+done
+say "kswarm get pods -A -o wide"
+$ks get pods -A -o wide
+say "kubectl logs --previous: why payment-service exits"
+pod=$("$tools/kubectl" get pods -n payments -l app=payment-service -o jsonpath='{.items[0].metadata.name}')
+"$tools/kubectl" logs -n payments "$pod" --previous || true
+
+say "applying each scenario's documented fix with kubectl"
+for sc in "${demo_scenarios[@]}"; do
+  echo "-- $sc: $($ks sim --describe "$sc" -o json | jq -r .ground_truth.fix.description)"
+  KUBECTL="$tools/kubectl" scripts/scenario-fix.sh "$sc" "$state/vault.env" || true
+done
+say "waiting for the cluster to heal (kswarm sim --check healthy)"
+healthy=0
+for sc in "${demo_scenarios[@]}"; do
+  $ks sim --check healthy --scenario "$sc" --wait 120s && healthy=$((healthy + 1)) || true
+done
+$ks get pods -A
+echo "${healthy}/${#demo_scenarios[@]} scenarios healthy after their fixes"
+if [ "$prom" = 1 ]; then
+  eval "$(scripts/prometheus.sh env --name "$env_name")"
+  say "Prometheus: CPU used per namespace (cores, simulated) from cAdvisor's counters"
+  sleep 12
+  curl -sf "$KSWARM_PROM_URL/api/v1/query" \
+    --data-urlencode 'query=sum by (namespace) (rate(container_cpu_usage_seconds_total{container!=""}[1m])) / scalar(max(sim_time_scale))' |
+    jq -r '.data.result[] | "\(.metric.namespace)\t\(.value[1] | tonumber * 1000 | floor)m"' || true
+fi
 
 if [ -z "${KSWARM_DEMO_SHORT:-}" ] && [ -t 0 ]; then
-  say "live: kswarm watch pods -A (Ctrl-C to stop and shut the control plane down)"
+  say "live: kswarm watch pods -A (Ctrl-C to stop and shut everything down)"
   echo "In another terminal: eval \"\$(scripts/localcp.sh env --name $env_name)\" and use kubectl or build/kswarm."
   $ks watch pods -A || true
 fi
+[ "$healthy" = "${#demo_scenarios[@]}" ]

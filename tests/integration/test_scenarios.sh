@@ -106,27 +106,10 @@ check "bad-rollout: the new pod is not ready and the readiness probe failure is 
   describe orders app=orders-api | grep -q 'Readiness probe failed: HTTP probe failed with statuscode: 500' &&
   ! '$K' rollout status -n orders deployment/orders-api --timeout=2s"
 
-# The documented fixes, with real kubectl.
-. "$tmp/vault.env"
-vault_value() { # mount/path#field
-  local ref=$1 mount path field
-  mount=${ref%%/*}; path=${ref#*/}; field=${path#*#}; path=${path%%#*}
-  curl -sf -H "X-Vault-Token: $VAULT_TOKEN" "$VAULT_ADDR/v1/$mount/data/$path" | jq -r ".data.data[\"$field\"]"
-}
+# The documented fixes, with real kubectl (the vault's value read over its HTTP API).
 for sc in "${scenarios[@]}"; do
-  nsteps=$(jq '.ground_truth.fix.steps | length' "$tmp/$sc.json")
-  ok_fix=1
-  for ((i = 0; i < nsteps; i++)); do
-    mapfile -t step < <(jq -r ".ground_truth.fix.steps[$i].kubectl[]" "$tmp/$sc.json")
-    for j in "${!step[@]}"; do
-      while [[ ${step[$j]} =~ \{\{vault:([^}]*)\}\} ]]; do
-        ref=${BASH_REMATCH[1]}
-        step[$j]=${step[$j]/"{{vault:$ref}}"/$(vault_value "$ref")}
-      done
-    done
-    "$K" "${step[@]}" >>"$tmp/fix-$sc.log" 2>&1 || ok_fix=0
-  done
-  if [ $ok_fix = 1 ]; then ok "$sc: the documented fix applies"; else not_ok "$sc: the documented fix applies" "$(cat "$tmp/fix-$sc.log")"; fi
+  check "$sc: the documented fix applies" env KUBECTL="$K" \
+    "$KSWARM_SRCDIR/scripts/scenario-fix.sh" "$sc" "$tmp/vault.env"
 done
 for sc in "${scenarios[@]}"; do
   eventually 120 "$sc: healthy after the fix" "$KSWARM_BIN" sim --check healthy --scenario "$sc"
