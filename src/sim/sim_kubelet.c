@@ -233,6 +233,7 @@ void sim_kubelet_stop(struct sim *s)
 	for (size_t i = 0; ks_map_next(&s->pod_rt, &i, &k, &v);)
 		free(v);
 	ks_map_release(&s->pod_rt);
+	ks_map_release(&s->timed);
 	kube_informer_free(s->pods);
 	kube_informer_free(s->secrets);
 	kube_informer_free(s->configmaps);

@@ -68,40 +68,41 @@ for sc in "${scenarios[@]}"; do
     "$KSWARM_BIN" sim --check broken --scenario "$sc"
 done
 
-# The same states, as kubectl shows them.
+# The same states, as kubectl shows them (retried: at this time scale a crash loop
+# alternates between running and back-off every second or so).
 pods() { "$K" get pods -n "$1" -l "$2" --no-headers 2>&1; }
 describe() { "$K" describe pods -n "$1" -l "$2" 2>&1; }
-check "payment-db-secret: kubectl shows CrashLoopBackOff and the back-off event" bash -c "
+eventually 30 "payment-db-secret: kubectl shows CrashLoopBackOff and the back-off event" bash -c "
   $(declare -f pods describe); K='$K'
   pods payments app=payment-service | grep -q CrashLoopBackOff &&
   describe payments app=payment-service | grep -q 'Back-off restarting failed container' &&
   describe payments app=payment-service | grep -q 'Exit Code:    1'"
-check "payment-db-secret: kubectl logs --previous shows why the last run exited" bash -c "
+eventually 30 "payment-db-secret: kubectl logs --previous shows why the last run exited" bash -c "
   pod=\$('$K' get pods -n payments -l app=payment-service -o jsonpath='{.items[0].metadata.name}')
   '$K' logs -n payments \$pod --previous | grep -q 'Failed to connect to database: authentication failed'"
-check "image-typo: kubectl shows the pull failure with the missing reference" bash -c "
+eventually 30 "image-typo: kubectl shows the pull failure with the missing reference" bash -c "
   $(declare -f pods describe); K='$K'
   pods catalog app=catalog-api | grep -Eq 'ImagePullBackOff|ErrImagePull' &&
   describe catalog app=catalog-api | grep -q 'Failed to pull image \"ghcr.io/acme/catalog-api:4.2.O\": rpc error: code = NotFound'"
-check "oom-limit: kubectl shows OOMKilled, exit code 137" bash -c "
+eventually 30 "oom-limit: kubectl shows OOMKilled, exit code 137" bash -c "
   $(declare -f pods describe); K='$K'
   describe analytics app=report-builder | grep -q 'Reason:       OOMKilled' &&
   describe analytics app=report-builder | grep -q 'Exit Code:    137'"
-check "missing-config-key: kubectl shows the kubelet's message" bash -c "
+eventually 30 "missing-config-key: kubectl shows the kubelet's message" bash -c "
   $(declare -f pods describe); K='$K'
   pods checkout app=checkout | grep -q CreateContainerConfigError &&
   describe checkout app=checkout | grep -q \"Error: couldn't find key FEATURE_FLAGS in ConfigMap checkout/checkout-config\""
-check "service-selector-mismatch: the Service has no endpoints, its pods are ready" bash -c "
+eventually 30 "service-selector-mismatch: the Service has no endpoints, its pods are ready" bash -c "
   $(declare -f pods); K='$K'
   '$K' get endpoints -n search search --no-headers | grep -q '<none>' &&
   [ \$(pods search app=search-api | grep -c '1/1') -eq 2 ]"
-check "unschedulable-pending: the scheduler says why" bash -c "
+eventually 30 "unschedulable-pending: the scheduler says why" bash -c "
   $(declare -f describe); K='$K'
   describe ml app=trainer | grep -Eq \"didn't match (node selector|Pod's node affinity)\""
-check "pdb-blocks-drain: a ledger node is cordoned and the PDB allows 0" bash -c "
+eventually 30 "pdb-blocks-drain: a ledger node is cordoned and the PDB allows 0" bash -c "
   '$K' get nodes -l karpenter.sh/nodepool=ledger --no-headers | grep -q SchedulingDisabled &&
   [ \"\$('$K' get pdb -n ledger ledger -o jsonpath='{.status.disruptionsAllowed}')\" = 0 ]"
-check "bad-rollout: the new pod is not ready and the readiness probe failure is an event" bash -c "
+eventually 30 "bad-rollout: the new pod is not ready and the readiness probe failure is an event" bash -c "
   $(declare -f describe); K='$K'
   describe orders app=orders-api | grep -q 'Readiness probe failed: HTTP probe failed with statuscode: 500' &&
   ! '$K' rollout status -n orders deployment/orders-api --timeout=2s"
