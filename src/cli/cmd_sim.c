@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/clikube.h"
 #include "cost/catalog.h"
+#include "sim/karpenter.h"
 #include "sim/sim.h"
 
 #include <signal.h>
@@ -19,6 +20,10 @@ const char cmd_sim_usage[] =
 	"kubelet's events), and deleted, evicted or drained pods terminate after their grace\n"
 	"period. Nodes renew their Leases and post their status, so the node controller sees\n"
 	"them alive. On exit (Ctrl-C or --duration) the nodes are removed.\n\n"
+	"With the NodePool CRD served, it also plays Karpenter: pods the scheduler cannot place get\n"
+	"nodes launched from the NodePools (cheapest fitting instance type, spot when allowed),\n"
+	"empty nodes are consolidated, drifted nodes replaced within the disruption budgets, and\n"
+	"NodePool status.resources kept up to date (see src/sim/karpenter.c).\n\n"
 	"Flags:\n"
 	"      --nodes N              nodes to register (default 3)\n"
 	"      --instance-type T      EC2 instance type from the catalog (default m5.large)\n"
@@ -31,6 +36,8 @@ const char cmd_sim_usage[] =
 	"      --duration SECONDS     stop after this long (default: until Ctrl-C)\n"
 	"      --keep-nodes           leave the nodes registered on exit\n"
 	"      --no-crds              do not install the Karpenter CRDs (NodePool, EC2NodeClass)\n"
+	"      --interrupt-spot-every D  a spot interruption notice for a random spot node every D\n"
+	"                             of simulated time (90s, 10m, 1h; default: never)\n"
 	"      --kubeconfig FILE, --context NAME\n";
 
 static volatile sig_atomic_t stop_requested;
@@ -48,6 +55,7 @@ struct sim_args {
 	double time_scale;
 	unsigned long long seed;
 	long duration;
+	long interrupt_every_s; /* simulated seconds, 0: never */
 	bool keep_nodes, no_crds;
 };
 
@@ -104,6 +112,13 @@ static int parse(int argc, char **argv, struct sim_args *a)
 			a->seed = strtoull(v, &end, 10);
 			if (*end)
 				goto bad;
+		} else if (!strcmp(f, "--interrupt-spot-every")) {
+			a->interrupt_every_s = strtol(v, &end, 10);
+			long unit = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60
+				  : !strcmp(end, "h") ? 3600 : 0;
+			if (end == v || !unit || a->interrupt_every_s <= 0)
+				goto bad;
+			a->interrupt_every_s *= unit;
 		} else if (!strcmp(f, "--duration")) {
 			a->duration = strtol(v, &end, 10);
 			if (*end || a->duration <= 0)
@@ -178,8 +193,10 @@ int cmd_sim(int argc, char **argv)
 	       a.nodes == 1 ? "" : "s", a.capacity_type, a.nodepool, a.zones);
 	fflush(stdout);
 	for (long i = 0; i < a.nodes && !stop_requested; i++) {
-		struct sim_node_spec spec = {a.instance_type, a.nodepool, a.capacity_type,
-					     zone_list[i % nz]};
+		struct sim_node_spec spec = {.instance_type = a.instance_type,
+					     .nodepool = a.nodepool,
+					     .capacity_type = a.capacity_type,
+					     .zone = zone_list[i % nz]};
 		char name[128];
 		if (sim_add_node(s, &spec, name, sizeof name, &err)) {
 			fprintf(stderr, "kswarm sim: %s\n", err.msg);
@@ -192,9 +209,19 @@ int cmd_sim(int argc, char **argv)
 	printf("sim: acting as kubelet for pods bound to these nodes (Ctrl-C to stop)\n");
 	fflush(stdout);
 	int64_t start = ks_mono_ms(), next_report = start + 10000;
+	int64_t interrupt_ms = (int64_t)((double)a.interrupt_every_s * 1000.0 / a.time_scale);
+	int64_t next_interrupt = start + interrupt_ms;
 	struct sim_stats st;
 	while (!stop_requested && (!a.duration || ks_mono_ms() - start < a.duration * 1000)) {
 		sim_step(s, 200);
+		if (a.interrupt_every_s && ks_mono_ms() >= next_interrupt) {
+			if (sim_karpenter_interrupt(s, NULL, &err))
+				printf("sim: no spot interruption: %s\n", err.msg);
+			else
+				printf("sim: spot interruption notice sent\n");
+			fflush(stdout);
+			next_interrupt += interrupt_ms;
+		}
 		if (ks_mono_ms() >= next_report) {
 			sim_get_stats(s, &st);
 			printf("sim: %d nodes, %llu pods started, %llu finished, %llu API errors\n",

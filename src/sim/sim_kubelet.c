@@ -51,58 +51,24 @@ int sim_kubelet_start(struct sim *s, struct ks_err *err)
 	return 0;
 }
 
-static void hex(struct sim *s, char *out, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	uint64_t r = 0;
-	for (size_t i = 0; i + 1 < n; i++) {
-		if (i % 16 == 0)
-			r = sim_rand(s);
-		out[i] = digits[r & 15];
-		r >>= 4;
-	}
-	out[n - 1] = '\0';
-}
-
 static void post_event(struct sim *s, const cJSON *pod, const char *node, const char *container,
-		       const char *reason, const char *message, const char *now)
+		       const char *reason, const char *message)
 {
-	const char *ns = ks_json_str_or(pod, "metadata.namespace", "default");
-	const char *name = ks_json_str_or(pod, "metadata.name", "");
-	char suffix[17];
-	hex(s, suffix, sizeof suffix);
-	cJSON *e = cJSON_CreateObject();
-	cJSON *m = cJSON_AddObjectToObject(e, "metadata");
-	char *ename = ks_asprintf("%s.%s", name, suffix);
-	cJSON_AddStringToObject(m, "name", ename);
-	cJSON_AddStringToObject(m, "namespace", ns);
-	cJSON *io = cJSON_AddObjectToObject(e, "involvedObject");
-	cJSON_AddStringToObject(io, "kind", "Pod");
-	cJSON_AddStringToObject(io, "namespace", ns);
-	cJSON_AddStringToObject(io, "name", name);
-	cJSON_AddStringToObject(io, "uid", ks_json_str_or(pod, "metadata.uid", ""));
-	cJSON_AddStringToObject(io, "apiVersion", "v1");
-	cJSON_AddStringToObject(io, "resourceVersion",
-				ks_json_str_or(pod, "metadata.resourceVersion", ""));
 	char *fp = ks_asprintf("spec.containers{%s}", container);
-	cJSON_AddStringToObject(io, "fieldPath", fp);
-	cJSON_AddStringToObject(e, "reason", reason);
-	cJSON_AddStringToObject(e, "message", message);
-	cJSON *src = cJSON_AddObjectToObject(e, "source");
-	cJSON_AddStringToObject(src, "component", "kubelet");
-	cJSON_AddStringToObject(src, "host", node);
-	cJSON_AddStringToObject(e, "firstTimestamp", now);
-	cJSON_AddStringToObject(e, "lastTimestamp", now);
-	cJSON_AddNumberToObject(e, "count", 1);
-	cJSON_AddStringToObject(e, "type", "Normal");
-	char *body = ks_json_print(e);
-	char *path = ks_asprintf("/api/v1/namespaces/%s/events", ns);
-	sim_send(s, "POST", path, NULL, body);
-	free(path);
-	free(body);
+	struct sim_event ev = {
+		.kind = "Pod",
+		.ns = ks_json_str_or(pod, "metadata.namespace", "default"),
+		.name = ks_json_str_or(pod, "metadata.name", ""),
+		.uid = ks_json_str_or(pod, "metadata.uid", ""),
+		.resource_version = ks_json_str_or(pod, "metadata.resourceVersion", ""),
+		.field_path = fp,
+		.reason = reason,
+		.message = message,
+		.component = "kubelet",
+		.host = node,
+	};
+	sim_post_event(s, &ev);
 	free(fp);
-	free(ename);
-	cJSON_Delete(e);
 }
 
 static cJSON *condition(const char *type, const char *now)
@@ -119,7 +85,7 @@ static cJSON *condition(const char *type, const char *now)
 static char *image_id(struct sim *s, const char *image)
 {
 	char digest[65];
-	hex(s, digest, sizeof digest);
+	sim_rand_hex(s, digest, sizeof digest);
 	size_t n = strcspn(image, "@");
 	const char *colon = NULL;
 	for (const char *p = image; p < image + n; p++)
@@ -148,7 +114,7 @@ static void container_statuses(struct sim *s, const cJSON *pod, const char *list
 		const char *name = ks_json_str_or(c, "name", "");
 		const char *image = ks_json_str_or(c, "image", "");
 		char cid[65];
-		hex(s, cid, sizeof cid);
+		sim_rand_hex(s, cid, sizeof cid);
 		cJSON *st = cJSON_CreateObject();
 		cJSON_AddStringToObject(st, "name", name);
 		cJSON *state = cJSON_AddObjectToObject(st, "state");
@@ -180,17 +146,17 @@ static void container_statuses(struct sim *s, const cJSON *pod, const char *list
 		cJSON_AddItemToArray(arr, st);
 
 		char *msg = ks_asprintf("Pulling image \"%s\"", image);
-		post_event(s, pod, node, name, "Pulling", msg, now);
+		post_event(s, pod, node, name, "Pulling", msg);
 		free(msg);
 		msg = ks_asprintf("Successfully pulled image \"%s\" in %d.%03ds", image,
 				  1 + (int)(sim_rand(s) % 3), (int)(sim_rand(s) % 1000));
-		post_event(s, pod, node, name, "Pulled", msg, now);
+		post_event(s, pod, node, name, "Pulled", msg);
 		free(msg);
 		msg = ks_asprintf("Created container %s", name);
-		post_event(s, pod, node, name, "Created", msg, now);
+		post_event(s, pod, node, name, "Created", msg);
 		free(msg);
 		msg = ks_asprintf("Started container %s", name);
-		post_event(s, pod, node, name, "Started", msg, now);
+		post_event(s, pod, node, name, "Started", msg);
 		free(msg);
 	}
 }

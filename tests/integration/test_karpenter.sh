@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# The simulator's Karpenter (src/sim/karpenter.c) on the real control plane with the real
+# kube-scheduler: `kswarm sim --nodes 0` with the CRDs; a NodePool; pending pods get a node
+# of the cheapest fitting instance type (worked out here from data/instance-types.csv, not by
+# the C code), Nominated events, NodePool status.resources; a pod no pool can take stays
+# Pending with Karpenter's FailedScheduling event; a pool at its limit launches nothing more;
+# an empty node goes after consolidateAfter; changed requirements drift a node, which is
+# replaced, blocked by a PDB (DisruptionBlocked) until the PDB allows it; a spot node gets an
+# interruption notice and its pods move to a new spot node. TAP output.
+set -uo pipefail
+: "${KSWARM_TEST_KUBECONFIG:?needs the local control plane}" "${KSWARM_TEST_KUBECTL:?}" "${KSWARM_BIN:?}"
+export KUBECONFIG=$KSWARM_TEST_KUBECONFIG
+K=$KSWARM_TEST_KUBECTL
+root=$(cd "$(dirname "$0")/../.." && pwd)
+csv=${KSWARM_DATA_DIR:-$root/data}/instance-types.csv
+ns=kst-karp-$$ np=kst-od-$$ sp=kst-spot-$$
+tmp=$(mktemp -d)
+n=0 failed=0
+sim_pid=""
+cleanup() {
+  [ -n "$sim_pid" ] && kill -INT "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+  "$K" delete ns "$ns" --wait=false >/dev/null 2>&1
+  "$K" delete nodepool "$np" "$sp" --ignore-not-found --wait=false >/dev/null 2>&1
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+check() { local what=$1; shift; if "$@" >"$tmp/last" 2>&1; then ok "$what"; else not_ok "$what" "$(head -20 "$tmp/last")"; fi; }
+# until SECONDS COMMAND...: retry every 0.5 s
+until_ok() { local t=$1; shift; local end=$((SECONDS + t)); while ! "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.5; done; }
+pool_nodes() { "$K" get nodes -l karpenter.sh/nodepool="$1" -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; }
+count_nodes() { [ "$(pool_nodes "$1" | grep -c .)" -eq "$2" ]; }
+pod_event() { # REASON: some pod of the namespace has an event with this reason (and text $2)
+  "$K" get events -n "$ns" --field-selector "reason=$1" -o jsonpath='{range .items[*]}{.message}{"\n"}{end}' |
+    grep -q -- "${2:-}"
+}
+node_event() { # NODE REASON
+  "$K" get events -n default --field-selector "involvedObject.name=$1,reason=$2" -o name | grep -q .
+}
+
+# The expected type: category c/m/r, amd64, allocatable for 3 x (1 CPU, 2Gi), cheapest
+# on-demand price, then fewer vCPUs, then catalog order.
+expected=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  ($c["category"] == "c" || $c["category"] == "m" || $c["category"] == "r") &&
+  $c["arch"] == "amd64" && $c["alloc_cpu_millis"] >= 3000 && $c["alloc_memory_mib"] >= 6144 &&
+  $c["max_pods"] >= 3 { print $c["od_price_usd_hr"], $c["vcpu"], NR, $c["instance_type"] }' "$csv" |
+  sort -k1,1g -k2,2n -k3,3n | head -1 | cut -d' ' -f4)
+
+"$K" create ns "$ns" >/dev/null
+"$KSWARM_BIN" sim --nodes 0 --time-scale 60 --seed $$ --duration 300 \
+  --interrupt-spot-every 15m >"$tmp/sim.out" 2>&1 &
+sim_pid=$!
+until_ok 30 "$K" get crd nodepools.karpenter.sh >/dev/null 2>&1
+sleep 1
+
+nodepool() { # NAME CATEGORIES CAPACITY-TYPE CPU-LIMIT
+cat <<YAML | "$K" apply -f - >/dev/null
+apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata: {name: $1}
+spec:
+  template:
+    metadata: {labels: {kswarm-test: "$ns"}}
+    spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
+      requirements:
+      - {key: karpenter.k8s.aws/instance-category, operator: In, values: [$2]}
+      - {key: kubernetes.io/arch, operator: In, values: [amd64]}
+      - {key: karpenter.sh/capacity-type, operator: In, values: [$3]}
+  limits: {cpu: "$4"}
+  disruption: {consolidationPolicy: WhenEmpty, consolidateAfter: 5s}
+YAML
+}
+deployment() { # NAME REPLICAS [NODEPOOL]
+local sel="{}"
+[ -n "${3:-}" ] && sel="{karpenter.sh/nodepool: $3}"
+cat <<YAML | "$K" apply -n "$ns" -f - >/dev/null
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $1}
+spec:
+  replicas: $2
+  selector: {matchLabels: {app: $1}}
+  template:
+    metadata: {labels: {app: $1}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      nodeSelector: $sel
+      containers: [{name: app, image: "nginx:1.25", resources: {requests: {cpu: "1", memory: 2Gi}}}]
+YAML
+}
+running_on() { # APP NODE COUNT: COUNT pods of APP Running on NODE
+  [ "$("$K" get pods -n "$ns" -l app="$1" --field-selector status.phase=Running \
+      -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | grep -cx "$2")" -eq "$3" ]
+}
+
+nodepool "$np" "c, m, r" on-demand 100
+deployment web 3
+check "sim with --nodes 0 starts the provisioner" until_ok 10 grep -q "acting as kubelet" "$tmp/sim.out"
+check "one node launched for three pending pods" until_ok 30 count_nodes "$np" 1
+node1=$(pool_nodes "$np" | head -1)
+check "its type is the cheapest that fits ($expected)" bash -c "
+  [ \"\$('$K' get node '$node1' -o jsonpath='{.metadata.labels.node\\.kubernetes\\.io/instance-type}')\" = '$expected' ]"
+check "NodePool template labels, capacity type and nodepool-hash on the node" bash -c "
+  '$K' get node '$node1' -o jsonpath='{.metadata.labels.kswarm-test} {.metadata.labels.karpenter\\.sh/capacity-type} {.metadata.annotations.karpenter\\.sh/nodepool-hash}' |
+  grep -qE '^$ns on-demand [0-9]+\$'"
+check "the pods run on it" until_ok 30 running_on web "$node1" 3
+check "Nominated events on the pods" pod_event Nominated "Pod should schedule on: node/$node1"
+vcpu=$(awk -F, -v t="$expected" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["instance_type"] == t { print $c["vcpu"] }' "$csv")
+check "NodePool status.resources: $vcpu cpu, 1 node" until_ok 10 bash -c "
+  [ \"\$('$K' get nodepool '$np' -o jsonpath='{.status.resources.cpu} {.status.resources.nodes}')\" = '$vcpu 1' ]"
+
+cat <<YAML | "$K" apply -n "$ns" -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata: {name: arm-only}
+spec:
+  nodeSelector: {kubernetes.io/arch: arm64, kswarm-test: "$ns"}
+  containers: [{name: app, image: "nginx:1.25", resources: {requests: {cpu: 100m}}}]
+YAML
+check "a pod no pool satisfies gets Karpenter's FailedScheduling event" until_ok 20 pod_event FailedScheduling \
+  "Failed to schedule pod, incompatible with nodepool \"$np\", daemonset overhead={.*}, incompatible requirements, key kubernetes.io/arch"
+check "and stays Pending" bash -c "[ \"\$('$K' get pod -n '$ns' arm-only -o jsonpath='{.status.phase}{.spec.nodeName}')\" = Pending ]"
+"$K" delete pod -n "$ns" arm-only --wait=false >/dev/null
+
+# At its limit: the pool holds $vcpu CPUs and may not grow.
+"$K" patch nodepool "$np" --type merge -p "{\"spec\":{\"limits\":{\"cpu\":\"$vcpu\"}}}" >/dev/null
+"$K" scale -n "$ns" deploy web --replicas=6 >/dev/null
+check "a pool at its limit launches nothing more (event says so)" until_ok 25 pod_event FailedScheduling \
+  "all available instance types exceed limits for nodepool \"$np\""
+check "still one node" count_nodes "$np" 1
+"$K" patch nodepool "$np" --type merge -p '{"spec":{"limits":{"cpu":"100"}}}' >/dev/null
+
+"$K" scale -n "$ns" deploy web --replicas=0 >/dev/null
+check "scaled to zero: the empty nodes are removed after consolidateAfter" until_ok 60 count_nodes "$np" 0
+
+# Drift: requirements change under a node whose pods a PDB protects.
+deployment web 2
+check "a node for the new pods" until_ok 30 count_nodes "$np" 1
+node2=$(pool_nodes "$np" | head -1)
+check "the pods run on it" until_ok 30 running_on web "$node2" 2
+cat <<YAML | "$K" apply -n "$ns" -f - >/dev/null
+apiVersion: policy/v1beta1
+kind: PodDisruptionBudget
+metadata: {name: web}
+spec:
+  maxUnavailable: 0
+  selector: {matchLabels: {app: web}}
+YAML
+cat2=$("$K" get node "$node2" -o jsonpath='{.metadata.labels.karpenter\.k8s\.aws/instance-category}')
+other=$(for c in c m r; do [ "$c" != "$cat2" ] && echo "$c"; done | paste -sd, | sed 's/,/, /')
+nodepool "$np" "$other" on-demand 100
+check "the drifted node is tainted karpenter.sh/disrupted:NoSchedule and cordoned" until_ok 20 bash -c "
+  '$K' get node '$node2' -o jsonpath='{.spec.unschedulable} {.spec.taints}' | grep -q 'true.*karpenter.sh/disrupted'"
+check "a replacement node from the new requirements" until_ok 20 count_nodes "$np" 2
+check "the PDB blocks the drain: DisruptionBlocked on the node" until_ok 40 node_event "$node2" DisruptionBlocked
+check "the old node is still there while blocked" bash -c "'$K' get node '$node2' >/dev/null"
+"$K" patch pdb -n "$ns" web --type merge -p '{"spec":{"maxUnavailable":1}}' >/dev/null
+check "once the PDB allows it, the drift completes: the old node goes" until_ok 60 bash -c "! '$K' get node '$node2' >/dev/null 2>&1"
+node3=$(pool_nodes "$np" | head -1)
+check "the pods run on the replacement (category $other)" bash -c "
+  until_ok() { local end=\$((SECONDS + 30)); while ! \"\$@\"; do [ \$SECONDS -ge \$end ] && return 1; sleep 0.5; done; }
+  r() { [ \"\$('$K' get pods -n '$ns' -l app=web --field-selector status.phase=Running -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | grep -cx '$node3')\" -eq 2 ]; }
+  until_ok r && '$K' get node '$node3' -o jsonpath='{.metadata.labels.karpenter\\.k8s\\.aws/instance-category}' | grep -q '[${other//[, ]/}]'"
+"$K" delete deploy -n "$ns" web >/dev/null
+
+# Spot: a spot node, then an interruption notice (every 15 simulated minutes) replaces it.
+nodepool "$sp" "c, m, r" spot 100
+deployment batch 2 "$sp"
+check "a spot node for pods selecting the spot pool" until_ok 30 count_nodes "$sp" 1
+spot1=$(pool_nodes "$sp" | head -1)
+check "its capacity type is spot" bash -c "[ \"\$('$K' get node '$spot1' -o jsonpath='{.metadata.labels.karpenter\\.sh/capacity-type}')\" = spot ]"
+check "an interruption notice: SpotInterrupted on the node, which is removed" until_ok 45 bash -c "
+  '$K' get events -n default --field-selector involvedObject.name=$spot1,reason=SpotInterrupted -o name | grep -q . &&
+  ! '$K' get node '$spot1' >/dev/null 2>&1"
+check "its pods run on a new spot node" until_ok 30 bash -c "
+  nodes=\$('$K' get pods -n '$ns' -l app=batch --field-selector status.phase=Running -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}')
+  [ \$(echo \"\$nodes\" | grep -c .) -eq 2 ] && ! echo \"\$nodes\" | grep -qx '$spot1' &&
+  for x in \$nodes; do '$K' get node \$x -o jsonpath='{.metadata.labels.karpenter\\.sh/capacity-type}' | grep -qx spot || exit 1; done"
+
+"$K" delete ns "$ns" --wait=false >/dev/null
+kill -INT "$sim_pid"; wait "$sim_pid"; rc=$?; sim_pid=""
+check "sim exits cleanly" test "$rc" -eq 0
+check "its nodes are removed" bash -c "[ -z \"\$('$K' get nodes -l kswarm-test=$ns -o name)\" ]"
+check "no API errors" grep -q ' 0 API errors' "$tmp/sim.out"
+[ "$failed" -eq 0 ] || { echo "# the simulator's log:"; tail -60 "$tmp/sim.out" | sed 's/^/#   /'; }
+echo "1..$n"
+[ "$failed" -eq 0 ]
