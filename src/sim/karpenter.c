@@ -122,6 +122,13 @@ struct kp_node {
 	int64_t deadline_ms; /* interruption: when the notice runs out (0: none) */
 };
 
+/* A pod waits for the node launched for it until `until` (real ms), unless that node goes or
+ * starts draining first; then it is provisioned again. */
+struct nomination {
+	int64_t until;
+	char node[96];
+};
+
 struct eviction {
 	struct sim *s;
 	char ns[64], pod[256], node[96];
@@ -135,7 +142,7 @@ struct sim_karpenter {
 	struct ks_map nodes;     /* node name -> struct kp_node * */
 	struct ks_map pending;   /* "ns/name" -> 1: the open batch */
 	struct ks_map failed;    /* "ns/name" -> hash of the last FailedScheduling message */
-	struct ks_map nominated; /* "ns/name" -> real ms until which the nomination holds */
+	struct ks_map nominated; /* "ns/name" -> struct nomination * */
 	struct ks_map evicting;  /* "ns/name" -> 1: an eviction is in flight */
 	struct ks_map ds;        /* DaemonSet uid -> "ns/name" of one of its pods (malloc'd) */
 	struct eviction **ev;
@@ -488,9 +495,8 @@ static bool within_limits(const struct kp_pool *p, const struct cost_instance_ty
 		for (r = 0; r < R_COUNT; r++)
 			if (!strcmp(l->string, res_names[r]))
 				break;
-		int64_t need = r < R_COUNT ? c[r] : 0;
-		if (r < R_COUNT ? usage[r] + need > qty_milli(l) : false)
-			return false;
+		if (r < R_COUNT && usage[r] + c[r] > qty_milli(l))
+			return false; /* other resources: our nodes have none */
 	}
 	return true;
 }
@@ -593,8 +599,7 @@ static void overhead_json(const struct overhead *oh, char *out, size_t len)
 }
 
 /* Why pool p cannot take pod alone (appended to pod->why, Karpenter's wording). */
-static void explain(struct sim *s, struct kp_pool *p, const struct overhead *oh,
-		    struct kp_pod *pod)
+static void explain(const struct kp_pool *p, const struct overhead *oh, struct kp_pod *pod)
 {
 	char ohs[128], why[512] = "";
 	overhead_json(oh, ohs, sizeof ohs);
@@ -617,7 +622,6 @@ static void explain(struct sim *s, struct kp_pool *p, const struct overhead *oh,
 		ks_buf_appendf(&pod->why, "incompatible requirements, %s", why);
 		return;
 	}
-	(void)s;
 	ks_buf_appendf(&pod->why, "no instance type satisfied resources {\"cpu\":\"%lldm\","
 		       "\"memory\":\"%lldKi\",\"pods\":\"1\"} and requirements of the nodepool",
 		       (long long)pod->cpu, (long long)(pod->mem / 1024));
@@ -777,14 +781,17 @@ static void launch(struct sim *s, struct claim *c, struct kp_pod *pods, const ch
 	snprintf(kn->replaces, sizeof kn->replaces, "%s", replaces ? replaces : "");
 	KS_INFO("karpenter", "nodepool %s: launched %s (%s, %s, %s, $%.4f/h) for %zu pod(s)",
 		p->name, name, o->t->name, spec.capacity_type, spec.zone, o->price, c->nmembers);
-	char *nom = ks_asprintf("Pod should schedule on: node/%s", name);
+	char *should = ks_asprintf("Pod should schedule on: node/%s", name);
 	for (size_t m = 0; m < c->nmembers; m++) {
 		struct kp_pod *pod = &pods[c->members[m]];
-		pod_event(s, pod->pod, false, "Nominated", nom);
-		ks_map_put(&kp->nominated, pod->key, (void *)(uintptr_t)until);
+		pod_event(s, pod->pod, false, "Nominated", should);
+		struct nomination *nom = ks_calloc(1, sizeof *nom);
+		nom->until = until;
+		snprintf(nom->node, sizeof nom->node, "%s", name);
+		free(ks_map_put(&kp->nominated, pod->key, nom));
 		ks_map_del(&kp->failed, pod->key);
 	}
-	free(nom);
+	free(should);
 }
 
 /* Bin-pack pods (first-fit decreasing) onto new nodes and launch them (as replacements of
@@ -841,7 +848,7 @@ static void provision(struct sim *s, struct kp_pod *pods, size_t n, const char *
 				placed = true;
 			} else {
 				free(ok);
-				explain(s, p, &oh[pi], pod);
+				explain(p, &oh[pi], pod);
 			}
 		}
 		if (!placed && npools)
@@ -866,11 +873,10 @@ static bool provisionable(struct sim_karpenter *kp, const cJSON *pod, const char
 	const char *sched = ks_json_str_or(pod, "spec.schedulerName", "default-scheduler");
 	if (strcmp(sched, "default-scheduler"))
 		return false;
-	uintptr_t until = (uintptr_t)ks_map_get(&kp->nominated, key);
-	if (until && (int64_t)until > ks_mono_ms())
-		return false;
-	return true;
+	return !ks_map_get(&kp->nominated, key);
 }
+
+
 
 static bool pins_a_node(const struct kube_nodereq_sel *sel)
 {
@@ -891,6 +897,8 @@ static size_t collect(struct sim *s, char **keys, size_t nkeys, bool force, stru
 	for (size_t i = 0; i < nkeys; i++) {
 		cJSON *pod = get_pod(s, keys[i]);
 		if (!pod || (!force && !provisionable(s->karp, pod, keys[i]))) {
+			if (!pod || !unschedulable(pod))
+				ks_map_del(&s->karp->failed, keys[i]);
 			cJSON_Delete(pod);
 			continue;
 		}
@@ -977,6 +985,25 @@ static void queue_pending(struct sim *s, const char *key)
 	kp->batch_last_ms = now;
 }
 
+/* Nominations that ran out, or whose node went or is draining: provision those pods again. */
+static void expire_nominations(struct sim *s)
+{
+	struct sim_karpenter *kp = s->karp;
+	size_t n;
+	char **keys = map_keys(&kp->nominated, &n);
+	int64_t now = ks_mono_ms();
+	for (size_t i = 0; i < n; i++) {
+		struct nomination *nom = ks_map_get(&kp->nominated, keys[i]);
+		struct kp_node *kn = kp_node_get(s, nom->node, false);
+		if (nom->until > now && sim_node_find(s, nom->node) &&
+		    (!kn || kn->state == NODE_LIVE))
+			continue;
+		free(ks_map_del(&kp->nominated, keys[i]));
+		queue_pending(s, keys[i]);
+	}
+	free_keys(keys, n);
+}
+
 static void on_pod(void *ctx, const cJSON *pod, bool deleted)
 {
 	struct sim *s = ctx;
@@ -991,15 +1018,16 @@ static void on_pod(void *ctx, const cJSON *pod, bool deleted)
 			ks_map_put(&kp->ds, uid, ks_strdup(key));
 	}
 	const char *node = ks_json_str(pod, "spec.nodeName");
+	if (deleted || node) {
+		ks_map_del(&kp->failed, key);
+		free(ks_map_del(&kp->nominated, key));
+	}
 	if (node) {
 		struct kp_node *kn = kp_node_get(s, node, false);
 		if (kn)
 			kn->last_pod_event_s = sim_time_now(s);
-	} else if (deleted) {
-		ks_map_del(&kp->failed, key);
-		ks_map_del(&kp->nominated, key);
-	} else if (!ks_json_get(pod, "metadata.deletionTimestamp") && unschedulable(pod) &&
-		   !is_daemonset_pod(pod)) {
+	} else if (!deleted && !ks_json_get(pod, "metadata.deletionTimestamp") &&
+		   unschedulable(pod) && !is_daemonset_pod(pod)) {
 		queue_pending(s, key);
 	}
 	free(key);
@@ -1244,9 +1272,8 @@ static const char *drift_reason(const struct kp_pool *p, const struct kp_node *k
 		return NULL;
 	if (strcmp(kn->hash, p->hash))
 		return "NodePoolDrifted";
-	if (p->valid && !kube_nodereq_sel_matches_json(
-				&(struct kube_nodereq_sel){(struct kube_nodereq_term *)&p->reqs, 1},
-				kn->labels))
+	struct kube_nodereq_sel sel = {(struct kube_nodereq_term *)&p->reqs, 1};
+	if (p->valid && !kube_nodereq_sel_matches_json(&sel, kn->labels))
 		return "RequirementsDrifted";
 	return NULL;
 }
@@ -1384,6 +1411,7 @@ void sim_karpenter_work(struct sim *s)
 	    (now - kp->batch_last_ms >= BATCH_IDLE_MS || now - kp->batch_first_ms >= BATCH_MAX_MS))
 		run_batch(s);
 	if (ready && now >= kp->next_tick_ms) {
+		expire_nominations(s);
 		disruption_tick(s);
 		status_tick(s);
 		reap_evictions(kp);
@@ -1429,6 +1457,7 @@ int sim_karpenter_interrupt(struct sim *s, const char *node, struct ks_err *err)
 	struct kp_node *kn = kp_node_get(s, name, true);
 	if (kn->state == NODE_DRAINING)
 		return 0;
+	KS_INFO("karpenter", "node %s: spot interruption notice", name);
 	node_event(s, name, true, "SpotInterrupted", "Spot interruption warning was triggered");
 	start_disruption(s, name, kn, "Interrupted", "Delete");
 	kn->deadline_ms = ks_mono_ms() +
@@ -1449,6 +1478,8 @@ void sim_karpenter_free(struct sim *s)
 	for (size_t i = 0; ks_map_next(&kp->nodes, &i, &k, &v);)
 		kp_node_free(v);
 	for (size_t i = 0; ks_map_next(&kp->ds, &i, &k, &v);)
+		free(v);
+	for (size_t i = 0; ks_map_next(&kp->nominated, &i, &k, &v);)
 		free(v);
 	ks_map_release(&kp->pools);
 	ks_map_release(&kp->pools_dirty);
