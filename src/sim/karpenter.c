@@ -34,11 +34,18 @@
  *  - Drift: the node's karpenter.sh/nodepool-hash differs from its pool's (the hash of
  *    spec.template without the requirements, as Karpenter's), or its labels no longer satisfy
  *    the pool's requirements.
- *  - Emptiness: a pool with a consolidationPolicy and consolidateAfter other than "Never",
- *    a node without reschedulable pods (not DaemonSet, not terminal, not terminating) since
- *    its last pod event (or launch) for consolidateAfter of simulated time, and no pod
- *    nominated to it in the last 20 s. Underutilized consolidation (moving pods to cheaper
- *    or fewer nodes) is not simulated.
+ *  - Consolidation needs a pool with a consolidationPolicy and consolidateAfter other than
+ *    "Never", a node whose last pod event (or launch) is consolidateAfter of simulated time
+ *    old, no pod nominated to it in the last 20 s, and no node it replaces still there.
+ *    Emptiness: no reschedulable pods (not DaemonSet, not terminal, not terminating): the node
+ *    is deleted. Underutilized (WhenEmptyOrUnderutilized; one node a turn, as Karpenter's
+ *    single-node consolidation; multi-node consolidation is not simulated): when its pods
+ *    fit (requests, node selector, taints; first fit) on the other live nodes launched here,
+ *    it is deleted; else, for an on-demand node (spot-to-spot consolidation is off by default
+ *    in Karpenter), when the bin-packing of its pods gives one node that is cheaper, that
+ *    node is launched and this one replaced.
+ *  - A launched node whose NodePool is deleted is drained and removed (Karpenter's NodeClaims
+ *    are owned by their NodePool).
  *  - Budgets: spec.disruption.budgets (default nodes "10%"), the most restrictive budget
  *    that applies to the reason (Drifted, Empty; "reasons" unset: all) wins; "P%" is rounded
  *    up against the pool's node count; nodes already disrupting count against it. Budgets
@@ -46,7 +53,8 @@
  *
  * A disrupted node's states (node_state):
  *
- *   LIVE ──drift (replacement launched first for its pods) / empty / spot interruption──>
+ *   LIVE ──drift or underutilized replace (replacement launched first for its pods) / empty /
+ *          underutilized delete / NodePool deleted / spot interruption──>
  *   DRAINING: karpenter.sh/disrupted:NoSchedule taint + cordon (start_disruption); every
  *     second each reschedulable pod is evicted (policy/v1beta1 Eviction: PDBs honoured; a
  *     429 posts DisruptionBlocked on the node and the pod is retried) — drain_step;
@@ -694,7 +702,8 @@ static void kp_node_free(struct kp_node *kn)
 }
 
 /* Close a claim: pick the offering, launch the node, nominate the pods. */
-static void launch(struct sim *s, struct claim *c, struct kp_pod *pods, const char *replaces)
+/* The offering a claim launches (NULL, with why, when limits or minValues forbid it). */
+static const struct offering *choose(struct sim *s, struct claim *c, char *msg, size_t len)
 {
 	struct sim_karpenter *kp = s->karp;
 	struct kp_pool *p = c->pool;
@@ -711,9 +720,9 @@ static void launch(struct sim *s, struct claim *c, struct kp_pod *pods, const ch
 			c->ok[j] = false;
 		n += c->ok[j];
 	}
-	char msg[512] = "";
+	msg[0] = '\0';
 	if (!n)
-		snprintf(msg, sizeof msg, "all available instance types exceed limits for nodepool "
+		snprintf(msg, len, "all available instance types exceed limits for nodepool "
 			 "\"%s\"", p->name);
 	for (size_t r = 0; n && !msg[0] && r < p->reqs.nreqs; r++) {
 		const struct kube_nodereq *req = &p->reqs.reqs[r];
@@ -728,16 +737,13 @@ static void launch(struct sim *s, struct claim *c, struct kp_pod *pods, const ch
 				ks_map_put(&seen, v, (void *)1);
 		}
 		if ((int)seen.len < req->min_values)
-			snprintf(msg, sizeof msg, "incompatible with nodepool \"%s\", minValues "
+			snprintf(msg, len, "incompatible with nodepool \"%s\", minValues "
 				 "requirement is not met for label(s) (label(s)=[%s], %zu of %d values)",
 				 p->name, req->key, seen.len, req->min_values);
 		ks_map_release(&seen);
 	}
-	if (msg[0]) {
-		for (size_t m = 0; m < c->nmembers; m++)
-			failed_event(s, &pods[c->members[m]], msg);
-		return;
-	}
+	if (msg[0])
+		return NULL;
 	/* The cheapest offering; its zone round robin among the zones offering it. */
 	const struct offering *best = NULL;
 	for (size_t j = 0; j < p->noffs; j++) {
@@ -751,8 +757,14 @@ static void launch(struct sim *s, struct claim *c, struct kp_pod *pods, const ch
 	for (size_t j = 0; j < p->noffs; j++)
 		if (c->ok[j] && p->offs[j].t == best->t && p->offs[j].spot == best->spot)
 			pick[nz++] = &p->offs[j];
-	const struct offering *o = pick[kp->rr++ % (unsigned)nz];
+	return pick[kp->rr++ % (unsigned)nz];
+}
 
+static void launch(struct sim *s, struct claim *c, const struct offering *o, struct kp_pod *pods,
+		   const char *replaces)
+{
+	struct sim_karpenter *kp = s->karp;
+	struct kp_pool *p = c->pool;
 	cJSON *ann = cJSON_CreateObject();
 	cJSON_AddStringToObject(ann, "karpenter.sh/nodepool-hash", p->hash);
 	cJSON_AddStringToObject(ann, "karpenter.sh/nodepool-hash-version", "v3");
@@ -794,9 +806,25 @@ static void launch(struct sim *s, struct claim *c, struct kp_pod *pods, const ch
 	free(should);
 }
 
-/* Bin-pack pods (first-fit decreasing) onto new nodes and launch them (as replacements of
- * node replaces when not NULL). */
-static void provision(struct sim *s, struct kp_pod *pods, size_t n, const char *replaces)
+/* Claims of a bin-packing. */
+struct plan {
+	struct claim *claims;
+	size_t nclaims;
+};
+
+static void plan_release(struct plan *pl)
+{
+	for (size_t c = 0; c < pl->nclaims; c++) {
+		free(pl->claims[c].ok);
+		free(pl->claims[c].members);
+	}
+	free(pl->claims);
+	memset(pl, 0, sizeof *pl);
+}
+
+/* Bin-pack pods (first-fit decreasing; pods is sorted) onto new nodes. Pods no pool takes get
+ * a FailedScheduling event when events is set. */
+static void pack(struct sim *s, struct kp_pod *pods, size_t n, bool events, struct plan *pl)
 {
 	struct sim_karpenter *kp = s->karp;
 	size_t npools;
@@ -805,13 +833,13 @@ static void provision(struct sim *s, struct kp_pod *pods, size_t n, const char *
 	for (size_t i = 0; i < npools; i++)
 		ds_overhead(s, ps[i], &oh[i]);
 	qsort(pods, n, sizeof *pods, pod_cmp);
-	struct claim *claims = NULL;
-	size_t nclaims = 0, cap = 0;
+	size_t cap = 0;
+	memset(pl, 0, sizeof *pl);
 	for (size_t i = 0; i < n; i++) {
 		struct kp_pod *pod = &pods[i];
 		bool placed = false;
-		for (size_t c = 0; c < nclaims && !placed; c++) {
-			struct claim *cl = &claims[c];
+		for (size_t c = 0; c < pl->nclaims && !placed; c++) {
+			struct claim *cl = &pl->claims[c];
 			if (!kube_tolerates_taints(ks_json_get(pod->pod, "spec.tolerations"),
 						   ks_json_get(cl->pool->obj, "spec.template.spec.taints"),
 						   true, NULL))
@@ -839,8 +867,8 @@ static void provision(struct sim *s, struct kp_pod *pods, size_t n, const char *
 						  ks_json_get(p->obj, "spec.template.spec.taints"), true,
 						  NULL) &&
 			    narrow(kp, p, &oh[pi], NULL, pod, pod->cpu, pod->mem, 1, ok)) {
-				claims = ks_grow(claims, sizeof *claims, nclaims + 1, &cap);
-				struct claim *cl = &claims[nclaims++];
+				pl->claims = ks_grow(pl->claims, sizeof *pl->claims, pl->nclaims + 1, &cap);
+				struct claim *cl = &pl->claims[pl->nclaims++];
 				*cl = (struct claim){.pool = p, .oh = oh[pi], .ok = ok, .cpu = pod->cpu,
 						     .mem = pod->mem, .pods = 1};
 				cl->members = ks_calloc(1, sizeof(size_t));
@@ -848,20 +876,35 @@ static void provision(struct sim *s, struct kp_pod *pods, size_t n, const char *
 				placed = true;
 			} else {
 				free(ok);
-				explain(p, &oh[pi], pod);
+				if (events)
+					explain(p, &oh[pi], pod);
 			}
 		}
-		if (!placed && npools)
+		if (!placed && npools && events)
 			failed_event(s, pod, pod->why.data ? pod->why.data : "no nodepool took it");
 	}
-	for (size_t c = 0; c < nclaims; c++) {
-		launch(s, &claims[c], pods, replaces);
-		free(claims[c].ok);
-		free(claims[c].members);
-	}
-	free(claims);
 	free(oh);
 	free(ps);
+}
+
+/* Bin-pack pods onto new nodes and launch them (as replacements of node replaces when not
+ * NULL). */
+static void provision(struct sim *s, struct kp_pod *pods, size_t n, const char *replaces)
+{
+	struct plan pl;
+	pack(s, pods, n, true, &pl);
+	for (size_t c = 0; c < pl.nclaims; c++) {
+		struct claim *cl = &pl.claims[c];
+		char msg[512];
+		const struct offering *o = choose(s, cl, msg, sizeof msg);
+		if (o) {
+			launch(s, cl, o, pods, replaces);
+		} else {
+			for (size_t m = 0; m < cl->nmembers; m++)
+				failed_event(s, &pods[cl->members[m]], msg);
+		}
+	}
+	plan_release(&pl);
 }
 
 /* A pod Karpenter would provision for: see the top of the file. */
@@ -1266,6 +1309,133 @@ static void replace(struct sim *s, const char *node)
 	free_pods(pods, n);
 }
 
+/* Requests of the pods (not terminal) bound to node. */
+static void node_used(struct sim *s, const char *node, struct overhead *used)
+{
+	struct node_pods np = {0};
+	kube_informer_by_index(s->pods, KUBE_IDX_NODE, node, visit_pod, &np);
+	memset(used, 0, sizeof *used);
+	for (size_t i = 0; i < np.n; i++) {
+		const char *phase = ks_json_str_or(np.pods[i], "status.phase", "");
+		if (np.pods[i] && strcmp(phase, "Succeeded") && strcmp(phase, "Failed")) {
+			int64_t c, m;
+			pod_requests(np.pods[i], &c, &m);
+			used->cpu += c;
+			used->mem += m;
+			used->pods++;
+		}
+	}
+	free_pods(np.pods, np.n);
+}
+
+struct dest {
+	const struct kp_node *kn;
+	int64_t cpu, mem; /* free */
+	int pods;
+};
+
+static int json_pod_cmp(const void *a, const void *b)
+{
+	int64_t ca, cb, ma, mb;
+	pod_requests(*(cJSON *const *)a, &ca, &ma);
+	pod_requests(*(cJSON *const *)b, &cb, &mb);
+	return ca != cb ? (ca > cb ? -1 : 1) : ma != mb ? (ma > mb ? -1 : 1) : 0;
+}
+
+/* Whether every pod fits on the other live nodes launched here (first fit, biggest first),
+ * by requests, node selector and taints. Sorts pods. */
+static bool fits_elsewhere(struct sim *s, const char *node, cJSON **pods, size_t n)
+{
+	struct dest *d = ks_calloc(s->n_nodes + 1, sizeof *d);
+	size_t nd = 0;
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		const struct sim_node *sn = &s->nodes[i];
+		const struct kp_node *kn = kp_node_get(s, sn->name, false);
+		if (!strcmp(sn->name, node) || !kn || !kn->labels || kn->state != NODE_LIVE)
+			continue;
+		struct overhead used;
+		node_used(s, sn->name, &used);
+		d[nd++] = (struct dest){kn, sn->type->alloc_cpu_millis - used.cpu,
+					sn->type->alloc_memory_mib * 1024 * 1024 - used.mem,
+					sn->type->max_pods - used.pods};
+	}
+	qsort(pods, n, sizeof *pods, json_pod_cmp);
+	bool all = true;
+	for (size_t i = 0; i < n && all; i++) {
+		int64_t cpu, mem;
+		pod_requests(pods[i], &cpu, &mem);
+		struct kube_nodereq_sel sel;
+		if (kube_nodereq_from_pod(pods[i], &sel, NULL)) {
+			kube_nodereq_sel_free(&sel);
+			all = false;
+			break;
+		}
+		bool placed = false;
+		for (size_t j = 0; j < nd && !placed; j++) {
+			if (d[j].cpu < cpu || d[j].mem < mem || d[j].pods < 1 ||
+			    !kube_nodereq_sel_matches_json(&sel, d[j].kn->labels) ||
+			    !kube_tolerates_taints(ks_json_get(pods[i], "spec.tolerations"),
+						   d[j].kn->taints, true, NULL))
+				continue;
+			d[j].cpu -= cpu;
+			d[j].mem -= mem;
+			d[j].pods--;
+			placed = true;
+		}
+		kube_nodereq_sel_free(&sel);
+		all = placed;
+	}
+	free(d);
+	return all;
+}
+
+static double node_price(const struct sim_node *n)
+{
+	double spot = cost_instance_spot_price(n->type);
+	return !strcmp(n->capacity_type, "spot") && spot >= 0 ? spot : n->type->od_price_usd_hr;
+}
+
+/* Single-node consolidation of an underutilized node: delete it when its pods fit on the
+ * other nodes, else replace it with one cheaper node (on-demand nodes only: Karpenter's
+ * spot-to-spot consolidation is off by default). True when it acted. */
+static bool consolidate(struct sim *s, const char *node, struct kp_node *kn, cJSON **pods,
+			size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ks_json_get(pods[i], "metadata.deletionTimestamp"))
+			return false; /* still settling */
+	if (fits_elsewhere(s, node, pods, n)) {
+		start_disruption(s, node, kn, "Underutilized", "Delete");
+		return true;
+	}
+	const struct sim_node *sn = sim_node_find(s, node);
+	if (!sn || !strcmp(sn->capacity_type, "spot"))
+		return false;
+	double price = node_price(sn);
+	char **keys = ks_calloc(n + 1, sizeof *keys);
+	for (size_t i = 0; i < n; i++)
+		keys[i] = pod_key(pods[i]);
+	struct kp_pod *kps;
+	size_t k = collect(s, keys, n, true, &kps);
+	struct plan pl = {0};
+	bool acted = false;
+	if (k == n)
+		pack(s, kps, k, false, &pl);
+	if (pl.nclaims == 1 && pl.claims[0].nmembers == k) {
+		char msg[512];
+		const struct offering *o = choose(s, &pl.claims[0], msg, sizeof msg);
+		if (o && o->price < price) {
+			launch(s, &pl.claims[0], o, kps, node);
+			start_disruption(s, node, kn, "Underutilized", "Replace");
+			acted = true;
+		}
+	}
+	plan_release(&pl);
+	release_pods(kps, k);
+	free_keys(keys, n);
+	return acted;
+}
+
 static const char *drift_reason(const struct kp_pool *p, const struct kp_node *kn)
 {
 	if (!kn->labels)
@@ -1280,6 +1450,7 @@ static const char *drift_reason(const struct kp_pool *p, const struct kp_node *k
 
 static void disruption_tick(struct sim *s)
 {
+	bool consolidated = false;
 	int64_t now_s = sim_time_now(s), now_ms = ks_mono_ms();
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		char name[96];
@@ -1293,8 +1464,12 @@ static void disruption_tick(struct sim *s)
 			continue;
 		}
 		struct kp_pool *p = ks_map_get(&s->karp->pools, kn->pool);
-		if (!p)
+		if (!p) {
+			/* Its NodePool was deleted: Karpenter's NodeClaims go with it. */
+			if (kn->labels)
+				start_disruption(s, name, kn, "NodePoolDeleted", "Delete");
 			continue;
+		}
 		const char *drift = drift_reason(p, kn);
 		if (drift && budget_left(s, p, "Drifted") > 0) {
 			char *msg = ks_asprintf("Drifted (%s)", drift);
@@ -1312,10 +1487,15 @@ static void disruption_tick(struct sim *s)
 			continue;
 		cJSON **pods;
 		size_t n = node_pods(s, name, true, &pods);
+		if (!n) {
+			if (budget_left(s, p, "Empty") > 0)
+				start_disruption(s, name, kn, "Empty", "Delete");
+		} else if (!consolidated && !strcmp(policy, "WhenEmptyOrUnderutilized") &&
+			   budget_left(s, p, "Underutilized") > 0) {
+			/* one underutilized node a turn, as Karpenter's single-node consolidation */
+			consolidated = consolidate(s, name, kn, pods, n);
+		}
 		free_pods(pods, n);
-		if (n || budget_left(s, p, "Empty") <= 0)
-			continue;
-		start_disruption(s, name, kn, "Empty", "Delete");
 	}
 }
 

@@ -5,7 +5,8 @@
 # the C code), Nominated events, NodePool status.resources; a pod no pool can take stays
 # Pending with Karpenter's FailedScheduling event; a pool at its limit launches nothing more;
 # an empty node goes after consolidateAfter; changed requirements drift a node, which is
-# replaced, blocked by a PDB (DisruptionBlocked) until the PDB allows it; a spot node gets an
+# replaced, blocked by a PDB (DisruptionBlocked) until the PDB allows it; underutilized nodes
+# are replaced by a cheaper one or deleted when their pods fit elsewhere; a spot node gets an
 # interruption notice and its pods move to a new spot node. TAP output.
 set -uo pipefail
 : "${KSWARM_TEST_KUBECONFIG:?needs the local control plane}" "${KSWARM_TEST_KUBECTL:?}" "${KSWARM_BIN:?}"
@@ -13,14 +14,14 @@ export KUBECONFIG=$KSWARM_TEST_KUBECONFIG
 K=$KSWARM_TEST_KUBECTL
 root=$(cd "$(dirname "$0")/../.." && pwd)
 csv=${KSWARM_DATA_DIR:-$root/data}/instance-types.csv
-ns=kst-karp-$$ np=kst-od-$$ sp=kst-spot-$$
+ns=kst-karp-$$ np=kst-od-$$ sp=kst-spot-$$ uu=kst-uu-$$
 tmp=$(mktemp -d)
 n=0 failed=0
 sim_pid=""
 cleanup() {
   [ -n "$sim_pid" ] && kill -INT "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
   "$K" delete ns "$ns" --wait=false >/dev/null 2>&1
-  "$K" delete nodepool "$np" "$sp" --ignore-not-found --wait=false >/dev/null 2>&1
+  "$K" delete nodepool "$np" "$sp" "$uu" --ignore-not-found --wait=false >/dev/null 2>&1
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -39,13 +40,16 @@ node_event() { # NODE REASON
   "$K" get events -n default --field-selector "involvedObject.name=$1,reason=$2" -o name | grep -q .
 }
 
-# The expected type: category c/m/r, amd64, allocatable for 3 x (1 CPU, 2Gi), cheapest
+# The expected type for N x (1 CPU, 2Gi): category c/m/r, amd64, enough allocatable, cheapest
 # on-demand price, then fewer vCPUs, then catalog order.
-expected=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-  ($c["category"] == "c" || $c["category"] == "m" || $c["category"] == "r") &&
-  $c["arch"] == "amd64" && $c["alloc_cpu_millis"] >= 3000 && $c["alloc_memory_mib"] >= 6144 &&
-  $c["max_pods"] >= 3 { print $c["od_price_usd_hr"], $c["vcpu"], NR, $c["instance_type"] }' "$csv" |
-  sort -k1,1g -k2,2n -k3,3n | head -1 | cut -d' ' -f4)
+cheapest() {
+  awk -F, -v n="$1" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    ($c["category"] == "c" || $c["category"] == "m" || $c["category"] == "r") &&
+    $c["arch"] == "amd64" && $c["alloc_cpu_millis"] >= 1000 * n && $c["alloc_memory_mib"] >= 2048 * n &&
+    $c["max_pods"] >= n { print $c["od_price_usd_hr"], $c["vcpu"], NR, $c["instance_type"] }' "$csv" |
+    sort -k1,1g -k2,2n -k3,3n | head -1 | cut -d' ' -f4
+}
+expected=$(cheapest 3)
 
 "$K" create ns "$ns" >/dev/null
 "$KSWARM_BIN" sim --nodes 0 --time-scale 60 --seed $$ --duration 300 \
@@ -54,7 +58,7 @@ sim_pid=$!
 until_ok 30 "$K" get crd nodepools.karpenter.sh >/dev/null 2>&1
 sleep 1
 
-nodepool() { # NAME CATEGORIES CAPACITY-TYPE CPU-LIMIT
+nodepool() { # NAME CATEGORIES CAPACITY-TYPE CPU-LIMIT [CONSOLIDATION-POLICY]
 cat <<YAML | "$K" apply -f - >/dev/null
 apiVersion: karpenter.sh/v1
 kind: NodePool
@@ -69,7 +73,7 @@ spec:
       - {key: kubernetes.io/arch, operator: In, values: [amd64]}
       - {key: karpenter.sh/capacity-type, operator: In, values: [$3]}
   limits: {cpu: "$4"}
-  disruption: {consolidationPolicy: WhenEmpty, consolidateAfter: 5s}
+  disruption: {consolidationPolicy: ${5:-WhenEmpty}, consolidateAfter: 5s}
 YAML
 }
 deployment() { # NAME REPLICAS [NODEPOOL]
@@ -164,6 +168,31 @@ check "the pods run on the replacement (category $other)" bash -c "
   r() { [ \"\$('$K' get pods -n '$ns' -l app=web --field-selector status.phase=Running -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | grep -cx '$node3')\" -eq 2 ]; }
   until_ok r && '$K' get node '$node3' -o jsonpath='{.metadata.labels.karpenter\\.k8s\\.aws/instance-category}' | grep -q '[${other//[, ]/}]'"
 "$K" delete deploy -n "$ns" web >/dev/null
+
+# Underutilized consolidation: replace a node by a cheaper one, delete one whose pods fit
+# elsewhere.
+nodepool "$uu" "c, m, r" on-demand 100 WhenEmptyOrUnderutilized
+deployment uu 3 "$uu"
+check "WhenEmptyOrUnderutilized pool: a node for three pods" until_ok 30 count_nodes "$uu" 1
+ux=$(pool_nodes "$uu" | head -1)
+check "they run on it" until_ok 30 running_on uu "$ux" 3
+"$K" scale -n "$ns" deploy uu --replicas=1 >/dev/null
+small=$(cheapest 1)
+check "scaled to one pod: the node is replaced by a cheaper $small (Underutilized/Replace)" until_ok 45 bash -c "
+  ! '$K' get node '$ux' >/dev/null 2>&1 &&
+  [ \"\$('$K' get nodes -l karpenter.sh/nodepool=$uu -o jsonpath='{.items[*].metadata.labels.node\\.kubernetes\\.io/instance-type}')\" = '$small' ]"
+uy=$(pool_nodes "$uu" | head -1)
+check "the pod runs on the replacement" until_ok 30 running_on uu "$uy" 1
+deployment ww 2 "$uu"
+check "two more pods that do not fit there: a second node" until_ok 30 count_nodes "$uu" 2
+uz=$(pool_nodes "$uu" | grep -vx "$uy" | head -1)
+check "the first node's pod fits on the second: it is removed (Underutilized/Delete)" until_ok 45 bash -c "
+  ! '$K' get node '$uy' >/dev/null 2>&1 &&
+  '$K' get events -n default --field-selector involvedObject.name=$uy,reason=DisruptionTerminating \
+    -o jsonpath='{.items[*].message}' | grep -q 'Underutilized/Delete'"
+check "all three pods run on the remaining node" until_ok 30 bash -c "
+  [ \"\$('$K' get pods -n '$ns' -l 'app in (uu,ww)' --field-selector status.phase=Running -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | grep -cx '$uz')\" -eq 3 ]"
+"$K" delete deploy -n "$ns" uu ww >/dev/null
 
 # Spot: a spot node, then an interruption notice (every 15 simulated minutes) replaces it.
 nodepool "$sp" "c, m, r" spot 100
