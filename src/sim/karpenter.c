@@ -36,7 +36,8 @@
  *    the pool's requirements.
  *  - Consolidation needs a pool with a consolidationPolicy and consolidateAfter other than
  *    "Never", a node whose last pod event (or launch) is consolidateAfter of simulated time
- *    old, no pod nominated to it in the last 20 s, and no node it replaces still there.
+ *    old, no pod nominated to it still unbound (nominations last 20 s), and no node it
+ *    replaces still there.
  *    Emptiness: no reschedulable pods (not DaemonSet, not terminal, not terminating): the node
  *    is deleted. Underutilized (WhenEmptyOrUnderutilized; one node a turn, as Karpenter's
  *    single-node consolidation; multi-node consolidation is not simulated): when its pods
@@ -123,7 +124,6 @@ struct kp_node {
 	cJSON *labels; /* the node's labels at launch; NULL when not launched here */
 	cJSON *taints; /* spec.taints at launch */
 	int64_t last_pod_event_s; /* simulated */
-	int64_t nominated_until_ms;
 	char replaces[96]; /* launched for the pods of this (drifted) node: not consolidated
 			    * while that node is there */
 	enum node_state state;
@@ -789,7 +789,6 @@ static void launch(struct sim *s, struct claim *c, const struct offering *o, str
 	node_labels(kp, p, o, kn->labels);
 	kn->taints = cJSON_IsArray(taints) ? cJSON_Duplicate(taints, true) : NULL;
 	int64_t until = ks_mono_ms() + NOMINATION_MS;
-	kn->nominated_until_ms = until;
 	snprintf(kn->replaces, sizeof kn->replaces, "%s", replaces ? replaces : "");
 	KS_INFO("karpenter", "nodepool %s: launched %s (%s, %s, %s, $%.4f/h) for %zu pod(s)",
 		p->name, name, o->t->name, spec.capacity_type, spec.zone, o->price, c->nmembers);
@@ -1448,10 +1447,22 @@ static const char *drift_reason(const struct kp_pool *p, const struct kp_node *k
 	return NULL;
 }
 
+/* Whether pods nominated to node have yet to bind (Karpenter does not disrupt a node that
+ * pods are on their way to). */
+static bool awaited(const struct sim_karpenter *kp, const char *node)
+{
+	const char *k;
+	void *v;
+	for (size_t i = 0; ks_map_next(&kp->nominated, &i, &k, &v);)
+		if (!strcmp(((const struct nomination *)v)->node, node))
+			return true;
+	return false;
+}
+
 static void disruption_tick(struct sim *s)
 {
 	bool consolidated = false;
-	int64_t now_s = sim_time_now(s), now_ms = ks_mono_ms();
+	int64_t now_s = sim_time_now(s);
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		char name[96];
 		snprintf(name, sizeof name, "%s", s->nodes[i].name);
@@ -1481,7 +1492,7 @@ static void disruption_tick(struct sim *s)
 		}
 		const char *policy = ks_json_str(p->obj, "spec.disruption.consolidationPolicy");
 		int64_t after = duration_s(ks_json_str(p->obj, "spec.disruption.consolidateAfter"));
-		if (!policy || after < 0 || now_ms < kn->nominated_until_ms ||
+		if (!policy || after < 0 || awaited(s->karp, name) ||
 		    now_s - kn->last_pod_event_s < after ||
 		    (kn->replaces[0] && sim_node_find(s, kn->replaces)))
 			continue;
