@@ -163,15 +163,24 @@ struct sim_karpenter {
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
+/* Requests come from outside: sums saturate instead of overflowing. */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+	return b > 0 && a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* A quantity (a string, or a number as int-or-string fields allow) in milli-units, >= 0. */
 static int64_t qty_milli(const cJSON *v)
 {
 	struct kube_quantity q;
 	if (cJSON_IsNumber(v))
-		return (int64_t)(v->valuedouble * 1000);
+		return v->valuedouble > 0 && v->valuedouble < 9e15 ? (int64_t)(v->valuedouble * 1000)
+		       : v->valuedouble > 0 ? INT64_MAX : 0;
 	if (!cJSON_IsString(v) || kube_quantity_parse(v->valuestring, strlen(v->valuestring), &q,
 						      NULL))
 		return 0;
-	return kube_quantity_milli(&q);
+	int64_t m = kube_quantity_milli(&q);
+	return m > 0 ? m : 0;
 }
 
 /* The pod's effective requests (max of the sum of containers and each init container, plus
@@ -182,8 +191,8 @@ static void pod_requests(const cJSON *pod, int64_t *cpu_m, int64_t *mem_b)
 	const cJSON *c;
 	cJSON_ArrayForEach(c, ks_json_get(pod, "spec.containers"))
 	{
-		cpu += qty_milli(ks_json_get(c, "resources.requests.cpu"));
-		mem += qty_milli(ks_json_get(c, "resources.requests.memory")) / 1000;
+		cpu = sat_add(cpu, qty_milli(ks_json_get(c, "resources.requests.cpu")));
+		mem = sat_add(mem, qty_milli(ks_json_get(c, "resources.requests.memory")) / 1000);
 	}
 	cJSON_ArrayForEach(c, ks_json_get(pod, "spec.initContainers"))
 	{
@@ -192,8 +201,9 @@ static void pod_requests(const cJSON *pod, int64_t *cpu_m, int64_t *mem_b)
 		icpu = a > icpu ? a : icpu;
 		imem = b > imem ? b : imem;
 	}
-	*cpu_m = (cpu > icpu ? cpu : icpu) + qty_milli(ks_json_get(pod, "spec.overhead.cpu"));
-	*mem_b = (mem > imem ? mem : imem) + qty_milli(ks_json_get(pod, "spec.overhead.memory")) / 1000;
+	*cpu_m = sat_add(cpu > icpu ? cpu : icpu, qty_milli(ks_json_get(pod, "spec.overhead.cpu")));
+	*mem_b = sat_add(mem > imem ? mem : imem,
+			 qty_milli(ks_json_get(pod, "spec.overhead.memory")) / 1000);
 }
 
 static const char *controller_kind(const cJSON *pod, const char **uid)
@@ -544,8 +554,8 @@ static void ds_overhead(struct sim *s, const struct kp_pool *p, struct overhead 
 		if (fits) {
 			int64_t c, m;
 			pod_requests(pod, &c, &m);
-			out->cpu += c;
-			out->mem += m;
+			out->cpu = sat_add(out->cpu, c);
+			out->mem = sat_add(out->mem, m);
 			out->pods++;
 		}
 		cJSON_Delete(pod);
@@ -844,12 +854,12 @@ static void pack(struct sim *s, struct kp_pod *pods, size_t n, bool events, stru
 						   true, NULL))
 				continue;
 			bool *ok = ks_calloc(cl->pool->noffs + 1, sizeof *ok);
-			if (narrow(kp, cl->pool, &cl->oh, cl->ok, pod, cl->cpu + pod->cpu,
-				   cl->mem + pod->mem, cl->pods + 1, ok)) {
+			int64_t cpu = sat_add(cl->cpu, pod->cpu), mem = sat_add(cl->mem, pod->mem);
+			if (narrow(kp, cl->pool, &cl->oh, cl->ok, pod, cpu, mem, cl->pods + 1, ok)) {
 				free(cl->ok);
 				cl->ok = ok;
-				cl->cpu += pod->cpu;
-				cl->mem += pod->mem;
+				cl->cpu = cpu;
+				cl->mem = mem;
 				cl->pods++;
 				cl->members = ks_realloc(cl->members, (cl->nmembers + 1) * sizeof(size_t));
 				cl->members[cl->nmembers++] = i;
@@ -1319,8 +1329,8 @@ static void node_used(struct sim *s, const char *node, struct overhead *used)
 		if (np.pods[i] && strcmp(phase, "Succeeded") && strcmp(phase, "Failed")) {
 			int64_t c, m;
 			pod_requests(np.pods[i], &c, &m);
-			used->cpu += c;
-			used->mem += m;
+			used->cpu = sat_add(used->cpu, c);
+			used->mem = sat_add(used->mem, m);
 			used->pods++;
 		}
 	}

@@ -210,7 +210,8 @@ static void compatibility(void **state)
 {
 	(void)state;
 	char why[256];
-	assert_true(compat("[" R("k", "In", "\"a\",\"b\"") "]", "[" R("k", "In", "\"b\"") "]", NULL, 0));
+	assert_true(compat("[" R("k", "In", "\"a\",\"b\"") "]", "[" R("k", "In", "\"b\"") "]", NULL,
+			   0));
 	assert_false(compat("[" R("k", "In", "\"a\",\"b\"") "]", "[" R("k", "In", "\"c\"") "]", why,
 			    sizeof why));
 	assert_string_equal(why, "key k, In [c] not in In [a b]");
@@ -224,8 +225,10 @@ static void compatibility(void **state)
 	assert_true(compat("[" R("k", "NotIn", "\"a\"") "]", "[" E("k", "DoesNotExist") "]", NULL, 0));
 	assert_true(compat("[" E("k", "DoesNotExist") "]", "[" E("k", "DoesNotExist") "]", NULL, 0));
 	/* bounds */
-	assert_true(compat("[" R("g", "Gt", "\"5\"") "]", "[" R("g", "In", "\"6\",\"x\"") "]", NULL, 0));
-	assert_false(compat("[" R("g", "Gt", "\"5\"") "]", "[" R("g", "In", "\"5\",\"x\"") "]", NULL, 0));
+	assert_true(compat("[" R("g", "Gt", "\"5\"") "]", "[" R("g", "In", "\"6\",\"x\"") "]", NULL,
+			   0));
+	assert_false(compat("[" R("g", "Gt", "\"5\"") "]", "[" R("g", "In", "\"5\",\"x\"") "]", NULL,
+			    0));
 	assert_false(compat("[" R("g", "Gt", "\"5\"") "]", "[" R("g", "Lt", "\"3\"") "]", NULL, 0));
 	assert_true(compat("[" R("g", "Gt", "\"5\"") "]", "[" R("g", "Lt", "\"9\"") "]", NULL, 0));
 	/* several requirements on one key narrow each other */
