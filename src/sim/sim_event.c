@@ -2,12 +2,15 @@
  * provisioner), as their real counterparts record them: a name "<object>.<16 hex>", the
  * involved object's reference, the source component (and host for a kubelet), count 1,
  * first and last timestamps now. Cluster-scoped objects (Nodes) get their Events in
- * "default", as client-go's recorder does. Fire-and-forget (sim_send). */
+ * "default", as client-go's recorder does. Fire-and-forget, and best effort as client-go's
+ * recorder: an Event refused because its namespace is being deleted (403) is dropped, not
+ * counted as an API error. */
 #include "base/common.h"
 #include "base/json.h"
 #include "sim/sim_internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void sim_rand_hex(struct sim *s, char *out, size_t n)
 {
@@ -20,6 +23,20 @@ void sim_rand_hex(struct sim *s, char *out, size_t n)
 		r >>= 4;
 	}
 	out[n - 1] = '\0';
+}
+
+static void posted(void *ctx, struct kube_http_resp *resp, int rc, const struct ks_err *err)
+{
+	struct sim *s = ctx;
+	(void)resp;
+	if (!rc)
+		return;
+	if (rc == KS_EFORBIDDEN) {
+		KS_DEBUG("sim", "event dropped: %s", err ? err->msg : "forbidden");
+		return;
+	}
+	s->st.api_errors++;
+	KS_WARN("sim", "%s", err ? err->msg : "request failed");
 }
 
 void sim_post_event(struct sim *s, const struct sim_event *ev)
@@ -57,7 +74,9 @@ void sim_post_event(struct sim *s, const struct sim_event *ev)
 	cJSON_AddStringToObject(e, "type", ev->warning ? "Warning" : "Normal");
 	char *body = ks_json_print(e);
 	char *path = ks_asprintf("/api/v1/namespaces/%s/events", ns);
-	sim_send(s, "POST", path, NULL, body);
+	struct kube_http_req req = {.method = "POST", .path = path, .body = body,
+				    .body_len = strlen(body)};
+	kube_http_start(s->c->http, &req, posted, s);
 	free(path);
 	free(body);
 	free(ename);

@@ -58,6 +58,7 @@ sim_pid=$!
 until_ok 30 "$K" get crd nodepools.karpenter.sh >/dev/null 2>&1
 sleep 1
 
+# The pools are tainted for this test, so pods other tests leave pending are not theirs.
 nodepool() { # NAME CATEGORIES CAPACITY-TYPE CPU-LIMIT [CONSOLIDATION-POLICY]
 cat <<YAML | "$K" apply -f - >/dev/null
 apiVersion: karpenter.sh/v1
@@ -68,6 +69,7 @@ spec:
     metadata: {labels: {kswarm-test: "$ns"}}
     spec:
       nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
+      taints: [{key: kswarm-test, value: "$ns", effect: NoSchedule}]
       requirements:
       - {key: karpenter.k8s.aws/instance-category, operator: In, values: [$2]}
       - {key: kubernetes.io/arch, operator: In, values: [amd64]}
@@ -91,6 +93,7 @@ spec:
     spec:
       terminationGracePeriodSeconds: 5
       nodeSelector: $sel
+      tolerations: [{key: kswarm-test, value: "$ns", effect: NoSchedule}]
       containers: [{name: app, image: "nginx:1.25", resources: {requests: {cpu: "1", memory: 2Gi}}}]
 YAML
 }
@@ -106,9 +109,9 @@ check "one node launched for three pending pods" until_ok 30 count_nodes "$np" 1
 node1=$(pool_nodes "$np" | head -1)
 check "its type is the cheapest that fits ($expected)" bash -c "
   [ \"\$('$K' get node '$node1' -o jsonpath='{.metadata.labels.node\\.kubernetes\\.io/instance-type}')\" = '$expected' ]"
-check "NodePool template labels, capacity type and nodepool-hash on the node" bash -c "
-  '$K' get node '$node1' -o jsonpath='{.metadata.labels.kswarm-test} {.metadata.labels.karpenter\\.sh/capacity-type} {.metadata.annotations.karpenter\\.sh/nodepool-hash}' |
-  grep -qE '^$ns on-demand [0-9]+\$'"
+check "NodePool template labels and taints, capacity type and nodepool-hash on the node" bash -c "
+  '$K' get node '$node1' -o jsonpath='{.metadata.labels.kswarm-test} {.metadata.labels.karpenter\\.sh/capacity-type} {.metadata.annotations.karpenter\\.sh/nodepool-hash} {.spec.taints[0].key}={.spec.taints[0].value}' |
+  grep -qE '^$ns on-demand [0-9]+ kswarm-test=$ns\$'"
 check "the pods run on it" until_ok 30 running_on web "$node1" 3
 check "Nominated events on the pods" pod_event Nominated "Pod should schedule on: node/$node1"
 vcpu=$(awk -F, -v t="$expected" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["instance_type"] == t { print $c["vcpu"] }' "$csv")
@@ -121,6 +124,7 @@ kind: Pod
 metadata: {name: arm-only}
 spec:
   nodeSelector: {kubernetes.io/arch: arm64, kswarm-test: "$ns"}
+  tolerations: [{key: kswarm-test, value: "$ns", effect: NoSchedule}]
   containers: [{name: app, image: "nginx:1.25", resources: {requests: {cpu: 100m}}}]
 YAML
 check "a pod no pool satisfies gets Karpenter's FailedScheduling event" until_ok 20 pod_event FailedScheduling \
