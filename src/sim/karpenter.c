@@ -47,6 +47,10 @@
  *    node is launched and this one replaced.
  *  - A launched node whose NodePool is deleted is drained and removed (Karpenter's NodeClaims
  *    are owned by their NodePool).
+ *  - Expiration: a launched node older than the pool's expireAfter (simulated time) is
+ *    drained and removed, without budgets or replacement first (Karpenter v1: forceful).
+ *  - Draining waits for PDBs until the pool's terminationGracePeriod (simulated) is over,
+ *    then deletes the pods left, as it does at the end of a spot interruption notice.
  *  - Budgets: spec.disruption.budgets (default nodes "10%"), the most restrictive budget
  *    that applies to the reason (Drifted, Empty; "reasons" unset: all) wins; "P%" is rounded
  *    up against the pool's node count; nodes already disrupting count against it. Budgets
@@ -59,7 +63,8 @@
  *   DRAINING: karpenter.sh/disrupted:NoSchedule taint + cordon (start_disruption); every
  *     second each reschedulable pod is evicted (policy/v1beta1 Eviction: PDBs honoured; a
  *     429 posts DisruptionBlocked on the node and the pod is retried) — drain_step;
- *     an interrupted node's remaining pods are deleted once its 2-minute notice is over
+ *     the pods left are deleted once its deadline passes (the 2-minute notice of an
+ *     interruption, the pool's terminationGracePeriod)
  *   ──no pod left but DaemonSet or terminal ones──> removed (sim_remove_node: Node + Lease)
  *
  * NodePool status.resources (cpu, memory, pods, ephemeral-storage, nodes: the capacity of the
@@ -127,7 +132,9 @@ struct kp_node {
 	char replaces[96]; /* launched for the pods of this (drifted) node: not consolidated
 			    * while that node is there */
 	enum node_state state;
-	int64_t deadline_ms; /* interruption: when the notice runs out (0: none) */
+	int64_t launched_s;  /* simulated; 0 when not launched here */
+	int64_t deadline_ms; /* when draining stops waiting (interruption notice, the pool's
+			      * terminationGracePeriod); 0: never */
 };
 
 /* A pod waits for the node launched for it until `until` (real ms), unless that node goes or
@@ -794,6 +801,7 @@ static void launch(struct sim *s, struct claim *c, const struct offering *o, str
 		return;
 	}
 	struct kp_node *kn = kp_node_get(s, name, true);
+	kn->launched_s = sim_time_now(s);
 	snprintf(kn->hash, sizeof kn->hash, "%s", p->hash);
 	kn->labels = cJSON_CreateObject();
 	node_labels(kp, p, o, kn->labels);
@@ -1175,11 +1183,22 @@ static int budget_left(struct sim *s, const struct kp_pool *p, const char *reaso
 	return allowed == INT_MAX ? INT_MAX : allowed - disrupting;
 }
 
+/* Real ms at which sim_s simulated seconds from now will have passed. */
+static int64_t real_deadline(const struct sim *s, int64_t sim_s)
+{
+	return ks_mono_ms() + (int64_t)((double)sim_s * 1000.0 / s->o.time_scale);
+}
+
 static void start_disruption(struct sim *s, const char *node, struct kp_node *kn,
 			     const char *reason, const char *how)
 {
 	kn->state = NODE_DRAINING;
 	snprintf(kn->reason, sizeof kn->reason, "%s", reason);
+	const struct kp_pool *p = ks_map_get(&s->karp->pools, kn->pool);
+	int64_t tgp = p ? duration_s(ks_json_str(p->obj, "spec.template.spec.terminationGracePeriod"))
+			: -1;
+	if (tgp >= 0)
+		kn->deadline_ms = real_deadline(s, tgp);
 	cJSON *patch = cJSON_CreateObject();
 	cJSON *spec = cJSON_AddObjectToObject(patch, "spec");
 	cJSON_AddBoolToObject(spec, "unschedulable", true);
@@ -1491,6 +1510,12 @@ static void disruption_tick(struct sim *s)
 				start_disruption(s, name, kn, "NodePoolDeleted", "Delete");
 			continue;
 		}
+		/* Expiration is forceful in Karpenter v1: no budget, no replacement first. */
+		int64_t expire = duration_s(ks_json_str(p->obj, "spec.template.spec.expireAfter"));
+		if (kn->launched_s && expire >= 0 && now_s - kn->launched_s >= expire) {
+			start_disruption(s, name, kn, "Expired", "Delete");
+			continue;
+		}
 		const char *drift = drift_reason(p, kn);
 		if (drift && budget_left(s, p, "Drifted") > 0) {
 			char *msg = ks_asprintf("Drifted (%s)", drift);
@@ -1661,8 +1686,9 @@ int sim_karpenter_interrupt(struct sim *s, const char *node, struct ks_err *err)
 	KS_INFO("karpenter", "node %s: spot interruption notice", name);
 	node_event(s, name, true, "SpotInterrupted", "Spot interruption warning was triggered");
 	start_disruption(s, name, kn, "Interrupted", "Delete");
-	kn->deadline_ms = ks_mono_ms() +
-			  (int64_t)(INTERRUPT_NOTICE_S * 1000.0 / s->o.time_scale);
+	int64_t notice = real_deadline(s, INTERRUPT_NOTICE_S);
+	if (!kn->deadline_ms || notice < kn->deadline_ms)
+		kn->deadline_ms = notice;
 	return 0;
 }
 

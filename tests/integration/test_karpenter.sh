@@ -6,22 +6,23 @@
 # Pending with Karpenter's FailedScheduling event; a pool at its limit launches nothing more;
 # an empty node goes after consolidateAfter; changed requirements drift a node, which is
 # replaced, blocked by a PDB (DisruptionBlocked) until the PDB allows it; underutilized nodes
-# are replaced by a cheaper one or deleted when their pods fit elsewhere; a spot node gets an
-# interruption notice and its pods move to a new spot node. TAP output.
+# are replaced by a cheaper one or deleted when their pods fit elsewhere; an expired node is
+# replaced; a spot node gets an interruption notice and its pods move to a new spot node.
+# The pools are tainted for the test (its pods tolerate it). TAP output, about a minute.
 set -uo pipefail
 : "${KSWARM_TEST_KUBECONFIG:?needs the local control plane}" "${KSWARM_TEST_KUBECTL:?}" "${KSWARM_BIN:?}"
 export KUBECONFIG=$KSWARM_TEST_KUBECONFIG
 K=$KSWARM_TEST_KUBECTL
 root=$(cd "$(dirname "$0")/../.." && pwd)
 csv=${KSWARM_DATA_DIR:-$root/data}/instance-types.csv
-ns=kst-karp-$$ np=kst-od-$$ sp=kst-spot-$$ uu=kst-uu-$$
+ns=kst-karp-$$ np=kst-od-$$ sp=kst-spot-$$ uu=kst-uu-$$ ex=kst-exp-$$
 tmp=$(mktemp -d)
 n=0 failed=0
 sim_pid=""
 cleanup() {
   [ -n "$sim_pid" ] && kill -INT "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
   "$K" delete ns "$ns" --wait=false >/dev/null 2>&1
-  "$K" delete nodepool "$np" "$sp" "$uu" --ignore-not-found --wait=false >/dev/null 2>&1
+  "$K" delete nodepool "$np" "$sp" "$uu" "$ex" --ignore-not-found --wait=false >/dev/null 2>&1
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -59,7 +60,7 @@ until_ok 30 "$K" get crd nodepools.karpenter.sh >/dev/null 2>&1
 sleep 1
 
 # The pools are tainted for this test, so pods other tests leave pending are not theirs.
-nodepool() { # NAME CATEGORIES CAPACITY-TYPE CPU-LIMIT [CONSOLIDATION-POLICY]
+nodepool() { # NAME CATEGORIES CAPACITY-TYPE CPU-LIMIT [CONSOLIDATION-POLICY [EXPIRE-AFTER]]
 cat <<YAML | "$K" apply -f - >/dev/null
 apiVersion: karpenter.sh/v1
 kind: NodePool
@@ -70,6 +71,7 @@ spec:
     spec:
       nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}
       taints: [{key: kswarm-test, value: "$ns", effect: NoSchedule}]
+      expireAfter: ${6:-720h}
       requirements:
       - {key: karpenter.k8s.aws/instance-category, operator: In, values: [$2]}
       - {key: kubernetes.io/arch, operator: In, values: [amd64]}
@@ -197,6 +199,24 @@ check "the first node's pod fits on the second: it is removed (Underutilized/Del
 check "all three pods run on the remaining node" until_ok 30 bash -c "
   [ \"\$('$K' get pods -n '$ns' -l 'app in (uu,ww)' --field-selector status.phase=Running -o jsonpath='{range .items[*]}{.spec.nodeName}{\"\\n\"}{end}' | grep -cx '$uz')\" -eq 3 ]"
 "$K" delete deploy -n "$ns" uu ww >/dev/null
+
+# Expiration: expireAfter 10m (10 s here) drains and replaces the node.
+nodepool "$ex" "c, m, r" on-demand 100 WhenEmpty 10m
+deployment ee 1 "$ex"
+e1=""
+find_e1() {
+  e1=$("$K" get pods -n "$ns" -l app=ee --field-selector status.phase=Running \
+    -o jsonpath='{.items[0].spec.nodeName}' 2>/dev/null) && [ -n "$e1" ]
+}
+check "expireAfter pool: the pod runs on a node of it" until_ok 30 find_e1
+check "after expireAfter the node goes (Expired/Delete) and the pod runs on a new one" until_ok 40 bash -c "
+  ! '$K' get node '$e1' >/dev/null 2>&1 &&
+  '$K' get events -n default --field-selector involvedObject.name=$e1,reason=DisruptionTerminating \
+    -o jsonpath='{.items[*].message}' | grep -q 'Expired/Delete' &&
+  n=\$('$K' get pods -n '$ns' -l app=ee --field-selector status.phase=Running -o jsonpath='{.items[0].spec.nodeName}') &&
+  [ -n \"\$n\" ] && [ \"\$n\" != '$e1' ]"
+"$K" delete deploy -n "$ns" ee >/dev/null
+"$K" delete nodepool "$ex" >/dev/null
 
 # Spot: a spot node, then an interruption notice (every 10 simulated minutes) replaces it.
 nodepool "$sp" "c, m, r" spot 100
