@@ -12,7 +12,9 @@
  *    (us-east-1a/b/c) x capacity type (on-demand; spot when the type has a spot price) whose
  *    labels satisfy the pool's requirements — and each pod added narrows the offerings to those
  *    whose labels satisfy the pod's node selector and required node affinity and whose
- *    allocatable, less the pool's DaemonSet overhead, holds the claim's pods. A pod that fits
+ *    allocatable, less the pool's DaemonSet overhead (the requests of the pod templates of the
+ *    DaemonSets that tolerate the pool's taints and whose selector is compatible with it,
+ *    listed at each batch, as Karpenter computes it), holds the claim's pods. A pod that fits
  *    no open claim opens one in the first pool, by weight (highest first, then name), whose
  *    taints it tolerates and that has an offering for it.
  *  - Closing a claim: when any offering left is spot, only spot ones remain (Karpenter
@@ -95,6 +97,8 @@ static const char *const zones[] = {"us-east-1a", "us-east-1b", "us-east-1c"};
 
 static const struct kube_resource NODEPOOLS = {"karpenter.sh", "v1", "nodepools", "NodePool",
 					       "nodepool", false, ""};
+static const struct kube_resource DAEMONSETS = {"apps", "v1", "daemonsets", "DaemonSet",
+						"daemonset", true, ""};
 
 /* What Karpenter keeps per instance type: its well-known labels. */
 struct type_labels {
@@ -114,6 +118,9 @@ struct kp_pool {
 	char name[64];
 	cJSON *obj; /* the NodePool (a copy) */
 	struct kube_nodereq_term reqs;
+	/* reqs and what the template implies (karpenter.sh/nodepool, its labels): for telling
+	 * whether a pod or DaemonSet could ever land on the pool's nodes */
+	struct kube_nodereq_term compat;
 	bool valid; /* requirements parsed */
 	int weight;
 	char hash[24];
@@ -159,7 +166,6 @@ struct sim_karpenter {
 	struct ks_map failed;    /* "ns/name" -> hash of the last FailedScheduling message */
 	struct ks_map nominated; /* "ns/name" -> struct nomination * */
 	struct ks_map evicting;  /* "ns/name" -> 1: an eviction is in flight */
-	struct ks_map ds;        /* DaemonSet uid -> "ns/name" of one of its pods (malloc'd) */
 	struct eviction **ev;
 	size_t nev, cap_ev;
 	int64_t batch_first_ms, batch_last_ms, next_tick_ms, next_retry_ms;
@@ -213,23 +219,20 @@ static void pod_requests(const cJSON *pod, int64_t *cpu_m, int64_t *mem_b)
 			 qty_milli(ks_json_get(pod, "spec.overhead.memory")) / 1000);
 }
 
-static const char *controller_kind(const cJSON *pod, const char **uid)
+static const char *controller_kind(const cJSON *pod)
 {
 	const cJSON *ref;
 	cJSON_ArrayForEach(ref, ks_json_get(pod, "metadata.ownerReferences"))
 	{
-		if (ks_json_bool_or(ref, "controller", false)) {
-			if (uid)
-				*uid = ks_json_str_or(ref, "uid", "");
+		if (ks_json_bool_or(ref, "controller", false))
 			return ks_json_str_or(ref, "kind", "");
-		}
 	}
 	return "";
 }
 
 static bool is_daemonset_pod(const cJSON *pod)
 {
-	return !strcmp(controller_kind(pod, NULL), "DaemonSet");
+	return !strcmp(controller_kind(pod), "DaemonSet");
 }
 
 /* Counts against a node's emptiness and must be evicted before it goes. */
@@ -370,6 +373,7 @@ static void pool_free(struct kp_pool *p)
 		return;
 	cJSON_Delete(p->obj);
 	kube_nodereq_term_free(&p->reqs);
+	kube_nodereq_term_free(&p->compat);
 	free(p->offs);
 	free(p);
 }
@@ -400,6 +404,31 @@ static void pool_upsert(struct sim *s, const cJSON *obj)
 					   &p->reqs, &err) == 0;
 	if (!p->valid)
 		KS_WARN("karpenter", "nodepool %s: %s", name, err.msg);
+	cJSON *all = p->valid ? cJSON_Duplicate(ks_json_get(obj, "spec.template.spec.requirements"),
+						true) : NULL;
+	if (!cJSON_IsArray(all)) {
+		cJSON_Delete(all);
+		all = cJSON_CreateArray();
+	}
+	cJSON *implied = cJSON_CreateObject();
+	cJSON_AddStringToObject(implied, "karpenter.sh/nodepool", name);
+	const cJSON *l;
+	cJSON_ArrayForEach(l, ks_json_get(obj, "spec.template.metadata.labels"))
+		if (cJSON_IsString(l))
+			cJSON_AddStringToObject(implied, l->string, l->valuestring);
+	cJSON_ArrayForEach(l, implied)
+	{
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "key", l->string);
+		cJSON_AddStringToObject(r, "operator", "In");
+		const char *v[1] = {l->valuestring};
+		cJSON_AddItemToObject(r, "values", cJSON_CreateStringArray(v, 1));
+		cJSON_AddItemToArray(all, r);
+	}
+	if (kube_nodereq_parse_list(all, &p->compat, NULL))
+		kube_nodereq_term_free(&p->compat);
+	cJSON_Delete(implied);
+	cJSON_Delete(all);
 	struct kp_pool *old = ks_map_put(&kp->pools, name, p);
 	if (old)
 		snprintf(p->status, sizeof p->status, "%s", old->status);
@@ -533,18 +562,16 @@ struct overhead {
 	int pods;
 };
 
-/* The requests of one pod of each DaemonSet that would run on the pool's nodes: it tolerates
- * the pool's taints and its node selector is compatible with the pool's requirements. */
-static void ds_overhead(struct sim *s, const struct kp_pool *p, struct overhead *out)
+/* The requests of the pod template of each DaemonSet that would run on the pool's nodes (as
+ * Karpenter computes it): it tolerates the pool's taints and its node selector is compatible
+ * with the pool. daemonsets is a DaemonSetList (may be NULL). */
+static void ds_overhead(const cJSON *daemonsets, const struct kp_pool *p, struct overhead *out)
 {
-	struct sim_karpenter *kp = s->karp;
 	memset(out, 0, sizeof *out);
-	const char *k;
-	void *v;
-	for (size_t i = 0; ks_map_next(&kp->ds, &i, &k, &v);) {
-		cJSON *pod = get_pod(s, v);
-		if (!pod)
-			continue;
+	const cJSON *ds;
+	cJSON_ArrayForEach(ds, ks_json_get(daemonsets, "items"))
+	{
+		const cJSON *pod = ks_json_get(ds, "spec.template");
 		bool fits = kube_tolerates_taints(ks_json_get(pod, "spec.tolerations"),
 						  ks_json_get(p->obj, "spec.template.spec.taints"),
 						  true, NULL);
@@ -552,7 +579,7 @@ static void ds_overhead(struct sim *s, const struct kp_pool *p, struct overhead 
 		if (fits && kube_nodereq_from_pod(pod, &sel, NULL) == 0) {
 			bool any = sel.nterms == 0;
 			for (size_t t = 0; t < sel.nterms && !any; t++)
-				any = kube_nodereq_compatible(&p->reqs, &sel.terms[t], NULL, 0);
+				any = kube_nodereq_compatible(&p->compat, &sel.terms[t], NULL, 0);
 			fits = any;
 		} else {
 			fits = false;
@@ -565,7 +592,6 @@ static void ds_overhead(struct sim *s, const struct kp_pool *p, struct overhead 
 			out->mem = sat_add(out->mem, m);
 			out->pods++;
 		}
-		cJSON_Delete(pod);
 	}
 }
 
@@ -642,7 +668,7 @@ static void explain(const struct kp_pool *p, const struct overhead *oh, struct k
 	}
 	bool compat = pod->sel.nterms == 0;
 	for (size_t t = 0; t < pod->sel.nterms && !compat; t++)
-		compat = kube_nodereq_compatible(&p->reqs, &pod->sel.terms[t], why, sizeof why);
+		compat = kube_nodereq_compatible(&p->compat, &pod->sel.terms[t], why, sizeof why);
 	if (!compat) {
 		ks_buf_appendf(&pod->why, "incompatible requirements, %s", why);
 		return;
@@ -847,8 +873,13 @@ static void pack(struct sim *s, struct kp_pod *pods, size_t n, bool events, stru
 	size_t npools;
 	struct kp_pool **ps = sorted_pools(kp, &npools);
 	struct overhead *oh = ks_calloc(npools + 1, sizeof *oh);
+	cJSON *daemonsets = NULL;
+	struct ks_err err = {0};
+	if (npools && kube_list(s->c, &DAEMONSETS, NULL, NULL, &daemonsets, &err))
+		KS_WARN("karpenter", "listing DaemonSets (their overhead is left out): %s", err.msg);
 	for (size_t i = 0; i < npools; i++)
-		ds_overhead(s, ps[i], &oh[i]);
+		ds_overhead(daemonsets, ps[i], &oh[i]);
+	cJSON_Delete(daemonsets);
 	qsort(pods, n, sizeof *pods, pod_cmp);
 	size_t cap = 0;
 	memset(pl, 0, sizeof *pl);
@@ -1069,14 +1100,6 @@ static void on_pod(void *ctx, const cJSON *pod, bool deleted)
 	struct sim *s = ctx;
 	struct sim_karpenter *kp = s->karp;
 	char *key = pod_key(pod);
-	const char *uid = NULL;
-	if (!strcmp(controller_kind(pod, &uid), "DaemonSet") && *uid) {
-		char *old = ks_map_get(&kp->ds, uid);
-		if (deleted && old && !strcmp(old, key))
-			free(ks_map_del(&kp->ds, uid));
-		else if (!deleted && !old)
-			ks_map_put(&kp->ds, uid, ks_strdup(key));
-	}
 	const char *node = ks_json_str(pod, "spec.nodeName");
 	if (deleted || node) {
 		ks_map_del(&kp->failed, key);
@@ -1597,7 +1620,6 @@ int sim_karpenter_start(struct sim *s, struct ks_err *err)
 	ks_map_init(&kp->failed);
 	ks_map_init(&kp->nominated);
 	ks_map_init(&kp->evicting);
-	ks_map_init(&kp->ds);
 	kp->ntl = cost_catalog_count(s->cat);
 	kp->tl = ks_calloc(kp->ntl + 1, sizeof *kp->tl);
 	for (size_t i = 0; i < kp->ntl; i++)
@@ -1704,8 +1726,6 @@ void sim_karpenter_free(struct sim *s)
 		pool_free(v);
 	for (size_t i = 0; ks_map_next(&kp->nodes, &i, &k, &v);)
 		kp_node_free(v);
-	for (size_t i = 0; ks_map_next(&kp->ds, &i, &k, &v);)
-		free(v);
 	for (size_t i = 0; ks_map_next(&kp->nominated, &i, &k, &v);)
 		free(v);
 	ks_map_release(&kp->pools);
@@ -1715,7 +1735,6 @@ void sim_karpenter_free(struct sim *s)
 	ks_map_release(&kp->failed);
 	ks_map_release(&kp->nominated);
 	ks_map_release(&kp->evicting);
-	ks_map_release(&kp->ds);
 	for (size_t i = 0; i < kp->nev; i++)
 		free(kp->ev[i]);
 	free(kp->ev);

@@ -41,16 +41,18 @@ node_event() { # NODE REASON
   "$K" get events -n default --field-selector "involvedObject.name=$1,reason=$2" -o name | grep -q .
 }
 
-# The expected type for N x (1 CPU, 2Gi): category c/m/r, amd64, enough allocatable, cheapest
-# on-demand price, then fewer vCPUs, then catalog order.
+# The expected type for N x (1 CPU, 2Gi) plus D DaemonSet pods of (1 CPU, 1Gi): category
+# c/m/r, amd64, enough allocatable, cheapest on-demand price, then fewer vCPUs, then catalog
+# order.
 cheapest() {
-  awk -F, -v n="$1" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  awk -F, -v n="$1" -v d="${2:-0}" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
     ($c["category"] == "c" || $c["category"] == "m" || $c["category"] == "r") &&
-    $c["arch"] == "amd64" && $c["alloc_cpu_millis"] >= 1000 * n && $c["alloc_memory_mib"] >= 2048 * n &&
-    $c["max_pods"] >= n { print $c["od_price_usd_hr"], $c["vcpu"], NR, $c["instance_type"] }' "$csv" |
+    $c["arch"] == "amd64" && $c["alloc_cpu_millis"] >= 1000 * (n + d) &&
+    $c["alloc_memory_mib"] >= 2048 * n + 1024 * d && $c["max_pods"] >= n + d {
+      print $c["od_price_usd_hr"], $c["vcpu"], NR, $c["instance_type"] }' "$csv" |
     sort -k1,1g -k2,2n -k3,3n | head -1 | cut -d' ' -f4
 }
-expected=$(cheapest 3)
+expected=$(cheapest 3 1)
 
 "$K" create ns "$ns" >/dev/null
 "$KSWARM_BIN" sim --nodes 0 --time-scale 60 --seed $$ --duration 300 \
@@ -104,17 +106,32 @@ running_on() { # APP NODE COUNT: COUNT pods of APP Running on NODE
       -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | grep -cx "$2")" -eq "$3" ]
 }
 
+# A DaemonSet for the first pool's nodes: its requests count against each new node.
+cat <<YAML | "$K" apply -n "$ns" -f - >/dev/null
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      nodeSelector: {karpenter.sh/nodepool: $np}
+      tolerations: [{key: kswarm-test, operator: Exists}]
+      containers: [{name: agent, image: "fluent-bit:3.1", resources: {requests: {cpu: "1", memory: 1Gi}}}]
+YAML
 nodepool "$np" "c, m, r" on-demand 100
 deployment web 3
 check "sim with --nodes 0 starts the provisioner" until_ok 10 grep -q "acting as kubelet" "$tmp/sim.out"
 check "one node launched for three pending pods" until_ok 30 count_nodes "$np" 1
 node1=$(pool_nodes "$np" | head -1)
-check "its type is the cheapest that fits ($expected)" bash -c "
+check "its type is the cheapest that fits them and the DaemonSet ($expected)" bash -c "
   [ \"\$('$K' get node '$node1' -o jsonpath='{.metadata.labels.node\\.kubernetes\\.io/instance-type}')\" = '$expected' ]"
 check "NodePool template labels and taints, capacity type and nodepool-hash on the node" bash -c "
   '$K' get node '$node1' -o jsonpath='{.metadata.labels.kswarm-test} {.metadata.labels.karpenter\\.sh/capacity-type} {.metadata.annotations.karpenter\\.sh/nodepool-hash} {.spec.taints[0].key}={.spec.taints[0].value}' |
   grep -qE '^$ns on-demand [0-9]+ kswarm-test=$ns\$'"
 check "the pods run on it" until_ok 30 running_on web "$node1" 3
+check "so does the DaemonSet's pod" until_ok 30 running_on agent "$node1" 1
 check "Nominated events on the pods" pod_event Nominated "Pod should schedule on: node/$node1"
 vcpu=$(awk -F, -v t="$expected" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["instance_type"] == t { print $c["vcpu"] }' "$csv")
 check "NodePool status.resources: $vcpu cpu, 1 node" until_ok 10 bash -c "
@@ -136,7 +153,7 @@ check "and stays Pending" bash -c "[ \"\$('$K' get pod -n '$ns' arm-only -o json
 
 # At its limit: the pool holds $vcpu CPUs and may not grow.
 "$K" patch nodepool "$np" --type merge -p "{\"spec\":{\"limits\":{\"cpu\":\"$vcpu\"}}}" >/dev/null
-"$K" scale -n "$ns" deploy web --replicas=6 >/dev/null
+"$K" scale -n "$ns" deploy web --replicas=$((vcpu + 2)) >/dev/null  # more than the node holds
 check "a pool at its limit launches nothing more (event says so)" until_ok 25 pod_event FailedScheduling \
   "all available instance types exceed limits for nodepool \"$np\""
 check "still one node" count_nodes "$np" 1
