@@ -1254,6 +1254,12 @@ static void evicted(void *ctx, struct kube_http_resp *resp, int rc, const struct
 	long status = resp ? resp->status : 0;
 	if (!rc || rc == KS_ENOTFOUND)
 		return;
+	if (rc == KS_EFORBIDDEN) {
+		/* On this server a terminating namespace refuses evictions; its deletion removes
+		 * the pod anyway. Retried on a later turn. */
+		KS_DEBUG("karpenter", "evicting %s/%s: %s", e->ns, e->pod, err ? err->msg : "403");
+		return;
+	}
 	if (status == 429 || (err && err->http_status == 429)) {
 		/* A PodDisruptionBudget says no: retried on a later turn. */
 		char *msg = ks_asprintf("Cannot disrupt Node: pdb prevents pod evictions "
