@@ -9,6 +9,7 @@
 #include "base/jsonout.h"
 #include "cost/catalog.h"
 #include "sim/scenario.h"
+#include "sim/karpenter.h"
 #include "sim/sim.h"
 #include "sim/sim_metrics.h"
 #include "sim/vault.h"
@@ -31,6 +32,10 @@ const char cmd_sim_usage[] =
 	"them alive. The kubelets' HTTPS endpoint on 127.0.0.1 serves container logs, so\n"
 	"`kubectl logs` (-c, --previous, --tail, --timestamps, --since, --limit-bytes) works\n"
 	"through the API server. On exit (Ctrl-C or --duration) the nodes are removed.\n\n"
+	"With the NodePool CRD served, it also plays Karpenter: pods the scheduler cannot place get\n"
+	"nodes launched from the NodePools (cheapest fitting instance type, spot when allowed),\n"
+	"empty nodes are consolidated, drifted nodes replaced within the disruption budgets, and\n"
+	"NodePool status.resources kept up to date (see src/sim/karpenter.c).\n\n"
 	"Flags:\n"
 	"      --nodes N              nodes to register (default 3)\n"
 	"      --instance-type T      EC2 instance type from the catalog (default m5.large)\n"
@@ -57,6 +62,8 @@ const char cmd_sim_usage[] =
 	"                             vault secrets, usage curves, faults and timeline\n"
 	"      --vault-env FILE       write VAULT_ADDR and VAULT_TOKEN of the simulated Vault there\n"
 	"                             (mode 0600) when a scenario uses it\n"
+	"      --interrupt-spot-every D  a spot interruption notice for a random spot node every D\n"
+	"                             of simulated time (90s, 10m, 1h; default: never)\n"
 	"      --local                start the local control plane first (scripts/localcp.sh, env\n"
 	"                             \"sim\"; built once and cached) and use it\n"
 	"      --kubeconfig FILE, --context NAME\n\n"
@@ -94,6 +101,7 @@ struct sim_args {
 	int n_scenarios;
 	const char *describe, *output, *check, *vault_env;
 	double wait_s;
+	long interrupt_every_s; /* simulated seconds, 0: never */
 };
 
 static int parse(int argc, char **argv, struct sim_args *a)
@@ -198,6 +206,15 @@ static int parse(int argc, char **argv, struct sim_args *a)
 			}
 		} else if (!strcmp(f, "--vault-env")) {
 			a->vault_env = v;
+		} else if (!strcmp(f, "--interrupt-spot-every")) {
+			double d;
+			struct ks_err e = {0};
+			if (ks_parse_duration(v, &d, &e) || d < 1) {
+				fprintf(stderr, "kswarm sim: --interrupt-spot-every: %s\n",
+					e.msg[0] ? e.msg : "at least 1s");
+				return -1;
+			}
+			a->interrupt_every_s = (long)d;
 		} else if (!strcmp(f, "--duration")) {
 			a->duration = strtol(v, &end, 10);
 			if (*end || a->duration <= 0)
@@ -576,8 +593,10 @@ int cmd_sim(int argc, char **argv)
 	       a.nodes == 1 ? "" : "s", a.capacity_type, a.nodepool, a.zones);
 	fflush(stdout);
 	for (long i = 0; i < a.nodes && !stop_requested; i++) {
-		struct sim_node_spec spec = {a.instance_type, a.nodepool, a.capacity_type,
-					     zone_list[i % nz]};
+		struct sim_node_spec spec = {.instance_type = a.instance_type,
+					     .nodepool = a.nodepool,
+					     .capacity_type = a.capacity_type,
+					     .zone = zone_list[i % nz]};
 		char name[128];
 		if (sim_add_node(s, &spec, name, sizeof name, &err)) {
 			fprintf(stderr, "kswarm sim: %s\n", err.msg);
@@ -591,9 +610,11 @@ int cmd_sim(int argc, char **argv)
 			const struct sim_scenario_nodes *sn = &scenarios[i]->nodes[j];
 			for (int k = 0; k < sn->count; k++) {
 				struct sim_node_spec spec = {
-					sn->instance_type, sn->nodepool ? sn->nodepool : a.nodepool,
-					sn->capacity_type ? sn->capacity_type : "on-demand",
-					sn->zone ? sn->zone : zone_list[k % nz]};
+					.instance_type = sn->instance_type,
+					.nodepool = sn->nodepool ? sn->nodepool : a.nodepool,
+					.capacity_type = sn->capacity_type ? sn->capacity_type
+									   : "on-demand",
+					.zone = sn->zone ? sn->zone : zone_list[k % nz]};
 				char name[128];
 				if (sim_add_node(s, &spec, name, sizeof name, &err)) {
 					fprintf(stderr, "kswarm sim: %s: %s\n", scenarios[i]->name,
@@ -644,9 +665,19 @@ int cmd_sim(int argc, char **argv)
 	printf("sim: acting as kubelet for pods bound to these nodes (Ctrl-C to stop)\n");
 	fflush(stdout);
 	int64_t start = ks_mono_ms(), next_report = start + 10000;
+	int64_t interrupt_ms = (int64_t)((double)a.interrupt_every_s * 1000.0 / a.time_scale);
+	int64_t next_interrupt = start + interrupt_ms;
 	struct sim_stats st;
 	while (!stop_requested && (!a.duration || ks_mono_ms() - start < a.duration * 1000)) {
 		sim_step(s, 200);
+		if (a.interrupt_every_s && ks_mono_ms() >= next_interrupt) {
+			if (sim_karpenter_interrupt(s, NULL, &err))
+				printf("sim: no spot interruption: %s\n", err.msg);
+			else
+				printf("sim: spot interruption notice sent\n");
+			fflush(stdout);
+			next_interrupt += interrupt_ms;
+		}
 		if (ks_mono_ms() >= next_report) {
 			sim_get_stats(s, &st);
 			printf("sim: %d nodes, %llu pods started, %llu finished, %llu API errors\n",

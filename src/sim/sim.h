@@ -44,6 +44,11 @@ struct sim_node_spec {
 	const char *nodepool;      /* karpenter.sh/nodepool */
 	const char *capacity_type; /* "on-demand" or "spot" */
 	const char *zone;          /* "us-east-1a" */
+	/* Optional (NULL: none), borrowed for the call: labels added to the well-known ones (a
+	 * NodePool's template labels), annotations, and spec.taints (an array of Taints). */
+	const cJSON *labels;
+	const cJSON *annotations;
+	const cJSON *taints;
 };
 
 struct sim;
@@ -58,15 +63,20 @@ int sim_add_node(struct sim *s, const struct sim_node_spec *spec, char *name_out
  * server) on 127.0.0.1 and advertise its port in the nodes' daemonEndpoints: call it before
  * sim_add_node. Without it nodes advertise 10250 and logs are not served. */
 int sim_serve_kubelet(struct sim *s, struct ks_err *err);
-/* Start the pod informer (call after adding nodes, or before: new nodes are picked up). */
+/* Start the pod informer (call after adding nodes, or before: new nodes are picked up), and
+ * the Karpenter provisioner when the cluster serves karpenter.sh/v1 NodePools. */
 int sim_start(struct sim *s, struct ks_err *err);
-/* One turn of the loop: watch events, pods to start or finish, leases and heartbeats. */
+/* One turn of the loop: watch events, pods to start or finish, leases and heartbeats, and the
+ * Karpenter provisioner (sim/karpenter.h) when the NodePool CRD is served. */
 void sim_step(struct sim *s, long timeout_ms);
 /* Install (server-side apply) the Karpenter CRDs embedded from deploy/crds/ and wait until
  * they are Established; *installed (when not NULL) counts them. */
 int sim_install_crds(struct sim *s, int *installed, struct ks_err *err);
 /* Delete every node this simulator registered (and their Leases). */
 int sim_remove_nodes(struct sim *s, struct ks_err *err);
+/* Delete one of them (Node and Lease) and stop playing its kubelet; KS_ENOTFOUND when the
+ * simulator did not register it. */
+int sim_remove_node(struct sim *s, const char *name, struct ks_err *err);
 
 /* Scenarios (scenario.h): play these (borrowed; they must outlive the simulator). vault may
  * be NULL when none of them writes to it. Call before sim_scenarios_stage. */

@@ -1,4 +1,5 @@
-/* sim_internal.h — what sim_node.c and sim_kubelet.c share. Not for other modules. */
+/* sim_internal.h — what the simulator's files (sim_node.c, sim_kubelet.c, sim_event.c,
+ * karpenter.c, ...) share. Not for other modules. */
 #ifndef KS_SIM_INTERNAL_H
 #define KS_SIM_INTERNAL_H
 
@@ -46,7 +47,20 @@ struct sim {
 	struct sim_logs *logs;   /* every container's log lines (the kubelet server reads them) */
 	struct sim_kubelet_server *kubelet_srv; /* NULL until sim_serve_kubelet */
 	struct sim_stats st;
+	unsigned long nodes_registered; /* ever: pod subnets are not reused */
+	struct sim_karpenter *karp;     /* the provisioner (karpenter.c); NULL when off */
 };
+
+/* An Event about one object (sim_event.c). ns NULL or "" for cluster-scoped objects. */
+struct sim_event {
+	const char *kind, *ns, *name, *uid, *resource_version, *field_path;
+	const char *reason, *message;
+	const char *component, *host; /* source: "kubelet" and its node, "karpenter" */
+	bool warning;
+};
+void sim_post_event(struct sim *s, const struct sim_event *ev);
+/* n-1 random hex digits and a NUL. */
+void sim_rand_hex(struct sim *s, char *out, size_t n);
 
 uint64_t sim_rand(struct sim *s);
 /* "2026-11-21T10:00:02Z" and the MicroTime form, of the current (real) time. */

@@ -240,69 +240,37 @@ void sim_kubelet_stop(struct sim *s)
 	s->pods = s->secrets = s->configmaps = NULL;
 }
 
-static void hex(struct sim *s, char *out, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	uint64_t r = 0;
-	for (size_t i = 0; i + 1 < n; i++) {
-		if (i % 16 == 0)
-			r = sim_rand(s);
-		out[i] = digits[r & 15];
-		r >>= 4;
-	}
-	out[n - 1] = '\0';
-}
-
 static void post_event(struct sim *s, const struct pod_rt *rt, const char *container,
 		       const char *type, const char *reason, const char *message)
 {
-	char now[40], suffix[17];
-	sim_now(now, sizeof now);
-	hex(s, suffix, sizeof suffix);
-	cJSON *e = cJSON_CreateObject();
-	cJSON *m = cJSON_AddObjectToObject(e, "metadata");
-	char *ename = ks_asprintf("%s.%s", rt->name, suffix);
-	cJSON_AddStringToObject(m, "name", ename);
-	cJSON_AddStringToObject(m, "namespace", rt->ns);
-	cJSON *io = cJSON_AddObjectToObject(e, "involvedObject");
-	cJSON_AddStringToObject(io, "kind", "Pod");
-	cJSON_AddStringToObject(io, "namespace", rt->ns);
-	cJSON_AddStringToObject(io, "name", rt->name);
-	cJSON_AddStringToObject(io, "uid", rt->uid);
-	cJSON_AddStringToObject(io, "apiVersion", "v1");
+	char *fp = NULL;
 	if (container) {
-		char *fp = ks_asprintf("spec.%s{%s}", "containers", container);
+		bool init = false;
 		for (int i = 0; i < rt->n; i++)
-			if (rt->c[i].init && !strcmp(rt->c[i].name, container)) {
-				free(fp);
-				fp = ks_asprintf("spec.initContainers{%s}", container);
-			}
-		cJSON_AddStringToObject(io, "fieldPath", fp);
-		free(fp);
+			init |= rt->c[i].init && !strcmp(rt->c[i].name, container);
+		fp = ks_asprintf("spec.%s{%s}", init ? "initContainers" : "containers", container);
 	}
-	cJSON_AddStringToObject(e, "reason", reason);
-	cJSON_AddStringToObject(e, "message", message);
-	cJSON *src = cJSON_AddObjectToObject(e, "source");
-	cJSON_AddStringToObject(src, "component", "kubelet");
-	cJSON_AddStringToObject(src, "host", rt->node);
-	cJSON_AddStringToObject(e, "firstTimestamp", now);
-	cJSON_AddStringToObject(e, "lastTimestamp", now);
-	cJSON_AddNumberToObject(e, "count", 1);
-	cJSON_AddStringToObject(e, "type", type);
-	char *body = ks_json_print(e);
-	char *path = ks_asprintf("/api/v1/namespaces/%s/events", rt->ns);
-	sim_send(s, "POST", path, NULL, body);
-	free(path);
-	free(body);
-	free(ename);
-	cJSON_Delete(e);
+	struct sim_event ev = {
+		.kind = "Pod",
+		.ns = rt->ns,
+		.name = rt->name,
+		.uid = rt->uid,
+		.field_path = fp,
+		.reason = reason,
+		.message = message,
+		.component = "kubelet",
+		.host = rt->node,
+		.warning = !strcmp(type, "Warning"),
+	};
+	sim_post_event(s, &ev);
+	free(fp);
 }
 
 /* The image ID a registry would give: the repository with a digest. */
 static char *image_id(struct sim *s, const char *image)
 {
 	char digest[65];
-	hex(s, digest, sizeof digest);
+	sim_rand_hex(s, digest, sizeof digest);
 	char ref[512];
 	sim_image_reference(image, ref, sizeof ref);
 	size_t n = strcspn(ref, "@");
@@ -462,7 +430,7 @@ static void ctr_start(struct sim *s, struct pod_rt *rt, struct ctr_rt *c, const 
 	if (c->state == C_CRASH_BACKOFF)
 		sim_logs_restart(s->logs, rt->ns, rt->name, c->name);
 	char hx[65];
-	hex(s, hx, sizeof hx);
+	sim_rand_hex(s, hx, sizeof hx);
 	snprintf(c->cid, sizeof c->cid, "containerd://%s", hx);
 	sim_now(c->started, sizeof c->started);
 	c->run_real_ms = ks_time_now_ms();

@@ -7,6 +7,7 @@
 #include "base/common.h"
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "sim/karpenter.h"
 #include "sim/sim_internal.h"
 #include "sim/sim_metrics.h"
 
@@ -92,6 +93,7 @@ void sim_free(struct sim *s)
 	if (!s)
 		return;
 	sim_metrics_free(s->metrics); /* first: its HTTP thread stops */
+	sim_karpenter_free(s);
 	sim_kubelet_server_stop(s->kubelet_srv); /* before the logs it reads */
 	sim_kubelet_stop(s);
 	sim_scenarios_release(s);
@@ -140,7 +142,24 @@ static void add_conditions(cJSON *status, const char *now)
 	}
 }
 
-static cJSON *node_object(struct sim *s, const struct sim_node *n)
+/* Copy the members of src (an object) into dst, replacing those of the same name. */
+static void merge_members(cJSON *dst, const cJSON *src)
+{
+	const cJSON *m;
+	if (!cJSON_IsObject(src))
+		return;
+	cJSON_ArrayForEach(m, src)
+	{
+		cJSON *copy = cJSON_Duplicate(m, true);
+		if (cJSON_GetObjectItemCaseSensitive(dst, m->string))
+			cJSON_ReplaceItemInObjectCaseSensitive(dst, m->string, copy);
+		else
+			cJSON_AddItemToObject(dst, m->string, copy);
+	}
+}
+
+static cJSON *node_object(struct sim *s, const struct sim_node *n,
+			  const struct sim_node_spec *spec)
 {
 	const struct cost_instance_type *t = n->type;
 	char now[40], buf[64];
@@ -167,13 +186,17 @@ static cJSON *node_object(struct sim *s, const struct sim_node *n)
 	cJSON_AddStringToObject(lc.labels, "kubernetes.io/os", "linux");
 	cJSON_AddStringToObject(lc.labels, "topology.kubernetes.io/region", "us-east-1");
 	cJSON_AddStringToObject(lc.labels, "topology.kubernetes.io/zone", n->zone);
+	merge_members(lc.labels, spec->labels);
 	cJSON *ann = cJSON_AddObjectToObject(meta, "annotations");
 	cJSON_AddStringToObject(ann, "node.alpha.kubernetes.io/ttl", "0");
 	cJSON_AddStringToObject(ann, "kswarm.io/simulated", "true");
-	cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+	merge_members(ann, spec->annotations);
+	cJSON *nspec = cJSON_AddObjectToObject(o, "spec");
+	if (cJSON_IsArray(spec->taints) && ks_json_len(spec->taints))
+		cJSON_AddItemToObject(nspec, "taints", cJSON_Duplicate(spec->taints, true));
 	snprintf(buf, sizeof buf, "aws:///%s/i-%017llx", n->zone,
 		 (unsigned long long)(sim_rand(s) & 0xfffffffffffffffULL));
-	cJSON_AddStringToObject(spec, "providerID", buf);
+	cJSON_AddStringToObject(nspec, "providerID", buf);
 
 	cJSON *st = cJSON_AddObjectToObject(o, "status");
 	cJSON *cap = cJSON_AddObjectToObject(st, "capacity");
@@ -280,10 +303,10 @@ int sim_add_node(struct sim *s, const struct sim_node_spec *spec, char *name_out
 		if (!sim_node_find(s, n->name))
 			break;
 	}
-	n->subnet_a = 1 + (unsigned)(s->n_nodes / 250);
-	n->subnet_b = (unsigned)(s->n_nodes % 250);
+	n->subnet_a = 1 + (unsigned)(s->nodes_registered / 250 % 250);
+	n->subnet_b = (unsigned)(s->nodes_registered % 250);
 	n->pod_ip_next = 2;
-	cJSON *o = node_object(s, n), *created = NULL;
+	cJSON *o = node_object(s, n, spec), *created = NULL;
 	int rc = kube_create(s->c, &KUBE_RES_NODES, NULL, o, &created, err);
 	cJSON_Delete(o);
 	if (rc)
@@ -291,6 +314,7 @@ int sim_add_node(struct sim *s, const struct sim_node_spec *spec, char *name_out
 	snprintf(n->uid, sizeof n->uid, "%s", ks_json_str_or(created, "metadata.uid", ""));
 	cJSON_Delete(created);
 	s->n_nodes++;
+	s->nodes_registered++;
 	ks_map_put(&s->node_by_name, n->name, (void *)(uintptr_t)s->n_nodes);
 	renew_lease(s, n, true);
 	if (name_out)
@@ -335,19 +359,49 @@ void sim_nodes_heartbeat(struct sim *s)
 	}
 }
 
+static int delete_node(struct sim *s, const char *name, struct ks_err *err)
+{
+	static const struct kube_resource leases = {"coordination.k8s.io", "v1", "leases", "Lease",
+						    "lease", true, ""};
+	struct kube_delete_opts d = {.grace_period_s = -1};
+	int rc = kube_delete(s->c, &KUBE_RES_NODES, NULL, name, &d, NULL, err);
+	kube_delete(s->c, &leases, "kube-node-lease", name, &d, NULL, NULL);
+	return rc == KS_ENOTFOUND ? 0 : rc;
+}
+
 int sim_remove_nodes(struct sim *s, struct ks_err *err)
 {
 	int rc = 0;
-	const struct kube_resource leases = {"coordination.k8s.io", "v1", "leases", "Lease",
-					     "lease", true, ""};
 	for (size_t i = 0; i < s->n_nodes; i++) {
-		struct kube_delete_opts d = {.grace_period_s = -1};
-		int r = kube_delete(s->c, &KUBE_RES_NODES, NULL, s->nodes[i].name, &d, NULL, err);
-		if (r && r != KS_ENOTFOUND)
+		int r = delete_node(s, s->nodes[i].name, err);
+		if (r)
 			rc = r;
-		kube_delete(s->c, &leases, "kube-node-lease", s->nodes[i].name, &d, NULL, NULL);
 	}
 	return rc;
+}
+
+int sim_remove_node(struct sim *s, const char *name, struct ks_err *err)
+{
+	uintptr_t idx = (uintptr_t)ks_map_get(&s->node_by_name, name);
+	if (!idx)
+		return ks_err_set(err, KS_ENOTFOUND, "node %s was not registered by this simulator",
+				  name);
+	char copy[sizeof s->nodes[0].name];
+	snprintf(copy, sizeof copy, "%s", name);
+	int rc = delete_node(s, copy, err);
+	if (rc)
+		return ks_err_wrap(err, "removing node %s", copy);
+	/* The last node takes the freed slot. */
+	ks_map_del(&s->node_by_name, copy);
+	size_t i = idx - 1, last = s->n_nodes - 1;
+	if (i != last) {
+		s->nodes[i] = s->nodes[last];
+		ks_map_put(&s->node_by_name, s->nodes[i].name, (void *)(uintptr_t)(i + 1));
+	}
+	s->n_nodes--;
+	s->st.nodes = (int)s->n_nodes;
+	KS_INFO("sim", "node %s removed", copy);
+	return 0;
 }
 
 int64_t sim_time_now(const struct sim *s)
@@ -371,7 +425,8 @@ int sim_start(struct sim *s, struct ks_err *err)
 	kube_informer_start(s->services);
 	s->cluster_nodes = kube_informer_new(s->c, &KUBE_RES_NODES, &o);
 	kube_informer_start(s->cluster_nodes);
-	return sim_kubelet_start(s, err);
+	int rc = sim_kubelet_start(s, err);
+	return rc ? rc : sim_karpenter_start(s, err);
 }
 
 void sim_step(struct sim *s, long timeout_ms)
@@ -384,6 +439,7 @@ void sim_step(struct sim *s, long timeout_ms)
 	kube_informer_poll(s->configmaps, 0);
 	sim_kubelet_work(s);
 	sim_scenarios_tick(s);
+	sim_karpenter_work(s);
 	sim_nodes_heartbeat(s);
 	sim_metrics_tick(s);
 }

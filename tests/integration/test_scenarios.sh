@@ -17,7 +17,7 @@ cleanup() {
   if [ -n "$sim_pid" ]; then kill -INT "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null; fi
   "$K" delete ns "${namespaces[@]}" --wait=false >/dev/null 2>&1
   "$K" delete nodepools.karpenter.sh events internal-tools --wait=false >/dev/null 2>&1
-  rm -rf "$tmp"
+  cp "$tmp/sim.out" "${TMPDIR:-/tmp}/kswarm-test-scenarios-sim.out" 2>/dev/null; rm -rf "$tmp"
 }
 trap cleanup EXIT
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -57,7 +57,7 @@ for sc in "${scenarios[@]}"; do args+=(--scenario "$sc"); done
 "$KSWARM_BIN" sim --nodes 6 --instance-type m5.2xlarge --time-scale 1440 --seed $$ \
   --vault-env "$tmp/vault.env" --duration 600 "${args[@]}" >"$tmp/sim.out" 2>&1 &
 sim_pid=$!
-for _ in $(seq 1 100); do grep -q "acting as kubelet" "$tmp/sim.out" && break; sleep 0.3; done
+for _ in $(seq 1 300); do grep -q "acting as kubelet" "$tmp/sim.out" && break; sleep 0.3; done
 check "the simulator sets every stage" grep -q "acting as kubelet" "$tmp/sim.out"
 check "the vault token is written only to the env file (mode 0600)" bash -c "
   [ \"\$(stat -c %a '$tmp/vault.env')\" = 600 ] && . '$tmp/vault.env' && [ -n \"\$VAULT_TOKEN\" ] &&
