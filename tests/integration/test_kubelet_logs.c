@@ -35,7 +35,8 @@ static int setup(void **state)
 	assert_rc(sim_new(&f->c, f->cat, &o, &f->s, &err), 0, &err);
 	assert_rc(sim_serve_kubelet(f->s, &err), 0, &err);
 	assert_true(f->s->kubelet_port > 0 && f->s->kubelet_port != 10250);
-	struct sim_node_spec spec = {"m5.large", "kst-kl", "on-demand", "us-east-1a"};
+	struct sim_node_spec spec = {.instance_type = "m5.large", .nodepool = "kst-kl",
+				     .capacity_type = "on-demand", .zone = "us-east-1a"};
 	assert_rc(sim_add_node(f->s, &spec, f->node, sizeof f->node, &err), 0, &err);
 	assert_int_equal(sim_serve_kubelet(f->s, &err), 0); /* already serving: a no-op */
 	assert_rc(sim_start(f->s, &err), 0, &err);
