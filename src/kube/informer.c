@@ -436,6 +436,11 @@ bool kube_informer_synced(const struct kube_informer *inf)
 	return inf->synced;
 }
 
+long kube_informer_tick(struct kube_informer *inf, long timeout_ms)
+{
+	return inf && inf->watch ? kube_watch_tick(inf->watch, timeout_ms) : timeout_ms;
+}
+
 void kube_informer_poll(struct kube_informer *inf, long timeout_ms)
 {
 	if (inf->watch)

@@ -51,6 +51,9 @@ bool kube_informer_synced(const struct kube_informer *inf);
 /* Poll until synced or timeout; returns true when synced. */
 bool kube_informer_wait_synced(struct kube_informer *inf, long timeout_ms);
 void kube_informer_poll(struct kube_informer *inf, long timeout_ms);
+/* kube_watch_tick of its watch (NULL is fine): for several informers on one client, tick
+ * each and poll the client's HTTP once (kube_http_poll). */
+long kube_informer_tick(struct kube_informer *inf, long timeout_ms);
 
 size_t kube_informer_count(const struct kube_informer *inf);
 /* The cached object's id (KUBE_OBJ_NONE when absent); ns NULL or "" for cluster-scoped. */

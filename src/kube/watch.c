@@ -344,7 +344,7 @@ void kube_watch_start(struct kube_watch *w)
 		start_watch(w);
 }
 
-void kube_watch_poll(struct kube_watch *w, long timeout_ms)
+long kube_watch_tick(struct kube_watch *w, long timeout_ms)
 {
 	if (w->state == KW_BACKOFF) {
 		int64_t now = ks_mono_ms();
@@ -354,7 +354,12 @@ void kube_watch_poll(struct kube_watch *w, long timeout_ms)
 			timeout_ms = (long)(w->due_ms - now);
 		}
 	}
-	kube_http_poll(w->c->http, timeout_ms);
+	return timeout_ms;
+}
+
+void kube_watch_poll(struct kube_watch *w, long timeout_ms)
+{
+	kube_http_poll(w->c->http, kube_watch_tick(w, timeout_ms));
 }
 
 void kube_watch_stop(struct kube_watch *w)

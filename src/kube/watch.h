@@ -97,6 +97,10 @@ struct kube_watch *kube_watch_new(struct kube_client *c, const struct kube_resou
 void kube_watch_start(struct kube_watch *w);
 /* Run timers (back-off) and the client's transfers for up to timeout_ms. */
 void kube_watch_poll(struct kube_watch *w, long timeout_ms);
+/* The watch's own timer without polling the connection: restart it when its back-off is
+ * over. Returns timeout_ms shortened to when the back-off ends (for the caller's poll). Many
+ * watches on one client: tick each, then poll the client's HTTP once. */
+long kube_watch_tick(struct kube_watch *w, long timeout_ms);
 void kube_watch_stop(struct kube_watch *w);
 /* Watch again from resourceVersion rv (a stopped or running watch); when the server no
  * longer has rv, it answers 410 and the watch relists. */

@@ -1658,7 +1658,6 @@ void sim_karpenter_work(struct sim *s)
 	struct sim_karpenter *kp = s->karp;
 	if (!kp)
 		return;
-	kube_informer_poll(kp->pools_inf, 0);
 	pools_sync(s);
 	int64_t now = ks_mono_ms();
 	bool ready = kube_informer_synced(kp->pools_inf) && kube_informer_synced(s->pods);
@@ -1681,6 +1680,11 @@ void sim_karpenter_work(struct sim *s)
 		reap_evictions(kp);
 		kp->next_tick_ms = now + TICK_MS;
 	}
+}
+
+struct kube_informer *sim_karpenter_informer(struct sim *s)
+{
+	return s->karp ? s->karp->pools_inf : NULL;
 }
 
 int sim_karpenter_interrupt(struct sim *s, const char *node, struct ks_err *err)

@@ -24,5 +24,7 @@ void sim_karpenter_work(struct sim *s);
  * provisioner is off. */
 int sim_karpenter_interrupt(struct sim *s, const char *node, struct ks_err *err);
 void sim_karpenter_free(struct sim *s);
+/* Its NodePool informer (NULL when off), for sim_step's one poll of the connection. */
+struct kube_informer *sim_karpenter_informer(struct sim *s);
 
 #endif

@@ -87,11 +87,18 @@ struct pod_rt {
 	char uid[64], node[96], ns[128], name[192];
 	char restart_policy[12];
 	char ip[24], host_ip[20], start_time[40], qos[12];
-	struct ctr_rt c[MAX_CONTAINERS];
+	struct ctr_rt *c; /* n of them: the init containers first, in order */
 	int n, n_init;
 	bool inflight, dirty;
 	bool failed_ready_event;
 };
+
+static void rt_free(struct pod_rt *rt)
+{
+	if (rt)
+		free(rt->c);
+	free(rt);
+}
 
 static struct pod_rt *rt_get(struct sim *s, const char *key)
 {
@@ -132,7 +139,7 @@ static void on_delete(void *ctx, const cJSON *pod)
 	struct pod_rt *rt = ks_map_del(&s->pod_rt, key);
 	if (rt) {
 		sim_logs_drop_pod(s->logs, rt->ns, rt->name);
-		free(rt);
+		rt_free(rt);
 	}
 	free(key);
 }
@@ -231,7 +238,7 @@ void sim_kubelet_stop(struct sim *s)
 	const char *k;
 	void *v;
 	for (size_t i = 0; ks_map_next(&s->pod_rt, &i, &k, &v);)
-		free(v);
+		rt_free(v);
 	ks_map_release(&s->pod_rt);
 	ks_map_release(&s->timed);
 	kube_informer_free(s->pods);
@@ -785,12 +792,12 @@ static const char *qos_class(const cJSON *pod)
 	return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
 }
 
-static void add_containers(struct pod_rt *rt, const cJSON *pod, bool init)
+static void add_containers(struct pod_rt *rt, const cJSON *pod, bool init, int cap)
 {
 	const cJSON *x;
 	cJSON_ArrayForEach(x, ks_json_get(pod, init ? "spec.initContainers" : "spec.containers"))
 	{
-		if (rt->n >= MAX_CONTAINERS)
+		if (rt->n >= cap)
 			return;
 		struct ctr_rt *c = &rt->c[rt->n++];
 		snprintf(c->name, sizeof c->name, "%s", ks_json_str_or(x, "name", ""));
@@ -831,8 +838,13 @@ static struct pod_rt *new_rt(struct sim *s, const char *key, const cJSON *pod, s
 		snprintf(rt->start_time, sizeof rt->start_time, "%s", started);
 	else
 		sim_now(rt->start_time, sizeof rt->start_time);
-	add_containers(rt, pod, true);
-	add_containers(rt, pod, false);
+	int cap = ks_json_len(ks_json_get(pod, "spec.initContainers")) +
+		  ks_json_len(ks_json_get(pod, "spec.containers"));
+	if (cap > MAX_CONTAINERS)
+		cap = MAX_CONTAINERS;
+	rt->c = ks_calloc(cap ? (size_t)cap : 1, sizeof *rt->c);
+	add_containers(rt, pod, true, cap);
+	add_containers(rt, pod, false, cap);
 	ks_map_put(&s->pod_rt, key, rt);
 	return rt;
 }
@@ -960,7 +972,7 @@ static void sync_pod(struct sim *s, const char *key, const cJSON *pod)
 		/* Same name, new pod (a StatefulSet replica): start over. */
 		ks_map_del(&s->pod_rt, key);
 		sim_logs_drop_pod(s->logs, rt->ns, rt->name);
-		free(rt);
+		rt_free(rt);
 		rt = NULL;
 	}
 	if (ks_json_str(pod, "metadata.deletionTimestamp")) {

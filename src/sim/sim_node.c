@@ -431,12 +431,12 @@ int sim_start(struct sim *s, struct ks_err *err)
 
 void sim_step(struct sim *s, long timeout_ms)
 {
-	/* One HTTP pool serves every watch; polling the others with 0 restarts those in back-off. */
-	kube_informer_poll(s->pods, timeout_ms);
-	kube_informer_poll(s->services, 0);
-	kube_informer_poll(s->cluster_nodes, 0);
-	kube_informer_poll(s->secrets, 0);
-	kube_informer_poll(s->configmaps, 0);
+	/* One HTTP pool serves every watch: tick each watch's back-off timer, poll once. */
+	struct kube_informer *const infs[] = {s->pods, s->services, s->cluster_nodes, s->secrets,
+					      s->configmaps, sim_karpenter_informer(s)};
+	for (size_t i = 0; i < KS_ARRAY_LEN(infs); i++)
+		timeout_ms = kube_informer_tick(infs[i], timeout_ms);
+	kube_http_poll(s->c->http, timeout_ms);
 	sim_kubelet_work(s);
 	sim_scenarios_tick(s);
 	sim_karpenter_work(s);
