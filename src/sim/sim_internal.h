@@ -36,6 +36,7 @@ struct sim {
 	struct kube_informer *secrets, *configmaps; /* what containers read at start */
 	struct ks_map pod_rt;    /* "ns/name" -> struct pod_rt *: pods our kubelets run */
 	struct ks_map timed;     /* "ns/name" -> 1: pods with a container transition due */
+	struct ks_map event_series; /* an event's identity -> its first Event (sim_event.c) */
 	int64_t next_timed_ms;
 	struct sim_scenario_set *scenarios; /* NULL: none (every image exists, no faults) */
 	struct ks_map work;      /* "ns/name" -> (void *)1: pods to look at */
@@ -59,6 +60,8 @@ struct sim_event {
 	bool warning;
 };
 void sim_post_event(struct sim *s, const struct sim_event *ev);
+/* Forget the event series (repeats aggregated into one Event's count). */
+void sim_events_release(struct sim *s);
 /* n-1 random hex digits and a NUL. */
 void sim_rand_hex(struct sim *s, char *out, size_t n);
 

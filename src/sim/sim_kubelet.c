@@ -72,6 +72,7 @@ struct ctr_rt {
 	int restarts;
 	int backoff_s;          /* the next back-off (simulated s) */
 	int64_t due_ms;         /* next transition (monotonic real ms); 0: none */
+	int64_t exit_ms;        /* running: when the fate's exit comes (monotonic); 0: never */
 	int64_t run_real_ms;    /* wall clock ms of the current start */
 	int64_t mem_limit;      /* bytes; 0: none */
 	struct sim_fate fate;   /* of the current run */
@@ -376,6 +377,15 @@ static void ctr_log(struct sim *s, const struct pod_rt *rt, const struct ctr_rt 
 	sim_logs_append(s->logs, rt->ns, rt->name, c->name, ks_time_now_ms(), line);
 }
 
+/* A running container's next look: its exit, or the next memory check when it has a limit. */
+static int64_t running_due(const struct ctr_rt *c, int64_t now)
+{
+	int64_t oom = c->mem_limit > 0 ? now + OOM_CHECK_MS : 0;
+	if (!c->exit_ms)
+		return oom;
+	return oom && oom < c->exit_ms ? oom : c->exit_ms;
+}
+
 /* Try to (re)start a container: config, then image, then run. */
 static void ctr_start(struct sim *s, struct pod_rt *rt, struct ctr_rt *c, const cJSON *pod)
 {
@@ -457,9 +467,8 @@ static void ctr_start(struct sim *s, struct pod_rt *rt, struct ctr_rt *c, const 
 		c->fate.exit_code = 0; /* an init container runs to completion */
 		c->fate.exit_after_s = 0;
 	}
-	c->due_ms = c->fate.exit_code >= 0 ? now + real_delay_ms(s, c->fate.exit_after_s)
-	       : c->mem_limit > 0	 ? now + OOM_CHECK_MS
-					 : 0;
+	c->exit_ms = c->fate.exit_code >= 0 ? now + real_delay_ms(s, c->fate.exit_after_s) : 0;
+	c->due_ms = running_due(c, now);
 	rt->dirty = true;
 }
 
@@ -475,6 +484,7 @@ static void go_duration(int s, char *out, size_t len)
 static void ctr_exit(struct sim *s, struct pod_rt *rt, struct ctr_rt *c, int code,
 		     const char *reason)
 {
+	c->exit_ms = 0;
 	c->has_last = true;
 	c->last.exit_code = code;
 	snprintf(c->last.reason, sizeof c->last.reason, "%s", reason);
@@ -543,15 +553,11 @@ static void ctr_tick(struct sim *s, struct pod_rt *rt, struct ctr_rt *c, const c
 		    mem_now_mib(s, pod, c) * 1024.0 * 1024.0 > (double)c->mem_limit) {
 			ctr_log(s, rt, c, "fatal error: runtime: out of memory");
 			ctr_exit(s, rt, c, 137, "OOMKilled");
-		} else if (c->fate.exit_code >= 0 &&
-			   now >= c->due_ms - 1 && c->due_ms > 0) {
+		} else if (c->exit_ms && now >= c->exit_ms) {
 			ctr_exit(s, rt, c, c->fate.exit_code,
 				 c->fate.exit_code == 0 ? "Completed" : "Error");
-		} else if (c->mem_limit > 0) {
-			int64_t next = now + OOM_CHECK_MS;
-			c->due_ms = c->fate.exit_code >= 0 && c->due_ms < next ? c->due_ms : next;
 		} else {
-			c->due_ms = 0;
+			c->due_ms = running_due(c, now);
 		}
 		break;
 	case C_DONE:
@@ -872,9 +878,11 @@ static void adopt(struct sim *s, struct pod_rt *rt, const cJSON *pod)
 				c->run_real_ms = ks_time_now_ms();
 				sim_fate_for(s, pod, c->name, &c->fate);
 				c->ready = ks_json_bool_or(st, "ready", false);
-				c->due_ms = c->fate.exit_code >= 0
-						    ? ks_mono_ms() + real_delay_ms(s, c->fate.exit_after_s)
-						    : c->mem_limit ? ks_mono_ms() + OOM_CHECK_MS : 0;
+				int64_t now = ks_mono_ms();
+				c->exit_ms = c->fate.exit_code >= 0
+						     ? now + real_delay_ms(s, c->fate.exit_after_s)
+						     : 0;
+				c->due_ms = running_due(c, now);
 			} else if (ks_json_get(st, "state.terminated") && c->init) {
 				c->state = C_DONE;
 				c->last.exit_code =

@@ -83,6 +83,7 @@ int sim_new(struct kube_client *c, const struct cost_catalog *cat, const struct 
 	ks_map_init(&s->finishing);
 	ks_map_init(&s->pod_rt);
 	ks_map_init(&s->timed);
+	ks_map_init(&s->event_series);
 	s->logs = sim_logs_new();
 	*out = s;
 	return 0;
@@ -98,6 +99,8 @@ void sim_free(struct sim *s)
 	sim_kubelet_stop(s);
 	sim_scenarios_release(s);
 	sim_logs_free(s->logs);
+	sim_events_release(s);
+	ks_map_release(&s->event_series);
 	kube_informer_free(s->services);
 	kube_informer_free(s->cluster_nodes);
 	ks_map_release(&s->node_by_name);

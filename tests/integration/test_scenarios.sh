@@ -77,6 +77,9 @@ eventually 30 "payment-db-secret: kubectl shows CrashLoopBackOff and the back-of
   pods payments app=payment-service | grep -q CrashLoopBackOff &&
   describe payments app=payment-service | grep -q 'Back-off restarting failed container' &&
   describe payments app=payment-service | grep -q 'Exit Code:    1'"
+eventually 30 "payment-db-secret: repeated back-offs are one Event with a count, as a kubelet records them" bash -c "
+  '$K' get events -n payments --field-selector reason=BackOff -o jsonpath='{range .items[*]}{.count}{\"\\n\"}{end}' |
+    awk '\$1 > 1 {found=1} END {exit !found}'"
 eventually 30 "payment-db-secret: kubectl logs --previous shows why the last run exited" bash -c "
   pod=\$('$K' get pods -n payments -l app=payment-service -o jsonpath='{.items[0].metadata.name}')
   '$K' logs -n payments \$pod --previous | grep -q 'Failed to connect to database: authentication failed'"
