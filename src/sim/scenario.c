@@ -310,10 +310,20 @@ static int parse_actions(struct ctx *x, struct sim_scenario *sc)
 			kinds++;
 			r->nodepool = req_str(x, dr, "nodepool", df, &rc);
 		}
+		const cJSON *in = ks_json_child(a, "interrupt");
+		if (in) {
+			char inf[96];
+			snprintf(inf, sizeof inf, "%s.interrupt", f);
+			r->kind = SIM_ACT_INTERRUPT;
+			kinds++;
+			if (!cJSON_IsObject(in))
+				return bad(x, inf, "must be {node: NAME} or {} (a random spot node)");
+			r->name = opt_str(x, in, "node", inf, &rc);
+		}
 		if (rc)
 			return rc;
 		if (kinds != 1)
-			return bad(x, f, "needs exactly one of apply, delete, scale, drain");
+			return bad(x, f, "needs exactly one of apply, delete, scale, drain, interrupt");
 	}
 	return 0;
 }

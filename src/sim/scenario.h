@@ -19,7 +19,9 @@
  *              evaluated at each container start on the real objects
  *   timeline:  [{at: DURATION, every: DURATION, apply: [objects] | delete: [refs] |
  *                scale: {namespace, kind, name, replicas: N | "+N"} |
- *                drain: {nodepool}}]   times are simulated, from the start of the scenario
+ *                drain: {nodepool} | interrupt: {node: NAME} or {}}]   times are simulated,
+ *              from the start of the scenario; interrupt is a spot interruption notice
+ *              (Karpenter's path), for a named node or a random spot node
  *   ground_truth:
  *     root_cause: a sentence
  *     broken:  [checks]   all hold once the fault has shown
@@ -69,13 +71,14 @@ struct sim_behavior {
 	size_t n_log;
 };
 
-enum sim_action_kind { SIM_ACT_APPLY, SIM_ACT_DELETE, SIM_ACT_SCALE, SIM_ACT_DRAIN };
+enum sim_action_kind { SIM_ACT_APPLY, SIM_ACT_DELETE, SIM_ACT_SCALE, SIM_ACT_DRAIN,
+		       SIM_ACT_INTERRUPT };
 
 struct sim_action {
 	enum sim_action_kind kind;
 	double at_s, every_s; /* every 0: once */
 	const cJSON *objects; /* apply, delete: an array */
-	const char *ns, *target_kind, *name, *nodepool;
+	const char *ns, *target_kind, *name, *nodepool; /* interrupt: name NULL = any spot node */
 	int replicas;
 	bool relative; /* "+N" */
 };

@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "kube/apply.h"
+#include "sim/karpenter.h"
 #include "sim/scenario.h"
 #include "sim/sim_internal.h"
 #include "sim/vault.h"
@@ -273,6 +274,13 @@ void sim_scenarios_tick(struct sim *s)
 				break;
 			case SIM_ACT_DRAIN:
 				start_drain(s, a);
+				break;
+			case SIM_ACT_INTERRUPT:
+				if (sim_karpenter_interrupt(s, a->name, &err))
+					KS_WARN("sim", "%s: %s", sc->name, err.msg);
+				else
+					printf("sim: scenario %s: spot interruption notice for %s\n",
+					       sc->name, a->name ? a->name : "a spot node");
 				break;
 			}
 			fflush(stdout);

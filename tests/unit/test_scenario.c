@@ -67,6 +67,8 @@ static void bad_scenarios(void **state)
 	refuse(HEAD "timeline:\n  - at: 5 minutes\n    drain: {nodepool: x}\n",
 	       "timeline[0].at: bad duration");
 	refuse(HEAD "timeline:\n  - at: 5s\n", "needs exactly one of apply, delete, scale, drain");
+	refuse(HEAD "timeline:\n  - at: 5s\n    interrupt: x\n", "timeline[0].interrupt: must be");
+	refuse(HEAD "timeline:\n  - interrupt: {}\n    drain: {nodepool: a}\n", "needs exactly one");
 	refuse(HEAD "timeline:\n  - scale: {namespace: a, name: b, replicas: x}\n",
 	       "replicas must be a count");
 	refuse(HEAD "objects:\n  - {kind: Pod}\n", "objects[0]: needs apiVersion, kind and metadata.name");
@@ -80,8 +82,12 @@ static void bad_scenarios(void **state)
 	       "needs one of equals, not_equals, equals_path, exists");
 	struct sim_scenario *sc = NULL;
 	struct ks_err err = {0};
-	const char *good = HEAD TRUTH;
+	const char *good = HEAD "timeline:\n  - {at: 1h, every: 6h, interrupt: {}}\n" TRUTH;
 	assert_int_equal(sim_scenario_parse("t.yaml", good, strlen(good), &sc, &err), 0);
+	assert_int_equal(sc->n_actions, 1);
+	assert_int_equal(sc->actions[0].kind, SIM_ACT_INTERRUPT);
+	assert_null(sc->actions[0].name);
+	assert_true(sc->actions[0].at_s == 3600 && sc->actions[0].every_s == 6 * 3600);
 	sim_scenario_free(sc);
 }
 
