@@ -636,7 +636,10 @@ int cmd_sim(int argc, char **argv)
 			printf("sim: scenario %s: %s\n", scenarios[i]->name, scenarios[i]->summary);
 	}
 	fflush(stdout);
-	sim_start(s, &err);
+	if (sim_start(s, &err)) {
+		fprintf(stderr, "kswarm sim: %s\n", err.msg);
+		goto cleanup;
+	}
 	if (a.metrics_listen) {
 		int port = 0;
 		if (sim_metrics_listen(s, a.metrics_listen, &port, &err)) {
