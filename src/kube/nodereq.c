@@ -4,6 +4,7 @@
  * both sides, Karpenter's value set (finite or complement, with integer bounds) of each side
  * and intersects them. */
 #include "base/common.h"
+#include "base/strutil.h"
 #include "base/json.h"
 #include "kube/nodereq.h"
 
@@ -17,28 +18,6 @@ static const char *const op_names[] = {"In", "NotIn", "Exists", "DoesNotExist", 
 const char *kube_nodereq_op_name(enum kube_nodereq_op op)
 {
 	return (size_t)op < KS_ARRAY_LEN(op_names) ? op_names[op] : "?";
-}
-
-/* strconv.ParseInt(s, 10, 64): optional sign, decimal digits, no overflow. */
-static bool parse_int64(const char *s, int64_t *out)
-{
-	const char *p = s;
-	bool neg = false;
-	if (*p == '+' || *p == '-')
-		neg = *p++ == '-';
-	if (!*p)
-		return false;
-	uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (limit - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
-	return true;
 }
 
 static void req_free(struct kube_nodereq *r)
@@ -153,7 +132,7 @@ static int parse_req(const cJSON *j, struct kube_nodereq *r, const char *where, 
 		if (r->nvalues != 1)
 			return ks_err_set(err, KS_EINVAL, "%s.values: must have one element when "
 					  "operator is %s", where, op);
-		if (!parse_int64(r->values[0], &r->num))
+		if (!ks_parse_int64(r->values[0], &r->num))
 			return ks_err_set(err, KS_EINVAL, "%s.values[0]: '%s' is not an integer",
 					  where, r->values[0]);
 		break;
@@ -317,7 +296,7 @@ bool kube_nodereq_matches_value(const struct kube_nodereq *r, const char *value)
 		return value == NULL;
 	case KUBE_NR_GT:
 	case KUBE_NR_LT:
-		if (!value || !parse_int64(value, &v))
+		if (!value || !ks_parse_int64(value, &v))
 			return false;
 		return r->op == KUBE_NR_GT ? v > r->num : v < r->num;
 	}
@@ -400,7 +379,7 @@ static bool within(const char *v, const struct vset *s)
 	int64_t x;
 	if (!s->has_gt && !s->has_lt)
 		return true;
-	if (!parse_int64(v, &x))
+	if (!ks_parse_int64(v, &x))
 		return false;
 	return (!s->has_gt || x > s->gt) && (!s->has_lt || x < s->lt);
 }

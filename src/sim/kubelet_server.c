@@ -8,6 +8,7 @@
  * from the URI log callback (called once per request, before the headers) and kept as the
  * request's context until the completion callback frees it. */
 #include "base/common.h"
+#include "base/strutil.h"
 #include "base/timeutil.h"
 #include "sim/kubelet_server.h"
 
@@ -78,28 +79,6 @@ static int pct_decode(const char *s, size_t n, bool plus_space, char *out, size_
 	}
 	out[o] = '\0';
 	return (int)o;
-}
-
-/* strconv.ParseInt(s, 10, 64). */
-static bool parse_int64(const char *s, int64_t *out)
-{
-	const char *p = s;
-	bool neg = false;
-	if (*p == '+' || *p == '-')
-		neg = *p++ == '-';
-	if (!*p)
-		return false;
-	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (lim - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
-	return true;
 }
 
 static bool parse_bool(const char *s)
@@ -178,9 +157,9 @@ static int parse_log_options(const char *query, int64_t now_ms, struct sim_kubel
 	r->q.timestamps = p.set[P_TIMESTAMPS] && parse_bool(p.val[P_TIMESTAMPS]);
 	r->follow = p.set[P_FOLLOW] && parse_bool(p.val[P_FOLLOW]);
 	int64_t tail = -1, limit = 0, since_s = 0, since_ns = 0;
-	bool bad = (p.set[P_TAIL_LINES] && !parse_int64(p.val[P_TAIL_LINES], &tail)) ||
-		   (p.set[P_LIMIT_BYTES] && !parse_int64(p.val[P_LIMIT_BYTES], &limit)) ||
-		   (p.set[P_SINCE_SECONDS] && !parse_int64(p.val[P_SINCE_SECONDS], &since_s));
+	bool bad = (p.set[P_TAIL_LINES] && !ks_parse_int64(p.val[P_TAIL_LINES], &tail)) ||
+		   (p.set[P_LIMIT_BYTES] && !ks_parse_int64(p.val[P_LIMIT_BYTES], &limit)) ||
+		   (p.set[P_SINCE_SECONDS] && !ks_parse_int64(p.val[P_SINCE_SECONDS], &since_s));
 	bool has_time = p.set[P_SINCE_TIME] && p.val[P_SINCE_TIME][0] &&
 			strcmp(p.val[P_SINCE_TIME], "null") != 0;
 	if (has_time && ks_time_parse_rfc3339(p.val[P_SINCE_TIME], strlen(p.val[P_SINCE_TIME]),

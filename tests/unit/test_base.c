@@ -3,6 +3,7 @@
 
 #include "base/embed.h"
 #include "base/json.h"
+#include "base/strutil.h"
 #include "base/timeutil.h"
 
 #include <string.h>
@@ -156,13 +157,28 @@ static void embedded_files(void **state)
 	free(path);
 }
 
+static void parse_int64(void **state)
+{
+	(void)state;
+	int64_t v;
+	assert_true(ks_parse_int64("42", &v) && v == 42);
+	assert_true(ks_parse_int64("-7", &v) && v == -7);
+	assert_true(ks_parse_int64("+0", &v) && v == 0);
+	assert_true(ks_parse_int64("9223372036854775807", &v) && v == INT64_MAX);
+	assert_true(ks_parse_int64("-9223372036854775808", &v) && v == INT64_MIN);
+	static const char *const bad[] = {"", "-", "+", "9223372036854775808",
+					  "-9223372036854775809", "1.0", "1e3", " 1", "0x10"};
+	for (size_t i = 0; i < KS_ARRAY_LEN(bad); i++)
+		assert_false(ks_parse_int64(bad[i], &v));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buf_ceiling), cmocka_unit_test(buf_escapes),
 		cmocka_unit_test(err_wrap),    cmocka_unit_test(json_paths),
 		cmocka_unit_test(rfc3339),     cmocka_unit_test(ages),
-		cmocka_unit_test(embedded_files),
+		cmocka_unit_test(embedded_files), cmocka_unit_test(parse_int64),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }
