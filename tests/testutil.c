@@ -1,6 +1,9 @@
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
 
+#include "diag/diag.h"
+#include "world/world.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -61,4 +64,30 @@ const char *tu_kubeconfig(void)
 		fail_msg("KSWARM_TEST_KUBECONFIG is not set: integration tests need the local "
 			 "control plane (scripts/localcp.sh start; see scripts/check.sh)");
 	return k;
+}
+
+struct world *tu_world(const char *rel)
+{
+	struct world *w = world_new();
+	struct ks_err err = {0};
+	if (world_load_snapshot(w, tu_fixture(rel), &err))
+		fail_msg("fixture %s: %s", rel, err.msg);
+	return w;
+}
+
+void tu_analyze(struct world *w, const char *filter, struct diag_report *rep)
+{
+	struct diag_opts o = {.filter = filter};
+	struct ks_err err = {0};
+	*rep = (struct diag_report){0};
+	if (diag_run(w, &o, rep, &err))
+		fail_msg("diag_run: %s", err.msg);
+}
+
+const struct diag_finding *tu_finding(const struct diag_report *rep, const char *cause)
+{
+	for (size_t i = 0; i < rep->n; i++)
+		if (!strcmp(rep->findings[i]->cause, cause))
+			return rep->findings[i];
+	return NULL;
 }

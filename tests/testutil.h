@@ -24,6 +24,18 @@ void tu_write_file(const char *path, const char *content);
 /* The integration kubeconfig: $KSWARM_TEST_KUBECONFIG; the test fails when unset. */
 const char *tu_kubeconfig(void);
 
+struct world;
+struct diag_report;
+struct diag_finding;
+/* A world loaded from a snapshot fixture (tests/fixtures/REL, e.g. "diag/pod-crash.yaml");
+ * fails the test when it does not load. Free with world_free. */
+struct world *tu_world(const char *rel);
+/* Run the analyzers named in filter ("Pod,Service"; NULL: the default set) over the whole
+ * world; fails the test on error. Free with diag_report_free. */
+void tu_analyze(struct world *w, const char *filter, struct diag_report *rep);
+/* The first finding with this cause code, or NULL. */
+const struct diag_finding *tu_finding(const struct diag_report *rep, const char *cause);
+
 /* assert that a string contains a needle, printing both when it does not. */
 #define assert_contains(hay, needle)                                                          \
 	do {                                                                                  \
