@@ -191,4 +191,23 @@ const struct world_log *world_log(const struct world *w, const char *ns, const c
 void world_add_log(struct world *w, const char *ns, const char *pod, const char *container,
 		   bool previous, const char *text, bool truncated, const char *error);
 
+/* Container metrics, read from Prometheus by world_fetch_metrics (src/world/promfetch.c) or
+ * from a snapshot. name is one of the WM_* names; container "" for a pod-level value.
+ * world_add_metric replaces an earlier value of the same key. */
+#define WM_CPU_AVG_CORES "cpu_avg_cores"         /* mean CPU use over the window */
+#define WM_CPU_P95_CORES "cpu_p95_cores"         /* 95th percentile of 5-minute rates */
+#define WM_MEM_MAX_BYTES "memory_max_bytes"      /* peak working set over the window */
+#define WM_CPU_THROTTLED_RATIO "cpu_throttled_ratio" /* throttled periods / periods */
+#define WM_OOM_EVENTS "oom_events"               /* OOM kills in the window */
+void world_add_metric(struct world *w, const char *name, const char *ns, const char *pod,
+		      const char *container, double value);
+bool world_metric(const struct world *w, const char *name, const char *ns, const char *pod,
+		  const char *container, double *out);
+/* The window the metrics cover, in seconds (0: no metrics were read). */
+void world_set_metrics_window(struct world *w, double seconds);
+double world_metrics_window(const struct world *w);
+
+/* Whether any metric was read (analyses that need usage say so when not). */
+bool world_has_metrics(const struct world *w);
+
 #endif
