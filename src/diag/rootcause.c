@@ -674,7 +674,7 @@ static void value_text(const cJSON *v, char *out, size_t n)
 		snprintf(out, n, "%s", v->valuestring);
 		return;
 	}
-	char *p = cJSON_PrintUnformatted(v);
+	char *p = ks_json_print(v);
 	snprintf(out, n, "%s", p ? p : "");
 	free(p);
 }

@@ -12,12 +12,12 @@
 /* The evidence of f printed, for substring checks. */
 static char *evidence_text(const struct diag_finding *f)
 {
-	return cJSON_PrintUnformatted(f->evidence);
+	return ks_json_print(f->evidence);
 }
 
 static char *remediation_text(const struct diag_finding *f)
 {
-	return cJSON_PrintUnformatted(f->remediation);
+	return ks_json_print(f->remediation);
 }
 
 static void assert_object(const struct diag_finding *f, const char *kind, const char *ns,

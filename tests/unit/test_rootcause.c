@@ -106,7 +106,7 @@ static void test_links_and_owners(void **state)
 	assert_string_equal(ch[0].before, "ghcr.io/acme/orders-api:1.9.0");
 	assert_string_equal(ch[0].after, "ghcr.io/acme/orders-api:2.0.0");
 	cJSON *undo = rc_patch_undo(&r, "Deployment");
-	char *s = cJSON_PrintUnformatted(undo);
+	char *s = ks_json_print(undo);
 	assert_string_equal(s, "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"api\","
 			       "\"image\":\"ghcr.io/acme/orders-api:1.9.0\"}]}}}}");
 	free(s);
@@ -122,7 +122,7 @@ static void test_patches_and_memory(void **state)
 {
 	(void)state;
 	cJSON *p = rc_patch_memory("CronJob", false, "job", "512Mi", NULL);
-	char *s = cJSON_PrintUnformatted(p);
+	char *s = ks_json_print(p);
 	assert_string_equal(s, "{\"spec\":{\"jobTemplate\":{\"spec\":{\"template\":{\"spec\":{"
 			       "\"containers\":[{\"name\":\"job\",\"resources\":{\"limits\":{"
 			       "\"memory\":\"512Mi\"}}}]}}}}}}");
