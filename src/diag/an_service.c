@@ -19,20 +19,6 @@
 #include "diag/diag.h"
 #include "diag/infra.h"
 
-/* Ready and not-ready addresses over the subsets of an Endpoints object. */
-static void endpoint_counts(struct wobj ep, size_t *ready, size_t *not_ready)
-{
-	*ready = *not_ready = 0;
-	uint32_t subsets = wobj_get(ep, "subsets");
-	size_t n = kube_objstore_len(ep.st, subsets);
-	for (size_t i = 0; i < n; i++) {
-		uint32_t s = kube_objstore_at(ep.st, subsets, i);
-		*ready += kube_objstore_len(ep.st, kube_objstore_child(ep.st, s, "addresses", 9));
-		*not_ready += kube_objstore_len(
-			ep.st, kube_objstore_child(ep.st, s, "notReadyAddresses", 17));
-	}
-}
-
 struct backend_scan {
 	struct world *w;
 	size_t ready, total;
@@ -280,7 +266,7 @@ static void report_no_ready(struct diag_ctx *cx, struct wobj svc, struct wobj ep
 	diag_ev_field(f, &sref, ".spec.selector", "%s", want);
 	if (wobj_ok(ep)) {
 		size_t r, nr;
-		endpoint_counts(ep, &r, &nr);
+		infra_endpoint_counts(ep, &r, &nr);
 		struct diag_ref eref = diag_ref_of(w, ep);
 		diag_ev_field(f, &eref, ".subsets", "%zu ready, %zu not ready address(es)", r, nr);
 		diag_related(f, &eref, "endpoints");
@@ -325,7 +311,7 @@ static int service_visit(void *p, struct wobj svc)
 	struct wobj ep = world_get(w, WK_ENDPOINTS, ns, name);
 	size_t ready = 0, not_ready = 0;
 	if (wobj_ok(ep))
-		endpoint_counts(ep, &ready, &not_ready);
+		infra_endpoint_counts(ep, &ready, &not_ready);
 	if (ready > 0)
 		goto out;
 	struct backend_scan b = {.w = w};

@@ -51,29 +51,6 @@ bool infra_map_selector_at(struct wobj o, const char *path, struct kube_selector
 	return selector_from_id(o.st, wobj_get(o, path), sel, true);
 }
 
-struct label_ctx {
-	const struct kube_objstore *st;
-	uint32_t labels;
-	char tmp[KUBE_OBJSTORE_STRTMP];
-};
-
-static const char *label_lookup(void *p, const char *key)
-{
-	struct label_ctx *lc = p;
-	uint32_t v = kube_objstore_child(lc->st, lc->labels, key, strlen(key));
-	if (v == KUBE_OBJ_NONE)
-		return NULL;
-	return kube_objstore_str(lc->st, v, lc->tmp, NULL);
-}
-
-bool infra_labels_match(const struct kube_selector *sel, struct wobj o)
-{
-	if (sel->nothing)
-		return false;
-	struct label_ctx lc = {.st = o.st, .labels = wobj_get(o, "metadata.labels")};
-	return kube_selector_matches(sel, label_lookup, &lc);
-}
-
 const char *infra_label(struct wobj o, const char *key, char *buf, size_t n)
 {
 	uint32_t labels = wobj_get(o, "metadata.labels");
@@ -206,7 +183,7 @@ struct match_ctx {
 static int match_visit(void *p, struct wobj o)
 {
 	struct match_ctx *mc = p;
-	if (!infra_labels_match(mc->sel, o))
+	if (!wobj_labels_match(o, "metadata.labels", mc->sel))
 		return 0;
 	mc->n++;
 	return mc->fn ? mc->fn(mc->ctx, o) : 0;
@@ -220,6 +197,37 @@ size_t infra_pods_matching(struct world *w, const char *ns, const struct kube_se
 	struct match_ctx mc = {.sel = sel, .fn = fn, .ctx = ctx};
 	world_in_namespace(w, WK_POD, ns, match_visit, &mc);
 	return mc.n;
+}
+
+void infra_endpoint_counts(struct wobj ep, size_t *ready, size_t *not_ready)
+{
+	*ready = *not_ready = 0;
+	uint32_t subsets = wobj_get(ep, "subsets");
+	size_t n = kube_objstore_len(ep.st, subsets);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t s = kube_objstore_at(ep.st, subsets, i);
+		*ready += kube_objstore_len(ep.st, kube_objstore_child(ep.st, s, "addresses", 9));
+		*not_ready += kube_objstore_len(
+			ep.st, kube_objstore_child(ep.st, s, "notReadyAddresses", 17));
+	}
+}
+
+bool infra_service_has_port(struct wobj svc, int64_t number, const char *pname)
+{
+	uint32_t ports = wobj_get(svc, "spec.ports");
+	size_t n = kube_objstore_len(svc.st, ports);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t p = kube_objstore_at(svc.st, ports, i);
+		if (pname && *pname) {
+			if (kube_objstore_str_eq(svc.st, kube_objstore_child(svc.st, p, "name", 4), pname,
+						 strlen(pname)))
+				return true;
+		} else if ((int64_t)kube_objstore_num(svc.st, kube_objstore_child(svc.st, p, "port", 4),
+						      -1) == number) {
+			return true;
+		}
+	}
+	return false;
 }
 
 int64_t infra_age_at(struct world *w, struct wobj o, const char *path)

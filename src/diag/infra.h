@@ -21,8 +21,6 @@ bool infra_selector_at(struct wobj o, const char *path, struct kube_selector *se
 /* A map selector (a Service's spec.selector: {"app":"web"}) at path; false when absent or
  * empty (a Service without selector selects nothing by design). */
 bool infra_map_selector_at(struct wobj o, const char *path, struct kube_selector *sel);
-/* Whether o's metadata.labels satisfy sel. */
-bool infra_labels_match(const struct kube_selector *sel, struct wobj o);
 /* The value of label key on o, copied into buf; NULL when absent. */
 const char *infra_label(struct wobj o, const char *key, char *buf, size_t n);
 /* "k=v, k2=v2" of the string map at path of o (labels, a selector) into buf. */
@@ -45,6 +43,12 @@ bool infra_owner(struct wobj o, char *kind, size_t nk, char *name, size_t nn);
  * many matched. */
 size_t infra_pods_matching(struct world *w, const char *ns, const struct kube_selector *sel,
 			   world_visit_fn fn, void *ctx);
+
+/* Ready and not-ready addresses over the subsets of an Endpoints object. */
+void infra_endpoint_counts(struct wobj ep, size_t *ready, size_t *not_ready);
+
+/* Whether Service svc exposes port name pname (when non-empty) or port number. */
+bool infra_service_has_port(struct wobj svc, int64_t number, const char *pname);
 
 /* Seconds since the RFC 3339 timestamp at path of o (world_now as now), or -1. */
 int64_t infra_age_at(struct world *w, struct wobj o, const char *path);
