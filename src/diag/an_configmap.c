@@ -203,6 +203,7 @@ static int cm_visit(void *p, struct wobj cm)
 		diag_ev_field(f, &ref, ".data", "{} (no keys)");
 		diag_fix_human(f, "fill ConfigMap %s/%s or delete it", ns, name);
 		f->confidence = 0.9;
+		return 0; /* an empty ConfigMap is reported as such, not also as unused */
 	} else if (bytes > CM_BIG_BYTES) {
 		struct diag_finding *f = diag_new(ck->cx, "ConfigMap", "ConfigMapTooLarge", DIAG_LOW,
 						  cm);

@@ -69,9 +69,11 @@ static void pod_finding(struct sec_ctx *sc, struct wobj pod, struct wobj subject
 		return;
 	struct diag_ref ref = diag_ref_of(w, o), pref = diag_ref_of(w, pod);
 	struct diag_finding *f = diag_new(sc->cx, "Security", cause, sev, o);
-	diag_set_symptom(f, "%s %s/%s %s", ref.kind, ref.ns, ref.name, what);
-	diag_set_root_cause(f, "The pods of %s %s/%s %s (%s).", ref.kind, ref.ns, ref.name, what,
-			    detail);
+	bool lone = o.kind == WK_POD;
+	diag_set_symptom(f, "%s%s %s/%s: %s", lone ? "" : "pods of ", ref.kind, ref.ns, ref.name,
+			 what);
+	diag_set_root_cause(f, "%s%s %s/%s: %s (%s).", lone ? "" : "Pods of ", ref.kind, ref.ns,
+			    ref.name, what, detail);
 	diag_ev_field(f, &pref, ".spec", "%s", detail);
 	diag_set_group(f, "%s:%s", cause, ref.ns);
 	diag_fix_human(f, "review whether %s %s/%s needs this; remove it from the pod template "
@@ -92,13 +94,13 @@ static int pod_visit(void *p, struct wobj pod)
 		char d[300];
 		snprintf(d, sizeof d, "container %s has securityContext.privileged: true", name);
 		pod_finding(sc, pod, wl, "SecurityPrivilegedContainer", DIAG_HIGH,
-			    "run privileged containers", d);
+			    "privileged containers", d);
 	}
 	if (container_with(pod, "securityContext.allowPrivilegeEscalation", name, sizeof name)) {
 		char d[300];
 		snprintf(d, sizeof d, "container %s has allowPrivilegeEscalation: true", name);
 		pod_finding(sc, pod, wl, "SecurityPrivilegeEscalation", DIAG_MEDIUM,
-			    "allow privilege escalation", d);
+			    "privilege escalation allowed", d);
 	}
 	static const char *const host[] = {"hostNetwork", "hostPID", "hostIPC"};
 	for (size_t i = 0; i < KS_ARRAY_LEN(host); i++) {
@@ -108,7 +110,7 @@ static int pod_visit(void *p, struct wobj pod)
 			char d[64];
 			snprintf(d, sizeof d, "%s: true", host[i]);
 			pod_finding(sc, pod, wl, "SecurityHostNamespace", DIAG_MEDIUM,
-				    "share a host namespace", d);
+				    "a host namespace shared", d);
 			break;
 		}
 	}
@@ -122,7 +124,7 @@ static int pod_visit(void *p, struct wobj pod)
 	if (wobj_ok(sao) && !wobj_bool(sao, "automountServiceAccountToken", true))
 		return 0;
 	pod_finding(sc, pod, wl, "SecurityDefaultServiceAccount", DIAG_LOW,
-		    "run as the default ServiceAccount with its token mounted",
+		    "the default ServiceAccount's token mounted",
 		    "serviceAccountName default, automountServiceAccountToken not false");
 	return 0;
 }
@@ -166,11 +168,13 @@ static int binding_visit(void *p, struct wobj b)
 		if (!strncmp(name, "system:", 7))
 			continue;
 		bs->outside++;
-		diag_ev_object(bs->f, &bref, "grants it to %s %s%s%s", ks_json_str_or(s, "kind", ""),
+		if (bs->f)
+			diag_ev_object(bs->f, &bref, "grants it to %s %s%s%s", ks_json_str_or(s, "kind", ""),
 			       ks_json_str(s, "namespace") ? ks_json_str(s, "namespace") : "",
 			       ks_json_str(s, "namespace") ? "/" : "", name);
 	}
-	diag_related(bs->f, &bref, "binding");
+	if (bs->f)
+		diag_related(bs->f, &bref, "binding");
 	return 0;
 }
 
@@ -186,22 +190,21 @@ static int role_visit(void *p, struct wobj role)
 		return 0;
 	bool cluster = role.kind == WK_CLUSTERROLE;
 	struct diag_ref ref = diag_ref_of(w, role);
-	struct diag_finding *f = diag_new(sc->cx, "Security", "SecurityWildcardRBAC", DIAG_LOW, role);
-	struct binding_scan bs = {.sc = sc, .f = f, .role_kind = ref.kind, .role_name = name,
+	struct binding_scan bs = {.sc = sc, .role_kind = ref.kind, .role_name = name,
 				  .role_ns = cluster ? NULL : ref.ns};
+	/* Count first: the built-in admin role granted only to system: subjects is expected. */
 	world_each(w, WK_ROLEBINDING, binding_visit, &bs);
 	if (cluster)
 		world_each(w, WK_CLUSTERROLEBINDING, binding_visit, &bs);
-	if (!strcmp(name, "cluster-admin") && bs.outside == 0) {
-		/* the built-in admin role, granted only to system: subjects: expected */
-		f->severity = DIAG_INFO;
-		f->confidence = 0.1;
-	} else if (bs.outside > 0) {
-		f->severity = DIAG_HIGH;
-		f->confidence = 0.85;
-	} else {
-		f->confidence = 0.6;
-	}
+	if (!strcmp(name, "cluster-admin") && bs.outside == 0)
+		return 0;
+	struct diag_finding *f = diag_new(sc->cx, "Security", "SecurityWildcardRBAC",
+					  bs.outside ? DIAG_HIGH : DIAG_LOW, role);
+	bs.f = f, bs.outside = 0;
+	world_each(w, WK_ROLEBINDING, binding_visit, &bs);
+	if (cluster)
+		world_each(w, WK_CLUSTERROLEBINDING, binding_visit, &bs);
+	f->confidence = bs.outside ? 0.85 : 0.6;
 	diag_set_symptom(f, "%s %s grants wildcard permissions", ref.kind, name);
 	diag_set_root_cause(f, "%s %s has \"*\" among the verbs or resources of a rule, granted to "
 			    "%zu subject(s) outside system:.", ref.kind, name, bs.outside);
