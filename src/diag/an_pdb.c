@@ -197,6 +197,35 @@ static void status_evidence(struct diag_finding *f, struct world *w, struct wobj
 	diag_ev_field(f, &pref, ".status.disruptionsAllowed", "%lld", (long long)allowed);
 }
 
+/* "requires minAvailable 2 while Deployment ledger has 2 replicas" (or, without a known
+ * workload, the healthy counts). */
+static void budget_text(struct world *w, struct wobj pdb, const struct covered_scan *cs,
+			int64_t desired, int64_t current, char *out, size_t n)
+{
+	char pct[32], spec[64];
+	int64_t v = int_or_pct(pdb, "spec.minAvailable", pct, sizeof pct);
+	if (v >= 0) {
+		snprintf(spec, sizeof spec, "minAvailable %lld", (long long)v);
+	} else if (pct[0]) {
+		snprintf(spec, sizeof spec, "minAvailable %s", pct);
+	} else {
+		v = int_or_pct(pdb, "spec.maxUnavailable", pct, sizeof pct);
+		if (v >= 0)
+			snprintf(spec, sizeof spec, "maxUnavailable %lld", (long long)v);
+		else
+			snprintf(spec, sizeof spec, "maxUnavailable %s", pct);
+	}
+	if (wobj_ok(cs->workload))
+		snprintf(out, n, "requires %s while %s %s has %lld replicas (%lld healthy, %lld "
+			 "needed)", spec, world_kinds[cs->workload.kind].kind,
+			 wobj_name(w, cs->workload),
+			 (long long)wobj_int(cs->workload, "spec.replicas", 0), (long long)current,
+			 (long long)desired);
+	else
+		snprintf(out, n, "requires %s and has %lld healthy pod(s) of %lld needed", spec,
+			 (long long)current, (long long)desired);
+}
+
 static int pdb_visit(void *p, struct wobj pdb)
 {
 	struct diag_ctx *cx = p;
@@ -249,11 +278,12 @@ static int pdb_visit(void *p, struct wobj pdb)
 		struct diag_ref podref = diag_ref_of(w, cs.blocked[0].pod);
 		diag_set_symptom(f, "a drain of node %s hangs: pod %s/%s cannot be evicted", nref.name,
 				 ns, podref.name);
+		char why[400];
+		budget_text(w, pdb, &cs, desired, current, why, sizeof why);
 		diag_set_root_cause(f,
-				    "PodDisruptionBudget %s/%s requires %lld healthy pod(s) and has %lld, "
-				    "so it allows 0 disruptions and every eviction from cordoned node %s "
-				    "is refused.",
-				    ns, name, (long long)desired, (long long)current, nref.name);
+				    "PodDisruptionBudget %s/%s %s, so it allows 0 disruptions and every "
+				    "eviction from cordoned node %s is refused.",
+				    ns, name, why, nref.name);
 		for (size_t i = 0; i < cs.n_blocked; i++) {
 			struct diag_ref n = diag_ref_of(w, cs.blocked[i].node);
 			struct diag_ref pd = diag_ref_of(w, cs.blocked[i].pod);
@@ -277,9 +307,10 @@ static int pdb_visit(void *p, struct wobj pdb)
 					    (long long)current);
 			diag_set_follows(f, "workload:%s", wobj_uid(w, cs.workload));
 		} else {
-			diag_set_root_cause(f, "PodDisruptionBudget %s/%s requires all %lld healthy pod(s) "
-					    "to stay, so no pod can ever be evicted: the next node drain "
-					    "will hang.", ns, name, (long long)desired);
+			char why[400];
+			budget_text(w, pdb, &cs, desired, current, why, sizeof why);
+			diag_set_root_cause(f, "PodDisruptionBudget %s/%s %s, so no pod can be evicted: "
+					    "the next node drain will hang.", ns, name, why);
 		}
 		f->confidence = 0.85;
 	}

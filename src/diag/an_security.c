@@ -59,14 +59,14 @@ static const char *container_with(struct wobj pod, const char *path, char *name,
 	return NULL;
 }
 
-static void pod_finding(struct sec_ctx *sc, struct wobj pod, struct wobj subject,
+static struct diag_finding *pod_finding(struct sec_ctx *sc, struct wobj pod, struct wobj subject,
 			const char *cause, enum diag_severity sev, const char *what,
 			const char *detail)
 {
 	struct world *w = sc->cx->w;
 	struct wobj o = wobj_ok(subject) ? subject : pod;
 	if (!first_report(sc, cause, wobj_uid(w, o)))
-		return;
+		return NULL;
 	struct diag_ref ref = diag_ref_of(w, o), pref = diag_ref_of(w, pod);
 	struct diag_finding *f = diag_new(sc->cx, "Security", cause, sev, o);
 	bool lone = o.kind == WK_POD;
@@ -79,6 +79,7 @@ static void pod_finding(struct sec_ctx *sc, struct wobj pod, struct wobj subject
 	diag_fix_human(f, "review whether %s %s/%s needs this; remove it from the pod template "
 		       "otherwise", ref.kind, ref.ns, ref.name);
 	f->confidence = 0.9;
+	return f;
 }
 
 static int pod_visit(void *p, struct wobj pod)
@@ -123,9 +124,20 @@ static int pod_visit(void *p, struct wobj pod)
 	struct wobj sao = world_get(w, WK_SERVICEACCOUNT, ns, "default");
 	if (wobj_ok(sao) && !wobj_bool(sao, "automountServiceAccountToken", true))
 		return 0;
-	pod_finding(sc, pod, wl, "SecurityDefaultServiceAccount", DIAG_LOW,
-		    "the default ServiceAccount's token mounted",
-		    "serviceAccountName default, automountServiceAccountToken not false");
+	struct diag_finding *f = pod_finding(sc, pod, wl, "SecurityDefaultServiceAccount", DIAG_LOW,
+					     "the default ServiceAccount's token mounted",
+					     "serviceAccountName default, "
+					     "automountServiceAccountToken not false");
+	if (f) {
+		struct diag_ref saref = wobj_ok(sao) ? diag_ref_of(w, sao)
+						     : diag_ref_make("ServiceAccount", ns, "default", "");
+		cJSON *patch = cJSON_CreateObject();
+		cJSON_AddFalseToObject(patch, "automountServiceAccountToken");
+		diag_fix_patch(f, &saref, "merge", patch, "medium",
+			       "stop mounting the token of ServiceAccount %s/default; risk: pods of "
+			       "the namespace that call the API without their own ServiceAccount "
+			       "lose access (give those a dedicated ServiceAccount)", ns);
+	}
 	return 0;
 }
 

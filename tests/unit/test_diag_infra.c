@@ -97,6 +97,8 @@ static void test_pdb_blocks_drain(void **state)
 	assert_string_equal(f->object.ns, "ledger");
 	assert_string_equal(f->object.name, "ledger");
 	assert_int_equal(f->severity, DIAG_HIGH);
+	assert_contains(f->root_cause, "requires minAvailable 2 while Deployment ledger has 2 "
+				       "replicas");
 	char *s = finding_text(f);
 	assert_contains(s, "\".spec.minAvailable\",\"value\":\"2\"");
 	assert_contains(s, "desiredHealthy 2, currentHealthy 2");
@@ -267,6 +269,10 @@ static void test_security_opt_in(void **state)
 	must_find(&rep, "SecurityHostNamespace");
 	f = must_find(&rep, "SecurityDefaultServiceAccount");
 	assert_string_equal(f->object.ns, "cfg-a"); /* cfg-b's pod runs as ServiceAccount app */
+	char *t = finding_text(f);
+	assert_contains(t, "\"patch\":{\"automountServiceAccountToken\":false}");
+	assert_contains(t, "\"kind\":\"ServiceAccount\",\"namespace\":\"cfg-a\",\"name\":\"default\"");
+	free(t);
 	f = must_find(&rep, "SecurityWildcardRBAC");
 	assert_string_equal(f->object.name, "ops-all");
 	assert_int_equal(f->severity, DIAG_HIGH);
