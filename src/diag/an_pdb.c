@@ -27,7 +27,7 @@ struct covered_scan {
 	struct wobj workload, first_pod;
 	struct {
 		struct wobj node, pod;
-		const char *how; /* "spec.unschedulable" / "karpenter.sh/disruption taint" */
+		const char *how; /* "cordoned (spec.unschedulable)", "being disrupted by Karpenter…" */
 	} blocked[PDB_NODES_MAX];
 	size_t n_blocked;
 };
@@ -36,14 +36,14 @@ struct covered_scan {
 static const char *node_cordon(struct wobj node)
 {
 	if (wobj_bool(node, "spec.unschedulable", false))
-		return "spec.unschedulable";
+		return "cordoned (spec.unschedulable)";
 	uint32_t taints = wobj_get(node, "spec.taints");
 	size_t n = kube_objstore_len(node.st, taints);
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k = kube_objstore_child(node.st, kube_objstore_at(node.st, taints, i),
 						 "key", 3);
 		if (kube_objstore_str_eq(node.st, k, "karpenter.sh/disruption", 23))
-			return "karpenter.sh/disruption taint";
+			return "being disrupted by Karpenter (karpenter.sh/disruption taint)";
 	}
 	return NULL;
 }
@@ -282,12 +282,12 @@ static int pdb_visit(void *p, struct wobj pdb)
 		budget_text(w, pdb, &cs, desired, current, why, sizeof why);
 		diag_set_root_cause(f,
 				    "PodDisruptionBudget %s/%s %s, so it allows 0 disruptions and every "
-				    "eviction from cordoned node %s is refused.",
-				    ns, name, why, nref.name);
+				    "eviction from node %s, %s, is refused.",
+				    ns, name, why, nref.name, cs.blocked[0].how);
 		for (size_t i = 0; i < cs.n_blocked; i++) {
 			struct diag_ref n = diag_ref_of(w, cs.blocked[i].node);
 			struct diag_ref pd = diag_ref_of(w, cs.blocked[i].pod);
-			diag_ev_object(f, &n, "cordoned (%s), still runs pod %s/%s",
+			diag_ev_object(f, &n, "%s, still runs pod %s/%s",
 				       cs.blocked[i].how, ns, pd.name);
 			diag_related(f, &n, "cordoned-node");
 			diag_related(f, &pd, "stuck-pod");

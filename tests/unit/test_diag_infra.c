@@ -105,6 +105,7 @@ static void test_pdb_blocks_drain(void **state)
 	assert_contains(s, "\".status.disruptionsAllowed\",\"value\":\"0\"");
 	assert_contains(s, "ip-10-0-137-230.ec2.internal");
 	assert_contains(s, "cordoned (spec.unschedulable), still runs pod ledger/ledger-");
+	assert_contains(f->root_cause, "from node ip-10-0-137-230.ec2.internal, cordoned");
 	assert_contains(s, "DrainBlocked");
 	assert_contains(s, "\"patch\":{\"spec\":{\"minAvailable\":1}}");
 	assert_contains(s, "risk");
@@ -112,6 +113,31 @@ static void test_pdb_blocks_drain(void **state)
 	/* The cordoned node joined the PDB's finding instead of standing alone. */
 	assert_null(tu_finding(&rep, "NodeCordoned"));
 	assert_int_equal(f->n_affected, 2);
+	diag_report_free(&rep);
+	world_free(w);
+}
+
+static void test_pdb_karpenter(void **state)
+{
+	struct world *w = tu_world("diag/pdb-karpenter.yaml");
+	struct diag_report rep;
+	tu_analyze(w, "PodDisruptionBudget", &rep);
+	/* Karpenter's disruption taint counts as a drain; its DisruptionBlocked event names
+	 * the budget. */
+	const struct diag_finding *f = must_find(&rep, "PDBBlocksDrain");
+	assert_string_equal(f->object.name, "api");
+	assert_contains(f->root_cause, "being disrupted by Karpenter");
+	char *s = finding_text(f);
+	assert_contains(s, "PodDisruptionBudget=[web/api]");
+	assert_contains(s, "\"patch\":{\"spec\":{\"maxUnavailable\":1}}");
+	free(s);
+	/* A budget at 0 with no drain waiting is lower severity. */
+	f = must_find(&rep, "PDBAllowsNoDisruption");
+	assert_string_equal(f->object.name, "db");
+	assert_int_equal(f->severity, DIAG_LOW);
+	f = must_find(&rep, "PDBSelectsNoPods");
+	assert_string_equal(f->object.name, "old");
+	assert_int_equal(rep.n, 3);
 	diag_report_free(&rep);
 	world_free(w);
 }
@@ -255,6 +281,34 @@ static void test_configmap_uses(void **state)
 	world_free(w);
 }
 
+static void test_configmap_too_large(void **state)
+{
+	struct ks_buf b;
+	ks_buf_init(&b, KS_BUF_UNLIMITED);
+	ks_buf_appendstr(&b, "apiVersion: v1\nkind: List\nitems:\n"
+			     "- {apiVersion: v1, kind: ConfigMap, metadata: {name: small, namespace: big}, "
+			     "data: {a: b}}\n"
+			     "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: huge, namespace: big}\n"
+			     "  data: {blob: \"");
+	for (int i = 0; i < 1100 * 1024 / 64; i++)
+		ks_buf_appendstr(&b, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	ks_buf_appendstr(&b, "\"}\n");
+	struct world *w = world_new();
+	struct ks_err err = {0};
+	assert_int_equal(world_load_snapshot_mem(w, b.data, b.len, &err), 0);
+	ks_buf_release(&b);
+	struct diag_report rep;
+	tu_analyze(w, "ConfigMap", &rep);
+	const struct diag_finding *f = must_find(&rep, "ConfigMapTooLarge");
+	assert_string_equal(f->object.name, "huge");
+	assert_contains(f->root_cause, "1126400 bytes");
+	for (size_t i = 0; i < rep.n; i++)
+		if (!strcmp(rep.findings[i]->cause, "ConfigMapTooLarge"))
+			assert_string_equal(rep.findings[i]->object.name, "huge");
+	diag_report_free(&rep);
+	world_free(w);
+}
+
 static void test_security_opt_in(void **state)
 {
 	struct world *w = tu_world("diag/infra-config.yaml");
@@ -291,9 +345,11 @@ int main(void)
 		cmocka_unit_test(test_service_selector_mismatch),
 		cmocka_unit_test(test_infra_baseline_quiet),
 		cmocka_unit_test(test_pdb_blocks_drain),
+		cmocka_unit_test(test_pdb_karpenter),
 		cmocka_unit_test(test_network),
 		cmocka_unit_test(test_cluster),
 		cmocka_unit_test(test_configmap_uses),
+		cmocka_unit_test(test_configmap_too_large),
 		cmocka_unit_test(test_security_opt_in),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
