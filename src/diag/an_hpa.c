@@ -51,15 +51,6 @@ static const cJSON *hpa_conditions(const cJSON *hpa, cJSON **owned)
 	return cJSON_IsArray(*owned) ? *owned : NULL;
 }
 
-static const cJSON *condition(const cJSON *conds, const char *type)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, conds)
-		if (!strcmp(ks_json_str_or(c, "type", ""), type))
-			return c;
-	return NULL;
-}
-
 /* Resources with a Utilization target: bit 0 cpu, bit 1 memory. */
 static unsigned utilization_resources(const cJSON *hpa)
 {
@@ -146,7 +137,7 @@ static int hpa_visit(void *p, struct wobj hpa)
 		diag_set_root_cause(f, "HorizontalPodAutoscaler %s/%s targets %s %s, which does not "
 				    "exist in namespace %s.", ns, name, tkind, tname, ns);
 		diag_ev_field(f, &ref, ".spec.scaleTargetRef", "%s/%s", tkind, tname);
-		const cJSON *a = condition(conds, "AbleToScale");
+		const cJSON *a = infra_json_condition(conds, "AbleToScale");
 		if (a && !strcmp(ks_json_str_or(a, "status", ""), "False"))
 			diag_ev_field(f, &ref, ".status.conditions", "AbleToScale=False %s: %s",
 				      ks_json_str_or(a, "reason", ""), ks_json_str_or(a, "message", ""));
@@ -177,7 +168,7 @@ static int hpa_visit(void *p, struct wobj hpa)
 			diag_ev_field(f, &ref, ".spec.metrics", "%s Utilization target", res_names[r]);
 			diag_ev_object(f, &tref, "containers without resources.requests.%s: %s",
 				       res_names[r], names);
-			const cJSON *sa = condition(conds, "ScalingActive");
+			const cJSON *sa = infra_json_condition(conds, "ScalingActive");
 			if (sa && !strcmp(ks_json_str_or(sa, "status", ""), "False"))
 				diag_ev_field(f, &ref, ".status.conditions", "ScalingActive=False "
 					      "%s: %s", ks_json_str_or(sa, "reason", ""),
@@ -189,7 +180,7 @@ static int hpa_visit(void *p, struct wobj hpa)
 			goto out; /* the ScalingActive=False that follows is this */
 		}
 	}
-	const cJSON *a = condition(conds, "AbleToScale");
+	const cJSON *a = infra_json_condition(conds, "AbleToScale");
 	if (a && !strcmp(ks_json_str_or(a, "status", ""), "False")) {
 		struct diag_finding *f = cond_finding(cx, hpa, "HPAUnableToScale", DIAG_HIGH, a);
 		diag_set_symptom(f, "HorizontalPodAutoscaler %s/%s cannot scale %s %s", ns, name,
@@ -201,7 +192,7 @@ static int hpa_visit(void *p, struct wobj hpa)
 			       "controller)");
 		f->confidence = 0.85;
 	}
-	const cJSON *sa = condition(conds, "ScalingActive");
+	const cJSON *sa = infra_json_condition(conds, "ScalingActive");
 	if (sa && !strcmp(ks_json_str_or(sa, "status", ""), "False") &&
 	    strcmp(ks_json_str_or(sa, "reason", ""), "ScalingDisabled")) {
 		struct diag_finding *f = cond_finding(cx, hpa, "HPAMetricsUnavailable", DIAG_MEDIUM,
@@ -215,7 +206,7 @@ static int hpa_visit(void *p, struct wobj hpa)
 		diag_fix_check(f, "kubectl -n %s describe hpa %s", ns, name);
 		f->confidence = 0.8;
 	}
-	const cJSON *sl = condition(conds, "ScalingLimited");
+	const cJSON *sl = infra_json_condition(conds, "ScalingLimited");
 	if (sl && !strcmp(ks_json_str_or(sl, "status", ""), "True") &&
 	    !strcmp(ks_json_str_or(sl, "reason", ""), "TooManyReplicas")) {
 		struct diag_finding *f = cond_finding(cx, hpa, "HPAAtMaxReplicas", DIAG_MEDIUM, sl);

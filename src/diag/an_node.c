@@ -41,20 +41,7 @@ static const struct bad_type bad_when_true[] = {
 
 static const cJSON *find_condition(const cJSON *node, const char *type)
 {
-	const cJSON *c;
-	cJSON_ArrayForEach(c, ks_json_get(node, "status.conditions"))
-		if (!strcmp(ks_json_str_or(c, "type", ""), type))
-			return c;
-	return NULL;
-}
-
-static int64_t age_of(struct world *w, const char *ts)
-{
-	int64_t ns = 0;
-	struct ks_err err = {0};
-	if (!ts || ks_time_parse_rfc3339(ts, strlen(ts), &ns, &err))
-		return -1;
-	return world_now(w) - ns / 1000000000;
+	return infra_json_condition(ks_json_get(node, "status.conditions"), type);
 }
 
 static void report_not_ready(struct diag_ctx *cx, struct wobj node)
@@ -66,7 +53,7 @@ static void report_not_ready(struct diag_ctx *cx, struct wobj node)
 	const char *status = c ? ks_json_str_or(c, "status", "Unknown") : "Unknown";
 	const char *reason = c ? ks_json_str_or(c, "reason", "") : "NoReadyCondition";
 	const char *msg = c ? ks_json_str_or(c, "message", "") : "the node reports no Ready condition";
-	int64_t hb = c ? age_of(w, ks_json_str(c, "lastHeartbeatTime")) : -1;
+	int64_t hb = c ? infra_age_of(w, ks_json_str(c, "lastHeartbeatTime")) : -1;
 	char age[32] = "unknown";
 	if (hb >= 0)
 		ks_time_format_age(hb, age, sizeof age);

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "base/json.h"
 #include "base/timeutil.h"
 #include "diag/infra.h"
 
@@ -230,16 +231,28 @@ bool infra_service_has_port(struct wobj svc, int64_t number, const char *pname)
 	return false;
 }
 
+int64_t infra_age_of(struct world *w, const char *ts)
+{
+	int64_t ns = 0;
+	struct ks_err err = {0};
+	if (!ts || ks_time_parse_rfc3339(ts, strlen(ts), &ns, &err))
+		return -1;
+	return world_now(w) - ns / 1000000000;
+}
+
 int64_t infra_age_at(struct world *w, struct wobj o, const char *path)
 {
 	char ts[64];
-	if (!wobj_str(o, path, ts, sizeof ts))
-		return -1;
-	int64_t ns = 0;
-	struct ks_err err = {0};
-	if (ks_time_parse_rfc3339(ts, strlen(ts), &ns, &err))
-		return -1;
-	return world_now(w) - ns / 1000000000;
+	return infra_age_of(w, wobj_str(o, path, ts, sizeof ts));
+}
+
+const cJSON *infra_json_condition(const cJSON *conds, const char *type)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, conds)
+		if (!strcmp(ks_json_str_or(c, "type", ""), type))
+			return c;
+	return NULL;
 }
 
 const enum world_kind infra_workload_kinds[] = {

@@ -50,8 +50,11 @@ void infra_endpoint_counts(struct wobj ep, size_t *ready, size_t *not_ready);
 /* Whether Service svc exposes port name pname (when non-empty) or port number. */
 bool infra_service_has_port(struct wobj svc, int64_t number, const char *pname);
 
-/* Seconds since the RFC 3339 timestamp at path of o (world_now as now), or -1. */
+/* Seconds since the RFC 3339 timestamp ts / at path of o (world_now as now), or -1. */
+int64_t infra_age_of(struct world *w, const char *ts);
 int64_t infra_age_at(struct world *w, struct wobj o, const char *path);
+/* The condition of this type in a decoded conditions array, or NULL. */
+const cJSON *infra_json_condition(const cJSON *conds, const char *type);
 
 /* The workload kinds with a pod template at spec.template (CronJob: spec.jobTemplate…). */
 extern const enum world_kind infra_workload_kinds[];

@@ -44,6 +44,14 @@ static void assert_quiet(const struct diag_report *rep)
 				 rep->findings[i]->object.name, rep->findings[i]->root_cause);
 }
 
+/* Load a fixture and run the analyzers in filter over it. */
+static struct world *run(const char *fixture, const char *filter, struct diag_report *rep)
+{
+	struct world *w = tu_world(fixture);
+	tu_analyze(w, filter, rep);
+	return w;
+}
+
 #define INFRA_FILTER                                                                          \
 	"Service,Ingress,NetworkPolicy,Gateway,PersistentVolumeClaim,PersistentVolume,"       \
 	"StorageClass,Node,HorizontalPodAutoscaler,PodDisruptionBudget,"                    \
@@ -51,9 +59,8 @@ static void assert_quiet(const struct diag_report *rep)
 
 static void test_service_selector_mismatch(void **state)
 {
-	struct world *w = tu_world("diag/service-selector-mismatch.yaml");
 	struct diag_report rep;
-	tu_analyze(w, "Service", &rep);
+	struct world *w = run("diag/service-selector-mismatch.yaml", "Service", &rep);
 	const struct diag_finding *f = must_find(&rep, "ServiceSelectorMismatch");
 	assert_string_equal(f->object.kind, "Service");
 	assert_string_equal(f->object.ns, "search");
@@ -77,9 +84,8 @@ static void test_service_selector_mismatch(void **state)
 
 static void test_infra_baseline_quiet(void **state)
 {
-	struct world *w = tu_world("diag/infra-baseline.yaml");
 	struct diag_report rep;
-	tu_analyze(w, INFRA_FILTER, &rep);
+	struct world *w = run("diag/infra-baseline.yaml", INFRA_FILTER, &rep);
 	assert_quiet(&rep);
 	/* kube-root-ca.crt is a use by every pod's projected token volume: not unused. */
 	assert_null(tu_finding(&rep, "ConfigMapUnused"));
@@ -119,9 +125,8 @@ static void test_pdb_blocks_drain(void **state)
 
 static void test_pdb_karpenter(void **state)
 {
-	struct world *w = tu_world("diag/pdb-karpenter.yaml");
 	struct diag_report rep;
-	tu_analyze(w, "PodDisruptionBudget", &rep);
+	struct world *w = run("diag/pdb-karpenter.yaml", "PodDisruptionBudget", &rep);
 	/* Karpenter's disruption taint counts as a drain; its DisruptionBlocked event names
 	 * the budget. */
 	const struct diag_finding *f = must_find(&rep, "PDBBlocksDrain");
@@ -199,9 +204,8 @@ static void test_network(void **state)
 
 static void test_cluster(void **state)
 {
-	struct world *w = tu_world("diag/infra-cluster.yaml");
 	struct diag_report rep;
-	tu_analyze(w, INFRA_FILTER, &rep);
+	struct world *w = run("diag/infra-cluster.yaml", INFRA_FILTER, &rep);
 	/* Three nodes lost at once for one reason: one finding. */
 	const struct diag_finding *f = must_find(&rep, "NodeNotReady");
 	assert_int_equal(f->severity, DIAG_CRITICAL);
@@ -259,9 +263,8 @@ static void test_cluster(void **state)
 
 static void test_configmap_uses(void **state)
 {
-	struct world *w = tu_world("diag/infra-config.yaml");
 	struct diag_report rep;
-	tu_analyze(w, "ConfigMap", &rep);
+	struct world *w = run("diag/infra-config.yaml", "ConfigMap", &rep);
 	/* Only cfg-c/shared is unused: projected, init, ephemeral, envFrom, env, volume, a
 	 * Deployment at 0 replicas, a CronJob template, kube-root-ca.crt, a Grafana dashboard
 	 * and kube-system are all uses or exempt; the same interned container array in cfg-a
