@@ -35,6 +35,7 @@ struct loader {
 	cJSON *pending[WK_COUNT];
 	bool begun[WK_COUNT];
 	bool header;
+	cJSON *logs; /* ContainerLog items: added once every Secret is in, for redaction */
 	size_t objects, skipped;
 	const char *source;
 };
@@ -109,9 +110,9 @@ static int take_kswarm_item(struct loader *L, const cJSON *it, const char *kind,
 			return ks_err_set(err, KS_EINVAL,
 					  "%s: ContainerLog needs namespace, pod and container",
 					  L->source);
-		world_add_log(w, ns, pod, c, ks_json_bool_or(it, "previous", false),
-			      ks_json_str(it, "text"), ks_json_bool_or(it, "truncated", false),
-			      ks_json_str(it, "error"));
+		if (!L->logs)
+			L->logs = cJSON_CreateArray();
+		cJSON_AddItemToArray(L->logs, cJSON_Duplicate(it, true));
 		return 0;
 	}
 	if (!strcmp(kind, "ContainerMetric")) {
@@ -175,10 +176,20 @@ static void finish(struct loader *L)
 	}
 	L->w->stats.objects += L->objects;
 	world_index_invalidate(L->w);
+	const cJSON *it;
+	cJSON_ArrayForEach(it, L->logs)
+		world_add_log(L->w, ks_json_str(it, "namespace"), ks_json_str(it, "pod"),
+			      ks_json_str(it, "container"), ks_json_bool_or(it, "previous", false),
+			      ks_json_str(it, "text"), ks_json_bool_or(it, "truncated", false),
+			      ks_json_str(it, "error"));
+	cJSON_Delete(L->logs);
+	L->logs = NULL;
 }
 
 static void discard(struct loader *L)
 {
+	cJSON_Delete(L->logs);
+	L->logs = NULL;
 	for (int k = 0; k < WK_COUNT; k++) {
 		cJSON_Delete(L->pending[k]);
 		L->pending[k] = NULL;
