@@ -1054,8 +1054,8 @@ static int pod_visit(void *arg, struct wobj p)
 	return 0;
 }
 
-void diag_analyze_pods(struct diag_ctx *cx);
-void diag_analyze_pods(struct diag_ctx *cx)
+void diag_an_pods(struct diag_ctx *cx);
+void diag_an_pods(struct diag_ctx *cx)
 {
 	diag_each(cx, WK_POD, pod_visit, cx);
 }

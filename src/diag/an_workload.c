@@ -411,39 +411,39 @@ static int cronjob_visit(void *arg, struct wobj cj)
 	return 0;
 }
 
-void diag_analyze_deployments(struct diag_ctx *cx);
-void diag_analyze_replicasets(struct diag_ctx *cx);
-void diag_analyze_statefulsets(struct diag_ctx *cx);
-void diag_analyze_daemonsets(struct diag_ctx *cx);
-void diag_analyze_jobs(struct diag_ctx *cx);
-void diag_analyze_cronjobs(struct diag_ctx *cx);
+void diag_an_deployments(struct diag_ctx *cx);
+void diag_an_replicasets(struct diag_ctx *cx);
+void diag_an_statefulsets(struct diag_ctx *cx);
+void diag_an_daemonsets(struct diag_ctx *cx);
+void diag_an_jobs(struct diag_ctx *cx);
+void diag_an_cronjobs(struct diag_ctx *cx);
 
-void diag_analyze_deployments(struct diag_ctx *cx)
+void diag_an_deployments(struct diag_ctx *cx)
 {
 	diag_each(cx, WK_DEPLOYMENT, deployment_visit, cx);
 }
 
-void diag_analyze_replicasets(struct diag_ctx *cx)
+void diag_an_replicasets(struct diag_ctx *cx)
 {
 	diag_each(cx, WK_REPLICASET, replicaset_visit, cx);
 }
 
-void diag_analyze_statefulsets(struct diag_ctx *cx)
+void diag_an_statefulsets(struct diag_ctx *cx)
 {
 	diag_each(cx, WK_STATEFULSET, statefulset_visit, cx);
 }
 
-void diag_analyze_daemonsets(struct diag_ctx *cx)
+void diag_an_daemonsets(struct diag_ctx *cx)
 {
 	diag_each(cx, WK_DAEMONSET, daemonset_visit, cx);
 }
 
-void diag_analyze_jobs(struct diag_ctx *cx)
+void diag_an_jobs(struct diag_ctx *cx)
 {
 	diag_each(cx, WK_JOB, job_visit, cx);
 }
 
-void diag_analyze_cronjobs(struct diag_ctx *cx)
+void diag_an_cronjobs(struct diag_ctx *cx)
 {
 	diag_each(cx, WK_CRONJOB, cronjob_visit, cx);
 }
