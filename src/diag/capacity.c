@@ -35,8 +35,12 @@ void cap_fmt_cpu(char *out, size_t n, int64_t cpu_m)
 {
 	if (cpu_m % 1000 == 0)
 		snprintf(out, n, "%" PRId64, cpu_m / 1000);
-	else
+	else {
 		snprintf(out, n, "%.2f", (double)cpu_m / 1000);
+		size_t len = strlen(out);
+		while (len > 0 && out[len - 1] == '0') /* "2.50" -> "2.5" */
+			out[--len] = 0;
+	}
 }
 
 void cap_fmt_mem(char *out, size_t n, int64_t bytes)
@@ -453,7 +457,7 @@ void cap_fix_pool_limit(struct diag_finding *f, const struct diag_ref *pool,
 	cJSON *lim = cJSON_AddObjectToObject(spec, "limits");
 	cJSON_AddStringToObject(lim, "cpu", val);
 	diag_fix_patch(f, pool, "merge", patch, "medium",
-		       "raise NodePool %s's CPU limit from %s to %s vCPU (in use plus pending "
-		       "requests, 25%% headroom)",
+		       "raise the CPU limit of NodePool %s from %s to %s vCPU (in use plus "
+		       "pending requests, 25%% headroom)",
 		       pool->name, old, val);
 }
