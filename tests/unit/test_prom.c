@@ -1,7 +1,7 @@
 /* test_prom.c — the Prometheus API client and world_fetch_metrics.
  *
  * The parser is fed responses recorded with curl from a real Prometheus 2.42 scraping the
- * simulator at --time-scale 1440 (tests/fixtures/prom/*.json: vector, matrix, scalar "+Inf",
+ * simulator at --time-scale 1440 (tests/fixtures/prom/: vector, matrix, scalar "+Inf",
  * "NaN", a bad_data error). The client and world_fetch_metrics talk to an in-process
  * libmicrohttpd server on loopback that answers each query with the recorded response for it
  * (chosen by the metric the form-encoded query names), and can also answer with an HTML 502,
