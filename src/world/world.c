@@ -509,6 +509,64 @@ bool wobj_labels_match(struct wobj o, const char *path, const struct kube_select
 	return kube_selector_matches(sel, lookup_label, &l);
 }
 
+struct matching {
+	const struct kube_selector *sel;
+	const char *ns;
+	world_visit_fn fn;
+	void *ctx;
+	size_t n;
+};
+
+static int matching_visit(void *p, struct wobj o)
+{
+	struct matching *m = p;
+	if (m->ns && !wobj_str_eq(o, "metadata.namespace", m->ns))
+		return 0;
+	if (!wobj_labels_match(o, "metadata.labels", m->sel))
+		return 0;
+	m->n++;
+	return m->fn ? m->fn(m->ctx, o) : 0;
+}
+
+size_t world_matching(const struct world *w, enum world_kind k, const char *ns,
+		      const struct kube_selector *sel, world_visit_fn fn, void *ctx)
+{
+	if (sel->nothing || !w->inf[k])
+		return 0;
+	struct matching m = {.sel = sel, .fn = fn, .ctx = ctx};
+	/* The smallest of the sets the index holds: the namespace's objects, or those carrying
+	 * one of the selector's key=value labels. */
+	size_t best = ns ? kube_informer_index_size(w->inf[k], KUBE_IDX_NAMESPACE, ns)
+			 : kube_informer_count(w->inf[k]);
+	char *best_kv = NULL;
+	for (size_t i = 0; i < sel->nreqs; i++) {
+		const struct kube_selreq *r = &sel->reqs[i];
+		bool eq = r->op == KUBE_SEL_EQ || r->op == KUBE_SEL_DEQ ||
+			  (r->op == KUBE_SEL_IN && r->nvalues == 1);
+		if (!eq)
+			continue;
+		char *kv = ks_asprintf("%s=%s", r->key, r->values[0]);
+		size_t n = kube_informer_index_size(w->inf[k], KUBE_IDX_LABEL, kv);
+		if (n < best) {
+			best = n;
+			free(best_kv);
+			best_kv = kv;
+		} else {
+			free(kv);
+		}
+	}
+	if (best_kv) {
+		m.ns = ns;
+		world_with_label(w, k, best_kv, matching_visit, &m);
+		free(best_kv);
+	} else if (ns) {
+		world_in_namespace(w, k, ns, matching_visit, &m);
+	} else {
+		world_each(w, k, matching_visit, &m);
+	}
+	return m.n;
+}
+
 const char *world_strdup(struct world *w, const char *s)
 {
 	if (!s)

@@ -151,6 +151,11 @@ bool wobj_bool(struct wobj o, const char *path, bool def);
  * "spec.template.metadata.labels"). */
 struct kube_selector;
 bool wobj_labels_match(struct wobj o, const char *path, const struct kube_selector *sel);
+/* Objects of kind k in namespace ns (NULL: any) whose metadata.labels match sel; through
+ * the label index when sel has an equality requirement (so a Service's pods are found
+ * without scanning its namespace). Returns the number visited. */
+size_t world_matching(const struct world *w, enum world_kind k, const char *ns,
+		      const struct kube_selector *sel, world_visit_fn fn, void *ctx);
 /* metadata.name / namespace / uid, interned for the world's life (never NULL; "" absent). */
 const char *wobj_name(struct world *w, struct wobj o);
 const char *wobj_ns(struct world *w, struct wobj o);
