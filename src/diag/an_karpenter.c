@@ -167,11 +167,11 @@ static void report_limit(struct karp *k, struct pool_state *p)
 	}
 	diag_set_symptom(f, "%zu pod%s pending: NodePool %s may not launch more nodes", p->pending,
 			 p->pending == 1 ? "" : "s", p->name);
-	diag_set_root_cause(f,
-			    "NodePool %s is at its limits (cpu %s in use of limit %s), so Karpenter "
-			    "launches no node for the %zu pending pod%s of %s (%s vCPU requested).",
-			    p->name, used, lim, p->pending, p->pending == 1 ? "" : "s", owners.data,
-			    pend);
+	diag_set_root_cause(
+		f,
+		"NodePool %s is at its limits (cpu %s in use of limit %s), so Karpenter "
+		"launches no node for the %zu pending pod%s of %s (%s vCPU requested).",
+		p->name, used, lim, p->pending, p->pending == 1 ? "" : "s", owners.data, pend);
 	diag_ev_field(f, &pr, ".spec.limits.cpu", "%s", lim);
 	diag_ev_field(f, &pr, ".status.resources.cpu", "%s", used);
 	if (e->limit.mem >= 0) {
@@ -252,7 +252,8 @@ static int visit_pool_node(void *ctx, struct wobj o)
 	const cJSON *tl = ks_json_child(ks_json_get(n, "metadata.labels"),
 					"node.kubernetes.io/instance-type");
 	const char *type = cJSON_IsString(tl) ? tl->valuestring : "";
-	const struct cost_instance_type *t = pn->k->cat ? cost_catalog_find(pn->k->cat, type) : NULL;
+	const struct cost_instance_type *t =
+		pn->k->cat ? cost_catalog_find(pn->k->cat, type) : NULL;
 	if (t)
 		pn->hourly += t->od_price_usd_hr;
 	if (!strstr(pn->types, type) && strlen(pn->types) + strlen(type) + 3 < sizeof pn->types)
@@ -317,8 +318,9 @@ static void report_overprovisioned(struct karp *k, struct pool_state *p)
 			    amem, pn.hourly * HOURS_PER_MONTH);
 	diag_ev_field(f, &f->object, ".spec.template.spec.requirements", "%s", reqtxt);
 	diag_ev_object(f, &f->object, "%zu node%s: %s", pn.n, pn.n == 1 ? "" : "s", pn.types);
-	diag_ev_object(f, &f->object, "requests %s vCPU of %s allocatable (%.1f%%), %s of %s (%.1f%%)",
-		       ucpu, acpu, cpu_ratio * 100, umem, amem, mem_ratio * 100);
+	diag_ev_object(f, &f->object,
+		       "requests %s vCPU of %s allocatable (%.1f%%), %s of %s (%.1f%%)", ucpu, acpu,
+		       cpu_ratio * 100, umem, amem, mem_ratio * 100);
 	if (pn.hourly > 0)
 		diag_ev_object(f, &f->object,
 			       "on-demand cost $%.3f/hour, $%.0f/month (catalog prices, us-east-1)",
@@ -339,7 +341,8 @@ static void report_overprovisioned(struct karp *k, struct pool_state *p)
 		cJSON_AddItemToObject(r, "values", sizes);
 	cJSON *patch = cJSON_CreateObject();
 	cJSON *tspec = cJSON_AddObjectToObject(
-		cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"), "template"), "spec");
+		cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"), "template"),
+		"spec");
 	cJSON_AddItemToObject(tspec, "requirements", list);
 	diag_fix_patch(f, &f->object, "merge", patch, "medium",
 		       "let NodePool %s use sizes large to 2xlarge instead of %s so that Karpenter "

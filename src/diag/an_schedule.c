@@ -135,8 +135,8 @@ static void unmatched_selector_keys(struct sched *s, const cJSON *pod, struct ks
 			continue;
 		bool found = false;
 		for (size_t i = 0; i < s->nnodes && !found; i++) {
-			const cJSON *v = ks_json_child(ks_json_get(s->nodes[i].j, "metadata.labels"),
-						       e->string);
+			const cJSON *v = ks_json_child(
+				ks_json_get(s->nodes[i].j, "metadata.labels"), e->string);
 			found = cJSON_IsString(v) && !strcmp(v->valuestring, e->valuestring);
 		}
 		if (!found) {
@@ -406,16 +406,19 @@ static void report(struct sched *s, struct pending_group *g)
 				    "matches%s, so they are Unschedulable.",
 				    okind, owner.ns, owner.name,
 				    v.npools ? " and no NodePool can launch a node for" : "");
-		const cJSON *aff = ks_json_get(
-			pod, "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution");
+		const cJSON *aff =
+			ks_json_get(pod, "spec.affinity.nodeAffinity."
+					 "requiredDuringSchedulingIgnoredDuringExecution");
 		char *txt = aff ? ks_json_print(aff) : ks_strdup("{}");
 		diag_ev_field(f, &podref,
-			      ".spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution",
+			      ".spec.affinity.nodeAffinity."
+			      "requiredDuringSchedulingIgnoredDuringExecution",
 			      "%s", txt);
 		free(txt);
 		diag_fix_human(f, "correct the required node affinity of %s %s/%s", okind,
 			       owner.ns, owner.name);
-		diag_fix_check(f, "compare its matchExpressions with `kubectl get nodes --show-labels`");
+		diag_fix_check(
+			f, "compare its matchExpressions with `kubectl get nodes --show-labels`");
 		f->confidence = 0.85;
 	} else if (!strcmp(cause, "UntoleratedTaint")) {
 		const cJSON *taint = NULL;
@@ -427,12 +430,13 @@ static void report(struct sched *s, struct pending_group *g)
 		const char *tk = ks_json_str_or(taint, "key", ""),
 			   *tv = ks_json_str_or(taint, "value", ""),
 			   *te = ks_json_str_or(taint, "effect", "");
-		diag_set_root_cause(f,
-				    "Every node %s %s/%s's pods may run on carries a taint they do not "
-				    "tolerate (%s=%s:%s on %zu node(s))%s, so they are "
-				    "Unschedulable.",
-				    okind, owner.ns, owner.name, tk, tv, te, v.per_reason[NR_TAINT],
-				    v.npools ? " and no NodePool can launch a node for them" : "");
+		diag_set_root_cause(
+			f,
+			"Every node %s %s/%s's pods may run on carries a taint they do not "
+			"tolerate (%s=%s:%s on %zu node(s))%s, so they are "
+			"Unschedulable.",
+			okind, owner.ns, owner.name, tk, tv, te, v.per_reason[NR_TAINT],
+			v.npools ? " and no NodePool can launch a node for them" : "");
 		for (size_t i = 0; i < s->nnodes; i++)
 			if (v.node[i] == NR_TAINT) {
 				struct diag_ref nr = diag_ref_of(w, s->nodes[i].o);
@@ -456,25 +460,26 @@ static void report(struct sched *s, struct pending_group *g)
 		diag_fix_check(f, "kubectl uncordon NODE for each cordoned node");
 		f->confidence = 0.8;
 	} else if (!strcmp(cause, "InsufficientResources")) {
-		diag_set_root_cause(f,
-				    "%s %s/%s's pods request %s vCPU and %s, more than any node that "
-				    "may run them has free%s, so they are Unschedulable.",
-				    okind, owner.ns, owner.name, cpu, mem,
-				    v.npools ? " and no NodePool can launch a node that holds them" :
-					       "");
+		diag_set_root_cause(
+			f,
+			"%s %s/%s's pods request %s vCPU and %s, more than any node that "
+			"may run them has free%s, so they are Unschedulable.",
+			okind, owner.ns, owner.name, cpu, mem,
+			v.npools ? " and no NodePool can launch a node that holds them" : "");
 		for (size_t i = 0; i < s->nnodes; i++)
 			if (v.node[i] >= NR_CPU) {
 				struct diag_ref nr = diag_ref_of(w, s->nodes[i].o);
 				char a[32], u[32];
 				cap_fmt_cpu(a, sizeof a, s->nodes[i].alloc.cpu_m);
 				cap_fmt_cpu(u, sizeof u, s->nodes[i].used.cpu_m);
-				diag_ev_object(f, &nr, "%s: %s of %s vCPU requested", reason_text[v.node[i]],
-					       u, a);
+				diag_ev_object(f, &nr, "%s: %s of %s vCPU requested",
+					       reason_text[v.node[i]], u, a);
 			}
 		diag_fix_human(f, "lower %s %s/%s's requests or add capacity", okind, owner.ns,
 			       owner.name);
-		diag_fix_check(f, "compare the requests with the nodes' allocatable and the largest "
-				  "instance type a NodePool allows");
+		diag_fix_check(f,
+			       "compare the requests with the nodes' allocatable and the largest "
+			       "instance type a NodePool allows");
 		f->confidence = 0.8;
 	} else { /* NodePoolLimitReached */
 		const struct cap_pool_eval *e = &v.pool[limit_pool];
@@ -482,11 +487,12 @@ static void report(struct sched *s, struct pending_group *g)
 		char lim[32], used[32];
 		cap_fmt_cpu(lim, sizeof lim, e->limit.cpu_m);
 		cap_fmt_cpu(used, sizeof used, e->used.cpu_m);
-		diag_set_root_cause(f,
-				    "%s %s/%s's pods fit no existing node, and NodePool %s, which "
-				    "could launch one, is at its limits (cpu %s of %s), so they stay "
-				    "Pending.",
-				    okind, owner.ns, owner.name, pr.name, used, lim);
+		diag_set_root_cause(
+			f,
+			"%s %s/%s's pods fit no existing node, and NodePool %s, which "
+			"could launch one, is at its limits (cpu %s of %s), so they stay "
+			"Pending.",
+			okind, owner.ns, owner.name, pr.name, used, lim);
 		diag_ev_field(f, &pr, ".spec.limits.cpu", "%s", lim);
 		diag_ev_field(f, &pr, ".status.resources.cpu", "%s", used);
 		diag_related(f, &pr, "nodepool at its limits");
@@ -504,7 +510,8 @@ static void report(struct sched *s, struct pending_group *g)
 			continue;
 		struct diag_ref pr = diag_ref_of(w, v.pool_o[i]);
 		diag_ev_object(f, &pr, "cannot launch a node for the pod: %s",
-			       v.pool[i].why[0] ? v.pool[i].why : cap_pool_verdict_name(v.pool[i].verdict));
+			       v.pool[i].why[0] ? v.pool[i].why
+						: cap_pool_verdict_name(v.pool[i].verdict));
 	}
 	struct ev_ctx ec = {f, w, 0};
 	world_events_for(w, "Pod", podref.ns, podref.name, podref.uid, add_sched_event, &ec);

@@ -225,14 +225,14 @@ static void idle_replicas(struct wl_stats *s, struct wobj wo, const cJSON *wl)
 	double per_replica_m = p95 / (double)s->pods * 1000.0;
 	diag_set_symptom(f, "%s %s/%s runs %lld replicas using %.0fm CPU each of %s requested",
 			 kind, s->ns, name, (long long)replicas, per_replica_m, req_cpu);
-	diag_set_root_cause(f,
-			    "%s %s/%s %s %lld replicas while its load needs %lld: each uses about "
-			    "%.0fm CPU (p95) of %s vCPU requested, so %lld idle replicas request %s "
-			    "vCPU and %s.",
-			    kind, s->ns, name,
-			    h.previous >= 0 ? "was scaled up to" : "runs", (long long)replicas,
-			    (long long)target, per_replica_m, req_cpu, (long long)idle, idle_cpu,
-			    idle_mem);
+	diag_set_root_cause(
+		f,
+		"%s %s/%s %s %lld replicas while its load needs %lld: each uses about "
+		"%.0fm CPU (p95) of %s vCPU requested, so %lld idle replicas request %s "
+		"vCPU and %s.",
+		kind, s->ns, name, h.previous >= 0 ? "was scaled up to" : "runs",
+		(long long)replicas, (long long)target, per_replica_m, req_cpu, (long long)idle,
+		idle_cpu, idle_mem);
 	diag_ev_field(f, &ref, ".spec.replicas", "%lld", (long long)replicas);
 	if (wobj_ok(h.scale_up))
 		diag_ev_event(f, w, h.scale_up);
@@ -253,9 +253,10 @@ static void idle_replicas(struct wl_stats *s, struct wobj wo, const cJSON *wl)
 		cJSON_AddNumberToObject(spec, "minReplicas", (double)target);
 		diag_ev_field(f, &hr, ".spec.minReplicas", "%lld", (long long)hpa_min);
 		diag_related(f, &hr, "autoscaler");
-		diag_fix_patch(f, &hr, "merge", patch, "medium",
-			       "lower HorizontalPodAutoscaler %s/%s's minReplicas from %lld to %lld",
-			       hr.ns, hr.name, (long long)hpa_min, (long long)target);
+		diag_fix_patch(
+			f, &hr, "merge", patch, "medium",
+			"lower HorizontalPodAutoscaler %s/%s's minReplicas from %lld to %lld",
+			hr.ns, hr.name, (long long)hpa_min, (long long)target);
 	} else {
 		cJSON_AddNumberToObject(spec, "replicas", (double)target);
 		diag_fix_patch(f, &ref, "merge", patch, "medium",
@@ -274,7 +275,8 @@ static cJSON *limit_patch(const char *container, const char *key, const char *va
 {
 	cJSON *patch = cJSON_CreateObject();
 	cJSON *tspec = cJSON_AddObjectToObject(
-		cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"), "template"), "spec");
+		cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"), "template"),
+		"spec");
 	cJSON *ctrs = cJSON_AddArrayToObject(tspec, "containers");
 	cJSON *c = cJSON_CreateObject();
 	cJSON_AddStringToObject(c, "name", container);
@@ -302,51 +304,62 @@ static void container_limits(struct wl_stats *s, struct wobj wo)
 				want = (int64_t)(p95 * 1500);
 			want = (want + 99) / 100 * 100;
 			snprintf(nl, sizeof nl, "%lldm", (long long)want);
-			diag_set_symptom(f, "container %s of %s %s/%s is CPU-throttled in %.0f%% of "
-					    "periods",
+			diag_set_symptom(f,
+					 "container %s of %s %s/%s is CPU-throttled in %.0f%% of "
+					 "periods",
 					 c->name, kind, s->ns, name, c->throttled_max * 100);
-			diag_set_root_cause(f,
-					    "Container %s of %s %s/%s hits its CPU limit of %s: %.0f%% "
-					    "of its CFS periods are throttled (pod %s), which slows it.",
-					    c->name, kind, s->ns, name, lim, c->throttled_max * 100,
-					    c->throttled_pod);
+			diag_set_root_cause(
+				f,
+				"Container %s of %s %s/%s hits its CPU limit of %s: %.0f%% "
+				"of its CFS periods are throttled (pod %s), which slows it.",
+				c->name, kind, s->ns, name, lim, c->throttled_max * 100,
+				c->throttled_pod);
 			struct diag_ref ref = f->object;
-			diag_ev_field(f, &ref, ".spec.template.spec.containers[*].resources.limits.cpu",
+			diag_ev_field(f, &ref,
+				      ".spec.template.spec.containers[*].resources.limits.cpu",
 				      "%s", lim);
 			cJSON *l = labels_of(s->ns, "pod", c->throttled_pod);
 			cJSON_AddStringToObject(l, "container", c->name);
 			diag_ev_metric(f, WM_CPU_THROTTLED_RATIO, l, c->throttled_max, "ratio",
 				       world_metric_promql(WM_CPU_THROTTLED_RATIO));
 			diag_fix_patch(f, &ref, "strategic", limit_patch(c->name, "cpu", nl), "low",
-				       "raise container %s's CPU limit from %s to %s", c->name, lim, nl);
+				       "raise container %s's CPU limit from %s to %s", c->name, lim,
+				       nl);
 			f->confidence = 0.7;
 		}
-		if (c->mem_max_pod && c->lim_mem > 0 && c->mem_max > MEM_NEAR * (double)c->lim_mem) {
-			struct diag_finding *f = diag_new(s->cx, AN, "MemoryNearLimit", DIAG_LOW, wo);
-			diag_set_group(f, "MemoryNearLimit:%s/%s/%s/%s", kind, s->ns, name, c->name);
+		if (c->mem_max_pod && c->lim_mem > 0 &&
+		    c->mem_max > MEM_NEAR * (double)c->lim_mem) {
+			struct diag_finding *f =
+				diag_new(s->cx, AN, "MemoryNearLimit", DIAG_LOW, wo);
+			diag_set_group(f, "MemoryNearLimit:%s/%s/%s/%s", kind, s->ns, name,
+				       c->name);
 			char lim[32], peak[32], nl[32];
 			cap_fmt_mem(lim, sizeof lim, c->lim_mem);
 			cap_fmt_mem(peak, sizeof peak, (int64_t)c->mem_max);
 			int64_t want_mi = (int64_t)ceil(c->mem_max * 1.25 / (1024.0 * 1024.0));
 			snprintf(nl, sizeof nl, "%lldMi", (long long)want_mi);
-			diag_set_symptom(f, "container %s of %s %s/%s peaks at %.0f%% of its memory "
-					    "limit",
-					 c->name, kind, s->ns, name, c->mem_max / (double)c->lim_mem * 100);
-			diag_set_root_cause(f,
-					    "Container %s of %s %s/%s reached %s of its %s memory limit "
-					    "(pod %s): the next peak may get it OOM-killed.",
-					    c->name, kind, s->ns, name, peak, lim, c->mem_max_pod);
+			diag_set_symptom(f,
+					 "container %s of %s %s/%s peaks at %.0f%% of its memory "
+					 "limit",
+					 c->name, kind, s->ns, name,
+					 c->mem_max / (double)c->lim_mem * 100);
+			diag_set_root_cause(
+				f,
+				"Container %s of %s %s/%s reached %s of its %s memory limit "
+				"(pod %s): the next peak may get it OOM-killed.",
+				c->name, kind, s->ns, name, peak, lim, c->mem_max_pod);
 			struct diag_ref ref = f->object;
 			diag_ev_field(f, &ref,
-				      ".spec.template.spec.containers[*].resources.limits.memory", "%s",
-				      lim);
+				      ".spec.template.spec.containers[*].resources.limits.memory",
+				      "%s", lim);
 			cJSON *l = labels_of(s->ns, "pod", c->mem_max_pod);
 			cJSON_AddStringToObject(l, "container", c->name);
 			diag_ev_metric(f, WM_MEM_MAX_BYTES, l, c->mem_max, "bytes",
 				       world_metric_promql(WM_MEM_MAX_BYTES));
-			diag_fix_patch(f, &ref, "strategic", limit_patch(c->name, "memory", nl), "low",
-				       "raise container %s's memory limit from %s to %s (peak + 25%%)",
-				       c->name, lim, nl);
+			diag_fix_patch(
+				f, &ref, "strategic", limit_patch(c->name, "memory", nl), "low",
+				"raise container %s's memory limit from %s to %s (peak + 25%%)",
+				c->name, lim, nl);
 			f->confidence = 0.7;
 		}
 	}

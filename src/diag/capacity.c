@@ -392,7 +392,8 @@ void cap_pool_eval(const struct cost_catalog *cat, const cJSON *pool, const cJSO
 		cap_fmt_cpu(lim, sizeof lim, out->limit.cpu_m);
 		cap_fmt_cpu(used, sizeof used, out->used.cpu_m);
 		snprintf(out->why, sizeof out->why,
-			 "its limits leave no room for any fitting instance type (cpu %s of limit %s "
+			 "its limits leave no room for any fitting instance type (cpu %s of limit "
+			 "%s "
 			 "in use)",
 			 used, out->limit.cpu_m >= 0 ? lim : "none");
 		return;

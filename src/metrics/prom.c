@@ -67,8 +67,8 @@ static int parse_pair(const cJSON *pair, struct prom_sample *out, const char *wh
 		      struct ks_err *err)
 {
 	if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2)
-		return ks_err_set(err, KS_EINVAL, "prometheus: %s: a sample is not [time, \"value\"]",
-				  where);
+		return ks_err_set(err, KS_EINVAL,
+				  "prometheus: %s: a sample is not [time, \"value\"]", where);
 	const cJSON *t = pair->child, *v = t->next;
 	if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble))
 		return ks_err_set(err, KS_EINVAL, "prometheus: %s: sample time is not a number",
@@ -301,13 +301,14 @@ static int post(struct prom_client *c, const char *path, const char *form,
 		struct ks_err perr = {0};
 		cJSON *root = ks_json_parse(resp.data, resp.len, c->max_response, &perr);
 		if (root && ks_json_str(root, "status")) {
-			/* Prometheus' own answer, success or its error text, whatever the status. */
+			/* Prometheus' own answer, success or its error text, any status. */
 			rc = parse_tree(root, out, &perr);
 			if (rc)
 				prom_result_free(out);
 			if (rc == 0 && status != 200) {
 				prom_result_free(out);
-				rc = ks_err_set(err, KS_EHTTP, "prometheus %s: HTTP %ld", url, status);
+				rc = ks_err_set(err, KS_EHTTP, "prometheus %s: HTTP %ld", url,
+						status);
 			} else if (rc) {
 				rc = ks_err_set(err, status >= 500 ? KS_EHTTP : KS_EINVAL,
 						"prometheus %s: HTTP %ld: %s", url, status,
@@ -319,9 +320,10 @@ static int post(struct prom_client *c, const char *path, const char *form,
 			for (char *p = head; *p; p++)
 				if ((unsigned char)*p < 0x20)
 					*p = ' ';
-			rc = ks_err_set(err, status == 200 ? KS_EINVAL : KS_EHTTP,
-					"prometheus %s: HTTP %ld: not a Prometheus API response (%s): %s",
-					url, status, root ? "no \"status\"" : perr.msg, head);
+			rc = ks_err_set(
+				err, status == 200 ? KS_EINVAL : KS_EHTTP,
+				"prometheus %s: HTTP %ld: not a Prometheus API response (%s): %s",
+				url, status, root ? "no \"status\"" : perr.msg, head);
 		}
 		cJSON_Delete(root);
 		if (err && rc)

@@ -30,8 +30,9 @@ static void test_fetch_backfill(void **state)
 		assert_true(world_metric(w, WM_MEM_MAX_BYTES, ns, pod, "app", &mem));
 		assert_true(world_metric(w, WM_CPU_THROTTLED_RATIO, ns, pod, "app", &thr));
 		assert_true(world_metric(w, WM_OOM_EVENTS, ns, pod, "app", &oom));
-		print_message("# %s: cpu avg %.4f p95 %.4f, memory max %.0f, throttled %.3f, oom %.0f\n",
-			      pod, avg, p95, mem, thr, oom);
+		print_message(
+			"# %s: cpu avg %.4f p95 %.4f, memory max %.0f, throttled %.3f, oom %.0f\n",
+			pod, avg, p95, mem, thr, oom);
 		assert_true(avg > 0 && avg <= 0.3 + 1e-6);  /* capped at the 300m limit */
 		assert_true(p95 >= avg * 0.5 && p95 <= 0.3 + 1e-3);
 		assert_true(mem > 0 && mem <= 256.0 * 1024 * 1024);

@@ -212,7 +212,8 @@ static void test_parse_errors(void **state)
 		"<html>",
 		"[]",
 		"{\"status\":\"success\"}",
-		"{\"status\":\"success\",\"data\":{\"resultType\":\"string\",\"result\":[1,\"a\"]}}",
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"string\",\"result\":[1,\"a\"]}"
+		"}",
 		"{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":{}}}",
 		"{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
 		"[{\"metric\":{},\"value\":[1,1.5]}]}}",
@@ -222,7 +223,8 @@ static void test_parse_errors(void **state)
 		"[{\"metric\":{\"a\":1},\"values\":[[1,\"1\"]]}]}}",
 		"{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":"
 		"[{\"metric\":{},\"values\":[[1,\"1\"],[2]]}]}}",
-		"{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[\"x\",\"1\"]}}",
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[\"x\","
+		"\"1\"]}}",
 	};
 	for (size_t i = 0; i < KS_ARRAY_LEN(bad); i++) {
 		err = (struct ks_err){0};
