@@ -104,13 +104,72 @@ struct requested {
 	struct cap_res *sum;
 };
 
+/* A container's requests from its resources object, memoized per interned resources id
+ * (replicas share it; their containers arrays differ, if only by the kube-api-access
+ * volume mount) in the world. */
+static struct cap_res resources_memo(struct world *w, const struct kube_objstore *st,
+				     uint32_t res)
+{
+	struct cap_res r = {0, 0, 0};
+	if (!res)
+		return r;
+	char key[48];
+	snprintf(key, sizeof key, "cap.podres:%u", res);
+	const struct cap_res *memo = world_memo_get(w, key);
+	if (memo)
+		return *memo;
+	cJSON *j = kube_objstore_to_cjson(st, res);
+	const cJSON *req = ks_json_get(j, "requests");
+	r.cpu_m = cap_qty_milli(ks_json_child(req, "cpu"), 0);
+	r.mem = cap_qty_value(ks_json_child(req, "memory"), 0);
+	cJSON_Delete(j);
+	struct cap_res *copy = ks_malloc(sizeof *copy);
+	*copy = r;
+	world_memo_put(w, key, copy);
+	return r;
+}
+
+/* cap_pod_requests on the stored pod, without decoding it. */
+static void pod_requests_memo(struct world *w, struct wobj pod, struct cap_res *out)
+{
+	uint32_t spec = wobj_get(pod, "spec");
+	struct cap_res sum = {0, 0, 1}, init = {0, 0, 0};
+	static const char *const lists[] = {"containers", "initContainers"};
+	for (int l = 0; l < 2; l++) {
+		uint32_t arr = kube_objstore_child(pod.st, spec, lists[l], strlen(lists[l]));
+		size_t n = kube_objstore_len(pod.st, arr);
+		for (size_t i = 0; i < n; i++) {
+			uint32_t c = kube_objstore_at(pod.st, arr, i);
+			struct cap_res r = resources_memo(
+				w, pod.st, kube_objstore_child(pod.st, c, "resources", 9));
+			if (l == 0) {
+				sum.cpu_m += r.cpu_m;
+				sum.mem += r.mem;
+			} else {
+				init.cpu_m = r.cpu_m > init.cpu_m ? r.cpu_m : init.cpu_m;
+				init.mem = r.mem > init.mem ? r.mem : init.mem;
+			}
+		}
+	}
+	out->cpu_m = sum.cpu_m > init.cpu_m ? sum.cpu_m : init.cpu_m;
+	out->mem = sum.mem > init.mem ? sum.mem : init.mem;
+	out->pods = 1;
+	uint32_t ov = kube_objstore_child(pod.st, spec, "overhead", 8);
+	if (ov) {
+		cJSON *j = kube_objstore_to_cjson(pod.st, ov);
+		out->cpu_m += cap_qty_milli(ks_json_child(j, "cpu"), 0);
+		out->mem += cap_qty_value(ks_json_child(j, "memory"), 0);
+		cJSON_Delete(j);
+	}
+}
+
 static int add_pod_on_node(void *ctx, struct wobj o)
 {
 	struct requested *r = ctx;
 	if (!cap_pod_active(o))
 		return 0;
 	struct cap_res one;
-	cap_pod_requests(world_json(r->w, o), &one);
+	pod_requests_memo(r->w, o, &one);
 	r->sum->cpu_m += one.cpu_m;
 	r->sum->mem += one.mem;
 	r->sum->pods++;

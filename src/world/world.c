@@ -115,6 +115,7 @@ struct world *world_new(void)
 	ks_map_init(&w->secret_hashes);
 	ks_map_init(&w->logs);
 	ks_map_init(&w->metrics);
+	ks_map_init(&w->memo);
 	if (gnutls_rnd(GNUTLS_RND_KEY, w->hmac_key, sizeof w->hmac_key))
 		fatal("no random bytes for the Secret hash key");
 	w->now = ks_time_now_ms() / 1000;
@@ -160,6 +161,7 @@ void world_free(struct world *w)
 	free_values(&w->secret_hashes, free);
 	free_values(&w->logs, free_log);
 	free_values(&w->metrics, free);
+	free_values(&w->memo, free);
 	free(w->log_order);
 	free(w->cluster);
 	free(w->server_version);
@@ -565,6 +567,16 @@ size_t world_matching(const struct world *w, enum world_kind k, const char *ns,
 		world_each(w, k, matching_visit, &m);
 	}
 	return m.n;
+}
+
+void *world_memo_get(const struct world *w, const char *key)
+{
+	return ks_map_get(&w->memo, key);
+}
+
+void world_memo_put(struct world *w, const char *key, void *value)
+{
+	free(ks_map_put(&w->memo, key, value));
 }
 
 const char *world_strdup(struct world *w, const char *s)

@@ -162,6 +162,11 @@ const char *wobj_ns(struct world *w, struct wobj o);
 const char *wobj_uid(struct world *w, struct wobj o);
 /* The whole object decoded, cached until world_free (never NULL for a valid wobj). */
 const cJSON *world_json(struct world *w, struct wobj o);
+/* A memo of derived values for the world's life (an analyzer's per-spec results): get
+ * returns what put stored under key, or NULL; put takes a malloc'd value (freed by
+ * world_free; a second put of the key frees the first). */
+void *world_memo_get(const struct world *w, const char *key);
+void world_memo_put(struct world *w, const char *key, void *value);
 /* Intern a string for the world's life. */
 const char *world_strdup(struct world *w, const char *s);
 
