@@ -40,7 +40,7 @@ static const char *const reason_text[NR_COUNT] = {
 
 struct node_info {
 	struct wobj o;
-	const cJSON *j;
+	cJSON *j; /* node_summary: owned */
 	const char *name;
 	bool have_free;
 	struct cap_res alloc, used;
@@ -60,6 +60,7 @@ struct sched {
 	struct pending_group *groups;
 	size_t ngroups, cap;
 	struct ks_map by_owner; /* owner uid -> index + 1 */
+	struct ks_map fit_memo; /* placement constraints -> node_fits verdicts */
 	struct node_info *nodes;
 	size_t nnodes, nodes_cap;
 	char zones[512];
@@ -91,18 +92,42 @@ static int collect_pending(void *ctx, struct wobj o)
 	return 0;
 }
 
+/* The parts of a node the scheduling checks read (labels, taints, cordon, allocatable),
+ * decoded alone: a whole node (its image list, conditions…) is many times bigger. */
+static cJSON *node_summary(struct wobj o)
+{
+	static const char *const paths[][2] = {
+		{"metadata", "labels"}, {"spec", "taints"}, {"spec", "unschedulable"},
+		{"status", "allocatable"}};
+	cJSON *j = cJSON_CreateObject();
+	for (size_t i = 0; i < KS_ARRAY_LEN(paths); i++) {
+		char path[64];
+		snprintf(path, sizeof path, "%s.%s", paths[i][0], paths[i][1]);
+		uint32_t id = wobj_get(o, path);
+		if (!id)
+			continue;
+		cJSON *parent = cJSON_GetObjectItemCaseSensitive(j, paths[i][0]);
+		if (!parent)
+			parent = cJSON_AddObjectToObject(j, paths[i][0]);
+		cJSON_AddItemToObject(parent, paths[i][1], kube_objstore_to_cjson(o.st, id));
+	}
+	return j;
+}
+
 static int collect_node(void *ctx, struct wobj o)
 {
 	struct sched *s = ctx;
 	s->nodes = ks_grow(s->nodes, sizeof *s->nodes, s->nnodes + 1, &s->nodes_cap);
 	struct node_info *n = &s->nodes[s->nnodes++];
-	*n = (struct node_info){.o = o, .j = world_json(s->w, o), .name = wobj_name(s->w, o),
+	*n = (struct node_info){.o = o, .j = node_summary(o), .name = wobj_name(s->w, o),
 				.have_free = false};
 	return 0;
 }
 
-static enum node_reason judge_node(struct sched *s, struct node_info *n, const cJSON *pod,
-				   const struct kube_nodereq_sel *sel, const struct cap_res *req)
+/* The constraints of the node itself (labels, taints, cordon), which depend only on the
+ * pod's node selector, affinity and tolerations. */
+static enum node_reason judge_node_fit(struct node_info *n, const cJSON *pod,
+				       const struct kube_nodereq_sel *sel)
 {
 	if (!kube_nodereq_sel_matches_json(sel, ks_json_get(n->j, "metadata.labels")))
 		return NR_SELECTOR;
@@ -111,6 +136,12 @@ static enum node_reason judge_node(struct sched *s, struct node_info *n, const c
 		return ks_json_bool_or(n->j, "spec.unschedulable", false) ? NR_CORDONED : NR_TAINT;
 	if (ks_json_bool_or(n->j, "spec.unschedulable", false))
 		return NR_CORDONED;
+	return NR_OK;
+}
+
+static enum node_reason judge_node_room(struct sched *s, struct node_info *n,
+					const struct cap_res *req)
+{
 	if (!n->have_free) {
 		cap_node_allocatable(n->j, &n->alloc);
 		cap_node_requested(s->w, n->name, &n->used);
@@ -125,7 +156,27 @@ static enum node_reason judge_node(struct sched *s, struct node_info *n, const c
 	return NR_OK;
 }
 
-/* The nodeSelector entries no node carries ("topology.kubernetes.io/zone=us-east-1z"). */
+/* judge_node_fit of every node for the pod, memoized per distinct (node selector,
+ * affinity, tolerations): workloads with the same placement constraints (most have none)
+ * share one pass over the nodes. */
+static const unsigned char *node_fits(struct sched *s, struct wobj pod_o, const cJSON *pod,
+				      const struct kube_nodereq_sel *sel)
+{
+	uint32_t spec = wobj_get(pod_o, "spec");
+	char key[64];
+	snprintf(key, sizeof key, "%u:%u:%u", kube_objstore_child(pod_o.st, spec, "nodeSelector", 12),
+		 kube_objstore_child(pod_o.st, spec, "affinity", 8),
+		 kube_objstore_child(pod_o.st, spec, "tolerations", 11));
+	unsigned char *fit = ks_map_get(&s->fit_memo, key);
+	if (fit)
+		return fit;
+	fit = ks_malloc(s->nnodes + 1);
+	for (size_t i = 0; i < s->nnodes; i++)
+		fit[i] = (unsigned char)judge_node_fit(&s->nodes[i], pod, sel);
+	ks_map_put(&s->fit_memo, key, fit);
+	return fit;
+}
+
 static void unmatched_selector_keys(struct sched *s, const cJSON *pod, struct ks_buf *out,
 				    const char **first_key)
 {
@@ -270,11 +321,18 @@ static void report(struct sched *s, struct pending_group *g)
 	cap_pod_requests(pod, &req);
 	struct verdicts v = {.node = ks_calloc(s->nnodes + 1, sizeof(enum node_reason))};
 	size_t fits = 0;
+	const unsigned char *fit = node_fits(s, g->pod, pod, &sel);
 	for (size_t i = 0; i < s->nnodes; i++) {
-		v.node[i] = judge_node(s, &s->nodes[i], pod, &sel, &req);
+		v.node[i] = fit[i] != NR_OK ? (enum node_reason)fit[i]
+					    : judge_node_room(s, &s->nodes[i], &req);
 		v.per_reason[v.node[i]]++;
-		fits += v.node[i] == NR_OK;
+		if (v.node[i] == NR_OK) {
+			fits++;
+			break; /* a node can take it: waiting for the scheduler, not stuck */
+		}
 	}
+	if (fits)
+		goto out;
 	if (world_has(w, WK_NODEPOOL))
 		world_each(w, WK_NODEPOOL, collect_pool, &v);
 	v.pool = ks_calloc(v.npools + 1, sizeof *v.pool);
@@ -527,6 +585,7 @@ void diag_an_schedule(struct diag_ctx *cx)
 {
 	struct sched s = {.cx = cx, .w = cx->w};
 	ks_map_init(&s.by_owner);
+	ks_map_init(&s.fit_memo);
 	diag_each(cx, WK_POD, collect_pending, &s);
 	if (s.ngroups) {
 		world_each(s.w, WK_NODE, collect_node, &s);
@@ -537,6 +596,13 @@ void diag_an_schedule(struct diag_ctx *cx)
 	for (size_t i = 0; i < s.ngroups; i++)
 		free(s.groups[i].pod_uids);
 	free(s.groups);
+	for (size_t i = 0; i < s.nnodes; i++)
+		cJSON_Delete(s.nodes[i].j);
 	free(s.nodes);
 	ks_map_release(&s.by_owner);
+	const char *k;
+	void *val;
+	for (size_t i = 0; ks_map_next(&s.fit_memo, &i, &k, &val);)
+		free(val);
+	ks_map_release(&s.fit_memo);
 }

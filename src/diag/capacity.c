@@ -209,9 +209,10 @@ struct zones {
 static int add_zone(void *ctx, struct wobj o)
 {
 	struct zones *z = ctx;
-	const cJSON *labels = ks_json_get(world_json(z->w, o), "metadata.labels");
-	const char *zone = cJSON_IsString(ks_json_child(labels, ZONE_KEY)) ?
-		       ks_json_child(labels, ZONE_KEY)->valuestring : NULL;
+	uint32_t v = kube_objstore_child(o.st, wobj_get(o, "metadata.labels"), ZONE_KEY,
+					 strlen(ZONE_KEY));
+	char tmp[KUBE_OBJSTORE_STRTMP];
+	const char *zone = kube_objstore_str(o.st, v, tmp, NULL);
 	if (!zone || !zone[0])
 		return 0;
 	/* a short sorted, distinct list */
