@@ -109,6 +109,8 @@ void diag_set_follows(struct diag_finding *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void diag_set_object(struct diag_finding *f, const struct diag_ref *r);
 
+void diag_finding_free(struct diag_finding *f);
+
 /* The finding as JSON (the schema in docs/findings.schema.json). */
 cJSON *diag_finding_json(const struct diag_finding *f);
 

@@ -335,29 +335,35 @@ int kube_patch(struct kube_client *c, const struct kube_resource *r, const char 
 	return rc;
 }
 
+void kube_pod_log_path(struct ks_buf *path, const char *ns, const char *pod,
+		       const struct kube_log_opts *o)
+{
+	struct kube_resource r = KUBE_RES_PODS;
+	snprintf(r.subresource, sizeof r.subresource, "log");
+	kube_path(path, &r, ns, pod);
+	bool first = true;
+	char num[32];
+	if (o->container && *o->container)
+		append_query(path, &first, "container", o->container);
+	if (o->tail_lines >= 0) {
+		snprintf(num, sizeof num, "%lld", (long long)o->tail_lines);
+		append_query(path, &first, "tailLines", num);
+	}
+	if (o->previous)
+		append_query(path, &first, "previous", "true");
+	if (o->timestamps)
+		append_query(path, &first, "timestamps", "true");
+	int64_t limit = o->limit_bytes > 0 ? o->limit_bytes : 4 << 20;
+	snprintf(num, sizeof num, "%lld", (long long)limit);
+	append_query(path, &first, "limitBytes", num);
+}
+
 int kube_pod_logs(struct kube_client *c, const char *ns, const char *pod,
 		  const struct kube_log_opts *o, struct ks_buf *out, struct ks_err *err)
 {
 	struct ks_buf path;
 	ks_buf_init(&path, 8192);
-	struct kube_resource r = KUBE_RES_PODS;
-	snprintf(r.subresource, sizeof r.subresource, "log");
-	kube_path(&path, &r, ns, pod);
-	bool first = true;
-	char num[32];
-	if (o->container && *o->container)
-		append_query(&path, &first, "container", o->container);
-	if (o->tail_lines >= 0) {
-		snprintf(num, sizeof num, "%lld", (long long)o->tail_lines);
-		append_query(&path, &first, "tailLines", num);
-	}
-	if (o->previous)
-		append_query(&path, &first, "previous", "true");
-	if (o->timestamps)
-		append_query(&path, &first, "timestamps", "true");
-	int64_t limit = o->limit_bytes > 0 ? o->limit_bytes : 4 << 20;
-	snprintf(num, sizeof num, "%lld", (long long)limit);
-	append_query(&path, &first, "limitBytes", num);
+	kube_pod_log_path(&path, ns, pod, o);
 	struct kube_http_req req = {.method = "GET", .path = path.data, .accept = "*/*"};
 	struct kube_http_resp resp;
 	int rc = kube_http_do(c->http, &req, &resp, err);

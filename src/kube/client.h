@@ -115,6 +115,9 @@ struct kube_log_opts {
 	int64_t limit_bytes; /* 0: 4 MiB */
 	bool timestamps;
 };
+/* The request path of a pod's log (for callers that start the request themselves). */
+void kube_pod_log_path(struct ks_buf *path, const char *ns, const char *pod,
+		       const struct kube_log_opts *o);
 /* Pod logs into out (text, bounded by limit_bytes). */
 int kube_pod_logs(struct kube_client *c, const char *ns, const char *pod,
 		  const struct kube_log_opts *o, struct ks_buf *out, struct ks_err *err);

@@ -40,6 +40,8 @@ struct kube_informer {
 	size_t n_handlers, cap_handlers;
 	size_t index_entries;
 	bool synced;
+	kube_informer_transform_fn transform;
+	void *transform_ctx;
 };
 
 void kube_obj_strip(cJSON *obj)
@@ -233,6 +235,8 @@ static bool wants_old(const struct kube_informer *inf)
 static void upsert(struct kube_informer *inf, cJSON *obj)
 {
 	kube_obj_strip(obj);
+	if (inf->transform)
+		inf->transform(inf->transform_ctx, obj);
 	const char *ns = ks_json_str_or(obj, "metadata.namespace", "");
 	const char *name = ks_json_str_or(obj, "metadata.name", "");
 	uint32_t id = kube_objstore_intern(inf->st, obj);
@@ -396,6 +400,13 @@ void kube_informer_add_handlers(struct kube_informer *inf, const struct kube_inf
 	inf->handlers = ks_grow(inf->handlers, sizeof *inf->handlers, inf->n_handlers + 1,
 				&inf->cap_handlers);
 	inf->handlers[inf->n_handlers++] = *h;
+}
+
+void kube_informer_set_transform(struct kube_informer *inf, kube_informer_transform_fn fn,
+				 void *ctx)
+{
+	inf->transform = fn;
+	inf->transform_ctx = ctx;
 }
 
 void kube_informer_start(struct kube_informer *inf)

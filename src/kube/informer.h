@@ -44,6 +44,11 @@ struct kube_informer *kube_informer_new(struct kube_client *c, const struct kube
 					const struct kube_watch_opts *o);
 /* Several handler sets may be registered; all are called in order. */
 void kube_informer_add_handlers(struct kube_informer *inf, const struct kube_informer_handlers *h);
+/* A transform applied to every object before it is stored (after kube_obj_strip), e.g. to
+ * drop Secret values; it may modify obj but not its namespace or name. */
+typedef void (*kube_informer_transform_fn)(void *ctx, cJSON *obj);
+void kube_informer_set_transform(struct kube_informer *inf, kube_informer_transform_fn fn,
+				 void *ctx);
 void kube_informer_start(struct kube_informer *inf);
 void kube_informer_stop(struct kube_informer *inf);
 void kube_informer_free(struct kube_informer *inf);

@@ -147,6 +147,10 @@ const char *wobj_str(struct wobj o, const char *path, char *buf, size_t n);
 bool wobj_str_eq(struct wobj o, const char *path, const char *s);
 int64_t wobj_int(struct wobj o, const char *path, int64_t def);
 bool wobj_bool(struct wobj o, const char *path, bool def);
+/* Whether the labels (a string map) at path of o match sel ("metadata.labels",
+ * "spec.template.metadata.labels"). */
+struct kube_selector;
+bool wobj_labels_match(struct wobj o, const char *path, const struct kube_selector *sel);
 /* metadata.name / namespace / uid, interned for the world's life (never NULL; "" absent). */
 const char *wobj_name(struct world *w, struct wobj o);
 const char *wobj_ns(struct world *w, struct wobj o);
@@ -163,6 +167,8 @@ bool world_secret_matches(struct world *w, const char *ns, const char *name, con
 /* Whether s contains the value of any Secret key (values of 6 bytes or more), so that text
  * from logs and events can be redacted before it is shown. */
 bool world_text_has_secret(struct world *w, const char *s, size_t len);
+/* A copy of s with every Secret value found as above replaced by "[redacted]" (caller frees). */
+char *world_redact(struct world *w, const char *s);
 
 /* Container logs. */
 struct world_log {
