@@ -18,6 +18,11 @@
 	"2026-11-21T09:58:40.530Z FATAL pq: password authentication failed for user "       \
 	"\"svc-payments-rw\" (password=" PLANTED_SECRET ") host=pg-main.payments.svc.cluster.local"
 
+/* The log line as the world redacts it (both Secret values of 6 bytes or more). */
+#define LOG_LINE_REDACTED                                                                     \
+	"2026-11-21T09:58:40.530Z FATAL pq: password authentication failed for user "       \
+	"\"[redacted]\" (password=[redacted]) host=pg-main.payments.svc.cluster.local"
+
 /* What identifies the cluster: none of it may be in a masked prompt. */
 static const char *const identifying[] = {
 	"payments", "payment-service", POD_NAME, POD_UID, "5b0c1d7e", IMAGE, "acme",
