@@ -8,6 +8,10 @@
 static const struct cli_command commands[] = {
 	{"get", cmd_get, "List or show Kubernetes objects, as kubectl get does", cmd_get_usage},
 	{"watch", cmd_watch, "Stream changes to Kubernetes objects as they happen", cmd_watch_usage},
+	{"analyze", cmd_analyze, "Find what is broken and why: root causes with evidence",
+	 cmd_analyze_usage},
+	{"snapshot", cmd_snapshot, "Write the cluster state analyze reads to a file",
+	 cmd_snapshot_usage},
 	{"sim", cmd_sim, "Simulated nodes and kubelets for a real control plane", cmd_sim_usage},
 	{"version", cmd_version, "Print kswarm's version and build", cmd_version_usage},
 	{"help", cmd_help, "Show help for kswarm or one of its commands", cmd_help_usage},

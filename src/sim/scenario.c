@@ -411,6 +411,25 @@ static int parse_checks(struct ctx *x, const cJSON *truth, const char *which)
 	return rc;
 }
 
+/* ground_truth.diagnosis: what `kswarm analyze` must report first — {cause, kind,
+ * namespace, name, needs_metrics} — or {none: true} for a healthy stage. */
+static int parse_diagnosis(struct ctx *x, const cJSON *truth)
+{
+	const cJSON *d = ks_json_child(truth, "diagnosis");
+	if (!cJSON_IsObject(d))
+		return bad(x, "ground_truth.diagnosis", "is required ({cause, kind, namespace, "
+							 "name} or {none: true})");
+	if (cJSON_IsTrue(ks_json_child(d, "none")))
+		return 0;
+	int rc = 0;
+	req_str(x, d, "cause", "ground_truth.diagnosis", &rc);
+	if (!rc)
+		req_str(x, d, "kind", "ground_truth.diagnosis", &rc);
+	if (!rc)
+		req_str(x, d, "name", "ground_truth.diagnosis", &rc);
+	return rc;
+}
+
 int sim_scenario_parse(const char *source, const char *data, size_t len,
 		       struct sim_scenario **out, struct ks_err *err)
 {
@@ -475,6 +494,8 @@ int sim_scenario_parse(const char *source, const char *data, size_t len,
 	}
 	if (!rc)
 		req_str(&x, sc->truth, "root_cause", "ground_truth", &rc);
+	if (!rc)
+		rc = parse_diagnosis(&x, sc->truth);
 	if (!rc)
 		rc = parse_checks(&x, sc->truth, "broken");
 	if (!rc)

@@ -24,6 +24,9 @@
  *              (Karpenter's path), for a named node or a random spot node
  *   ground_truth:
  *     root_cause: a sentence
+ *     diagnosis: {cause, kind, namespace, name, needs_metrics}   what `kswarm analyze` must
+ *                report first among the findings about the scenario's namespace (its cause
+ *                code and root-cause object); {none: true} for a healthy stage
  *     broken:  [checks]   all hold once the fault has shown
  *     fix: {description, steps: [{kubectl: [args]}]}   args may hold
  *                          {{vault:MOUNT/PATH#FIELD}}, replaced by the vault's value

@@ -110,9 +110,15 @@ int world_load_live(struct world *w, struct kube_client *c, const struct world_l
 	struct kube_http_stats hs1;
 	kube_http_get_stats(c->http, &hs1);
 	w->stats.api_calls += hs1.requests - hs0.requests;
-	w->stats.list_calls += hs1.requests - hs0.requests;
-	for (int k = 0; k < WK_COUNT; k++)
+	for (int k = 0; k < WK_COUNT; k++) {
 		w->stats.objects += world_count(w, (enum world_kind)k);
+		struct kube_watch *wt = w->inf[k] ? kube_informer_watch(w->inf[k]) : NULL;
+		if (wt) {
+			struct kube_watch_stats st;
+			kube_watch_get_stats(wt, &st);
+			w->stats.list_calls += st.lists;
+		}
+	}
 	w->stats.load_ms += (uint64_t)(ks_mono_ms() - t0);
 	world_index_invalidate(w);
 	return 0;

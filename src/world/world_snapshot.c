@@ -385,7 +385,7 @@ static int put_line(FILE *out, const cJSON *v, struct ks_err *err)
 	if (!s)
 		return ks_err_set(err, KS_EINVAL, "an object that cannot be printed");
 	int bad = fputs(s, out) < 0 || fputc('\n', out) == EOF;
-	free(s);
+	cJSON_free(s);
 	return bad ? ks_err_set(err, KS_EIO, "writing the snapshot: %s", strerror(errno)) : 0;
 }
 

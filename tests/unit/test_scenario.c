@@ -50,6 +50,7 @@ static void refuse(const char *yaml, const char *want)
 #define HEAD "name: t\nsummary: s\n"
 #define TRUTH                                                                                  \
 	"ground_truth:\n  root_cause: r\n  fix: {description: d, steps: []}\n"                 \
+	"  diagnosis: {cause: C, kind: Pod, namespace: n, name: p}\n"                           \
 	"  broken: [{what: w, kind: Pod, path: a, equals: 1}]\n"                                \
 	"  healthy: [{what: w, kind: Pod, path: a, exists: true}]\n"
 
@@ -76,8 +77,12 @@ static void bad_scenarios(void **state)
 	refuse(HEAD "nodes:\n  - {instance_type: m5.large, capacity_type: reserved}\n",
 	       "nodes[0]: capacity_type must be");
 	refuse(HEAD, "ground_truth: is required");
-	refuse(HEAD "ground_truth:\n  root_cause: r\n  broken: []\n", "ground_truth.broken: at least one");
-	refuse(HEAD "ground_truth:\n  root_cause: r\n  fix: {description: d}\n"
+	refuse(HEAD "ground_truth:\n  root_cause: r\n  broken: []\n", "ground_truth.diagnosis: is required");
+	refuse(HEAD "ground_truth:\n  root_cause: r\n  diagnosis: {cause: C, name: x}\n",
+	       "ground_truth.diagnosis.kind: is required");
+	refuse(HEAD "ground_truth:\n  root_cause: r\n  diagnosis: {none: true}\n  broken: []\n",
+	       "ground_truth.broken: at least one");
+	refuse(HEAD "ground_truth:\n  root_cause: r\n  diagnosis: {none: true}\n  fix: {description: d}\n"
 		    "  broken: [{what: w, kind: Pod, path: a}]\n",
 	       "needs one of equals, not_equals, equals_path, exists");
 	struct sim_scenario *sc = NULL;

@@ -1,0 +1,260 @@
+/* cmd_analyze.c — `kswarm analyze`: find what is broken and why (Layer 2), from the live
+ * cluster or a snapshot; and `kswarm snapshot`: write the state analyze reads. */
+#include "base/common.h"
+#include "base/json.h"
+#include "cli/cli.h"
+#include "cli/clikube.h"
+#include "diag/diag.h"
+#include "diag/report.h"
+#include "kube/selector.h"
+#include "world/world.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+const char cmd_analyze_usage[] =
+	"Usage: kswarm analyze [flags]\n\n"
+	"Find what is broken in a cluster and prove why: every analyzer K8sGPT has and more,\n"
+	"one finding per root cause (the object at the root, the evidence, a remediation the\n"
+	"reconciler can apply), from one LIST per kind and the logs of failing containers only.\n\n"
+	"Flags:\n"
+	"  -n, --namespace NS       only this namespace (cluster-scoped objects are then left out)\n"
+	"  -A, --all-namespaces     every namespace (the default)\n"
+	"      --filter NAMES       only these analyzers, comma-separated (see --list);\n"
+	"                           Security runs only when named\n"
+	"  -l, --selector SEL       only objects with these labels\n"
+	"      --severity S         hide findings below S: info, low, medium, high, critical\n"
+	"                           (default: low)\n"
+	"  -o, --output text|json   text (default; colour on a terminal unless NO_COLOR) or JSON\n"
+	"                           (docs/findings.schema.json)\n"
+	"      --snapshot FILE      analyze a snapshot (kswarm snapshot -o FILE; or a kubectl\n"
+	"                           get -o json|yaml List) instead of the cluster; - for stdin\n"
+	"      --no-logs            do not read container logs\n"
+	"      --list               list the analyzers and exit\n"
+	"      --kubeconfig FILE, --context NAME\n\n"
+	"Exit status: 0 when the analysis ran (whatever it found), 1 when it could not, 2 for a\n"
+	"bad flag.\n";
+
+const char cmd_snapshot_usage[] =
+	"Usage: kswarm snapshot -o FILE [flags]\n\n"
+	"Write what kswarm analyze reads (every object of the kinds it analyzes, and the logs of\n"
+	"failing containers) to FILE as JSON Lines (docs/SNAPSHOT.md), for analysis elsewhere:\n"
+	"kswarm analyze --snapshot FILE. Secret values are never written (only key names).\n\n"
+	"Flags:\n"
+	"  -o, --output FILE        where to write (- for stdout)\n"
+	"  -n, --namespace NS       only this namespace's objects (and no cluster-scoped ones)\n"
+	"      --no-logs            no container logs\n"
+	"      --kubeconfig FILE, --context NAME\n";
+
+struct analyze_flags {
+	struct cli_kube_flags k;
+	const char *filter, *selector, *snapshot, *output;
+	enum diag_severity min_severity;
+	bool json, no_logs, list;
+};
+
+static int parse_flags(const char *cmd, int argc, char **argv, struct analyze_flags *f,
+		       bool snapshot_cmd)
+{
+	for (int i = 1; i < argc; i++) {
+		int r = cli_kube_flag(&f->k, argc, argv, &i, cmd);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		const char *s = argv[i];
+		bool has_val = i + 1 < argc;
+		if (!snapshot_cmd && !strcmp(s, "--filter") && has_val) {
+			f->filter = argv[++i];
+		} else if (!snapshot_cmd && (!strcmp(s, "-l") || !strcmp(s, "--selector")) &&
+			   has_val) {
+			f->selector = argv[++i];
+		} else if (!snapshot_cmd && !strcmp(s, "--severity") && has_val) {
+			if (diag_severity_parse(argv[++i], &f->min_severity)) {
+				fprintf(stderr, "kswarm %s: --severity takes info, low, medium, high "
+						"or critical, not '%s'\n", cmd, argv[i]);
+				return -1;
+			}
+		} else if ((!strcmp(s, "-o") || !strcmp(s, "--output")) && has_val) {
+			f->output = argv[++i];
+		} else if (!snapshot_cmd && !strncmp(s, "-o", 2) && s[2]) {
+			f->output = s + 2 + (s[2] == '=');
+		} else if (!snapshot_cmd && !strcmp(s, "--snapshot") && has_val) {
+			f->snapshot = argv[++i];
+		} else if (!strcmp(s, "--no-logs")) {
+			f->no_logs = true;
+		} else if (!snapshot_cmd && !strcmp(s, "--list")) {
+			f->list = true;
+		} else {
+			fprintf(stderr, "kswarm %s: %s '%s' (see 'kswarm help %s')\n", cmd,
+				s[0] == '-' ? (has_val || strncmp(s, "--", 2) ? "unknown flag"
+									    : "a value is missing after")
+					    : "unexpected argument",
+				s, cmd);
+			return -1;
+		}
+	}
+	if (!snapshot_cmd && f->output) {
+		if (!strcmp(f->output, "json"))
+			f->json = true;
+		else if (strcmp(f->output, "text")) {
+			fprintf(stderr, "kswarm %s: -o takes text or json, not '%s'\n", cmd, f->output);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void list_analyzers(void)
+{
+	size_t n;
+	const struct diag_analyzer *an = diag_analyzers(&n);
+	for (size_t i = 0; i < n; i++)
+		printf("%-32s %s%s\n", an[i].name, an[i].describe, an[i].opt_in ? " (opt-in)" : "");
+}
+
+/* Load the world from the cluster: every kind, then the failing containers' logs. */
+static int load_live(struct analyze_flags *f, struct world *w, struct kube_client *c,
+		     const char *ns, const char *cmd)
+{
+	struct ks_err err = {0};
+	struct world_load_opts lo = {.ns = ns, .progress = isatty(2) != 0};
+	if (world_load_live(w, c, &lo, &err)) {
+		fprintf(stderr, "kswarm %s: %s\n", cmd, err.msg);
+		return -1;
+	}
+	if (!f->no_logs) {
+		struct world_log_opts gl = {.ns = ns};
+		if (world_fetch_logs(w, c, &gl, &err))
+			fprintf(stderr, "kswarm %s: reading logs: %s (going on without them)\n", cmd,
+				err.msg);
+	}
+	return 0;
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+	struct analyze_flags f = {.min_severity = DIAG_LOW};
+	if (parse_flags("analyze", argc, argv, &f, false))
+		return CLI_USAGE;
+	if (f.list) {
+		list_analyzers();
+		return CLI_OK;
+	}
+	struct ks_err err = {0};
+	struct kube_selector sel = {0};
+	bool have_sel = false;
+	if (f.selector) {
+		if (kube_selector_parse(f.selector, strlen(f.selector), &sel, &err)) {
+			fprintf(stderr, "kswarm analyze: -l: %s\n", err.msg);
+			return CLI_USAGE;
+		}
+		have_sel = true;
+	}
+	const char *ns = f.k.all_namespaces ? NULL : f.k.namespace;
+	struct world *w = world_new();
+	struct kube_client c;
+	bool connected = false;
+	int status = CLI_FAIL;
+	if (f.snapshot) {
+		if (world_load_snapshot(w, f.snapshot, &err)) {
+			fprintf(stderr, "kswarm analyze: %s\n", err.msg);
+			goto out;
+		}
+	} else {
+		if (cli_kube_connect(&f.k, &c))
+			goto out;
+		connected = true;
+		if (load_live(&f, w, &c, ns, "analyze"))
+			goto out;
+	}
+	struct diag_opts o = {.ns = ns, .sel = have_sel ? &sel : NULL, .filter = f.filter,
+			      .min_severity = f.min_severity};
+	struct diag_report rep = {0};
+	if (diag_run(w, &o, &rep, &err)) {
+		fprintf(stderr, "kswarm analyze: --filter: %s\n", err.msg);
+		status = CLI_USAGE;
+		goto out;
+	}
+	struct diag_report_meta meta = {.snapshot = f.snapshot, .ns = ns};
+	if (f.json) {
+		cJSON *j = diag_report_json(&rep, w, &meta);
+		char *s = cJSON_Print(j);
+		puts(s);
+		cJSON_free(s);
+		cJSON_Delete(j);
+	} else {
+		struct ks_buf b;
+		ks_buf_init(&b, KS_BUF_UNLIMITED);
+		bool colour = isatty(1) && !getenv("NO_COLOR");
+		diag_report_text(&b, &rep, w, &meta, colour);
+		fwrite(b.data, 1, b.len, stdout);
+		ks_buf_release(&b);
+	}
+	status = fflush(stdout) ? CLI_FAIL : CLI_OK;
+	diag_report_free(&rep);
+out:
+	world_free(w);
+	if (connected)
+		kube_client_close(&c);
+	if (have_sel)
+		kube_selector_free(&sel);
+	return status;
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+	struct analyze_flags f = {0};
+	if (parse_flags("snapshot", argc, argv, &f, true))
+		return CLI_USAGE;
+	if (!f.output) {
+		fprintf(stderr, "kswarm snapshot: where to? -o FILE (or -o - for stdout)\n");
+		return CLI_USAGE;
+	}
+	const char *ns = f.k.all_namespaces ? NULL : f.k.namespace;
+	struct world *w = world_new();
+	struct kube_client c;
+	int status = CLI_FAIL;
+	if (cli_kube_connect(&f.k, &c)) {
+		world_free(w);
+		return CLI_FAIL;
+	}
+	char *tmp = NULL;
+	FILE *out = stdout;
+	if (load_live(&f, w, &c, ns, "snapshot"))
+		goto out;
+	if (strcmp(f.output, "-")) {
+		tmp = ks_asprintf("%s.tmp.%d", f.output, (int)getpid());
+		out = fopen(tmp, "w");
+		if (!out) {
+			fprintf(stderr, "kswarm snapshot: %s: %s\n", tmp, strerror(errno));
+			goto out;
+		}
+	}
+	struct ks_err err = {0};
+	int rc = world_write_snapshot(w, out, &err);
+	if (out != stdout && fclose(out) && !rc)
+		rc = ks_err_set(&err, KS_EIO, "%s: %s", tmp, strerror(errno));
+	if (!rc && tmp && rename(tmp, f.output))
+		rc = ks_err_set(&err, KS_EIO, "%s: %s", f.output, strerror(errno));
+	if (rc) {
+		fprintf(stderr, "kswarm snapshot: %s\n", err.msg);
+		if (tmp)
+			unlink(tmp);
+		goto out;
+	}
+	struct world_stats ws;
+	world_get_stats(w, &ws);
+	if (out != stdout)
+		fprintf(stderr, "kswarm snapshot: %llu objects and %llu logs written to %s\n",
+			(unsigned long long)ws.objects, (unsigned long long)ws.log_calls,
+			f.output);
+	status = CLI_OK;
+out:
+	free(tmp);
+	world_free(w);
+	kube_client_close(&c);
+	return status;
+}
