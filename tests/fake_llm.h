@@ -44,6 +44,29 @@ struct fake_llm {
 	volatile int stopping;
 };
 
+/* The fixed parts of each backend's stream and error bodies. */
+#define OPENAI_CHUNK                                                                          \
+	"data: {\"id\":\"chatcmpl-7\",\"object\":\"chat.completion.chunk\","                   \
+	"\"created\":1795255200,\"model\":\"gpt-4o-mini\","                                     \
+	"\"system_fingerprint\":\"fp_44709d6fcb\",\"choices\":[{\"index\":0,"
+#define OPENAI_LAST                                                                           \
+	OPENAI_CHUNK "\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n"          \
+		     "data: [DONE]\n\n"
+#define OLLAMA_LINE                                                                           \
+	"{\"model\":\"llama3.2\",\"created_at\":\"2026-11-21T10:00:00.000000Z\","                \
+	"\"message\":{\"role\":\"assistant\","
+#define OLLAMA_LAST                                                                           \
+	OLLAMA_LINE "\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\","                 \
+		    "\"total_duration\":4883583458,\"load_duration\":1334875,"                     \
+		    "\"prompt_eval_count\":26,\"prompt_eval_duration\":342546000,"                 \
+		    "\"eval_count\":282,\"eval_duration\":4535599000}\n"
+#define OPENAI_429                                                                            \
+	"{\"error\":{\"message\":\"Rate limit reached\",\"type\":\"requests\","                 \
+	"\"code\":\"rate_limit_exceeded\"}}"
+#define OPENAI_401                                                                            \
+	"{\"error\":{\"message\":\"Incorrect API key provided\",\"type\":"                      \
+	"\"invalid_request_error\",\"param\":null,\"code\":\"invalid_api_key\"}}"
+
 struct fake_conn {
 	struct ks_buf body;
 	bool counted;
@@ -99,37 +122,15 @@ static char *fake_script(struct fake_llm *s, bool openai)
 		return ks_buf_detach(&b);
 	}
 	for (size_t i = 0; s->tokens && s->tokens[i]; i++) {
-		if (openai) {
-			ks_buf_appendstr(&b, "data: {\"id\":\"chatcmpl-7\",\"object\":"
-					     "\"chat.completion.chunk\",\"created\":1795255200,"
-					     "\"model\":\"gpt-4o-mini\",\"system_fingerprint\":"
-					     "\"fp_44709d6fcb\",\"choices\":[{\"index\":0,\"delta\":{");
-			if (i == 0)
-				ks_buf_appendstr(&b, "\"role\":\"assistant\",");
-			ks_buf_appendstr(&b, "\"content\":");
-			ks_buf_append_json_string(&b, s->tokens[i]);
-			ks_buf_appendstr(&b, "},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
-		} else {
-			ks_buf_appendstr(&b, "{\"model\":\"llama3.2\",\"created_at\":"
-					     "\"2026-11-21T10:00:00.000000Z\",\"message\":{\"role\":"
-					     "\"assistant\",\"content\":");
-			ks_buf_append_json_string(&b, s->tokens[i]);
-			ks_buf_appendstr(&b, "},\"done\":false}\n");
-		}
+		ks_buf_appendstr(&b, openai ? OPENAI_CHUNK "\"delta\":{" : OLLAMA_LINE);
+		if (openai && i == 0)
+			ks_buf_appendstr(&b, "\"role\":\"assistant\",");
+		ks_buf_appendstr(&b, "\"content\":");
+		ks_buf_append_json_string(&b, s->tokens[i]);
+		ks_buf_appendstr(&b, openai ? "},\"logprobs\":null,\"finish_reason\":null}]}\n\n"
+					    : "},\"done\":false}\n");
 	}
-	if (openai)
-		ks_buf_appendstr(&b, "data: {\"id\":\"chatcmpl-7\",\"object\":\"chat.completion.chunk\","
-				     "\"created\":1795255200,\"model\":\"gpt-4o-mini\","
-				     "\"system_fingerprint\":\"fp_44709d6fcb\",\"choices\":[{\"index\":0,"
-				     "\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n"
-				     "data: [DONE]\n\n");
-	else
-		ks_buf_appendstr(&b, "{\"model\":\"llama3.2\",\"created_at\":"
-				     "\"2026-11-21T10:00:01.000000Z\",\"message\":{\"role\":\"assistant\","
-				     "\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\","
-				     "\"total_duration\":4883583458,\"load_duration\":1334875,"
-				     "\"prompt_eval_count\":26,\"prompt_eval_duration\":342546000,"
-				     "\"eval_count\":282,\"eval_duration\":4535599000}\n");
+	ks_buf_appendstr(&b, openai ? OPENAI_LAST : OLLAMA_LAST);
 	return ks_buf_detach(&b);
 }
 
@@ -184,16 +185,10 @@ static enum MHD_Result fake_handler(void *cls, struct MHD_Connection *c, const c
 		return fake_queue(c, 404, "text/plain", "404 page not found", NULL);
 	if (fail)
 		return fake_queue(c, 429, "application/json",
-				  openai ? "{\"error\":{\"message\":\"Rate limit reached\",\"type\":"
-					   "\"requests\",\"code\":\"rate_limit_exceeded\"}}"
-					 : "{\"error\":\"too many requests\"}",
-				  "1");
+				  openai ? OPENAI_429 : "{\"error\":\"too many requests\"}", "1");
 	if (s->error_status)
 		return fake_queue(c, (unsigned)s->error_status, "application/json",
-				  openai ? "{\"error\":{\"message\":\"Incorrect API key provided\","
-					   "\"type\":\"invalid_request_error\",\"param\":null,"
-					   "\"code\":\"invalid_api_key\"}}"
-					 : "{\"error\":\"model 'nope' not found\"}",
+				  openai ? OPENAI_401 : "{\"error\":\"model 'nope' not found\"}",
 				  NULL);
 	struct fake_stream *st = ks_calloc(1, sizeof *st);
 	st->s = s;

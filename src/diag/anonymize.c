@@ -230,12 +230,11 @@ static void mask_structured(struct diag_anon *a, cJSON *node, bool labels)
 			set_string(node, diag_anon_mask(a, DIAG_ANON_LABEL, node->valuestring));
 		return;
 	}
-	const char *type = cJSON_IsObject(node) ? cJSON_GetStringValue(
-							  cJSON_GetObjectItemCaseSensitive(node, "type"))
-						: NULL;
-	const char *path = cJSON_IsObject(node) ? cJSON_GetStringValue(
-							  cJSON_GetObjectItemCaseSensitive(node, "path"))
-						: NULL;
+	const char *type = NULL, *path = NULL;
+	if (cJSON_IsObject(node)) {
+		type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(node, "type"));
+		path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(node, "path"));
+	}
 	bool metric = type && !strcmp(type, "metric");
 	bool image_path = path && strstr(path, "image");
 	bool host_path = path && (strstr(path, "nodeName") || strstr(path, "host"));
@@ -323,8 +322,10 @@ static int unmask_after(const struct diag_anon *a, char prev, const char *s, siz
 	for (size_t i = 0; i < n;) {
 		char before = i ? s[i - 1] : prev;
 		size_t len = !is_word_byte(before) ? placeholder_at(s + i, n - i) : 0;
-		if (len && len < MAX_PLACEHOLDER && (len == n - i || !is_word_byte(s[i + len]))) {
-			const struct diag_anon_pair *p = ks_map_getn(&a->by_placeholder, s + i, len);
+		bool ends = len && (len == n - i || !is_word_byte(s[i + len]));
+		if (ends && len < MAX_PLACEHOLDER) {
+			const struct diag_anon_pair *p;
+			p = ks_map_getn(&a->by_placeholder, s + i, len);
 			if (p) {
 				if (ks_buf_appendstr(out, p->real))
 					return KS_ETOOBIG;

@@ -76,7 +76,8 @@ static void screen_secrets(struct world *w, cJSON *node)
 		if (!world_text_has_secret(w, s, strlen(s)))
 			continue;
 		char *r = world_redact(w, s);
-		cJSON_SetValuestring(it, world_text_has_secret(w, r, strlen(r)) ? SECRET_DROPPED : r);
+		bool still = world_text_has_secret(w, r, strlen(r));
+		cJSON_SetValuestring(it, still ? SECRET_DROPPED : r);
 		free(r);
 	}
 }
@@ -228,8 +229,9 @@ static void advance(struct explain *x)
 		x->turn++;
 		if (x->turn < x->n) {
 			struct item *next = &x->items[x->turn];
-			if (next->pending.len && x->o->on_text)
-				x->o->on_text(x->o->ctx, x->turn, next->pending.data, next->pending.len);
+			struct ks_buf *p = &next->pending;
+			if (p->len && x->o->on_text)
+				x->o->on_text(x->o->ctx, x->turn, p->data, p->len);
 			ks_buf_release(&next->pending);
 		}
 	}
@@ -364,8 +366,8 @@ int diag_explain(struct diag_report *rep, const struct llm_config *cfg,
 	int rc = 0;
 	if (failed) {
 		rc = first.code ? first.code : KS_EIO;
-		ks_err_set(err, rc, "explain: %zu of %zu findings kept their built-in explanation: %s",
-			   failed, x.n, first.msg);
+		ks_err_set(err, rc, "explain: %zu of %zu findings kept their built-in %s: %s",
+			   failed, x.n, "explanation", first.msg);
 	}
 	free(x.items);
 	free(msgs);

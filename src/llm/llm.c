@@ -257,8 +257,8 @@ static int sse_line(struct llm_sse *p, llm_event_fn fn, void *ctx, struct ks_err
 	}
 	if (name_len == 4 && !memcmp(s, "data", 4)) {
 		if (ks_buf_append(&p->data, value, value_len) || ks_buf_appendc(&p->data, '\n'))
-			return ks_err_set(err, KS_ETOOBIG, "an event's data is longer than %zu bytes",
-					  p->data.max);
+			return ks_err_set(err, KS_ETOOBIG,
+					  "an event's data is longer than %zu bytes", p->data.max);
 		p->has_data = true;
 	} else if (name_len == 5 && !memcmp(s, "event", 5)) {
 		size_t k = value_len < sizeof p->type - 1 ? value_len : sizeof p->type - 1;
@@ -283,7 +283,8 @@ int llm_sse_feed(struct llm_sse *p, const char *data, size_t n, llm_event_fn fn,
 		while (j < n && data[j] != '\n' && data[j] != '\r')
 			j++;
 		if (ks_buf_append(&p->line, data + i, j - i))
-			return ks_err_set(err, KS_ETOOBIG, "an event-stream line is longer than %zu bytes",
+			return ks_err_set(err, KS_ETOOBIG,
+					  "an event-stream line is longer than %zu bytes",
 					  p->line.max);
 		if (j == n)
 			return 0;
@@ -315,7 +316,6 @@ struct xfer {
 	bool delivered;      /* a token reached the reader: no retry any more */
 	int abort_rc;        /* the parser or decoder stopped the transfer */
 	struct ks_err abort_err;
-	long retry_after_s;  /* -1: none */
 	int64_t not_before_ms;
 	struct llm_ndjson nd;
 	struct llm_sse sse;
@@ -360,25 +360,40 @@ static const char *error_message(const cJSON *v)
 	return NULL;
 }
 
+/* One chunk of the stream as JSON; an error object in it stops the transfer. Returns the
+ * tree (NULL with x->abort_err set when the chunk is not JSON or holds an error). */
+static cJSON *decode_chunk(struct xfer *x, const char *data, size_t len, int *rc)
+{
+	const char *backend = llm_backend_name(x->run->cfg->backend);
+	struct ks_err perr = {0};
+	cJSON *v = ks_json_parse(data, len, LLM_MAX_LINE, &perr);
+	if (!v) {
+		*rc = ks_err_set(&x->abort_err, KS_EINVAL, "%s stream: %s", backend, perr.msg);
+		return NULL;
+	}
+	const char *emsg = error_message(v);
+	if (emsg) {
+		*rc = ks_err_set(&x->abort_err, KS_EHTTP, "%s: %s", backend, emsg);
+		cJSON_Delete(v);
+		return NULL;
+	}
+	*rc = 0;
+	return v;
+}
+
 static int ollama_line(void *ctx, const char *line, size_t len)
 {
 	struct xfer *x = ctx;
-	struct ks_err perr = {0};
-	cJSON *v = ks_json_parse(line, len, LLM_MAX_LINE, &perr);
+	int rc;
+	cJSON *v = decode_chunk(x, line, len, &rc);
 	if (!v)
-		return ks_err_set(&x->abort_err, KS_EINVAL, "ollama stream: %s", perr.msg);
-	int rc = 0;
-	const char *emsg = error_message(v);
-	if (emsg) {
-		rc = ks_err_set(&x->abort_err, KS_EHTTP, "ollama: %s", emsg);
-	} else {
-		const char *content = ks_json_str(v, "message.content");
-		if (content)
-			rc = deliver(x, content, strlen(content));
-		if (!rc && ks_json_bool_or(v, "done", false)) {
-			x->saw_end = true;
-			set_done_reason(x, ks_json_str(v, "done_reason"));
-		}
+		return rc;
+	const char *content = ks_json_str(v, "message.content");
+	if (content)
+		rc = deliver(x, content, strlen(content));
+	if (!rc && ks_json_bool_or(v, "done", false)) {
+		x->saw_end = true;
+		set_done_reason(x, ks_json_str(v, "done_reason"));
 	}
 	cJSON_Delete(v);
 	return rc;
@@ -391,23 +406,17 @@ static int openai_event(void *ctx, const char *type, const char *data, size_t le
 		x->saw_end = true;
 		return 0;
 	}
-	struct ks_err perr = {0};
-	cJSON *v = ks_json_parse(data, len, LLM_MAX_LINE, &perr);
+	int rc;
+	cJSON *v = decode_chunk(x, data, len, &rc);
 	if (!v)
-		return ks_err_set(&x->abort_err, KS_EINVAL, "openai stream: %s", perr.msg);
-	int rc = 0;
-	const char *emsg = error_message(v);
-	if (emsg) {
-		rc = ks_err_set(&x->abort_err, KS_EHTTP, "openai: %s", emsg);
-	} else {
-		const cJSON *choices = ks_json_get(v, "choices");
-		const cJSON *c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
-		const char *content = c0 ? ks_json_str(c0, "delta.content") : NULL;
-		if (content)
-			rc = deliver(x, content, strlen(content));
-		if (c0)
-			set_done_reason(x, ks_json_str(c0, "finish_reason"));
-	}
+		return rc;
+	const cJSON *choices = ks_json_get(v, "choices");
+	const cJSON *c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
+	const char *content = c0 ? ks_json_str(c0, "delta.content") : NULL;
+	if (content)
+		rc = deliver(x, content, strlen(content));
+	if (c0)
+		set_done_reason(x, ks_json_str(c0, "finish_reason"));
 	cJSON_Delete(v);
 	return rc;
 }
@@ -429,26 +438,6 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
 	if (rc) {
 		x->abort_rc = rc;
 		return 0; /* stops the transfer */
-	}
-	return n;
-}
-
-static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
-{
-	struct xfer *x = ud;
-	size_t n = size * nmemb;
-	if (n > 12 && !strncasecmp(p, "retry-after:", 12)) {
-		char v[32];
-		size_t k = n - 12 < sizeof v - 1 ? n - 12 : sizeof v - 1;
-		memcpy(v, p + 12, k);
-		v[k] = '\0';
-		char *end;
-		long s = strtol(v, &end, 10);
-		while (*end == ' ' || *end == '\r' || *end == '\n')
-			end++;
-		/* Seconds only; an HTTP date falls back to our own back-off. */
-		if (end != v && !*end && s >= 0)
-			x->retry_after_s = s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s;
 	}
 	return n;
 }
@@ -520,7 +509,6 @@ static void start(struct xfer *x)
 	x->status = 0;
 	x->saw_end = false;
 	x->abort_rc = 0;
-	x->retry_after_s = -1;
 	x->errbuf[0] = '\0';
 	x->r->attempts++;
 
@@ -534,8 +522,6 @@ static void start(struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(x->body));
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "kswarm/" KSWARM_VERSION);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, cfg->connect_timeout_ms);
@@ -564,9 +550,14 @@ static bool retry_later(struct xfer *x, const char *why)
 	const struct llm_config *cfg = x->run->cfg;
 	if (x->delivered || x->r->attempts > cfg->retries)
 		return false;
+	/* libcurl reads Retry-After (seconds or an HTTP date) into CURLINFO_RETRY_AFTER. */
+	curl_off_t retry_after = 0;
+	bool told = curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+		    retry_after > 0;
 	long wait_ms;
-	if (x->retry_after_s >= 0) {
-		wait_ms = x->retry_after_s * 1000;
+	if (told) {
+		curl_off_t s = retry_after > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : retry_after;
+		wait_ms = (long)s * 1000;
 	} else {
 		wait_ms = BACKOFF_FIRST_MS;
 		for (int i = 1; i < x->r->attempts && wait_ms < BACKOFF_MAX_MS; i++)
@@ -586,9 +577,10 @@ static bool is_connect_failure(CURL *e, CURLcode cc)
 	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
 	    cc == CURLE_COULDNT_RESOLVE_PROXY || cc == CURLE_SSL_CONNECT_ERROR)
 		return true;
-	curl_off_t connected = 0;
-	curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &connected);
-	return cc == CURLE_OPERATION_TIMEDOUT && connected == 0;
+	/* A timeout before the request went out: the connection never came up. */
+	long sent = 0;
+	curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent);
+	return cc == CURLE_OPERATION_TIMEDOUT && sent == 0;
 }
 
 static void complete(struct xfer *x, CURLcode cc)
@@ -624,8 +616,8 @@ static void complete(struct xfer *x, CURLcode cc)
 		if (rc) {
 			finish(x, rc, &x->abort_err);
 		} else if (!x->saw_end) {
-			ks_err_set(&err, KS_EIO, "LLM %s: the answer stream ended before its end marker",
-				   run->url);
+			ks_err_set(&err, KS_EIO, "LLM %s: the answer stream ended before its %s",
+				   run->url, "end marker");
 			finish(x, KS_EIO, &err);
 		} else {
 			finish(x, 0, NULL);

@@ -33,8 +33,9 @@
  *
  * Requests run in parallel over one curl multi handle, at most max_concurrency at once.
  * Retries: connect failures, 429 and 5xx are retried up to `retries` times with exponential
- * back-off (0.5 s, 1 s, 2 s… capped at 30 s) or the server's Retry-After (seconds, capped at
- * 60 s); never once a token was delivered (the reader has seen it). Timeouts are not retried.
+ * back-off (0.5 s, 1 s, 2 s… capped at 30 s) or after the server's Retry-After (seconds or
+ * a date, capped at 60 s); never once a token was delivered (the reader has seen it).
+ * Timeouts are not retried.
  *
  * Ownership: struct llm_config owns its strings (llm_config_release). A request's messages
  * are borrowed for the call; its result text belongs to the request (llm_request_release). */

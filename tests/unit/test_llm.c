@@ -50,50 +50,55 @@ static int add_event(void *ctx, const char *type, const char *data, size_t len)
 	return 0;
 }
 
+/* Either parser behind one interface, so every case runs through the same splitting. */
+struct any_parser {
+	bool sse;
+	struct llm_ndjson nd;
+	struct llm_sse ev;
+};
+
+static int ap_feed(struct any_parser *a, const char *p, size_t n, struct items *it)
+{
+	return a->sse ? llm_sse_feed(&a->ev, p, n, add_event, it, NULL)
+		      : llm_ndjson_feed(&a->nd, p, n, add_line, it, NULL);
+}
+
 /* Feed `in` cut at every position (two pieces) and byte by byte; all must give `want`. */
-static void check_ndjson(const char *in, const char *want)
+static void check_split(bool sse, const char *in, const char *want)
 {
 	size_t n = strlen(in);
 	for (size_t cut = 0; cut <= n + 1; cut++) {
 		struct items it = {0};
 		ks_buf_init(&it.out, KS_BUF_UNLIMITED);
-		struct llm_ndjson p;
-		llm_ndjson_init(&p, 1024);
+		struct any_parser a = {.sse = sse};
+		llm_ndjson_init(&a.nd, 1024);
+		llm_sse_init(&a.ev, 1024);
 		if (cut <= n) {
-			assert_int_equal(llm_ndjson_feed(&p, in, cut, add_line, &it, NULL), 0);
-			assert_int_equal(llm_ndjson_feed(&p, in + cut, n - cut, add_line, &it, NULL), 0);
+			assert_int_equal(ap_feed(&a, in, cut, &it), 0);
+			assert_int_equal(ap_feed(&a, in + cut, n - cut, &it), 0);
 		} else {
 			for (size_t i = 0; i < n; i++)
-				assert_int_equal(llm_ndjson_feed(&p, in + i, 1, add_line, &it, NULL), 0);
+				assert_int_equal(ap_feed(&a, in + i, 1, &it), 0);
 		}
-		assert_int_equal(llm_ndjson_finish(&p, add_line, &it, NULL), 0);
-		assert_string_equal(it.out.data ? it.out.data : "", want);
-		llm_ndjson_release(&p);
+		if (!sse)
+			assert_int_equal(llm_ndjson_finish(&a.nd, add_line, &it, NULL), 0);
+		const char *got = it.out.data ? it.out.data : "";
+		if (strcmp(got, want))
+			fail_msg("cut %zu of \"%s\": got \"%s\", want \"%s\"", cut, in, got, want);
+		llm_ndjson_release(&a.nd);
+		llm_sse_release(&a.ev);
 		ks_buf_release(&it.out);
 	}
 }
 
+static void check_ndjson(const char *in, const char *want)
+{
+	check_split(false, in, want);
+}
+
 static void check_sse(const char *in, const char *want)
 {
-	size_t n = strlen(in);
-	for (size_t cut = 0; cut <= n + 1; cut++) {
-		struct items it = {0};
-		ks_buf_init(&it.out, KS_BUF_UNLIMITED);
-		struct llm_sse p;
-		llm_sse_init(&p, 1024);
-		if (cut <= n) {
-			assert_int_equal(llm_sse_feed(&p, in, cut, add_event, &it, NULL), 0);
-			assert_int_equal(llm_sse_feed(&p, in + cut, n - cut, add_event, &it, NULL), 0);
-		} else {
-			for (size_t i = 0; i < n; i++)
-				assert_int_equal(llm_sse_feed(&p, in + i, 1, add_event, &it, NULL), 0);
-		}
-		if (strcmp(it.out.data, want))
-			fail_msg("cut %zu of \"%s\": got \"%s\", want \"%s\"", cut, in, it.out.data,
-				 want);
-		llm_sse_release(&p);
-		ks_buf_release(&it.out);
-	}
+	check_split(true, in, want);
 }
 
 static void test_ndjson_lines(void **state)
@@ -190,208 +195,187 @@ static const struct llm_message msgs[] = {
 	{"user", "{\"symptom\":\"pods crash\"}"},
 };
 
-/* One request; returns its rc, fills t. */
-static int chat(const struct llm_config *c, struct tokens *t, struct llm_request *r,
-		struct ks_err *err)
+/* One client and its server, for the tests of one request at a time. */
+struct client {
+	struct fake_llm s;
+	struct llm_config c;
+	struct tokens t;
+	struct llm_request r;
+	struct ks_err err;
+	bool asked;
+};
+
+static void cl_start(struct client *cl, enum llm_backend b, const struct fake_llm *how)
 {
-	*r = (struct llm_request){.messages = msgs, .n_messages = 2, .on_token = on_token,
-				  .on_done = on_done, .ctx = t};
-	ks_buf_init(&t->all, KS_BUF_UNLIMITED);
-	return llm_run(c, r, 1, err);
+	*cl = (struct client){.s = *how};
+	fake_llm_start(&cl->s);
+	config_for(&cl->c, b, cl->s.url);
+}
+
+static void cl_forget(struct client *cl)
+{
+	if (cl->asked) {
+		llm_request_release(&cl->r);
+		ks_buf_release(&cl->t.all);
+	}
+	cl->asked = false;
+	cl->t = (struct tokens){0};
+}
+
+/* One request; returns its rc; the answer is in cl->r, the tokens in cl->t. */
+static int cl_chat(struct client *cl)
+{
+	cl_forget(cl);
+	cl->asked = true;
+	cl->r = (struct llm_request){.messages = msgs, .n_messages = 2, .on_token = on_token,
+				     .on_done = on_done, .ctx = &cl->t};
+	ks_buf_init(&cl->t.all, KS_BUF_UNLIMITED);
+	return llm_run(&cl->c, &cl->r, 1, &cl->err);
+}
+
+static void cl_backend(struct client *cl, enum llm_backend b)
+{
+	llm_config_release(&cl->c);
+	config_for(&cl->c, b, cl->s.url);
+}
+
+static void cl_stop(struct client *cl)
+{
+	cl_forget(cl);
+	llm_config_release(&cl->c);
+	fake_llm_stop(&cl->s);
 }
 
 static void test_ollama_stream(void **state)
 {
-	struct fake_llm s = {.tokens = answer, .piece = 5};
-	fake_llm_start(&s);
-	struct llm_config c;
-	config_for(&c, LLM_OLLAMA, s.url);
-	struct tokens t = {0};
-	struct llm_request r;
-	struct ks_err err = {0};
-	assert_int_equal(chat(&c, &t, &r, &err), 0);
-	assert_string_equal(r.text.data, ANSWER);
-	assert_string_equal(t.all.data, ANSWER);
-	assert_int_equal(t.n, 5); /* one callback per token, though the bytes came in pieces */
-	assert_int_equal(t.done_calls, 1);
-	assert_string_equal(r.done_reason, "stop");
-	assert_int_equal(r.attempts, 1);
+	struct client cl;
+	cl_start(&cl, LLM_OLLAMA, &(struct fake_llm){.tokens = answer, .piece = 5});
+	assert_int_equal(cl_chat(&cl), 0);
+	assert_string_equal(cl.r.text.data, ANSWER);
+	assert_string_equal(cl.t.all.data, ANSWER);
+	assert_int_equal(cl.t.n, 5); /* one callback per token, though the bytes came in pieces */
+	assert_int_equal(cl.t.done_calls, 1);
+	assert_string_equal(cl.r.done_reason, "stop");
+	assert_int_equal(cl.r.attempts, 1);
 	/* The request as Ollama's /api/chat takes it. */
-	cJSON *body = ks_json_parse(s.bodies.data, strstr(s.bodies.data, "\n----\n") -
-					    s.bodies.data, 1 << 20, NULL);
+	const char *bodies = cl.s.bodies.data;
+	cJSON *body = ks_json_parse(bodies, strstr(bodies, "\n----\n") - bodies, 1 << 20, NULL);
 	assert_non_null(body);
 	assert_string_equal(ks_json_str(body, "model"), "llama3.2");
 	assert_true(cJSON_IsTrue(ks_json_get(body, "stream")));
 	assert_int_equal(ks_json_len(ks_json_get(body, "messages")), 2);
 	assert_int_equal(ks_json_int_or(body, "options.num_predict", 0), 512);
 	assert_non_null(ks_json_get(body, "options.temperature"));
-	assert_string_equal(s.authorization, ""); /* no key configured */
+	assert_string_equal(cl.s.authorization, ""); /* no key configured */
 	cJSON_Delete(body);
-	llm_request_release(&r);
-	ks_buf_release(&t.all);
-	llm_config_release(&c);
-	fake_llm_stop(&s);
+	cl_stop(&cl);
 }
 
 static void test_openai_stream(void **state)
 {
-	struct fake_llm s = {.tokens = answer, .piece = 3};
-	fake_llm_start(&s);
-	struct llm_config c;
-	config_for(&c, LLM_OPENAI, s.url);
-	c.api_key = ks_strdup("sk-test-0123456789");
-	struct tokens t = {0};
-	struct llm_request r;
-	struct ks_err err = {0};
-	assert_int_equal(chat(&c, &t, &r, &err), 0);
-	assert_string_equal(r.text.data, ANSWER);
-	assert_int_equal(t.n, 5);
-	assert_string_equal(r.done_reason, "stop");
-	assert_string_equal(s.authorization, "Bearer sk-test-0123456789");
-	assert_non_null(strstr(s.bodies.data, "\"max_tokens\":512"));
-	assert_null(strstr(s.bodies.data, "sk-test")); /* the key is a header, not body */
-	llm_request_release(&r);
-	ks_buf_release(&t.all);
+	struct client cl;
+	cl_start(&cl, LLM_OPENAI, &(struct fake_llm){.tokens = answer, .piece = 3});
+	cl.c.api_key = ks_strdup("sk-test-0123456789");
+	assert_int_equal(cl_chat(&cl), 0);
+	assert_string_equal(cl.r.text.data, ANSWER);
+	assert_int_equal(cl.t.n, 5);
+	assert_string_equal(cl.r.done_reason, "stop");
+	assert_string_equal(cl.s.authorization, "Bearer sk-test-0123456789");
+	assert_non_null(strstr(cl.s.bodies.data, "\"max_tokens\":512"));
+	assert_null(strstr(cl.s.bodies.data, "sk-test")); /* the key is a header, not body */
 
 	/* A base URL ending in /v1, as OpenAI's own documentation writes it. */
-	char v1[80];
-	snprintf(v1, sizeof v1, "%s/v1", s.url);
-	free(c.base_url);
-	c.base_url = ks_strdup(v1);
-	assert_int_equal(chat(&c, &t, &r, &err), 0);
-	assert_string_equal(r.text.data, ANSWER);
-	llm_request_release(&r);
-	ks_buf_release(&t.all);
-	llm_config_release(&c);
-	fake_llm_stop(&s);
+	free(cl.c.base_url);
+	cl.c.base_url = ks_asprintf("%s/v1", cl.s.url);
+	assert_int_equal(cl_chat(&cl), 0);
+	assert_string_equal(cl.r.text.data, ANSWER);
+	cl_stop(&cl);
 }
 
 static void test_error_bodies(void **state)
 {
-	struct fake_llm s = {.tokens = answer, .error_status = 404};
-	fake_llm_start(&s);
-	struct llm_config c;
-	config_for(&c, LLM_OLLAMA, s.url);
-	struct tokens t = {0};
-	struct llm_request r;
-	struct ks_err err = {0};
-	assert_int_equal(chat(&c, &t, &r, &err), KS_ENOTFOUND);
-	assert_contains(err.msg, "HTTP 404: model 'nope' not found");
-	assert_int_equal(err.http_status, 404);
-	assert_int_equal(t.done_rc, KS_ENOTFOUND);
-	assert_int_equal(r.attempts, 1); /* a 4xx is not retried */
-	llm_request_release(&r);
-	ks_buf_release(&t.all);
-	llm_config_release(&c);
+	struct client cl;
+	cl_start(&cl, LLM_OLLAMA, &(struct fake_llm){.tokens = answer, .error_status = 404});
+	assert_int_equal(cl_chat(&cl), KS_ENOTFOUND);
+	assert_contains(cl.err.msg, "HTTP 404: model 'nope' not found");
+	assert_int_equal(cl.err.http_status, 404);
+	assert_int_equal(cl.t.done_rc, KS_ENOTFOUND);
+	assert_int_equal(cl.r.attempts, 1); /* a 4xx is not retried */
 
-	s.error_status = 401;
-	config_for(&c, LLM_OPENAI, s.url);
-	assert_int_equal(chat(&c, &t, &r, &err), KS_EFORBIDDEN);
-	assert_contains(err.msg, "HTTP 401: Incorrect API key provided");
-	llm_request_release(&r);
-	ks_buf_release(&t.all);
-	llm_config_release(&c);
-	fake_llm_stop(&s);
+	cl.s.error_status = 401;
+	cl_backend(&cl, LLM_OPENAI);
+	assert_int_equal(cl_chat(&cl), KS_EFORBIDDEN);
+	assert_contains(cl.err.msg, "HTTP 401: Incorrect API key provided");
+	cl_stop(&cl);
 }
 
 static void test_midstream_error_and_cut(void **state)
 {
 	/* Ollama reports an error that happens once streaming began as a line of its own. */
-	struct fake_llm s = {
-		.raw = "{\"model\":\"llama3.2\",\"created_at\":\"2026-11-21T10:00:00Z\",\"message\":"
-		       "{\"role\":\"assistant\",\"content\":\" Yes\"},\"done\":false}\n"
-		       "{\"error\":\"an error was encountered while running the model\"}\n",
-	};
-	fake_llm_start(&s);
-	struct llm_config c;
-	config_for(&c, LLM_OLLAMA, s.url);
-	struct tokens t = {0};
-	struct llm_request r;
-	struct ks_err err = {0};
-	assert_int_equal(chat(&c, &t, &r, &err), KS_EHTTP);
-	assert_contains(err.msg, "ollama: an error was encountered while running the model");
-	assert_string_equal(t.all.data, " Yes");
-	llm_request_release(&r);
-	ks_buf_release(&t.all);
+	struct client cl;
+	cl_start(&cl, LLM_OLLAMA,
+		 &(struct fake_llm){
+			 .raw = "{\"model\":\"llama3.2\",\"created_at\":\"2026-11-21T10:00:00Z\","
+				"\"message\":{\"role\":\"assistant\",\"content\":\" Yes\"},"
+				"\"done\":false}\n"
+				"{\"error\":\"an error was encountered while running "
+				"the model\"}\n"});
+	assert_int_equal(cl_chat(&cl), KS_EHTTP);
+	assert_contains(cl.err.msg, "ollama: an error was encountered while running the model");
+	assert_string_equal(cl.t.all.data, " Yes");
 
 	/* A stream cut before its end marker is not an answer. */
-	s.raw = "{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"Hal\"},"
-		"\"done\":false}\n";
-	assert_int_equal(chat(&c, &t, &r, &err), KS_EIO);
-	assert_contains(err.msg, "ended before its end marker");
-	llm_request_release(&r);
-	ks_buf_release(&t.all);
-	llm_config_release(&c);
+	cl.s.raw = "{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\","
+		   "\"content\":\"Hal\"},\"done\":false}\n";
+	assert_int_equal(cl_chat(&cl), KS_EIO);
+	assert_contains(cl.err.msg, "ended before its end marker");
 
 	/* OpenAI: an error object as a data event; garbage that is not JSON. */
-	config_for(&c, LLM_OPENAI, s.url);
-	s.raw = "data: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\","
-		"\"code\":null}}\n\n";
-	assert_int_equal(chat(&c, &t, &r, &err), KS_EHTTP);
-	assert_contains(err.msg, "openai: The server had an error");
-	llm_request_release(&r);
-	ks_buf_release(&t.all);
-	s.raw = "data: {not json\n\n";
-	assert_int_equal(chat(&c, &t, &r, &err), KS_EINVAL);
-	assert_contains(err.msg, "openai stream");
-	llm_request_release(&r);
-	ks_buf_release(&t.all);
-	llm_config_release(&c);
-	fake_llm_stop(&s);
+	cl_backend(&cl, LLM_OPENAI);
+	cl.s.raw = "data: {\"error\":{\"message\":\"The server had an error\",\"type\":"
+		   "\"server_error\",\"code\":null}}\n\n";
+	assert_int_equal(cl_chat(&cl), KS_EHTTP);
+	assert_contains(cl.err.msg, "openai: The server had an error");
+	cl.s.raw = "data: {not json\n\n";
+	assert_int_equal(cl_chat(&cl), KS_EINVAL);
+	assert_contains(cl.err.msg, "openai stream");
+	cl_stop(&cl);
 }
 
 static void test_429_then_success(void **state)
 {
 	for (int b = 0; b < 2; b++) {
-		struct fake_llm s = {.tokens = answer, .fail_429 = 1, .piece = 64};
-		fake_llm_start(&s);
-		struct llm_config c;
-		config_for(&c, b ? LLM_OPENAI : LLM_OLLAMA, s.url);
-		struct tokens t = {0};
-		struct llm_request r;
-		struct ks_err err = {0};
+		struct client cl;
+		cl_start(&cl, b ? LLM_OPENAI : LLM_OLLAMA,
+			 &(struct fake_llm){.tokens = answer, .fail_429 = 1, .piece = 64});
 		int64_t t0 = ks_mono_ms();
-		assert_int_equal(chat(&c, &t, &r, &err), 0);
-		int64_t took = ks_mono_ms() - t0;
-		assert_true(took >= 950); /* Retry-After: 1 */
-		assert_int_equal(r.attempts, 2);
-		assert_int_equal(s.requests, 2);
-		assert_string_equal(r.text.data, ANSWER);
-		assert_int_equal(t.done_calls, 1);
-		llm_request_release(&r);
-		ks_buf_release(&t.all);
+		assert_int_equal(cl_chat(&cl), 0);
+		assert_true(ks_mono_ms() - t0 >= 950); /* Retry-After: 1 */
+		assert_int_equal(cl.r.attempts, 2);
+		assert_int_equal(cl.s.requests, 2);
+		assert_string_equal(cl.r.text.data, ANSWER);
+		assert_int_equal(cl.t.done_calls, 1);
 
 		/* With no retries allowed, the 429 is the answer. */
-		s.fail_429 = 1;
-		c.retries = 0;
-		assert_int_equal(chat(&c, &t, &r, &err), KS_EHTTP);
-		assert_contains(err.msg, "HTTP 429");
-		llm_request_release(&r);
-		ks_buf_release(&t.all);
-		llm_config_release(&c);
-		fake_llm_stop(&s);
+		cl.s.fail_429 = 1;
+		cl.c.retries = 0;
+		assert_int_equal(cl_chat(&cl), KS_EHTTP);
+		assert_contains(cl.err.msg, "HTTP 429");
+		cl_stop(&cl);
 	}
 }
 
 static void test_timeout(void **state)
 {
-	struct fake_llm s = {.tokens = answer, .delay_ms = 1500};
-	fake_llm_start(&s);
-	struct llm_config c;
-	config_for(&c, LLM_OLLAMA, s.url);
-	c.timeout_ms = 300;
-	struct tokens t = {0};
-	struct llm_request r;
-	struct ks_err err = {0};
+	struct client cl;
+	cl_start(&cl, LLM_OLLAMA, &(struct fake_llm){.tokens = answer, .delay_ms = 1500});
+	cl.c.timeout_ms = 300;
 	int64_t t0 = ks_mono_ms();
-	assert_int_equal(chat(&c, &t, &r, &err), KS_ETIMEOUT);
+	assert_int_equal(cl_chat(&cl), KS_ETIMEOUT);
 	assert_true(ks_mono_ms() - t0 < 1200);
-	assert_contains(err.msg, "within 300 ms");
-	assert_int_equal(r.attempts, 1); /* a timeout is not retried */
-	llm_request_release(&r);
-	ks_buf_release(&t.all);
-	llm_config_release(&c);
-	fake_llm_stop(&s);
+	assert_contains(cl.err.msg, "within 300 ms");
+	assert_int_equal(cl.r.attempts, 1); /* a timeout is not retried */
+	cl_stop(&cl);
 }
 
 static void test_connection_refused(void **state)
