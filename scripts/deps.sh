@@ -10,10 +10,11 @@ packages=(
   libmicrohttpd-dev libgnutls28-dev
   openssl ca-certificates curl unzip xz-utils dpkg-dev jq libfyaml-utils iproute2 procps
   golang-go etcd-server
-  prometheus
+  prometheus python3-jsonschema
 )
 # prometheus: promtool checks our exposition format in the tests; the demo and later tests
 # run their own Prometheus on a loopback port (the packaged service is not used).
+# python3-jsonschema: the tests validate `kswarm analyze -o json` against docs/findings.schema.json.
 # node and npm (helm is taken from an npm package): the machine may ship Node.js from
 # another source with npm bundled; install Debian's only when there is no npm at all.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -245,6 +245,10 @@ int kube_yaml_parse(const char *data, size_t len, struct kube_yaml *y, struct ks
 		fprintf(stderr, "kswarm: out of memory creating a YAML parser\n");
 		abort();
 	}
+	/* Errors are collected, not displayed: libfyaml 0.7.12's display of the source excerpt
+	 * (fy_diag_error_atom_display) reads out of bounds on some inputs (long runs of tabs in
+	 * a plain scalar; found by fuzz/fuzz_snapshot.c). */
+	fy_diag_set_collect_errors(diag, true);
 	struct fy_parse_cfg cfg = {.flags = FYPCF_DEFAULT_PARSE, .diag = diag};
 	struct fy_parser *fyp = fy_parser_create(&cfg);
 	if (!fyp) {
@@ -366,6 +370,14 @@ int kube_yaml_parse(const char *data, size_t len, struct kube_yaml *y, struct ks
 			break;
 	}
 	if (fy_parser_get_stream_error(fyp)) {
+		void *iter = NULL;
+		struct fy_diag_error *de = fy_diag_errors_iterate(diag, &iter);
+		if (de && de->msg && !cap.have) {
+			snprintf(cap.msg, sizeof cap.msg, "%s", de->msg);
+			cap.line = de->line;
+			cap.col = de->column;
+			cap.have = true;
+		}
 		if (cap.have && cap.line > 0)
 			rc = ks_err_set(err, KS_EINVAL, "%d:%d: %s", cap.line, cap.col, cap.msg);
 		else

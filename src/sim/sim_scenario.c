@@ -434,6 +434,8 @@ bool sim_usage_override(const struct sim *s, const cJSON *pod, const char *conta
 			uint64_t seed = out->seed;
 			*out = u->curve;
 			out->seed = seed;
+			/* Growth counts from when the stage was set (base_* are the values then). */
+			out->growth_origin_s = s->scenarios->start_s;
 			return true;
 		}
 	}

@@ -24,17 +24,28 @@
 #include "base/timeutil.h"
 #include "kube/informer.h"
 #include "kube/kcyaml.h"
+#include "kube/listscan.h"
 
 #define KSWARM_API "kswarm.dev/v1"
 #define PAGE_ITEMS 512
 /* A whole-document (List) snapshot is parsed as one tree: a lower ceiling. */
 #define WHOLE_DOC_MAX ((size_t)1 << 30)
 
+struct pending_log {
+	char *ns, *pod, *container, *text, *error;
+	bool previous, truncated;
+};
+
+static char *dup_or_null(const char *s) { return s ? ks_strdup(s) : NULL; }
+
 struct loader {
 	struct world *w;
 	cJSON *pending[WK_COUNT];
 	bool begun[WK_COUNT];
 	bool header;
+	struct pending_log *logs; /* added once every Secret is in, for redaction */
+	size_t n_logs, cap_logs;
+	struct ks_json_arena arena; /* items are parsed into it, one at a time */
 	size_t objects, skipped;
 	const char *source;
 };
@@ -109,9 +120,13 @@ static int take_kswarm_item(struct loader *L, const cJSON *it, const char *kind,
 			return ks_err_set(err, KS_EINVAL,
 					  "%s: ContainerLog needs namespace, pod and container",
 					  L->source);
-		world_add_log(w, ns, pod, c, ks_json_bool_or(it, "previous", false),
-			      ks_json_str(it, "text"), ks_json_bool_or(it, "truncated", false),
-			      ks_json_str(it, "error"));
+		L->logs = ks_grow(L->logs, sizeof *L->logs, L->n_logs + 1, &L->cap_logs);
+		L->logs[L->n_logs++] = (struct pending_log){
+			.ns = ks_strdup(ns), .pod = ks_strdup(pod), .container = ks_strdup(c),
+			.text = dup_or_null(ks_json_str(it, "text")),
+			.error = dup_or_null(ks_json_str(it, "error")),
+			.previous = ks_json_bool_or(it, "previous", false),
+			.truncated = ks_json_bool_or(it, "truncated", false)};
 		return 0;
 	}
 	if (!strcmp(kind, "ContainerMetric")) {
@@ -175,6 +190,26 @@ static void finish(struct loader *L)
 	}
 	L->w->stats.objects += L->objects;
 	world_index_invalidate(L->w);
+	for (size_t i = 0; i < L->n_logs; i++) {
+		struct pending_log *l = &L->logs[i];
+		world_add_log(L->w, l->ns, l->pod, l->container, l->previous, l->text,
+			      l->truncated, l->error);
+	}
+}
+
+static void free_logs(struct loader *L)
+{
+	for (size_t i = 0; i < L->n_logs; i++) {
+		struct pending_log *l = &L->logs[i];
+		free(l->ns);
+		free(l->pod);
+		free(l->container);
+		free(l->text);
+		free(l->error);
+	}
+	free(L->logs);
+	L->logs = NULL;
+	L->n_logs = 0;
 }
 
 static void discard(struct loader *L)
@@ -233,18 +268,32 @@ static int load_document(struct loader *L, const char *data, size_t len, struct 
 	return rc;
 }
 
+/* One item's JSON text: parsed into the arena, given to its informer at once (so nothing
+ * outlives the arena's scope), the arena rewound. */
+static int take_text(struct loader *L, const char *p, size_t n, struct ks_err *err)
+{
+	ks_json_arena_begin(&L->arena);
+	cJSON *it = ks_json_parse(p, n, WORLD_SNAPSHOT_MAX_LINE, err);
+	int rc = it ? 0 : KS_EINVAL;
+	if (it) {
+		bool taken;
+		rc = take_item(L, it, &taken, err);
+		if (!rc && taken) {
+			for (int k = 0; k < WK_COUNT; k++)
+				flush_kind(L, (enum world_kind)k);
+		} else if (!taken) {
+			cJSON_Delete(it);
+		}
+	}
+	ks_json_arena_end(&L->arena);
+	return rc;
+}
+
 static int load_line(struct loader *L, const char *line, size_t len, size_t lineno,
 		     struct ks_err *err)
 {
-	cJSON *it = ks_json_parse(line, len, WORLD_SNAPSHOT_MAX_LINE, err);
-	if (!it)
+	if (take_text(L, line, len, err))
 		return ks_err_wrap(err, "%s:%zu", L->source, lineno);
-	bool taken;
-	int rc = take_item(L, it, &taken, err);
-	if (!taken)
-		cJSON_Delete(it);
-	if (rc)
-		return ks_err_wrap(err, "line %zu", lineno);
 	return 0;
 }
 
@@ -256,13 +305,79 @@ static bool blank(const char *p, size_t n)
 	return true;
 }
 
-/* JSON Lines when the first non-blank line is a complete JSON object by itself. */
+enum doc_mode { MODE_UNDECIDED, MODE_LINES, MODE_JSON_LIST, MODE_YAML };
+
+/* The format, from the start of the text: JSON Lines when the first non-blank line is a
+ * complete JSON object by itself; a JSON document (a List, scanned item by item with
+ * kube/listscan, never held whole) when it starts with '{' otherwise; else YAML (parsed
+ * whole, up to WHOLE_DOC_MAX). */
+static enum doc_mode decide(const char *p, size_t n, bool eof)
+{
+	size_t i = 0;
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	if (i == n)
+		return eof ? MODE_YAML : MODE_UNDECIDED;
+	if (p[i] != '{')
+		return MODE_YAML;
+	const char *nl = memchr(p + i, '\n', n - i);
+	if (!nl)
+		return eof ? MODE_LINES : (n - i > 65536 ? MODE_JSON_LIST : MODE_UNDECIDED);
+	cJSON *probe = ks_json_parse(p + i, (size_t)(nl - p) - i, WORLD_SNAPSHOT_MAX_LINE, NULL);
+	enum doc_mode m = cJSON_IsObject(probe) ? MODE_LINES : MODE_JSON_LIST;
+	cJSON_Delete(probe);
+	return m;
+}
+
+/* Complete lines of buf from *start on (the last one only at eof). */
+static int take_lines(struct loader *L, struct ks_buf *b, size_t *start, size_t *lineno,
+		      bool eof, struct ks_err *err)
+{
+	for (;;) {
+		char *nl = memchr(b->data + *start, '\n', b->len - *start);
+		size_t end = nl ? (size_t)(nl - b->data) : b->len;
+		if (!nl && (!eof || end == *start))
+			return 0;
+		++*lineno;
+		if (!blank(b->data + *start, end - *start)) {
+			int rc = load_line(L, b->data + *start, end - *start, *lineno, err);
+			if (rc)
+				return rc;
+		}
+		*start = nl ? end + 1 : end;
+	}
+}
+
+/* Items of a JSON List as the scanner finds them. */
+static int take_list_items(struct loader *L, struct kube_listscan *ls, struct ks_buf *b,
+			   bool eof, struct ks_err *err)
+{
+	for (;;) {
+		struct kube_ls_span sp;
+		int ev = kube_listscan_next(ls, b->data, b->len, eof, &sp, err);
+		if (ev < 0)
+			return ks_err_wrap(err, "%s", L->source);
+		if (ev == KUBE_LS_MORE || ev == KUBE_LS_END)
+			break;
+		if (ev != KUBE_LS_ITEM)
+			continue;
+		if (take_text(L, b->data + sp.off, sp.len, err))
+			return ks_err_wrap(err, "%s: an item", L->source);
+	}
+	size_t drop = kube_listscan_droppable(ls);
+	ks_buf_consume(b, drop);
+	kube_listscan_shift(ls, drop);
+	return 0;
+}
+
 static int load_stream(struct loader *L, FILE *f, struct ks_err *err)
 {
 	struct ks_buf b;
 	ks_buf_init(&b, WORLD_SNAPSHOT_MAX_LINE + 65536);
+	struct kube_listscan ls;
+	kube_listscan_init(&ls, WORLD_SNAPSHOT_MAX_LINE);
 	size_t total = 0, lineno = 0, start = 0;
-	int mode = 0; /* 0: undecided, 1: lines, 2: whole document */
+	enum doc_mode mode = MODE_UNDECIDED;
 	int rc = 0;
 	char chunk[65536];
 	bool eof = false;
@@ -281,56 +396,31 @@ static int load_stream(struct loader *L, FILE *f, struct ks_err *err)
 					WORLD_SNAPSHOT_MAX_BYTES >> 30);
 			break;
 		}
-		if (mode == 2) {
-			if (total > WHOLE_DOC_MAX) {
-				rc = ks_err_set(err, KS_ETOOBIG,
-						"%s: a List document larger than %zu MiB (write "
-						"snapshots as JSON Lines with kswarm snapshot)",
-						L->source, WHOLE_DOC_MAX >> 20);
-				break;
-			}
-			if (ks_buf_append(&b, chunk, n)) {
-				rc = ks_err_set(err, KS_ETOOBIG, "%s: too large", L->source);
-				break;
-			}
-			continue;
-		}
 		if (ks_buf_append(&b, chunk, n)) {
-			rc = ks_err_set(err, KS_ETOOBIG, "%s:%zu: a line longer than %zu MiB",
-					L->source, lineno + 1, WORLD_SNAPSHOT_MAX_LINE >> 20);
+			rc = mode == MODE_YAML
+				     ? ks_err_set(err, KS_ETOOBIG,
+						  "%s: a YAML document larger than %zu MiB (write "
+						  "snapshots as JSON Lines with kswarm snapshot)",
+						  L->source, WHOLE_DOC_MAX >> 20)
+				     : ks_err_set(err, KS_ETOOBIG,
+						  "%s:%zu: a line or item larger than %zu MiB",
+						  L->source, lineno + 1, WORLD_SNAPSHOT_MAX_LINE >> 20);
 			break;
 		}
-		for (;;) {
-			char *nl = memchr(b.data + start, '\n', b.len - start);
-			size_t end = nl ? (size_t)(nl - b.data) : b.len;
-			if (!nl && !eof)
-				break;
-			if (end == start && !nl)
-				break;
-			lineno++;
-			const char *line = b.data + start;
-			size_t len = end - start;
-			if (mode == 0 && !blank(line, len)) {
-				cJSON *probe = ks_json_parse(line, len, WORLD_SNAPSHOT_MAX_LINE, NULL);
-				mode = cJSON_IsObject(probe) ? 1 : 2;
-				cJSON_Delete(probe);
-				if (mode == 2) {
-					b.max = WHOLE_DOC_MAX + sizeof chunk;
-					break;
-				}
-			}
-			if (mode == 1 && !blank(line, len))
-				rc = load_line(L, line, len, lineno, err);
-			start = nl ? end + 1 : end;
-			if (rc || !nl)
-				break;
+		if (mode == MODE_UNDECIDED) {
+			mode = decide(b.data, b.len, eof);
+			if (mode == MODE_YAML)
+				b.max = WHOLE_DOC_MAX;
 		}
-		if (mode != 2 && start) {
+		if (mode == MODE_LINES) {
+			rc = take_lines(L, &b, &start, &lineno, eof, err);
 			ks_buf_consume(&b, start);
 			start = 0;
+		} else if (mode == MODE_JSON_LIST) {
+			rc = take_list_items(L, &ls, &b, eof, err);
 		}
 	}
-	if (!rc && mode == 2)
+	if (!rc && mode == MODE_YAML)
 		rc = load_document(L, b.data, b.len, err);
 	ks_buf_release(&b);
 	return rc;
@@ -341,11 +431,14 @@ static int load_file(struct world *w, FILE *f, const char *source, struct ks_err
 	int64_t t0 = ks_mono_ms();
 	struct loader L = {.w = w, .source = source};
 	int rc = load_stream(&L, f, err);
-	if (rc) {
+	if (rc)
 		discard(&L);
+	else
+		finish(&L);
+	free_logs(&L);
+	ks_json_arena_release(&L.arena);
+	if (rc)
 		return rc;
-	}
-	finish(&L);
 	if (!L.objects && !L.header)
 		return ks_err_set(err, KS_EINVAL, "%s: no Kubernetes objects in it", source);
 	if (!w->cluster)
