@@ -6,8 +6,9 @@
  * templates of Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs (a
  * Deployment scaled to 0 still uses its ConfigMap).
  *
- * Speed: pods of one workload share their interned volumes and containers arrays, so each
- * distinct array id (a set per store) is walked once, whatever the number of pods.
+ * Speed: only namespaces holding a ConfigMap that could be unused are walked; pods of one
+ * workload share their interned volumes and containers arrays, so each distinct array id (a
+ * set per store and namespace) is walked once, whatever the number of pods.
  *
  * Not judged unused: kube-root-ca.crt; the system namespaces (kube-system, kube-public,
  * kube-node-lease: read through the API by their components); ConfigMaps with an owner
@@ -32,6 +33,7 @@ struct cm_uses {
 	struct world *w;
 	struct ks_map used;      /* "ns/name" -> (void *)1 */
 	struct ks_map seen;      /* "<kind>/<ns>" -> struct ks_u32set of array ids walked */
+	struct ks_map namespaces; /* namespaces with a ConfigMap whose uses are needed */
 	enum world_kind kind;
 	const char *ns;
 	/* The set of the previous look-up (world_ns strings are interned: same pointer). */
@@ -114,8 +116,7 @@ static int spec_visit(void *p, struct wobj o)
 	uint32_t spec = wobj_get(o, infra_podspec_path(o.kind));
 	if (spec == KUBE_OBJ_NONE)
 		return 0;
-	u->ns = wobj_ns(u->w, o);
-	u->kind = o.kind;
+	u->kind = o.kind; /* u->ns: the namespace being walked (set by the caller) */
 	uint32_t vols = kube_objstore_child(o.st, spec, "volumes", 7);
 	if (first_time(u, vols))
 		walk_volumes(u, o.st, vols);
@@ -235,14 +236,35 @@ static int cm_visit(void *p, struct wobj cm)
 	return 0;
 }
 
+/* The namespaces holding a ConfigMap whose uses must be known. */
+static int candidate_ns(void *p, struct wobj cm)
+{
+	struct cm_uses *u = p;
+	struct world *w = u->w;
+	const char *ns = wobj_ns(w, cm);
+	if (!strcmp(wobj_name(w, cm), "kube-root-ca.crt") || system_namespace(ns) ||
+	    usage_check_skipped(cm))
+		return 0;
+	ks_map_put(&u->namespaces, ns, (void *)1);
+	return 0;
+}
+
 void diag_an_configmap(struct diag_ctx *cx)
 {
 	struct cm_uses u = {.w = cx->w};
 	ks_map_init(&u.used);
 	ks_map_init(&u.seen);
-	world_each(cx->w, WK_POD, spec_visit, &u);
-	for (size_t i = 0; i < infra_n_workload_kinds; i++)
-		world_each(cx->w, infra_workload_kinds[i], spec_visit, &u);
+	ks_map_init(&u.namespaces);
+	diag_each(cx, WK_CONFIGMAP, candidate_ns, &u);
+	const char *ns;
+	void *unused;
+	for (size_t j = 0; ks_map_next(&u.namespaces, &j, &ns, &unused);) {
+		u.ns = world_strdup(cx->w, ns);
+		world_in_namespace(cx->w, WK_POD, ns, spec_visit, &u);
+		for (size_t i = 0; i < infra_n_workload_kinds; i++)
+			world_in_namespace(cx->w, infra_workload_kinds[i], ns, spec_visit, &u);
+	}
+	ks_map_release(&u.namespaces);
 	struct cm_check ck = {.cx = cx, .uses = &u};
 	diag_each(cx, WK_CONFIGMAP, cm_visit, &ck);
 	ks_map_release(&u.used);

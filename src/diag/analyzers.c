@@ -26,6 +26,9 @@ void diag_an_validating_webhook(struct diag_ctx *cx);
 void diag_an_mutating_webhook(struct diag_ctx *cx);
 void diag_an_configmap(struct diag_ctx *cx);
 void diag_an_security(struct diag_ctx *cx);
+void diag_an_schedule(struct diag_ctx *cx);
+void diag_an_karpenter(struct diag_ctx *cx);
+void diag_an_usage(struct diag_ctx *cx);
 
 static const struct diag_analyzer analyzers[] = {
 	{.name = "Pod", .describe = "pods that do not run or are not ready, traced to the cause",
@@ -67,6 +70,12 @@ static const struct diag_analyzer analyzers[] = {
 	{"MutatingWebhookConfiguration", "webhooks whose Service or its ready pods are missing",
 	 false, diag_an_mutating_webhook},
 	{"ConfigMap", "ConfigMaps unused, empty or over 1 MiB", false, diag_an_configmap},
+	{"Scheduling", "pending pods: which constraint excludes each node and NodePool", false,
+	 diag_an_schedule},
+	{"Karpenter", "NodePools at their limits, unsatisfiable or overprovisioned; nodes blocked "
+		      "from disruption", false, diag_an_karpenter},
+	{"Usage", "idle replicas, CPU throttling and memory near the limit (needs metrics)", false,
+	 diag_an_usage},
 	{"Security", "default ServiceAccount tokens, privileged or host-namespace pods, wildcard "
 		     "RBAC (only with --filter Security)", true, diag_an_security},
 };

@@ -313,7 +313,14 @@ int diag_run(struct world *w, const struct diag_opts *o, struct diag_report *rep
 	for (size_t i = 0; i < n; i++) {
 		if (!run[i])
 			continue;
+		struct timespec a0, a1;
+		clock_gettime(CLOCK_MONOTONIC, &a0);
+		size_t before = rep->n;
 		an[i].run(&cx);
+		clock_gettime(CLOCK_MONOTONIC, &a1);
+		KS_DEBUG("diag", "%s: %zu findings in %.2f ms", an[i].name, rep->n - before,
+			 (double)(a1.tv_sec - a0.tv_sec) * 1e3 +
+				 (double)(a1.tv_nsec - a0.tv_nsec) / 1e6);
 		rep->stats.analyzers_run++;
 	}
 	rep->stats.raw_findings = rep->n;

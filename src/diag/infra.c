@@ -174,30 +174,10 @@ struct wobj infra_pod_workload(struct world *w, struct wobj pod)
 	return (struct wobj){0};
 }
 
-struct match_ctx {
-	const struct kube_selector *sel;
-	world_visit_fn fn;
-	void *ctx;
-	size_t n;
-};
-
-static int match_visit(void *p, struct wobj o)
-{
-	struct match_ctx *mc = p;
-	if (!wobj_labels_match(o, "metadata.labels", mc->sel))
-		return 0;
-	mc->n++;
-	return mc->fn ? mc->fn(mc->ctx, o) : 0;
-}
-
 size_t infra_pods_matching(struct world *w, const char *ns, const struct kube_selector *sel,
 			   world_visit_fn fn, void *ctx)
 {
-	if (sel->nothing)
-		return 0;
-	struct match_ctx mc = {.sel = sel, .fn = fn, .ctx = ctx};
-	world_in_namespace(w, WK_POD, ns, match_visit, &mc);
-	return mc.n;
+	return world_matching(w, WK_POD, ns, sel, fn, ctx);
 }
 
 void infra_endpoint_counts(struct wobj ep, size_t *ready, size_t *not_ready)

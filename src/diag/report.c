@@ -72,8 +72,11 @@ static void evidence_text(struct ks_buf *b, const cJSON *it)
 	ks_buf_appendf(b, "%-7s ", type);
 	if (!strcmp(type, "field")) {
 		ref_text(b, src);
-		ks_buf_appendf(b, " %s = %s", ks_json_str_or(it, "path", ""),
-			       ks_json_str_or(it, "value", ""));
+		const char *path = ks_json_str_or(it, "path", "");
+		if (*path)
+			ks_buf_appendf(b, " %s = %s", path, ks_json_str_or(it, "value", ""));
+		else
+			ks_buf_appendf(b, " %s", ks_json_str_or(it, "value", ""));
 	} else if (!strcmp(type, "event")) {
 		ref_text(b, src);
 		ks_buf_appendf(b, ": %s", ks_json_str_or(it, "reason", ""));

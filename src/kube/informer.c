@@ -487,6 +487,13 @@ const struct kube_objstore *kube_informer_store(const struct kube_informer *inf)
 	return inf->st;
 }
 
+size_t kube_informer_index_size(const struct kube_informer *inf, enum kube_index idx,
+				const char *value)
+{
+	const struct ks_u32set *set = ks_map_get(&inf->index[idx], value);
+	return set ? set->len : 0;
+}
+
 size_t kube_informer_by_index(const struct kube_informer *inf, enum kube_index idx,
 			      const char *value, kube_informer_visit_fn fn, void *ctx)
 {

@@ -73,6 +73,9 @@ typedef int (*kube_informer_visit_fn)(void *ctx, const struct kube_objstore *st,
 size_t kube_informer_by_index(const struct kube_informer *inf, enum kube_index idx,
 			      const char *value, kube_informer_visit_fn fn, void *ctx);
 size_t kube_informer_each(const struct kube_informer *inf, kube_informer_visit_fn fn, void *ctx);
+/* How many objects have that index value (what kube_informer_by_index would visit). */
+size_t kube_informer_index_size(const struct kube_informer *inf, enum kube_index idx,
+				const char *value);
 struct kube_watch *kube_informer_watch(struct kube_informer *inf);
 
 /* Apply one change as a watch event would (ADDED/MODIFIED/DELETED; obj is borrowed and may be

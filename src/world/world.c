@@ -115,6 +115,7 @@ struct world *world_new(void)
 	ks_map_init(&w->secret_hashes);
 	ks_map_init(&w->logs);
 	ks_map_init(&w->metrics);
+	ks_map_init(&w->memo);
 	if (gnutls_rnd(GNUTLS_RND_KEY, w->hmac_key, sizeof w->hmac_key))
 		fatal("no random bytes for the Secret hash key");
 	w->now = ks_time_now_ms() / 1000;
@@ -160,6 +161,7 @@ void world_free(struct world *w)
 	free_values(&w->secret_hashes, free);
 	free_values(&w->logs, free_log);
 	free_values(&w->metrics, free);
+	free_values(&w->memo, free);
 	free(w->log_order);
 	free(w->cluster);
 	free(w->server_version);
@@ -507,6 +509,74 @@ bool wobj_labels_match(struct wobj o, const char *path, const struct kube_select
 {
 	struct label_lookup l = {.labels = {.st = o.st, .id = wobj_get(o, path), .kind = o.kind}};
 	return kube_selector_matches(sel, lookup_label, &l);
+}
+
+struct matching {
+	const struct kube_selector *sel;
+	const char *ns;
+	world_visit_fn fn;
+	void *ctx;
+	size_t n;
+};
+
+static int matching_visit(void *p, struct wobj o)
+{
+	struct matching *m = p;
+	if (m->ns && !wobj_str_eq(o, "metadata.namespace", m->ns))
+		return 0;
+	if (!wobj_labels_match(o, "metadata.labels", m->sel))
+		return 0;
+	m->n++;
+	return m->fn ? m->fn(m->ctx, o) : 0;
+}
+
+size_t world_matching(const struct world *w, enum world_kind k, const char *ns,
+		      const struct kube_selector *sel, world_visit_fn fn, void *ctx)
+{
+	if (sel->nothing || !w->inf[k])
+		return 0;
+	struct matching m = {.sel = sel, .fn = fn, .ctx = ctx};
+	/* The smallest of the sets the index holds: the namespace's objects, or those carrying
+	 * one of the selector's key=value labels. */
+	size_t best = ns ? kube_informer_index_size(w->inf[k], KUBE_IDX_NAMESPACE, ns)
+			 : kube_informer_count(w->inf[k]);
+	char *best_kv = NULL;
+	for (size_t i = 0; i < sel->nreqs; i++) {
+		const struct kube_selreq *r = &sel->reqs[i];
+		bool eq = r->op == KUBE_SEL_EQ || r->op == KUBE_SEL_DEQ ||
+			  (r->op == KUBE_SEL_IN && r->nvalues == 1);
+		if (!eq)
+			continue;
+		char *kv = ks_asprintf("%s=%s", r->key, r->values[0]);
+		size_t n = kube_informer_index_size(w->inf[k], KUBE_IDX_LABEL, kv);
+		if (n < best) {
+			best = n;
+			free(best_kv);
+			best_kv = kv;
+		} else {
+			free(kv);
+		}
+	}
+	if (best_kv) {
+		m.ns = ns;
+		world_with_label(w, k, best_kv, matching_visit, &m);
+		free(best_kv);
+	} else if (ns) {
+		world_in_namespace(w, k, ns, matching_visit, &m);
+	} else {
+		world_each(w, k, matching_visit, &m);
+	}
+	return m.n;
+}
+
+void *world_memo_get(const struct world *w, const char *key)
+{
+	return ks_map_get(&w->memo, key);
+}
+
+void world_memo_put(struct world *w, const char *key, void *value)
+{
+	free(ks_map_put(&w->memo, key, value));
 }
 
 const char *world_strdup(struct world *w, const char *s)

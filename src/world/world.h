@@ -151,12 +151,22 @@ bool wobj_bool(struct wobj o, const char *path, bool def);
  * "spec.template.metadata.labels"). */
 struct kube_selector;
 bool wobj_labels_match(struct wobj o, const char *path, const struct kube_selector *sel);
+/* Objects of kind k in namespace ns (NULL: any) whose metadata.labels match sel; through
+ * the label index when sel has an equality requirement (so a Service's pods are found
+ * without scanning its namespace). Returns the number visited. */
+size_t world_matching(const struct world *w, enum world_kind k, const char *ns,
+		      const struct kube_selector *sel, world_visit_fn fn, void *ctx);
 /* metadata.name / namespace / uid, interned for the world's life (never NULL; "" absent). */
 const char *wobj_name(struct world *w, struct wobj o);
 const char *wobj_ns(struct world *w, struct wobj o);
 const char *wobj_uid(struct world *w, struct wobj o);
 /* The whole object decoded, cached until world_free (never NULL for a valid wobj). */
 const cJSON *world_json(struct world *w, struct wobj o);
+/* A memo of derived values for the world's life (an analyzer's per-spec results): get
+ * returns what put stored under key, or NULL; put takes a malloc'd value (freed by
+ * world_free; a second put of the key frees the first). */
+void *world_memo_get(const struct world *w, const char *key);
+void world_memo_put(struct world *w, const char *key, void *value);
 /* Intern a string for the world's life. */
 const char *world_strdup(struct world *w, const char *s);
 

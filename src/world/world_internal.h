@@ -36,6 +36,7 @@ struct world {
 	struct world_log **log_order;
 	size_t n_logs, cap_logs;
 	struct ks_map metrics;    /* "name|ns|pod|container" -> double */
+	struct ks_map memo;       /* world_memo_put */
 	double metrics_window;
 	char *cluster, *server_version;
 	int64_t now;

@@ -1,0 +1,383 @@
+/* test_prom.c — the Prometheus API client and world_fetch_metrics.
+ *
+ * The parser is fed responses recorded with curl from a real Prometheus 2.42 scraping the
+ * simulator at --time-scale 1440 (tests/fixtures/prom/: vector, matrix, scalar "+Inf",
+ * "NaN", a bad_data error). The client and world_fetch_metrics talk to an in-process
+ * libmicrohttpd server on loopback that answers each query with the recorded response for it
+ * (chosen by the metric the form-encoded query names), and can also answer with an HTML 502,
+ * a body over the ceiling, or too late. */
+#include "testutil.h"
+
+#include "metrics/prom.h"
+#include "world/promfetch.h"
+#include "world/world.h"
+
+#include <math.h>
+#include <microhttpd.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- the replaying server ---- */
+
+enum srv_mode { SRV_REPLAY, SRV_HTML_502, SRV_SLOW };
+
+struct srv {
+	struct MHD_Daemon *d;
+	int port;
+	enum srv_mode mode;
+	char last_path[64];
+	char last_form[4096];
+	int requests;
+};
+
+struct upload {
+	struct ks_buf body;
+};
+
+static const char *fixture_for(const char *form)
+{
+	if (strstr(form, "sim_time_seconds"))
+		return "prom/sim-time-scale.json";
+	if (strstr(form, "quantile_over_time"))
+		return "prom/cpu-p95.json";
+	if (strstr(form, "container_memory_working_set_bytes"))
+		return "prom/mem-max.json";
+	if (strstr(form, "cfs_throttled"))
+		return "prom/throttled.json";
+	if (strstr(form, "container_oom_events_total"))
+		return "prom/oom.json";
+	if (strstr(form, "container_cpu_usage_seconds_total"))
+		return "prom/cpu-avg.json";
+	if (strstr(form, "huge"))
+		return "prom/cpu-avg.json"; /* over the client's small ceiling in the test */
+	return "prom/error-bad-data.json";
+}
+
+static enum MHD_Result on_req(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *data,
+			      size_t *data_size, void **con_cls)
+{
+	struct srv *s = cls;
+	struct upload *u = *con_cls;
+	if (!u) {
+		u = ks_calloc(1, sizeof(*u));
+		ks_buf_init(&u->body, 1 << 20);
+		*con_cls = u;
+		return MHD_YES;
+	}
+	if (*data_size) {
+		ks_buf_append(&u->body, data, *data_size);
+		*data_size = 0;
+		return MHD_YES;
+	}
+	s->requests++;
+	snprintf(s->last_path, sizeof(s->last_path), "%s", url);
+	snprintf(s->last_form, sizeof(s->last_form), "%s", u->body.data);
+	char *text;
+	unsigned status = 200;
+	if (s->mode == SRV_HTML_502) {
+		text = ks_strdup("<html><body>502 Bad Gateway</body></html>\n");
+		status = 502;
+	} else {
+		if (s->mode == SRV_SLOW)
+			usleep(400 * 1000);
+		const char *fx = fixture_for(u->body.data);
+		text = tu_read_fixture(fx);
+		if (strstr(fx, "error"))
+			status = 400;
+	}
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	enum MHD_Result ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+		    enum MHD_RequestTerminationCode toe)
+{
+	struct upload *u = *con_cls;
+	if (u) {
+		ks_buf_release(&u->body);
+		free(u);
+		*con_cls = NULL;
+	}
+}
+
+static int srv_setup(void **state)
+{
+	struct srv *s = ks_calloc(1, sizeof(*s));
+	s->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+				on_req, s, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+				MHD_OPTION_SOCK_ADDR, NULL, MHD_OPTION_END);
+	assert_non_null(s->d);
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di->port;
+	*state = s;
+	return 0;
+}
+
+static int srv_teardown(void **state)
+{
+	struct srv *s = *state;
+	MHD_stop_daemon(s->d);
+	free(s);
+	return 0;
+}
+
+static char *srv_url(struct srv *s)
+{
+	return ks_asprintf("http://127.0.0.1:%d/", s->port);
+}
+
+/* ---- the parser ---- */
+
+static int parse_fixture(const char *rel, struct prom_result *r, struct ks_err *err)
+{
+	char *body = tu_read_fixture(rel);
+	int rc = prom_parse_response(body, strlen(body), 0, r, err);
+	free(body);
+	return rc;
+}
+
+static void test_parse_vector(void **state)
+{
+	struct prom_result r;
+	struct ks_err err = {0};
+	assert_int_equal(parse_fixture("prom/cpu-avg.json", &r, &err), 0);
+	assert_int_equal(r.type, PROM_VECTOR);
+	assert_true(r.nseries > 20);
+	bool seen = false;
+	for (size_t i = 0; i < r.nseries; i++) {
+		const struct prom_series *s = &r.series[i];
+		assert_int_equal(s->nsamples, 1);
+		assert_non_null(prom_series_label(s, "namespace"));
+		assert_null(prom_series_label(s, "__name__"));
+		assert_true(s->samples[0].t > 1.7e9);
+		if (strcmp(prom_series_label(s, "namespace"), "media") == 0 &&
+		    strcmp(prom_series_label(s, "container"), "resizer") == 0) {
+			/* ~60m a replica, at 1440 simulated seconds a real one */
+			assert_true(s->samples[0].v > 40 && s->samples[0].v < 200);
+			seen = true;
+		}
+	}
+	assert_true(seen);
+	prom_result_free(&r);
+	assert_int_equal(r.nseries, 0);
+}
+
+static void test_parse_matrix_scalar_special(void **state)
+{
+	struct prom_result r;
+	struct ks_err err = {0};
+	assert_int_equal(parse_fixture("prom/range-matrix.json", &r, &err), 0);
+	assert_int_equal(r.type, PROM_MATRIX);
+	assert_int_equal(r.nseries, 2);
+	assert_string_equal(prom_series_label(&r.series[0], "namespace"), "media");
+	assert_true(r.series[0].nsamples >= 3);
+	assert_true(r.series[0].samples[1].t - r.series[0].samples[0].t == 30);
+	assert_true(r.series[0].samples[0].v > 1e9);
+	prom_result_free(&r);
+
+	assert_int_equal(parse_fixture("prom/scalar-inf.json", &r, &err), 0);
+	assert_int_equal(r.type, PROM_SCALAR);
+	assert_int_equal(r.nseries, 1);
+	assert_int_equal(r.series[0].nlabels, 0);
+	assert_true(isinf(r.series[0].samples[0].v) && r.series[0].samples[0].v > 0);
+	prom_result_free(&r);
+
+	assert_int_equal(parse_fixture("prom/nan.json", &r, &err), 0);
+	assert_int_equal(r.nseries, 1);
+	assert_true(isnan(r.series[0].samples[0].v));
+	prom_result_free(&r);
+
+	assert_int_equal(parse_fixture("prom/throttled.json", &r, &err), 0);
+	assert_int_equal(r.type, PROM_VECTOR);
+	assert_int_equal(r.nseries, 0);
+	prom_result_free(&r);
+}
+
+static void test_parse_errors(void **state)
+{
+	struct prom_result r;
+	struct ks_err err = {0};
+	assert_int_equal(parse_fixture("prom/error-bad-data.json", &r, &err), KS_EINVAL);
+	assert_contains(err.msg, "bad_data: invalid parameter \"query\"");
+	assert_contains(err.msg, "unclosed left parenthesis");
+	assert_null(r.series);
+
+	static const char *bad[] = {
+		"",
+		"<html>",
+		"[]",
+		"{\"status\":\"success\"}",
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"string\",\"result\":[1,\"a\"]}"
+		"}",
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":{}}}",
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+		"[{\"metric\":{},\"value\":[1,1.5]}]}}",
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+		"[{\"metric\":{\"a\":\"b\"},\"value\":[1,\"1.5x\"]}]}}",
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":"
+		"[{\"metric\":{\"a\":1},\"values\":[[1,\"1\"]]}]}}",
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":"
+		"[{\"metric\":{},\"values\":[[1,\"1\"],[2]]}]}}",
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[\"x\","
+		"\"1\"]}}",
+	};
+	for (size_t i = 0; i < KS_ARRAY_LEN(bad); i++) {
+		err = (struct ks_err){0};
+		assert_int_equal(prom_parse_response(bad[i], strlen(bad[i]), 0, &r, &err),
+				 KS_EINVAL);
+		assert_contains(err.msg, "prometheus: ");
+		assert_null(r.series);
+	}
+	const char *ok = "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+			 "[{\"metric\":{},\"value\":[1,\"-Inf\"]}]}}";
+	assert_int_equal(prom_parse_response(ok, strlen(ok), 10, &r, &err), KS_ETOOBIG);
+	assert_int_equal(prom_parse_response(ok, strlen(ok), 0, &r, &err), 0);
+	assert_true(isinf(r.series[0].samples[0].v) && r.series[0].samples[0].v < 0);
+	prom_result_free(&r);
+}
+
+/* ---- the client ---- */
+
+static void test_client_query_and_errors(void **state)
+{
+	struct srv *s = *state;
+	char *url = srv_url(s);
+	struct prom_client *c = NULL;
+	struct ks_err err = {0};
+	struct prom_client_opts o = {.url = url, .timeout_ms = 2000, .max_response = 0};
+	assert_int_equal(prom_client_new(&o, &c, &err), 0);
+	assert_int_equal(strlen(prom_client_url(c)), strlen(url) - 1); /* no trailing '/' */
+
+	struct prom_result r;
+	s->mode = SRV_REPLAY;
+	assert_int_equal(prom_query(c, "container_oom_events_total", 1795281420.5, &r, &err), 0);
+	assert_string_equal(s->last_path, "/api/v1/query");
+	assert_contains(s->last_form, "query=container_oom_events_total");
+	assert_contains(s->last_form, "time=1795281420.500");
+	assert_true(r.nseries > 0);
+	prom_result_free(&r);
+
+	/* Prometheus' 400 with its error JSON: the text is kept. */
+	err = (struct ks_err){0};
+	assert_int_equal(prom_query(c, "sum(rate(foo[5m]", 0, &r, &err), KS_EINVAL);
+	assert_int_equal(err.http_status, 400);
+	assert_contains(err.msg, "HTTP 400: bad_data: invalid parameter");
+	assert_contains(s->last_form, "query=sum%28rate%28foo%5B5m%5D");
+
+	/* A range query's parameters. */
+	assert_int_equal(prom_query_range(c, "container_memory_working_set_bytes", 100, 200, 15,
+					  &r, &err), 0);
+	assert_string_equal(s->last_path, "/api/v1/query_range");
+	assert_contains(s->last_form, "start=100.000&end=200.000&step=15.000");
+	prom_result_free(&r);
+	assert_int_equal(prom_query_range(c, "x", 200, 100, 15, &r, &err), KS_EINVAL);
+	assert_int_equal(prom_query_range(c, "x", 100, 200, 0, &r, &err), KS_EINVAL);
+
+	/* A proxy's HTML page. */
+	s->mode = SRV_HTML_502;
+	err = (struct ks_err){0};
+	assert_int_equal(prom_query(c, "up", 0, &r, &err), KS_EHTTP);
+	assert_contains(err.msg, "HTTP 502: not a Prometheus API response");
+	assert_contains(err.msg, "502 Bad Gateway");
+	prom_client_free(c);
+
+	/* The response ceiling and the timeout. */
+	s->mode = SRV_REPLAY;
+	o.max_response = 1000;
+	assert_int_equal(prom_client_new(&o, &c, &err), 0);
+	assert_int_equal(prom_query(c, "huge", 0, &r, &err), KS_ETOOBIG);
+	assert_contains(err.msg, "larger than 1000 bytes");
+	prom_client_free(c);
+	s->mode = SRV_SLOW;
+	o.max_response = 0;
+	o.timeout_ms = 100;
+	assert_int_equal(prom_client_new(&o, &c, &err), 0);
+	assert_int_equal(prom_query(c, "up", 0, &r, &err), KS_ETIMEOUT);
+	prom_client_free(c);
+	s->mode = SRV_REPLAY;
+
+	assert_int_equal(prom_client_new(&(struct prom_client_opts){.url = "ftp://x"}, &c, &err),
+			 KS_EINVAL);
+	assert_null(c);
+	/* Nothing listens on port 1. */
+	assert_int_equal(prom_client_new(&(struct prom_client_opts){.url = "http://127.0.0.1:1"},
+					 &c, &err), 0);
+	assert_int_equal(prom_query(c, "up", 0, &r, &err), KS_ENET);
+	prom_client_free(c);
+	free(url);
+}
+
+/* ---- world_fetch_metrics ---- */
+
+static void test_fetch_metrics(void **state)
+{
+	struct srv *s = *state;
+	s->mode = SRV_REPLAY;
+	char *url = srv_url(s);
+	struct world *w = world_new();
+	struct ks_err err = {0};
+	int before = s->requests;
+	assert_int_equal(world_fetch_metrics(w, url, 3600, &err), 0);
+	/* the scale, then one query per metric: never one per pod */
+	assert_int_equal(s->requests - before, 6);
+	assert_true(world_has_metrics(w));
+	/* The recorded Prometheus scrapes a simulator at ~1440x: an hour of cluster time is
+	 * under the 60 s real floor, so the window is 60 real seconds ~ one simulated day. */
+	double wnd = world_metrics_window(w);
+	assert_true(wnd > 60 * 1000 && wnd < 60 * 2000);
+
+	/* image-resizer uses ~60m a replica: the recorded rate ~75 over the scale ~1450. */
+	char *cpu = tu_read_fixture("prom/cpu-avg.json");
+	const char *p = strstr(cpu, "\"container\":\"resizer\",\"namespace\":\"media\",\"pod\":\"");
+	assert_non_null(p);
+	p += strlen("\"container\":\"resizer\",\"namespace\":\"media\",\"pod\":\"");
+	char pod[128];
+	size_t n = strcspn(p, "\"");
+	assert_true(n < sizeof(pod));
+	memcpy(pod, p, n);
+	pod[n] = 0;
+	free(cpu);
+	double v = -1;
+	assert_true(world_metric(w, WM_CPU_AVG_CORES, "media", pod, "resizer", &v));
+	assert_true(v > 0.02 && v < 0.15);
+	assert_true(world_metric(w, WM_CPU_P95_CORES, "media", pod, "resizer", &v));
+	assert_true(v > 0.02 && v < 0.3);
+	assert_true(world_metric(w, WM_MEM_MAX_BYTES, "media", pod, "resizer", &v));
+	assert_true(v > 50.0 * 1024 * 1024 && v < 1024.0 * 1024 * 1024);
+	assert_true(world_metric(w, WM_OOM_EVENTS, "media", pod, "resizer", &v));
+	assert_true(v == 0);
+	assert_false(world_metric(w, WM_CPU_THROTTLED_RATIO, "media", pod, "resizer", &v));
+	assert_contains(s->last_form, "container%21%3D%22POD%22");
+	world_free(w);
+
+	/* A Prometheus error leaves the world without metrics. */
+	s->mode = SRV_HTML_502;
+	w = world_new();
+	assert_int_equal(world_fetch_metrics(w, url, 3600, &err), KS_EHTTP);
+	assert_contains(err.msg, "metrics from http://127.0.0.1:");
+	assert_false(world_has_metrics(w));
+	world_free(w);
+	s->mode = SRV_REPLAY;
+	free(url);
+
+	assert_non_null(world_metric_promql(WM_CPU_P95_CORES));
+	assert_contains(world_metric_promql(WM_CPU_P95_CORES), "quantile_over_time(0.95");
+	assert_null(world_metric_promql("nope"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_vector),
+		cmocka_unit_test(test_parse_matrix_scalar_special),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_client_query_and_errors),
+		cmocka_unit_test(test_fetch_metrics),
+	};
+	return cmocka_run_group_tests(tests, srv_setup, srv_teardown);
+}
