@@ -1,5 +1,5 @@
 /* analyze.c — the time and memory of `kswarm analyze` on a snapshot (docs/BENCHMARKS.md).
- *   analyze SNAPSHOT [--runs N]
+ *   analyze SNAPSHOT [--runs N] [--filter ANALYZERS]
  * Loads the snapshot into a world (timed), then runs every default analyzer N times (3 by
  * default) on it, each run on a fresh report, and prints one JSON line: objects, pods, load
  * time, the analysis time of each run and their median, raw and grouped findings, peak RSS
@@ -39,9 +39,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int runs = 3;
+	const char *filter = NULL;
 	for (int i = 2; i + 1 < argc; i++)
 		if (!strcmp(argv[i], "--runs"))
 			runs = (int)strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--filter"))
+			filter = argv[++i];
 	if (runs < 1 || runs > 100)
 		runs = 3;
 	long rss0 = status_kb("VmRSS");
@@ -57,7 +60,7 @@ int main(int argc, char **argv)
 	double ms[100];
 	size_t raw = 0, found = 0, scanned = 0;
 	for (int r = 0; r < runs; r++) {
-		struct diag_opts o = {.min_severity = DIAG_INFO};
+		struct diag_opts o = {.min_severity = DIAG_INFO, .filter = filter};
 		struct diag_report rep = {0};
 		if (diag_run(w, &o, &rep, &err)) {
 			fprintf(stderr, "analyze: %s\n", err.msg);

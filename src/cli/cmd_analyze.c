@@ -5,7 +5,9 @@
 #include "cli/cli.h"
 #include "cli/clikube.h"
 #include "diag/diag.h"
+#include "diag/explain.h"
 #include "diag/report.h"
+#include "llm/llm.h"
 #include "kube/selector.h"
 #include "world/world.h"
 
@@ -34,6 +36,15 @@ const char cmd_analyze_usage[] =
 	"      --no-logs            do not read container logs\n"
 	"      --list               list the analyzers and exit\n"
 	"      --kubeconfig FILE, --context NAME\n\n"
+	"Explanations by an LLM (docs/LLM.md; without one, the built-in explanations stand):\n"
+	"      --explain            have the LLM reword the first 10 findings' explanations\n"
+	"                           (streamed under each finding); root causes, evidence and\n"
+	"                           remediations never come from it\n"
+	"      --llm-backend ollama|openai, --llm-url URL, --llm-model NAME,\n"
+	"      --llm-api-key-env VAR   (or KSWARM_LLM_BACKEND, _URL, _MODEL, _API_KEY_ENV)\n"
+	"      --anonymize, --no-anonymize   mask names, namespaces, labels, images, logs and\n"
+	"                           events before they leave (default: on unless the LLM is on\n"
+	"                           a loopback address)\n\n"
 	"Exit status: 0 when the analysis ran (whatever it found), 1 when it could not, 2 for a\n"
 	"bad flag.\n";
 
@@ -52,7 +63,9 @@ struct analyze_flags {
 	struct cli_kube_flags k;
 	const char *filter, *selector, *snapshot, *output;
 	enum diag_severity min_severity;
-	bool json, no_logs, list;
+	bool json, no_logs, list, explain;
+	enum diag_anonymize anonymize;
+	struct llm_flags llm;
 };
 
 static int parse_flags(const char *cmd, int argc, char **argv, struct analyze_flags *f,
@@ -87,6 +100,20 @@ static int parse_flags(const char *cmd, int argc, char **argv, struct analyze_fl
 			f->no_logs = true;
 		} else if (!snapshot_cmd && !strcmp(s, "--list")) {
 			f->list = true;
+		} else if (!snapshot_cmd && !strcmp(s, "--explain")) {
+			f->explain = true;
+		} else if (!snapshot_cmd && !strcmp(s, "--anonymize")) {
+			f->anonymize = DIAG_ANONYMIZE_ON;
+		} else if (!snapshot_cmd && !strcmp(s, "--no-anonymize")) {
+			f->anonymize = DIAG_ANONYMIZE_OFF;
+		} else if (!snapshot_cmd && !strcmp(s, "--llm-backend") && has_val) {
+			f->llm.backend = argv[++i];
+		} else if (!snapshot_cmd && !strcmp(s, "--llm-url") && has_val) {
+			f->llm.url = argv[++i];
+		} else if (!snapshot_cmd && !strcmp(s, "--llm-model") && has_val) {
+			f->llm.model = argv[++i];
+		} else if (!snapshot_cmd && !strcmp(s, "--llm-api-key-env") && has_val) {
+			f->llm.api_key_env = argv[++i];
 		} else {
 			fprintf(stderr, "kswarm %s: %s '%s' (see 'kswarm help %s')\n", cmd,
 				s[0] == '-' ? (has_val || strncmp(s, "--", 2) ? "unknown flag"
@@ -134,9 +161,104 @@ static int load_live(struct analyze_flags *f, struct world *w, struct kube_clien
 	return 0;
 }
 
+static int llm_config_of(const struct analyze_flags *f, struct llm_config *cfg)
+{
+	struct ks_err err = {0};
+	if (llm_config_load(cfg, &f->llm, &err)) {
+		fprintf(stderr, "kswarm analyze: --explain: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* --explain -o json: the answers go into the findings' explanations. */
+static void explain_quietly(const struct analyze_flags *f, struct diag_report *rep,
+			    struct world *w)
+{
+	struct llm_config cfg;
+	if (llm_config_of(f, &cfg))
+		return;
+	struct ks_err err = {0};
+	struct diag_explain_opts eo = {.world = w, .anonymize = f->anonymize};
+	if (diag_explain(rep, &cfg, &eo, &err))
+		fprintf(stderr, "kswarm analyze: %s (the built-in explanations stand)\n", err.msg);
+	llm_config_release(&cfg);
+}
+
+/* --explain as text: each finding's block, then its LLM explanation as it streams. */
+struct stream_out {
+	const struct diag_report *rep;
+	bool colour;
+	size_t printed; /* findings whose block is out */
+};
+
+static void print_blocks_through(struct stream_out *so, size_t last)
+{
+	while (so->printed <= last && so->printed < so->rep->n) {
+		struct ks_buf b;
+		ks_buf_init(&b, KS_BUF_UNLIMITED);
+		ks_buf_appendc(&b, '\n');
+		diag_finding_text(&b, so->rep->findings[so->printed], so->colour);
+		fwrite(b.data, 1, b.len, stdout);
+		ks_buf_release(&b);
+		so->printed++;
+	}
+}
+
+static bool started[DIAG_EXPLAIN_MAX_FINDINGS + 1];
+
+static void on_text(void *ctx, size_t i, const char *text, size_t len)
+{
+	struct stream_out *so = ctx;
+	print_blocks_through(so, i);
+	if (i <= DIAG_EXPLAIN_MAX_FINDINGS && !started[i]) {
+		started[i] = true;
+		fputs("  explained:  ", stdout);
+	}
+	fwrite(text, 1, len, stdout);
+	fflush(stdout);
+}
+
+static void on_end(void *ctx, size_t i, int rc)
+{
+	struct stream_out *so = ctx;
+	print_blocks_through(so, i);
+	if (i <= DIAG_EXPLAIN_MAX_FINDINGS && started[i])
+		fputc('\n', stdout);
+	else if (rc)
+		fputs("  explained:  (no answer from the LLM: the explanation above stands)\n",
+		      stdout);
+	fflush(stdout);
+}
+
+static int explain_text(const struct analyze_flags *f, struct diag_report *rep,
+			struct world *w, const struct diag_report_meta *meta)
+{
+	bool colour = isatty(1) && !getenv("NO_COLOR");
+	struct ks_buf b;
+	ks_buf_init(&b, KS_BUF_UNLIMITED);
+	diag_report_header(&b, rep, w, meta, colour);
+	fwrite(b.data, 1, b.len, stdout);
+	ks_buf_release(&b);
+	fflush(stdout);
+	struct llm_config cfg;
+	struct stream_out so = {.rep = rep, .colour = colour};
+	if (!llm_config_of(f, &cfg)) {
+		struct ks_err err = {0};
+		struct diag_explain_opts eo = {.world = w, .anonymize = f->anonymize,
+					       .on_text = on_text, .on_end = on_end, .ctx = &so};
+		if (diag_explain(rep, &cfg, &eo, &err))
+			fprintf(stderr, "kswarm analyze: %s (the built-in explanations stand)\n",
+				err.msg);
+		llm_config_release(&cfg);
+	}
+	print_blocks_through(&so, rep->n);
+	return fflush(stdout) ? CLI_FAIL : CLI_OK;
+}
+
 int cmd_analyze(int argc, char **argv)
 {
-	struct analyze_flags f = {.min_severity = DIAG_LOW};
+	struct analyze_flags f = {.min_severity = DIAG_LOW, .anonymize = DIAG_ANONYMIZE_DEFAULT};
 	if (parse_flags("analyze", argc, argv, &f, false))
 		return CLI_USAGE;
 	if (f.list) {
@@ -179,6 +301,13 @@ int cmd_analyze(int argc, char **argv)
 		goto out;
 	}
 	struct diag_report_meta meta = {.snapshot = f.snapshot, .ns = ns};
+	if (f.explain && !f.json) {
+		status = explain_text(&f, &rep, w, &meta);
+		diag_report_free(&rep);
+		goto out;
+	}
+	if (f.explain)
+		explain_quietly(&f, &rep, w);
 	if (f.json) {
 		cJSON *j = diag_report_json(&rep, w, &meta);
 		char *s = cJSON_Print(j);

@@ -28,6 +28,7 @@
 
 #define AN "Scheduling"
 #define MAX_NAMED 6 /* nodes named per constraint in texts */
+#define MAX_EVIDENCE_NODES 12 /* nodes given as evidence items (the texts count them all) */
 
 enum node_reason { NR_OK, NR_SELECTOR, NR_TAINT, NR_CORDONED, NR_CPU, NR_MEMORY, NR_PODS,
 		   NR_COUNT };
@@ -40,7 +41,9 @@ static const char *const reason_text[NR_COUNT] = {
 
 struct node_info {
 	struct wobj o;
-	cJSON *j; /* node_summary: owned */
+	cJSON *j;      /* node_summary: owned */
+	cJSON *labels; /* node_labels: owned, decoded on first use */
+	struct wobj labels_o; /* metadata.labels in the store */
 	const char *name;
 	bool have_free;
 	struct cap_res alloc, used;
@@ -60,7 +63,8 @@ struct sched {
 	struct pending_group *groups;
 	size_t ngroups, cap;
 	struct ks_map by_owner; /* owner uid -> index + 1 */
-	struct ks_map fit_memo; /* placement constraints -> node_fits verdicts */
+	struct ks_map fit_memo; /* placement constraints -> node_fits verdicts; "pool:…" keys ->
+				 * cap_pool_eval results */
 	struct node_info *nodes;
 	size_t nnodes, nodes_cap;
 	char zones[512];
@@ -92,13 +96,13 @@ static int collect_pending(void *ctx, struct wobj o)
 	return 0;
 }
 
-/* The parts of a node the scheduling checks read (labels, taints, cordon, allocatable),
- * decoded alone: a whole node (its image list, conditions…) is many times bigger. */
+/* The parts of a node the scheduling checks read (taints, cordon, allocatable), decoded
+ * alone: a whole node (its image list, conditions…) is many times bigger. Labels are read
+ * in the store (wobj_label_lookup), and decoded only for the texts of a finding. */
 static cJSON *node_summary(struct wobj o)
 {
 	static const char *const paths[][2] = {
-		{"metadata", "labels"}, {"spec", "taints"}, {"spec", "unschedulable"},
-		{"status", "allocatable"}};
+		{"spec", "taints"}, {"spec", "unschedulable"}, {"status", "allocatable"}};
 	cJSON *j = cJSON_CreateObject();
 	for (size_t i = 0; i < KS_ARRAY_LEN(paths); i++) {
 		char path[64];
@@ -114,29 +118,37 @@ static cJSON *node_summary(struct wobj o)
 	return j;
 }
 
+static const cJSON *node_labels(struct node_info *n)
+{
+	if (!n->labels)
+		n->labels = kube_objstore_to_cjson(n->o.st, wobj_get(n->o, "metadata.labels"));
+	if (!n->labels)
+		n->labels = cJSON_CreateObject();
+	return n->labels;
+}
+
 static int collect_node(void *ctx, struct wobj o)
 {
 	struct sched *s = ctx;
 	s->nodes = ks_grow(s->nodes, sizeof *s->nodes, s->nnodes + 1, &s->nodes_cap);
 	struct node_info *n = &s->nodes[s->nnodes++];
 	*n = (struct node_info){.o = o, .j = node_summary(o), .name = wobj_name(s->w, o),
+				.labels_o = {.st = o.st, .id = wobj_get(o, "metadata.labels"),
+					     .kind = o.kind},
 				.have_free = false};
 	return 0;
 }
 
 /* The constraints of the node itself (labels, taints, cordon), which depend only on the
  * pod's node selector, affinity and tolerations. */
-static enum node_reason judge_node_fit(struct node_info *n, const cJSON *pod,
-				       const struct kube_nodereq_sel *sel)
+/* The taints and cordon of a node against the pod's tolerations. */
+static enum node_reason judge_node_taints(struct node_info *n, const cJSON *tolerations)
 {
-	if (!kube_nodereq_sel_matches_json(sel, ks_json_get(n->j, "metadata.labels")))
-		return NR_SELECTOR;
-	if (!kube_tolerates_taints(ks_json_get(pod, "spec.tolerations"),
-				   ks_json_get(n->j, "spec.taints"), true, NULL))
-		return ks_json_bool_or(n->j, "spec.unschedulable", false) ? NR_CORDONED : NR_TAINT;
-	if (ks_json_bool_or(n->j, "spec.unschedulable", false))
-		return NR_CORDONED;
-	return NR_OK;
+	bool cordoned = ks_json_bool_or(n->j, "spec.unschedulable", false);
+	const cJSON *taints = ks_json_get(n->j, "spec.taints");
+	if (cJSON_GetArraySize(taints) && !kube_tolerates_taints(tolerations, taints, true, NULL))
+		return cordoned ? NR_CORDONED : NR_TAINT;
+	return cordoned ? NR_CORDONED : NR_OK;
 }
 
 static enum node_reason judge_node_room(struct sched *s, struct node_info *n,
@@ -159,21 +171,47 @@ static enum node_reason judge_node_room(struct sched *s, struct node_info *n,
 /* judge_node_fit of every node for the pod, memoized per distinct (node selector,
  * affinity, tolerations): workloads with the same placement constraints (most have none)
  * share one pass over the nodes. */
+/* One verdict a node (NR_SELECTOR, NR_TAINT, NR_CORDONED or NR_OK), memoized under key:
+ * the selector's verdicts depend only on the pod's node selector and affinity, the taints'
+ * only on its tolerations, and workloads share both far more often than not. */
+static unsigned char *verdicts_memo(struct sched *s, const char *key, bool *fresh)
+{
+	unsigned char *v = ks_map_get(&s->fit_memo, key);
+	*fresh = !v;
+	if (!v) {
+		v = ks_malloc(s->nnodes + 1);
+		ks_map_put(&s->fit_memo, key, v);
+	}
+	return v;
+}
+
 static const unsigned char *node_fits(struct sched *s, struct wobj pod_o, const cJSON *pod,
 				      const struct kube_nodereq_sel *sel)
 {
 	uint32_t spec = wobj_get(pod_o, "spec");
+	uint32_t ns_id = kube_objstore_child(pod_o.st, spec, "nodeSelector", 12);
+	uint32_t aff_id = kube_objstore_child(pod_o.st, spec, "affinity", 8);
+	uint32_t tol_id = kube_objstore_child(pod_o.st, spec, "tolerations", 11);
 	char key[64];
-	snprintf(key, sizeof key, "%u:%u:%u", kube_objstore_child(pod_o.st, spec, "nodeSelector", 12),
-		 kube_objstore_child(pod_o.st, spec, "affinity", 8),
-		 kube_objstore_child(pod_o.st, spec, "tolerations", 11));
-	unsigned char *fit = ks_map_get(&s->fit_memo, key);
-	if (fit)
+	bool fresh;
+	snprintf(key, sizeof key, "fit:%u:%u:%u", ns_id, aff_id, tol_id);
+	unsigned char *fit = verdicts_memo(s, key, &fresh);
+	if (!fresh)
 		return fit;
-	fit = ks_malloc(s->nnodes + 1);
+	snprintf(key, sizeof key, "sel:%u:%u", ns_id, aff_id);
+	unsigned char *selv = verdicts_memo(s, key, &fresh);
+	for (size_t i = 0; fresh && i < s->nnodes; i++) {
+		struct wobj_labels l = {.labels = s->nodes[i].labels_o};
+		selv[i] = kube_nodereq_sel_matches(sel, wobj_label_lookup, &l) ? NR_OK
+										: NR_SELECTOR;
+	}
+	snprintf(key, sizeof key, "taint:%u", tol_id);
+	unsigned char *taintv = verdicts_memo(s, key, &fresh);
+	const cJSON *tolerations = ks_json_get(pod, "spec.tolerations");
+	for (size_t i = 0; fresh && i < s->nnodes; i++)
+		taintv[i] = (unsigned char)judge_node_taints(&s->nodes[i], tolerations);
 	for (size_t i = 0; i < s->nnodes; i++)
-		fit[i] = (unsigned char)judge_node_fit(&s->nodes[i], pod, sel);
-	ks_map_put(&s->fit_memo, key, fit);
+		fit[i] = selv[i] != NR_OK ? selv[i] : taintv[i];
 	return fit;
 }
 
@@ -187,7 +225,7 @@ static void unmatched_selector_keys(struct sched *s, const cJSON *pod, struct ks
 		bool found = false;
 		for (size_t i = 0; i < s->nnodes && !found; i++) {
 			const cJSON *v = ks_json_child(
-				ks_json_get(s->nodes[i].j, "metadata.labels"), e->string);
+				node_labels(&s->nodes[i]), e->string);
 			found = cJSON_IsString(v) && !strcmp(v->valuestring, e->valuestring);
 		}
 		if (!found) {
@@ -209,7 +247,7 @@ static void node_values(struct sched *s, const char *key, struct ks_buf *out)
 {
 	const char **vals = ks_calloc(s->nnodes + 1, sizeof *vals);
 	for (size_t i = 0; i < s->nnodes; i++) {
-		const cJSON *v = ks_json_child(ks_json_get(s->nodes[i].j, "metadata.labels"), key);
+		const cJSON *v = ks_json_child(node_labels(&s->nodes[i]), key);
 		vals[i] = cJSON_IsString(v) ? v->valuestring : "(none)";
 	}
 	qsort(vals, s->nnodes, sizeof *vals, cmp_str);
@@ -310,6 +348,31 @@ static void explain(struct sched *s, const struct verdicts *v, struct ks_buf *b)
 			       v->pool[i].why[0] ? ", " : "", v->pool[i].why);
 }
 
+/* cap_pool_eval, memoized per (pool, the pod's placement constraints, its requests):
+ * evaluating a pool walks the instance-type catalog, and many pending workloads share
+ * constraints and sizes. */
+static void pool_eval_memo(struct sched *s, const struct cost_catalog *cat, struct wobj pool,
+			   struct wobj pod_o, const cJSON *pod, const struct kube_nodereq_sel *sel,
+			   const struct cap_res *req, struct cap_pool_eval *out)
+{
+	uint32_t spec = wobj_get(pod_o, "spec");
+	char key[128];
+	snprintf(key, sizeof key, "pool:%u:%u:%u:%u:%lld:%lld", pool.id,
+		 kube_objstore_child(pod_o.st, spec, "nodeSelector", 12),
+		 kube_objstore_child(pod_o.st, spec, "affinity", 8),
+		 kube_objstore_child(pod_o.st, spec, "tolerations", 11), (long long)req->cpu_m,
+		 (long long)req->mem);
+	const struct cap_pool_eval *memo = ks_map_get(&s->fit_memo, key);
+	if (memo) {
+		*out = *memo;
+		return;
+	}
+	cap_pool_eval(cat, world_json(s->w, pool), pod, sel, req, s->zones, out);
+	struct cap_pool_eval *copy = ks_malloc(sizeof *copy);
+	*copy = *out;
+	ks_map_put(&s->fit_memo, key, copy);
+}
+
 static void report(struct sched *s, struct pending_group *g)
 {
 	struct world *w = s->w;
@@ -339,11 +402,12 @@ static void report(struct sched *s, struct pending_group *g)
 	const struct cost_catalog *cat = v.npools ? cap_catalog(s->cx) : NULL;
 	size_t pool_fits = 0, limit_pool = SIZE_MAX;
 	for (size_t i = 0; i < v.npools; i++) {
-		cap_pool_eval(cat, world_json(w, v.pool_o[i]), pod, &sel, &req, s->zones,
-			      &v.pool[i]);
+		pool_eval_memo(s, cat, v.pool_o[i], g->pod, pod, &sel, &req, &v.pool[i]);
 		pool_fits += v.pool[i].verdict == CAP_POOL_FITS;
 		if (v.pool[i].verdict == CAP_POOL_LIMIT && limit_pool == SIZE_MAX)
 			limit_pool = i;
+		if (pool_fits)
+			break; /* Karpenter can launch a node: waiting, not stuck */
 	}
 	if (fits || pool_fits)
 		goto out; /* waiting for the scheduler or Karpenter, not stuck */
@@ -430,9 +494,9 @@ static void report(struct sched *s, struct pending_group *g)
 		diag_ev_field(f, &owner, tp ? ".spec.template.spec.nodeSelector" :
 					      ".spec.nodeSelector",
 			      "%s", keys.data);
-		for (size_t i = 0; i < s->nnodes; i++) {
+		for (size_t i = 0, named = 0; i < s->nnodes && named++ < MAX_EVIDENCE_NODES; i++) {
 			const cJSON *lv = ks_json_child(
-				ks_json_get(s->nodes[i].j, "metadata.labels"), first_key);
+				node_labels(&s->nodes[i]), first_key);
 			struct diag_ref nr = diag_ref_of(w, s->nodes[i].o);
 			diag_ev_object(f, &nr, "%s=%s", first_key,
 				       cJSON_IsString(lv) ? lv->valuestring : "(not set)");
@@ -495,8 +559,8 @@ static void report(struct sched *s, struct pending_group *g)
 			"Unschedulable.",
 			okind, owner.ns, owner.name, tk, tv, te, v.per_reason[NR_TAINT],
 			v.npools ? " and no NodePool can launch a node for them" : "");
-		for (size_t i = 0; i < s->nnodes; i++)
-			if (v.node[i] == NR_TAINT) {
+		for (size_t i = 0, named = 0; i < s->nnodes && named < MAX_EVIDENCE_NODES; i++)
+			if (v.node[i] == NR_TAINT && ++named) {
 				struct diag_ref nr = diag_ref_of(w, s->nodes[i].o);
 				diag_ev_object(f, &nr, "taint %s=%s:%s not tolerated", tk, tv, te);
 			}
@@ -509,8 +573,8 @@ static void report(struct sched *s, struct pending_group *g)
 				    "Every node %s %s/%s's pods may run on is cordoned "
 				    "(spec.unschedulable), so they are Unschedulable.",
 				    okind, owner.ns, owner.name);
-		for (size_t i = 0; i < s->nnodes; i++)
-			if (v.node[i] == NR_CORDONED) {
+		for (size_t i = 0, named = 0; i < s->nnodes && named < MAX_EVIDENCE_NODES; i++)
+			if (v.node[i] == NR_CORDONED && ++named) {
 				struct diag_ref nr = diag_ref_of(w, s->nodes[i].o);
 				diag_ev_field(f, &nr, ".spec.unschedulable", "true");
 			}
@@ -524,8 +588,8 @@ static void report(struct sched *s, struct pending_group *g)
 			"may run them has free%s, so they are Unschedulable.",
 			okind, owner.ns, owner.name, cpu, mem,
 			v.npools ? " and no NodePool can launch a node that holds them" : "");
-		for (size_t i = 0; i < s->nnodes; i++)
-			if (v.node[i] >= NR_CPU) {
+		for (size_t i = 0, named = 0; i < s->nnodes && named < MAX_EVIDENCE_NODES; i++)
+			if (v.node[i] >= NR_CPU && ++named) {
 				struct diag_ref nr = diag_ref_of(w, s->nodes[i].o);
 				char a[32], u[32];
 				cap_fmt_cpu(a, sizeof a, s->nodes[i].alloc.cpu_m);
@@ -596,8 +660,10 @@ void diag_an_schedule(struct diag_ctx *cx)
 	for (size_t i = 0; i < s.ngroups; i++)
 		free(s.groups[i].pod_uids);
 	free(s.groups);
-	for (size_t i = 0; i < s.nnodes; i++)
+	for (size_t i = 0; i < s.nnodes; i++) {
 		cJSON_Delete(s.nodes[i].j);
+		cJSON_Delete(s.nodes[i].labels);
+	}
 	free(s.nodes);
 	ks_map_release(&s.by_owner);
 	const char *k;

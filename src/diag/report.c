@@ -146,8 +146,9 @@ void diag_patch_command(struct ks_buf *b, const cJSON *rem)
 	free(patch);
 }
 
-static void finding_text(struct ks_buf *b, const struct diag_finding *f, const struct style *s)
+void diag_finding_text(struct ks_buf *b, const struct diag_finding *f, bool use_colour)
 {
+	const struct style *s = use_colour ? &colour : &plain;
 	cJSON *j = diag_finding_json(f);
 	char sev[16];
 	snprintf(sev, sizeof sev, "%s", diag_severity_name(f->severity));
@@ -216,8 +217,8 @@ static void finding_text(struct ks_buf *b, const struct diag_finding *f, const s
 	cJSON_Delete(j);
 }
 
-void diag_report_text(struct ks_buf *b, const struct diag_report *rep, const struct world *w,
-		      const struct diag_report_meta *m, bool use_colour)
+void diag_report_header(struct ks_buf *b, const struct diag_report *rep, const struct world *w,
+			const struct diag_report_meta *m, bool use_colour)
 {
 	const struct style *s = use_colour ? &colour : &plain;
 	struct world_stats ws;
@@ -246,8 +247,14 @@ void diag_report_text(struct ks_buf *b, const struct diag_report *rep, const str
 			ks_buf_appendf(b, " %s%zu %s%s", s->sev[i], by_sev[i],
 				       diag_severity_name((enum diag_severity)i), s->reset);
 	ks_buf_appendc(b, '\n');
+}
+
+void diag_report_text(struct ks_buf *b, const struct diag_report *rep, const struct world *w,
+		      const struct diag_report_meta *m, bool use_colour)
+{
+	diag_report_header(b, rep, w, m, use_colour);
 	for (size_t i = 0; i < rep->n; i++) {
 		ks_buf_appendc(b, '\n');
-		finding_text(b, rep->findings[i], s);
+		diag_finding_text(b, rep->findings[i], use_colour);
 	}
 }

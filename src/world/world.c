@@ -484,14 +484,15 @@ bool wobj_bool(struct wobj o, const char *path, bool def)
 	return kube_objstore_bool(o.st, v, def);
 }
 
-struct label_lookup {
-	struct wobj labels;
-	char buf[512];
-};
-
-static const char *lookup_label(void *ctx, const char *key)
+void wobj_labels_at(struct wobj_labels *l, struct wobj o, const char *path)
 {
-	struct label_lookup *l = ctx;
+	l->labels = (struct wobj){.st = o.st, .id = wobj_get(o, path), .kind = o.kind};
+	l->buf[0] = 0;
+}
+
+const char *wobj_label_lookup(void *ctx, const char *key)
+{
+	struct wobj_labels *l = ctx;
 	uint32_t v = kube_objstore_child(l->labels.st, l->labels.id, key, strlen(key));
 	if (kube_objstore_type(l->labels.st, v) != KUBE_OBJ_STRING)
 		return NULL;
@@ -507,8 +508,9 @@ static const char *lookup_label(void *ctx, const char *key)
 
 bool wobj_labels_match(struct wobj o, const char *path, const struct kube_selector *sel)
 {
-	struct label_lookup l = {.labels = {.st = o.st, .id = wobj_get(o, path), .kind = o.kind}};
-	return kube_selector_matches(sel, lookup_label, &l);
+	struct wobj_labels l;
+	wobj_labels_at(&l, o, path);
+	return kube_selector_matches(sel, wobj_label_lookup, &l);
 }
 
 struct matching {

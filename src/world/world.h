@@ -151,6 +151,15 @@ bool wobj_bool(struct wobj o, const char *path, bool def);
  * "spec.template.metadata.labels"). */
 struct kube_selector;
 bool wobj_labels_match(struct wobj o, const char *path, const struct kube_selector *sel);
+/* Label look-up over a stored string map, for kube_label_lookup_fn users (selectors, node
+ * requirements): wobj_labels_at(&l, o, "metadata.labels"), then wobj_label_lookup(&l, key).
+ * The value returned is valid until the next look-up. */
+struct wobj_labels {
+	struct wobj labels;
+	char buf[512];
+};
+void wobj_labels_at(struct wobj_labels *l, struct wobj o, const char *path);
+const char *wobj_label_lookup(void *ctx, const char *key);
 /* Objects of kind k in namespace ns (NULL: any) whose metadata.labels match sel; through
  * the label index when sel has an equality requirement (so a Service's pods are found
  * without scanning its namespace). Returns the number visited. */
