@@ -31,7 +31,7 @@ static int backend_visit(void *p, struct wobj pod)
 	b->total++;
 	if (infra_pod_ready(pod)) {
 		b->ready++;
-		return 0;
+		return 1; /* one ready backend is enough to know: stop */
 	}
 	if (!wobj_ok(b->first_unready)) {
 		b->first_unready = pod;

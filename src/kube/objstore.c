@@ -126,6 +126,8 @@ struct kube_objstore {
 	uint64_t seed;
 	uint64_t lookups, hits;
 	uint32_t recent[RECENT_N]; /* not references: checked against the table on use */
+	uint64_t frees; /* nodes freed so far: find_str's cache trusts ids of the same count */
+	uint64_t serial; /* unique to this store for the process's life (find_str's cache) */
 };
 
 static inline bool is_node(uint32_t r)
@@ -1024,11 +1026,43 @@ static uint32_t find_strx(const struct kube_objstore *st, const char *s, size_t 
 	return r;
 }
 
+/* Readers look up the same few member names ("metadata", "status", "phase"…) millions of
+ * times: a small per-thread cache maps (store, bytes) to the id found, so a repeated look-up
+ * is one compare of the key against the cached string instead of a hash and a probe of the
+ * store's table. Entries hold only ids found (a string interned later is simply not cached
+ * yet) and are trusted only while no node of the store was freed since (frees). Per
+ * thread, so concurrent readers of a const store stay independent. */
+#define FIND_CACHE_N 64
+struct find_cache_ent {
+	uint64_t serial;
+	uint64_t frees;
+	uint32_t id;
+	uint32_t len;
+	char key[24];
+};
+static _Thread_local struct find_cache_ent find_cache[FIND_CACHE_N];
+
 uint32_t kube_objstore_find_str(const struct kube_objstore *st, const char *s, size_t len)
 {
 	if (memchr(s, 0, len))
 		return KUBE_OBJ_NONE;
-	return find_strx(st, s, len, false);
+	if (len > sizeof find_cache[0].key)
+		return find_strx(st, s, len, false);
+	uint32_t h = len ? ((uint32_t)(unsigned char)s[0] * 31u + (uint32_t)(unsigned char)s[len - 1]) *
+				   2654435761u + (uint32_t)len
+			 : 0;
+	struct find_cache_ent *e = &find_cache[(h >> 16) % FIND_CACHE_N];
+	if (e->serial == st->serial && e->frees == st->frees && e->len == len && !memcmp(e->key, s, len))
+		return e->id;
+	uint32_t id = find_strx(st, s, len, false);
+	if (id != KUBE_OBJ_NONE) {
+		e->serial = st->serial;
+		e->frees = st->frees;
+		e->id = id;
+		e->len = (uint32_t)len;
+		memcpy(e->key, s, len);
+	}
+	return id;
 }
 
 uint32_t kube_objstore_intern_str(struct kube_objstore *st, const char *s, size_t len)
@@ -1286,6 +1320,7 @@ void kube_objstore_unref(struct kube_objstore *st, uint32_t id)
 		}
 		st->ntype[H_TYPE(h)]--;
 		st->live_words -= nw;
+		st->frees++;
 		block_free(st, off, nw);
 	}
 }
@@ -1652,6 +1687,8 @@ struct kube_objstore *kube_objstore_new(void)
 	st->used = 1; /* word 0: id 0 is NONE */
 	table_alloc(st, 1024);
 	st->seed = fmix64((uint64_t)(uintptr_t)st ^ 0x6a09e667f3bcc908ULL);
+	static uint64_t serials;
+	st->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED); /* never 0 */
 	return st;
 }
 

@@ -374,7 +374,7 @@ static int cmp_event_ids(const void *a, const void *b)
 	return ta < tb ? -1 : ta > tb ? 1 : (ia > ib) - (ia < ib);
 }
 
-static void build_indexes(struct world *w)
+void world_build_indexes(struct world *w)
 {
 	if (w->indexed)
 		return;
@@ -402,7 +402,7 @@ static void build_indexes(struct world *w)
 
 struct wobj world_by_uid(struct world *w, const char *uid)
 {
-	build_indexes(w);
+	world_build_indexes(w);
 	const uint64_t *v = uid ? ks_map_get(&w->uids, uid) : NULL;
 	if (!v)
 		return (struct wobj){0};
@@ -428,7 +428,7 @@ static size_t visit_list(struct world *w, const struct world_idlist *l, world_vi
 size_t world_events_for(struct world *w, const char *kind, const char *ns, const char *name,
 			const char *uid, world_visit_fn fn, void *ctx)
 {
-	build_indexes(w);
+	world_build_indexes(w);
 	size_t n = 0;
 	if (uid && *uid)
 		n += visit_list(w, ks_map_get(&w->events, uid), fn, ctx);

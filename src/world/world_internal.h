@@ -47,6 +47,8 @@ struct world {
 struct kube_informer *world_informer(struct world *w, enum world_kind k);
 /* Objects changed: the uid and event indexes are rebuilt on next use. */
 void world_index_invalidate(struct world *w);
+/* Build the uid and event indexes now (loading ends with it, so analyses find them made). */
+void world_build_indexes(struct world *w);
 /* The informer transform for Secrets: values become "" and their hashes are kept. */
 void world_secret_transform(void *ctx, cJSON *obj);
 

@@ -119,8 +119,9 @@ int world_load_live(struct world *w, struct kube_client *c, const struct world_l
 			w->stats.list_calls += st.lists;
 		}
 	}
-	w->stats.load_ms += (uint64_t)(ks_mono_ms() - t0);
 	world_index_invalidate(w);
+	world_build_indexes(w);
+	w->stats.load_ms += (uint64_t)(ks_mono_ms() - t0);
 	return 0;
 }
 

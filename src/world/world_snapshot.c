@@ -443,6 +443,7 @@ static int load_file(struct world *w, FILE *f, const char *source, struct ks_err
 		return ks_err_set(err, KS_EINVAL, "%s: no Kubernetes objects in it", source);
 	if (!w->cluster)
 		world_set_cluster(w, "snapshot", NULL);
+	world_build_indexes(w);
 	w->stats.load_ms += (uint64_t)(ks_mono_ms() - t0);
 	return 0;
 }
