@@ -9,6 +9,8 @@
 #include "diag/report.h"
 #include "llm/llm.h"
 #include "kube/selector.h"
+#include "base/timeutil.h"
+#include "world/promfetch.h"
 #include "world/world.h"
 
 #include <errno.h>
@@ -34,6 +36,10 @@ const char cmd_analyze_usage[] =
 	"      --snapshot FILE      analyze a snapshot (kswarm snapshot -o FILE; or a kubectl\n"
 	"                           get -o json|yaml List) instead of the cluster; - for stdin\n"
 	"      --no-logs            do not read container logs\n"
+	"      --prometheus URL     read container usage (CPU, memory, throttling, OOM kills)\n"
+	"                           from this Prometheus (or $KSWARM_PROM_URL): the Usage\n"
+	"                           analyzer and memory limits sized from the real peak\n"
+	"      --metrics-window D   the usage window (default 1h; 30m, 6h, 7d)\n"
 	"      --list               list the analyzers and exit\n"
 	"      --kubeconfig FILE, --context NAME\n\n"
 	"Explanations by an LLM (docs/LLM.md; without one, the built-in explanations stand):\n"
@@ -57,11 +63,14 @@ const char cmd_snapshot_usage[] =
 	"  -o, --output FILE        where to write (- for stdout)\n"
 	"  -n, --namespace NS       only this namespace's objects (and no cluster-scoped ones)\n"
 	"      --no-logs            no container logs\n"
+	"      --prometheus URL     container usage from this Prometheus too (or $KSWARM_PROM_URL)\n"
+	"      --metrics-window D   the usage window (default 1h)\n"
 	"      --kubeconfig FILE, --context NAME\n";
 
 struct analyze_flags {
 	struct cli_kube_flags k;
-	const char *filter, *selector, *snapshot, *output;
+	const char *filter, *selector, *snapshot, *output, *prometheus;
+	double metrics_window_s;
 	enum diag_severity min_severity;
 	bool json, no_logs, list, explain;
 	enum diag_anonymize anonymize;
@@ -98,6 +107,16 @@ static int parse_flags(const char *cmd, int argc, char **argv, struct analyze_fl
 			f->snapshot = argv[++i];
 		} else if (!strcmp(s, "--no-logs")) {
 			f->no_logs = true;
+		} else if (!strcmp(s, "--prometheus") && has_val) {
+			f->prometheus = argv[++i];
+		} else if (!strcmp(s, "--metrics-window") && has_val) {
+			struct ks_err derr = {0};
+			if (ks_parse_duration(argv[++i], &f->metrics_window_s, &derr) ||
+			    f->metrics_window_s <= 0) {
+				fprintf(stderr, "kswarm %s: --metrics-window: %s\n", cmd,
+					derr.msg[0] ? derr.msg : "must be more than 0");
+				return -1;
+			}
 		} else if (!snapshot_cmd && !strcmp(s, "--list")) {
 			f->list = true;
 		} else if (!snapshot_cmd && !strcmp(s, "--explain")) {
@@ -123,6 +142,8 @@ static int parse_flags(const char *cmd, int argc, char **argv, struct analyze_fl
 			return -1;
 		}
 	}
+	if (!f->prometheus && getenv("KSWARM_PROM_URL") && *getenv("KSWARM_PROM_URL"))
+		f->prometheus = getenv("KSWARM_PROM_URL");
 	if (!snapshot_cmd && f->output) {
 		if (!strcmp(f->output, "json"))
 			f->json = true;
@@ -158,6 +179,9 @@ static int load_live(struct analyze_flags *f, struct world *w, struct kube_clien
 			fprintf(stderr, "kswarm %s: reading logs: %s (going on without them)\n", cmd,
 				err.msg);
 	}
+	if (f->prometheus && world_fetch_metrics(w, f->prometheus, f->metrics_window_s, &err))
+		fprintf(stderr, "kswarm %s: reading usage from Prometheus: %s (going on without "
+				"it)\n", cmd, err.msg);
 	return 0;
 }
 

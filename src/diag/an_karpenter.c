@@ -227,6 +227,8 @@ static void report_unsatisfiable(struct karp *k, struct pool_state *p)
 
 /* ---- overprovisioned pools ---- */
 
+#define MAX_POOL_WORKLOADS 10
+
 struct pool_nodes {
 	struct karp *k;
 	const char *pool;
@@ -234,7 +236,45 @@ struct pool_nodes {
 	struct cap_res alloc, used;
 	double hourly;
 	char types[256];
+	struct diag_ref workloads[MAX_POOL_WORKLOADS]; /* the workloads that ask for the pool */
+	size_t nworkloads;
 };
+
+/* The controller a pod belongs to, through its ReplicaSet to the Deployment. */
+static struct wobj top_owner(struct world *w, struct wobj o)
+{
+	for (int depth = 0; depth < 3; depth++) {
+		uint32_t refs = wobj_get(o, "metadata.ownerReferences");
+		struct wobj ref = {.st = o.st, .id = kube_objstore_at(o.st, refs, 0)};
+		char uid[64];
+		if (!wobj_ok(ref) || !wobj_str(ref, "uid", uid, sizeof uid))
+			break;
+		struct wobj owner = world_by_uid(w, uid);
+		if (!wobj_ok(owner))
+			break;
+		o = owner;
+	}
+	return o;
+}
+
+static int note_pool_workload(void *ctx, struct wobj pod)
+{
+	struct pool_nodes *pn = ctx;
+	if (pn->nworkloads == MAX_POOL_WORKLOADS)
+		return 1;
+	/* Only the pool's own workloads, the pods that ask for it by name: others that landed
+	 * there are not what the pool is for. */
+	uint32_t want = kube_objstore_child(pod.st, wobj_get(pod, "spec.nodeSelector"),
+					    NODEPOOL_LABEL, strlen(NODEPOOL_LABEL));
+	if (!kube_objstore_str_eq(pod.st, want, pn->pool, strlen(pn->pool)))
+		return 0;
+	struct diag_ref r = diag_ref_of(pn->k->w, top_owner(pn->k->w, pod));
+	for (size_t i = 0; i < pn->nworkloads; i++)
+		if (!strcmp(pn->workloads[i].uid, r.uid))
+			return 0;
+	pn->workloads[pn->nworkloads++] = r;
+	return 0;
+}
 
 static int visit_pool_node(void *ctx, struct wobj o)
 {
@@ -249,6 +289,7 @@ static int visit_pool_node(void *ctx, struct wobj o)
 	pn->used.mem += u.mem;
 	pn->used.pods += u.pods;
 	pn->n++;
+	world_pods_on_node(pn->k->w, wobj_name(pn->k->w, o), note_pool_workload, pn);
 	const cJSON *tl = ks_json_child(ks_json_get(n, "metadata.labels"),
 					"node.kubernetes.io/instance-type");
 	const char *type = cJSON_IsString(tl) ? tl->valuestring : "";
@@ -318,6 +359,8 @@ static void report_overprovisioned(struct karp *k, struct pool_state *p)
 			    amem, pn.hourly * HOURS_PER_MONTH);
 	diag_ev_field(f, &f->object, ".spec.template.spec.requirements", "%s", reqtxt);
 	diag_ev_object(f, &f->object, "%zu node%s: %s", pn.n, pn.n == 1 ? "" : "s", pn.types);
+	for (size_t i = 0; i < pn.nworkloads; i++)
+		diag_related(f, &pn.workloads[i], "runs on the pool's nodes");
 	diag_ev_object(f, &f->object,
 		       "requests %s vCPU of %s allocatable (%.1f%%), %s of %s (%.1f%%)", ucpu, acpu,
 		       cpu_ratio * 100, umem, amem, mem_ratio * 100);

@@ -54,6 +54,12 @@ struct pod_problem {
 	char tpath[160];         /* ".spec.template.spec.containers[app]" (or the pod's) */
 };
 
+/* A container running again after at least this many restarts, the last one a non-zero
+ * exit within CRASH_RECENT_S, is in a crash loop between two crashes (kubectl shows it
+ * Running, then CrashLoopBackOff again). */
+#define CRASH_LOOP_RESTARTS 3
+#define CRASH_RECENT_S 900
+
 /* Pending pods younger than this, and containers created this recently, are left alone. */
 #define POD_CREATING_GRACE_S 120
 
@@ -72,6 +78,12 @@ static bool statuses_unhealthy(struct wobj p, const char *path)
 			return true;
 		uint32_t code = kube_objstore_get(p.st, s, "state.terminated.exitCode");
 		if (code != KUBE_OBJ_NONE && kube_objstore_num(p.st, code, 0) != 0)
+			return true;
+		/* running again between the crashes of a crash loop */
+		uint32_t last = kube_objstore_get(p.st, s, "lastState.terminated.exitCode");
+		if (kube_objstore_num(p.st, kube_objstore_get(p.st, s, "restartCount"), 0) >=
+			    CRASH_LOOP_RESTARTS &&
+		    last != KUBE_OBJ_NONE && kube_objstore_num(p.st, last, 0) != 0)
 			return true;
 	}
 	return false;
@@ -99,6 +111,29 @@ static int64_t age_of(struct world *w, const char *rfc3339)
 		return -1;
 	return world_now(w) - ns / 1000000000;
 }
+
+static bool crashed_recently(struct pod_problem *pp)
+{
+	if (ks_json_int_or(pp->cs, "restartCount", 0) < CRASH_LOOP_RESTARTS ||
+	    ks_json_int_or(pp->cs, "lastState.terminated.exitCode", 0) == 0)
+		return false;
+	int64_t age = age_of(pp->w, ks_json_str(pp->cs, "lastState.terminated.finishedAt"));
+	return age >= 0 && age <= CRASH_RECENT_S;
+}
+
+/* The container's state as evidence: waiting in CrashLoopBackOff, or running again. */
+static void ev_crash_state(struct diag_finding *f, struct pod_problem *pp)
+{
+	const char *waiting = ks_json_str(pp->cs, "state.waiting.reason");
+	if (waiting)
+		diag_ev_field(f, &pp->pod_ref, "", "%s.state.waiting.reason = %s", pp->spath,
+			      waiting);
+	else
+		diag_ev_field(f, &pp->pod_ref, "", "%s.state: running again after restart %lld "
+			      "(crash-looping)", pp->spath,
+			      (long long)ks_json_int_or(pp->cs, "restartCount", 0));
+}
+
 
 static const char *kind_of(const struct diag_ref *r) { return r->kind; }
 
@@ -409,8 +444,7 @@ static void report_credentials(struct pod_problem *pp, const struct rc_log_match
 				    "Container %s of %s %s/%s fails to authenticate%s and exits at every "
 				    "start; its credentials are wrong.",
 				    pp->cname, pp->top_ref.kind, pp->ns, pp->top_ref.name, who);
-	diag_ev_field(f, &pp->pod_ref, "", "%s.state.waiting.reason = CrashLoopBackOff",
-		      pp->spath);
+	ev_crash_state(f, pp);
 	ev_last_state(f, pp);
 	diag_ev_log(f, &pp->pod_ref, pp->cname, previous, m->line);
 	ev_link(f, pp, lk);
@@ -456,8 +490,7 @@ static void report_log_cause(struct pod_problem *pp, const struct log_cause *lc,
 			    pp->cname, pp->top_ref.kind, pp->ns, pp->top_ref.name, lc->what, subj,
 			    has_obj ? "; it points at " : "",
 			    has_obj ? lk->obj.name : "", m->line);
-	diag_ev_field(f, &pp->pod_ref, "", "%s.state.waiting.reason = CrashLoopBackOff",
-		      pp->spath);
+	ev_crash_state(f, pp);
 	ev_last_state(f, pp);
 	diag_ev_log(f, &pp->pod_ref, pp->cname, previous, m->line);
 	ev_link(f, pp, lk);
@@ -988,6 +1021,10 @@ static void analyze_container(struct pod_problem *pp)
 		const char *policy = ks_json_str_or(pp->spec, "restartPolicy", "Always");
 		if (code != 0 && (!strcmp(phase, "Failed") || strcmp(policy, "Always") != 0))
 			analyze_terminated(pp, term);
+		return;
+	}
+	if (ks_json_get(pp->cs, "state.running") && crashed_recently(pp)) {
+		analyze_crashloop(pp);
 		return;
 	}
 	if (ks_json_get(pp->cs, "state.running") && !ks_json_bool_or(pp->cs, "ready", true) &&

@@ -149,8 +149,9 @@ for sc in "${scenarios[@]}"; do
   eventually 90 "$sc: kswarm analyze reports the ground truth's cause and object first" \
     expect_diagnosis "$sc"
 done
-check "analyze: one finding per cause (payment-service's two crashing pods are one finding)" bash -c "
-  jq -e '[.findings[] | select(.cause == \"CredentialsRejected\")] | length == 1' '$tmp/an.json'"
+eventually 30 "analyze: one finding per cause (payment-service's two crashing pods are one finding)" bash -c "
+  '$KSWARM_BIN' analyze -n payments -o json | jq -e '[.findings[] | select(.cause == \"CredentialsRejected\")] |
+    length == 1 and .[0].affected_count >= 2'"
 check "analyze: every finding has its evidence and a typed remediation" jq -e '
   all(.findings[]; (.evidence | length) > 0 and (.remediation.type == "patch" or
       .remediation.type == "human") and (.root_cause | length) > 0)' "$tmp/an.json"

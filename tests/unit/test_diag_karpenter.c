@@ -104,6 +104,11 @@ static void test_overprovisioned(void **state)
 	assert_contains(f->root_cause, "2 nodes (m5.8xlarge)");
 	assert_contains(f->root_cause, "requesting 2.5 vCPU");
 	assert_contains(f->root_cause, "of 63.7 vCPU");
+	/* related: the pool's own workloads (namespace internal), not the shop pods that landed */
+	char *rel = json_of(f->related);
+	assert_contains(rel, "\"namespace\":\"internal\"");
+	assert_null(strstr(rel, "\"namespace\":\"shop\""));
+	free(rel);
 	char *ev = json_of(f->evidence);
 	assert_contains(ev, "\"values\\\":[\\\"8xlarge\\\"]");
 	assert_contains(ev, "2 nodes: m5.8xlarge");
