@@ -4,7 +4,8 @@
 # Starts a private control plane ("simbench"), registers NODES m5.4xlarge nodes, creates
 # PODS pods (10 Deployments), and reports: node registration time, the time until every pod
 # is Running and Ready, nodes NotReady at the end (status updates keeping up), and the CPU
-# seconds the simulator and the control plane used. Stops what it started.
+# seconds the simulator and the control plane used; then runs `kswarm analyze -A` three
+# times and reports its API calls and times. Stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nodes=${1:-500} pods=${2:-10000}
@@ -71,5 +72,13 @@ wall=$(awk -v a="$t2" -v b="$t3" 'BEGIN{printf "%.1f", b-a}')
 sim_cpu=$(awk -v a="$sim_cpu0" -v b="$sim_cpu1" 'BEGIN{printf "%.1f", b-a}')
 cp_cpu_used=$(awk -v a="$cp_cpu0" -v b="$cp_cpu1" 'BEGIN{printf "%.1f", b-a}')
 rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$sim_pid/status")
-echo "{\"nodes\":$nodes,\"pods\":$pods,\"nodes_ready_s\":$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}'),\"pods_running_s\":$wall,\"nodes_not_ready_after\":$notready,\"sim_cpu_s\":$sim_cpu,\"control_plane_cpu_s\":$cp_cpu_used,\"sim_rss_mib\":$rss}"
+# kswarm analyze on this cluster: API calls and times (the first run, then two more).
+an=""
+for run in 1 2 3; do
+  t_an0=$(date +%s.%N)
+  build/kswarm analyze -A -o json >"/tmp/kswarm-simbench-analyze.json" 2>/dev/null || true
+  t_an1=$(date +%s.%N)
+  an="$an{\"run\":$run,\"wall_s\":$(awk -v a="$t_an0" -v b="$t_an1" 'BEGIN{printf "%.2f", b-a}'),\"stats\":$(jq -c .stats /tmp/kswarm-simbench-analyze.json)},"
+done
+echo "{\"nodes\":$nodes,\"pods\":$pods,\"nodes_ready_s\":$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}'),\"pods_running_s\":$wall,\"nodes_not_ready_after\":$notready,\"sim_cpu_s\":$sim_cpu,\"control_plane_cpu_s\":$cp_cpu_used,\"sim_rss_mib\":$rss,\"analyze\":[${an%,}]}"
 tail -3 /tmp/kswarm-simbench.log >&2

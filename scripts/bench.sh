@@ -88,6 +88,22 @@ for n in $sizes; do
     "$(field rss_bytes_per_object "$line")")")
 done
 
+# kswarm analyze on the snapshots: load, then the analysis itself (first run, then the
+# median of the next ones: the first pays for decoding the unhealthy objects once).
+analyzer="$B/bench/analyze"
+arows=()
+for n in $sizes; do
+  [ -x "$analyzer" ] || break
+  echo "bench: analyze ($n pods)" >&2
+  line=$("$analyzer" "$(snapshot "$n")" --runs 4 2>/dev/null)
+  echo "$line" >>"$results"
+  arows+=("$(printf '%-22s %7s %8s %10s %10s %9s %8s %8s' "analyze, snapshot" "$n" \
+    "$(field load_ms "$line")" "$(field analysis_ms_first "$line")" \
+    "$(field analysis_ms_median_later "$line")" "$(field findings "$line")" \
+    "$(awk "BEGIN{print int($(field world_rss_kb "$line")/1024)}")" \
+    "$(awk "BEGIN{print int($(field peak_rss_kb "$line")/1024)}")")")
+done
+
 bench_apiserver() {
   local kubeconfig=$1 load=$2 line
   echo "bench: LIST from the API server vs informer ingest of the same bytes" >&2
@@ -123,3 +139,10 @@ for r in "${irows[@]}"; do echo "$r"; done
 echo "informer: pods streamed as watch events into the informer (store, table, indexes);"
 echo "RSS/pod: resident growth while the cache fills / pods."
 [ -z "$apirow" ] || { echo; echo "$apirow"; }
+echo
+printf '%-22s %7s %8s %10s %10s %9s %8s %8s\n' "run" "pods" "load ms" "first ms" "median ms" \
+  "findings" "worldMiB" "peakMiB"
+for r in "${arows[@]}"; do echo "$r"; done
+echo "analyze: the snapshot read into the world (load), then every default analyzer: the"
+echo "first run (what kswarm analyze does) and the median of the later ones (decoded objects"
+echo "cached)."
