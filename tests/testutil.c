@@ -1,6 +1,7 @@
 /* testutil.c — see testutil.h. */
 #include "testutil.h"
 
+#include "base/json.h"
 #include "diag/diag.h"
 #include "world/world.h"
 
@@ -90,4 +91,25 @@ const struct diag_finding *tu_finding(const struct diag_report *rep, const char 
 		if (!strcmp(rep->findings[i]->cause, cause))
 			return rep->findings[i];
 	return NULL;
+}
+
+size_t tu_count_cause(const struct diag_report *rep, const char *cause)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < rep->n; i++)
+		n += !strcmp(rep->findings[i]->cause, cause);
+	return n;
+}
+
+char *tu_json(const cJSON *j)
+{
+	return j ? ks_json_print(j) : ks_strdup("");
+}
+
+void tu_set_data_dir(void)
+{
+	const char *src = getenv("KSWARM_SRCDIR");
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s/data", src && *src ? src : ".");
+	setenv("KSWARM_DATA_DIR", dir, 1);
 }

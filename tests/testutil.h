@@ -33,8 +33,14 @@ struct world *tu_world(const char *rel);
 /* Run the analyzers named in filter ("Pod,Service"; NULL: the default set) over the whole
  * world; fails the test on error. Free with diag_report_free. */
 void tu_analyze(struct world *w, const char *filter, struct diag_report *rep);
-/* The first finding with this cause code, or NULL. */
+/* The first finding with this cause code, or NULL; how many there are. */
 const struct diag_finding *tu_finding(const struct diag_report *rep, const char *cause);
+size_t tu_count_cause(const struct diag_report *rep, const char *cause);
+/* Compact JSON of j ("" for NULL); the caller frees. */
+struct cJSON;
+char *tu_json(const struct cJSON *j);
+/* KSWARM_DATA_DIR = $KSWARM_SRCDIR/data (the instance-type catalog of the repository). */
+void tu_set_data_dir(void);
 
 /* assert that a string contains a needle, printing both when it does not. */
 #define assert_contains(hay, needle)                                                          \

@@ -33,6 +33,7 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "diag/diag.h"
+#include "diag/infra.h"
 #include "diag/rootcause.h"
 
 /* A container found unhealthy, and everything around it. */
@@ -924,16 +925,10 @@ static void analyze_evicted(struct pod_problem *pp)
 		       "when done");
 }
 
+/* The status condition of that type, or NULL. */
 static const cJSON *condition(const cJSON *obj, const char *type)
 {
-	const cJSON *c;
-	cJSON_ArrayForEach(c, ks_json_get(obj, "status.conditions"))
-	{
-		const char *t = ks_json_str(c, "type");
-		if (t && !strcmp(t, type))
-			return c;
-	}
-	return NULL;
+	return infra_json_condition(ks_json_get(obj, "status.conditions"), type);
 }
 
 /* Returns true when the pod is not scheduled (nothing more to look at). */

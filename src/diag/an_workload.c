@@ -15,18 +15,13 @@
 #include "base/timeutil.h"
 #include "diag/cron.h"
 #include "diag/diag.h"
+#include "diag/infra.h"
 #include "diag/rootcause.h"
 
+/* The status condition of that type, or NULL. */
 static const cJSON *condition(const cJSON *obj, const char *type)
 {
-	const cJSON *c;
-	cJSON_ArrayForEach(c, ks_json_get(obj, "status.conditions"))
-	{
-		const char *t = ks_json_str(c, "type");
-		if (t && !strcmp(t, type))
-			return c;
-	}
-	return NULL;
+	return infra_json_condition(ks_json_get(obj, "status.conditions"), type);
 }
 
 static bool cond_is(const cJSON *c, const char *status)

@@ -63,6 +63,22 @@ static char *vfmt(const char *fmt, va_list ap)
 	return ks_buf_detach(&b);
 }
 
+/* obj[key] = the formatted text. */
+static void add_vfmt(cJSON *obj, const char *key, const char *fmt, va_list ap)
+{
+	char *v = vfmt(fmt, ap);
+	cJSON_AddStringToObject(obj, key, v);
+	free(v);
+}
+
+#define ADD_FMT(obj, key)                                                                     \
+	do {                                                                                  \
+		va_list ap;                                                                   \
+		va_start(ap, fmt);                                                            \
+		add_vfmt(obj, key, fmt, ap);                                                  \
+		va_end(ap);                                                                   \
+	} while (0)
+
 #define SET_FROM_FMT(field)                                                                   \
 	do {                                                                                  \
 		va_list ap;                                                                   \
@@ -103,12 +119,7 @@ void diag_ev_field(struct diag_finding *f, const struct diag_ref *src, const cha
 {
 	cJSON *it = new_item(f, "field", src);
 	cJSON_AddStringToObject(it, "path", path);
-	va_list ap;
-	va_start(ap, fmt);
-	char *v = vfmt(fmt, ap);
-	va_end(ap);
-	cJSON_AddStringToObject(it, "value", v);
-	free(v);
+	ADD_FMT(it, "value");
 }
 
 void diag_ev_event(struct diag_finding *f, struct world *w, struct wobj e)
@@ -154,12 +165,7 @@ void diag_ev_log(struct diag_finding *f, const struct diag_ref *pod, const char 
 void diag_ev_object(struct diag_finding *f, const struct diag_ref *obj, const char *fmt, ...)
 {
 	cJSON *it = new_item(f, "object", obj);
-	va_list ap;
-	va_start(ap, fmt);
-	char *v = vfmt(fmt, ap);
-	va_end(ap);
-	cJSON_AddStringToObject(it, "note", v);
-	free(v);
+	ADD_FMT(it, "note");
 }
 
 void diag_ev_diff(struct diag_finding *f, const struct diag_ref *src, const char *path,
@@ -217,12 +223,7 @@ void diag_fix_patch(struct diag_finding *f, const struct diag_ref *target,
 	cJSON_Delete(f->remediation);
 	cJSON *r = f->remediation = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "type", "patch");
-	va_list ap;
-	va_start(ap, fmt);
-	char *v = vfmt(fmt, ap);
-	va_end(ap);
-	cJSON_AddStringToObject(r, "summary", v);
-	free(v);
+	ADD_FMT(r, "summary");
 	cJSON_AddItemToObject(r, "target", diag_ref_json(target));
 	cJSON_AddStringToObject(r, "patch_type", patch_type);
 	cJSON_AddItemToObject(r, "patch", patch);
@@ -234,12 +235,7 @@ void diag_fix_human(struct diag_finding *f, const char *fmt, ...)
 	cJSON_Delete(f->remediation);
 	cJSON *r = f->remediation = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "type", "human");
-	va_list ap;
-	va_start(ap, fmt);
-	char *v = vfmt(fmt, ap);
-	va_end(ap);
-	cJSON_AddStringToObject(r, "summary", v);
-	free(v);
+	ADD_FMT(r, "summary");
 	cJSON_AddArrayToObject(r, "checks");
 }
 

@@ -52,10 +52,11 @@ bool infra_map_selector_at(struct wobj o, const char *path, struct kube_selector
 	return selector_from_id(o.st, wobj_get(o, path), sel, true);
 }
 
-const char *infra_label(struct wobj o, const char *key, char *buf, size_t n)
+const char *infra_map_value(struct wobj o, const char *map_path, const char *key, char *buf,
+			    size_t n)
 {
-	uint32_t labels = wobj_get(o, "metadata.labels");
-	uint32_t v = kube_objstore_child(o.st, labels, key, strlen(key));
+	uint32_t map = wobj_get(o, map_path);
+	uint32_t v = kube_objstore_child(o.st, map, key, strlen(key));
 	if (v == KUBE_OBJ_NONE || n == 0)
 		return NULL;
 	char tmp[KUBE_OBJSTORE_STRTMP];
@@ -64,6 +65,11 @@ const char *infra_label(struct wobj o, const char *key, char *buf, size_t n)
 		return NULL;
 	snprintf(buf, n, "%s", s);
 	return buf;
+}
+
+const char *infra_label(struct wobj o, const char *key, char *buf, size_t n)
+{
+	return infra_map_value(o, "metadata.labels", key, buf, n);
 }
 
 const char *infra_map_text(struct wobj o, const char *path, char *buf, size_t n)

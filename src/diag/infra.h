@@ -23,6 +23,10 @@ bool infra_selector_at(struct wobj o, const char *path, struct kube_selector *se
 bool infra_map_selector_at(struct wobj o, const char *path, struct kube_selector *sel);
 /* The value of label key on o, copied into buf; NULL when absent. */
 const char *infra_label(struct wobj o, const char *key, char *buf, size_t n);
+/* The string under key of the map at map_path ("metadata.annotations"; keys may hold dots),
+ * copied into buf; NULL when absent. */
+const char *infra_map_value(struct wobj o, const char *map_path, const char *key, char *buf,
+			    size_t n);
 /* "k=v, k2=v2" of the string map at path of o (labels, a selector) into buf. */
 const char *infra_map_text(struct wobj o, const char *path, char *buf, size_t n);
 

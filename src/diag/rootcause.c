@@ -7,6 +7,7 @@
 #include "base/common.h"
 
 #include "diag/rootcause.h"
+#include "diag/infra.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -564,26 +565,12 @@ bool rc_log_link(struct world *w, const char *ns, const cJSON *pod_spec, const c
 /* An annotation's value (keys hold dots, so no dotted path). */
 static const char *annotation(struct wobj o, const char *key, char *buf, size_t n)
 {
-	uint32_t a = kube_objstore_get(o.st, o.id, "metadata.annotations");
-	uint32_t v = kube_objstore_child(o.st, a, key, strlen(key));
-	char tmp[KUBE_OBJSTORE_STRTMP];
-	const char *s = kube_objstore_str(o.st, v, tmp, NULL);
-	if (!s)
-		return NULL;
-	snprintf(buf, n, "%s", s);
-	return buf;
+	return infra_map_value(o, "metadata.annotations", key, buf, n);
 }
 
 static const char *label(struct wobj o, const char *key, char *buf, size_t n)
 {
-	uint32_t a = kube_objstore_get(o.st, o.id, "metadata.labels");
-	uint32_t v = kube_objstore_child(o.st, a, key, strlen(key));
-	char tmp[KUBE_OBJSTORE_STRTMP];
-	const char *s = kube_objstore_str(o.st, v, tmp, NULL);
-	if (!s)
-		return NULL;
-	snprintf(buf, n, "%s", s);
-	return buf;
+	return infra_label(o, key, buf, n);
 }
 
 struct rev_scan {

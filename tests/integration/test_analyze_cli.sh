@@ -6,12 +6,10 @@
 set -uo pipefail
 : "${KSWARM_BIN:?}" "${KSWARM_SRCDIR:?}"
 tmp=$(mktemp -d)
-n=0 failed=0 llm_pid=""
+llm_pid=""
 cleanup() { [ -n "$llm_pid" ] && kill "$llm_pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check() { local what=$1; shift; if "$@" >"$tmp/last" 2>&1; then ok "$what"; else not_ok "$what" "$(head -20 "$tmp/last")"; fi; }
+. "$KSWARM_SRCDIR/tests/integration/tap.sh"
 fx=$KSWARM_SRCDIR/tests/fixtures/diag
 export NO_COLOR=1 XDG_CACHE_HOME=$tmp/cache
 
@@ -75,5 +73,4 @@ check "no LLM listening: the built-in explanations stand, one warning" bash -c "
   XDG_CACHE_HOME='$tmp/cache2' '$KSWARM_BIN' analyze --snapshot '$fx/llm-payments.yaml' ${llm[*]} -o json 2>'$tmp/err' >'$tmp/n.json' &&
   [ \$(grep -c 'built-in explanations stand' '$tmp/err') -eq 1 ] &&
   jq -e '.findings | length > 0' '$tmp/n.json'"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

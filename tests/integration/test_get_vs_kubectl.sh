@@ -8,13 +8,11 @@ export KUBECONFIG=$KSWARM_TEST_KUBECONFIG
 kubectl() { "$KSWARM_TEST_KUBECTL" "$@"; }
 ks() { "$KSWARM_BIN" "$@"; }
 ns=kst-get-$$
-n=0 failed=0
 tmp=$(mktemp -d)
 cleanup() { "$KSWARM_TEST_KUBECTL" delete ns "$ns" --wait=false >/dev/null 2>&1; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+. "$KSWARM_SRCDIR/tests/integration/tap.sh"
 
 # Same output from both commands; ages can tick between the two runs, so retry a few times.
 same() { # description, args...
@@ -109,5 +107,4 @@ if "$KSWARM_TEST_KUBECTL" get crd nodepools.karpenter.sh >/dev/null 2>&1; then
   same "table: CRD printer columns (nodepools)" nodepools -o wide
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

@@ -17,7 +17,6 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 csv=${KSWARM_DATA_DIR:-$root/data}/instance-types.csv
 ns=kst-karp-$$ np=kst-od-$$ sp=kst-spot-$$ uu=kst-uu-$$ ex=kst-exp-$$
 tmp=$(mktemp -d)
-n=0 failed=0
 sim_pid=""
 cleanup() {
   [ -n "$sim_pid" ] && kill -INT "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
@@ -26,9 +25,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check() { local what=$1; shift; if "$@" >"$tmp/last" 2>&1; then ok "$what"; else not_ok "$what" "$(head -20 "$tmp/last")"; fi; }
+. "$KSWARM_SRCDIR/tests/integration/tap.sh"
 # until SECONDS COMMAND...: retry every 0.5 s
 until_ok() { local t=$1; shift; local end=$((SECONDS + t)); while ! "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.5; done; }
 pool_nodes() { "$K" get nodes -l karpenter.sh/nodepool="$1" -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; }
@@ -262,5 +259,4 @@ check "sim exits cleanly" test "$rc" -eq 0
 check "its nodes are removed" bash -c "[ -z \"\$('$K' get nodes -l kswarm-test=$ns -o name)\" ]"
 check "no API errors" grep -q ' 0 API errors' "$tmp/sim.out"
 [ "$failed" -eq 0 ] || { echo "# the simulator's log:"; tail -60 "$tmp/sim.out" | sed 's/^/#   /'; }
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

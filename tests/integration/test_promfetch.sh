@@ -15,7 +15,6 @@ pool=kst-promfetch-$$
 tmp=$(mktemp -d)
 export KSWARM_STATE=$tmp/state
 prom=kstpf-$$
-n=0 failed=0
 sim_pid=""
 cleanup() {
   "$SRC/scripts/prometheus.sh" stop --name "$prom" >/dev/null 2>&1
@@ -24,9 +23,8 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check() { local what=$1; shift; if "$@" >"$tmp/last" 2>&1; then ok "$what"; else not_ok "$what" "$(head -30 "$tmp/last")"; fi; }
+TAP_CONTEXT=30
+. "$KSWARM_SRCDIR/tests/integration/tap.sh"
 
 command -v promtool >/dev/null || { echo "1..0 # SKIP promtool not installed"; exit 0; }
 [ -x "$CHECKER" ] || { echo "1..0 # SKIP $CHECKER not built"; exit 0; }
@@ -71,5 +69,4 @@ check "its mean CPU agrees with Prometheus' rate over the hour" bash -c "
   got=\$(grep -o '$first: cpu avg [0-9.]*' '$tmp/checker.out' | awk '{print \$NF}') &&
   awk -v a=\"\$want\" -v b=\"\$got\" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d < 0.0005) }'"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

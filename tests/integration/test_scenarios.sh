@@ -9,7 +9,6 @@ set -uo pipefail
 export KUBECONFIG=$KSWARM_TEST_KUBECONFIG
 K=$KSWARM_TEST_KUBECTL
 tmp=$(mktemp -d)
-n=0 failed=0
 sim_pid=""
 mapfile -t scenarios < <("$KSWARM_BIN" sim --list | awk '{print $1}')
 namespaces=(shop payments catalog analytics checkout search ml ledger orders media events internal)
@@ -23,19 +22,7 @@ cleanup() {
   cp "$tmp/sim.out" "${TMPDIR:-/tmp}/kswarm-test-scenarios-sim.out" 2>/dev/null; rm -rf "$tmp"
 }
 trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check() { local what=$1; shift; if "$@" >"$tmp/last" 2>&1; then ok "$what"; else not_ok "$what" "$(head -20 "$tmp/last")"; fi; }
-# Retry a check for up to $1 seconds (the cluster converges; kubectl sees it when it does).
-eventually() {
-  local secs=$1 what=$2; shift 2
-  local end=$((SECONDS + secs))
-  until "$@" >"$tmp/last" 2>&1; do
-    if [ $SECONDS -ge $end ]; then not_ok "$what" "$(head -20 "$tmp/last")"; return; fi
-    sleep 1
-  done
-  ok "$what"
-}
+. "$KSWARM_SRCDIR/tests/integration/tap.sh"
 
 # A previous run's namespaces may still be terminating: the stage needs them gone.
 "$K" delete ns "${namespaces[@]}" --ignore-not-found --wait=false >/dev/null 2>&1
@@ -200,5 +187,4 @@ for sc in "${scenarios[@]}"; do
 done
 kill -INT "$sim_pid"; wait "$sim_pid"; sim_pid=""
 check "the simulator made no API error" bash -c "grep -q ' 0 API errors' '$tmp/sim.out' || { tail -5 '$tmp/sim.out'; false; }"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

@@ -9,7 +9,6 @@ export KUBECONFIG=$KSWARM_TEST_KUBECONFIG
 K=$KSWARM_TEST_KUBECTL
 ns=kst-sim-$$
 tmp=$(mktemp -d)
-n=0 failed=0
 sim_pid=""
 cleanup() {
   [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
@@ -17,9 +16,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check() { local what=$1; shift; if "$@" >"$tmp/last" 2>&1; then ok "$what"; else not_ok "$what" "$(head -20 "$tmp/last")"; fi; }
+. "$KSWARM_SRCDIR/tests/integration/tap.sh"
 
 "$K" create ns "$ns" >/dev/null
 # Its own nodepool label: the test's pods select these nodes by it.
@@ -88,5 +85,4 @@ kill -INT "$sim_pid"; wait "$sim_pid"; rc=$?; sim_pid=""
 check "sim exits cleanly on Ctrl-C" test "$rc" -eq 0
 check "its nodes are removed" bash -c "[ -z \"\$('$K' get nodes -l karpenter.sh/nodepool=kst-pool -o name)\" ]"
 check "no API errors" grep -q '0 API errors' "$tmp/sim.out"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

@@ -13,7 +13,6 @@ K=$KSWARM_TEST_KUBECTL
 ns=kst-logs-$$
 pool=kst-logs-$$
 tmp=$(mktemp -d)
-n=0 failed=0
 sim_pid=""
 cleanup() {
   [ -n "$sim_pid" ] && kill -INT "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
@@ -21,9 +20,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check() { local what=$1; shift; if "$@" >"$tmp/last" 2>&1; then ok "$what"; else not_ok "$what" "$(head -20 "$tmp/last")"; fi; }
+. "$KSWARM_SRCDIR/tests/integration/tap.sh"
 # Output of a command that must fail, stdout and stderr together.
 fails() { if "$@" >"$tmp/out" 2>&1; then echo "(succeeded)"; else cat "$tmp/out"; fi; }
 # has WHAT LINE TEXT: TEXT has LINE as one of its lines.
@@ -110,5 +107,4 @@ kill -INT "$sim_pid"; wait "$sim_pid"; rc=$?; sim_pid=""
 check "sim exits cleanly on Ctrl-C" test "$rc" -eq 0
 check "its node is removed" bash -c "[ -z \"\$('$K' get nodes -l karpenter.sh/nodepool=$pool -o name)\" ]"
 check "no API errors" grep -q '0 API errors' "$tmp/sim.out"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

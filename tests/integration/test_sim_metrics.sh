@@ -16,7 +16,6 @@ pool=kst-metrics-$$
 tmp=$(mktemp -d)
 export KSWARM_STATE=$tmp/state # scripts/prometheus.sh keeps its data here
 prom=kst-$$
-n=0 failed=0
 sim_pid=""
 cleanup() {
   "$SRC/scripts/prometheus.sh" stop --name "$prom" >/dev/null 2>&1
@@ -25,9 +24,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check() { local what=$1; shift; if "$@" >"$tmp/last" 2>&1; then ok "$what"; else not_ok "$what" "$(head -20 "$tmp/last")"; fi; }
+. "$KSWARM_SRCDIR/tests/integration/tap.sh"
 
 command -v promtool >/dev/null || { echo "1..0 # SKIP promtool not installed"; exit 0; }
 
@@ -156,5 +153,4 @@ kill -INT "$sim_pid"; wait "$sim_pid"; rc=$?; sim_pid=""
 check "the simulator exits cleanly on Ctrl-C, its HTTP server stopped" test "$rc" -eq 0
 check "no sanitizer or runtime error in its output" bash -c "! grep -E 'Sanitizer|runtime error' '$tmp/sim.out'"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

@@ -13,27 +13,6 @@
 #include "diag/diag.h"
 #include "world/world.h"
 
-static void set_data_dir(void)
-{
-	const char *src = getenv("KSWARM_SRCDIR");
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/data", src && *src ? src : ".");
-	setenv("KSWARM_DATA_DIR", dir, 1);
-}
-
-static char *json_of(const cJSON *j)
-{
-	return j ? ks_json_print(j) : ks_strdup("");
-}
-
-static size_t count_cause(const struct diag_report *rep, const char *cause)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < rep->n; i++)
-		n += !strcmp(rep->findings[i]->cause, cause);
-	return n;
-}
-
 static void test_limit_reached(void **state)
 {
 	struct world *w = tu_world("diag/karp-capacity.yaml");
@@ -46,20 +25,20 @@ static void test_limit_reached(void **state)
 	assert_string_equal(f->analyzer, "Karpenter");
 	assert_string_equal(f->object.kind, "NodePool");
 	assert_string_equal(f->object.name, "events");
-	assert_int_equal(count_cause(&rep, "NodePoolLimitReached"), 1);
+	assert_int_equal(tu_count_cause(&rep, "NodePoolLimitReached"), 1);
 	assert_string_equal(f->group, "nodepool-limit:events");
 	assert_contains(f->root_cause, "cpu 8 in use of limit 8");
 	assert_contains(f->root_cause, "10 pending pods of Deployment events/ingest");
-	char *ev = json_of(f->evidence);
+	char *ev = tu_json(f->evidence);
 	assert_contains(ev, "\"path\":\".spec.limits.cpu\",\"value\":\"8\"");
 	assert_contains(ev, "\"path\":\".status.resources.cpu\",\"value\":\"8\"");
 	assert_contains(ev, "10 pods Pending (Unschedulable) that only NodePool events could hold");
 	assert_contains(ev, "all available instance types exceed limits for nodepool");
 	free(ev);
-	char *aff = json_of(f->affected);
+	char *aff = tu_json(f->affected);
 	assert_contains(aff, "\"name\":\"ingest\""); /* the Scheduling finding merged in */
 	free(aff);
-	char *fix = json_of(f->remediation);
+	char *fix = tu_json(f->remediation);
 	assert_contains(fix, "\"patch_type\":\"merge\"");
 	/* 8 in use + 10 x 1 vCPU pending, 25% headroom: 23 */
 	assert_contains(fix, "\"patch\":{\"spec\":{\"limits\":{\"cpu\":\"23\"}}}");
@@ -105,16 +84,16 @@ static void test_overprovisioned(void **state)
 	assert_contains(f->root_cause, "requesting 2.5 vCPU");
 	assert_contains(f->root_cause, "of 63.7 vCPU");
 	/* related: the pool's own workloads (namespace internal), not the shop pods that landed */
-	char *rel = json_of(f->related);
+	char *rel = tu_json(f->related);
 	assert_contains(rel, "\"namespace\":\"internal\"");
 	assert_null(strstr(rel, "\"namespace\":\"shop\""));
 	free(rel);
-	char *ev = json_of(f->evidence);
+	char *ev = tu_json(f->evidence);
 	assert_contains(ev, "\"values\\\":[\\\"8xlarge\\\"]");
 	assert_contains(ev, "2 nodes: m5.8xlarge");
 	assert_contains(ev, "$3.072/hour"); /* 2 x m5.8xlarge at $1.536 */
 	free(ev);
-	char *fix = json_of(f->remediation);
+	char *fix = tu_json(f->remediation);
 	assert_contains(fix, "\"patch_type\":\"merge\"");
 	assert_contains(fix, "{\"key\":\"karpenter.k8s.aws/instance-size\",\"operator\":\"In\","
 			     "\"values\":[\"large\",\"xlarge\",\"2xlarge\"]}");
@@ -132,10 +111,10 @@ static void test_unsatisfiable(void **state)
 	const struct diag_finding *f = tu_finding(&rep, "NodePoolRequirementsUnsatisfiable");
 	assert_non_null(f);
 	assert_string_equal(f->object.name, "events");
-	char *ev = json_of(f->evidence);
+	char *ev = tu_json(f->evidence);
 	assert_contains(ev, "arm64");
 	free(ev);
-	assert_int_equal(count_cause(&rep, "NodePoolRequirementsUnsatisfiable"), 1);
+	assert_int_equal(tu_count_cause(&rep, "NodePoolRequirementsUnsatisfiable"), 1);
 	diag_report_free(&rep);
 	world_free(w);
 }
@@ -150,10 +129,10 @@ static void test_disruption_blocked(void **state)
 	assert_string_equal(f->object.kind, "Node");
 	assert_string_equal(f->object.name, "ip-10-0-14-50.ec2.internal");
 	assert_int_equal(f->severity, DIAG_LOW);
-	char *ev = json_of(f->evidence);
+	char *ev = tu_json(f->evidence);
 	assert_contains(ev, "karpenter.sh/do-not-disrupt");
 	free(ev);
-	assert_int_equal(count_cause(&rep, "NodeDisruptionBlocked"), 1);
+	assert_int_equal(tu_count_cause(&rep, "NodeDisruptionBlocked"), 1);
 	diag_report_free(&rep);
 	world_free(w);
 }
@@ -171,7 +150,7 @@ static void test_no_karpenter(void **state)
 
 int main(void)
 {
-	set_data_dir();
+	tu_set_data_dir();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_limit_reached),
 		cmocka_unit_test(test_limit_fixed),

@@ -13,19 +13,6 @@
 #include "diag/diag.h"
 #include "world/world.h"
 
-static void set_data_dir(void)
-{
-	const char *src = getenv("KSWARM_SRCDIR");
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/data", src && *src ? src : ".");
-	setenv("KSWARM_DATA_DIR", dir, 1);
-}
-
-static char *json_of(const cJSON *j)
-{
-	return j ? ks_json_print(j) : ks_strdup("");
-}
-
 /* No finding of these analyzers names an object in namespace ns. */
 static void assert_none_in(const struct diag_report *rep, const char *ns)
 {
@@ -54,7 +41,7 @@ static void test_node_selector_zone(void **state)
 	assert_contains(f->explanation, "0/10 nodes are available: 10 node(s) didn't match");
 	assert_contains(f->explanation, "NodePool events: cannot launch a node");
 
-	char *ev = json_of(f->evidence);
+	char *ev = tu_json(f->evidence);
 	assert_contains(ev, "\"path\":\".spec.template.spec.nodeSelector\"");
 	assert_contains(ev, "\"value\":\"topology.kubernetes.io/zone=us-east-1z\"");
 	assert_contains(ev, "\"note\":\"topology.kubernetes.io/zone=us-east-1a\"");
@@ -65,7 +52,7 @@ static void test_node_selector_zone(void **state)
 	assert_contains(ev, "incompatible with nodepool");
 	free(ev);
 
-	char *fix = json_of(f->remediation);
+	char *fix = tu_json(f->remediation);
 	assert_contains(fix, "\"type\":\"patch\"");
 	assert_contains(fix, "\"patch_type\":\"json\"");
 	assert_contains(fix, "\"risk\":\"medium\"");
@@ -89,11 +76,11 @@ static void test_taint(void **state)
 	assert_int_equal(rep.n, 1);
 	assert_string_equal(f->object.name, "trainer");
 	assert_contains(f->root_cause, "dedicated=tools:NoSchedule on 2 node(s)");
-	char *ev = json_of(f->evidence);
+	char *ev = tu_json(f->evidence);
 	assert_contains(ev, "taint dedicated=tools:NoSchedule not tolerated");
 	assert_contains(ev, "taint dedicated=tools:NoSchedule is not tolerated"); /* the pool */
 	free(ev);
-	char *fix = json_of(f->remediation);
+	char *fix = tu_json(f->remediation);
 	assert_contains(fix, "\"type\":\"human\"");
 	free(fix);
 	diag_report_free(&rep);
@@ -110,7 +97,7 @@ static void test_insufficient(void **state)
 	assert_int_equal(rep.n, 1);
 	assert_contains(f->root_cause, "request 200 vCPU");
 	assert_contains(f->explanation, "had insufficient cpu");
-	char *ev = json_of(f->evidence);
+	char *ev = tu_json(f->evidence);
 	assert_contains(ev, "no instance type satisfies its requirements and holds 200 vCPU");
 	free(ev);
 	diag_report_free(&rep);
@@ -130,7 +117,7 @@ static void test_no_false_positive(void **state)
 
 int main(void)
 {
-	set_data_dir();
+	tu_set_data_dir();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_selector_zone),
 		cmocka_unit_test(test_taint),

@@ -12,11 +12,6 @@
 #include "diag/diag.h"
 #include "world/world.h"
 
-static char *json_of(const cJSON *j)
-{
-	return j ? ks_json_print(j) : ks_strdup("");
-}
-
 static void test_idle_replicas(void **state)
 {
 	struct world *w = tu_world("diag/usage-cost-spike.yaml");
@@ -32,7 +27,7 @@ static void test_idle_replicas(void **state)
 	assert_int_equal(f->severity, DIAG_MEDIUM);
 	assert_contains(f->root_cause, "scaled up to 30 replicas while its load needs 7");
 	assert_contains(f->root_cause, "23 idle replicas request 11.5 vCPU and 11.5 GiB");
-	char *ev = json_of(f->evidence);
+	char *ev = tu_json(f->evidence);
 	assert_contains(ev, "\"path\":\".spec.replicas\",\"value\":\"30\"");
 	assert_contains(ev, "\"message\":\"Scaled up replica set image-resizer-847f66d47c to 30\"");
 	assert_contains(ev, "\"component\":\"deployment-controller\"");
@@ -40,7 +35,7 @@ static void test_idle_replicas(void **state)
 	assert_contains(ev, "quantile_over_time(0.95");
 	assert_contains(ev, "\"value\":\"0.5\""); /* the request per replica */
 	free(ev);
-	char *fix = json_of(f->remediation);
+	char *fix = tu_json(f->remediation);
 	/* 30 replicas x ~72m p95 = 2.17 cores; / (0.5 x 0.7) -> 7 (more than the 2 before) */
 	assert_contains(fix, "\"patch_type\":\"merge\"");
 	assert_contains(fix, "\"patch\":{\"spec\":{\"replicas\":7}}");
@@ -57,7 +52,7 @@ static void test_hpa(void **state)
 	tu_analyze(w, "Usage", &rep);
 	const struct diag_finding *f = tu_finding(&rep, "IdleReplicas");
 	assert_non_null(f);
-	char *fix = json_of(f->remediation);
+	char *fix = tu_json(f->remediation);
 	assert_contains(fix, "\"kind\":\"HorizontalPodAutoscaler\"");
 	assert_contains(fix, "\"patch\":{\"spec\":{\"minReplicas\":7}}");
 	free(fix);
@@ -82,7 +77,7 @@ static void test_limits(void **state)
 	assert_string_equal(t->object.name, "api");
 	assert_int_equal(t->severity, DIAG_LOW);
 	assert_contains(t->root_cause, "42% of its CFS periods");
-	char *fix = json_of(t->remediation);
+	char *fix = tu_json(t->remediation);
 	assert_contains(fix, "\"patch_type\":\"strategic\"");
 	assert_contains(fix, "\"containers\":[{\"name\":\"api\",\"resources\":{\"limits\":{\"cpu\":"
 			     "\"500m\"}}}]");
@@ -91,7 +86,7 @@ static void test_limits(void **state)
 	assert_non_null(m);
 	assert_string_equal(m->object.name, "api");
 	assert_contains(m->root_cause, "730 MiB of its 768 MiB memory limit");
-	fix = json_of(m->remediation);
+	fix = tu_json(m->remediation);
 	assert_contains(fix, "\"memory\":\"912Mi\"");
 	free(fix);
 	assert_int_equal(rep.n, 3); /* and image-resizer's IdleReplicas */
