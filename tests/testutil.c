@@ -113,3 +113,17 @@ void tu_set_data_dir(void)
 	snprintf(dir, sizeof dir, "%s/data", src && *src ? src : ".");
 	setenv("KSWARM_DATA_DIR", dir, 1);
 }
+
+void tu_expect_no_findings(const char *rel, const char *filter)
+{
+	struct world *w = tu_world(rel);
+	struct diag_report rep;
+	tu_analyze(w, filter, &rep);
+	if (rep.n)
+		fail_msg("%s with %s: expected no finding, got %zu (first: %s on %s %s/%s)", rel,
+			 filter ? filter : "the default analyzers", rep.n, rep.findings[0]->cause,
+			 rep.findings[0]->object.kind, rep.findings[0]->object.ns,
+			 rep.findings[0]->object.name);
+	diag_report_free(&rep);
+	world_free(w);
+}

@@ -33,6 +33,8 @@ struct world *tu_world(const char *rel);
 /* Run the analyzers named in filter ("Pod,Service"; NULL: the default set) over the whole
  * world; fails the test on error. Free with diag_report_free. */
 void tu_analyze(struct world *w, const char *filter, struct diag_report *rep);
+/* Analyze the fixture with filter and fail unless nothing is found. */
+void tu_expect_no_findings(const char *rel, const char *filter);
 /* The first finding with this cause code, or NULL; how many there are. */
 const struct diag_finding *tu_finding(const struct diag_report *rep, const char *cause);
 size_t tu_count_cause(const struct diag_report *rep, const char *cause);

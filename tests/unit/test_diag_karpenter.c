@@ -140,12 +140,7 @@ static void test_disruption_blocked(void **state)
 /* Without NodePools served, nothing (the shop baseline). */
 static void test_no_karpenter(void **state)
 {
-	struct world *w = tu_world("diag/usage-cost-spike.yaml");
-	struct diag_report rep;
-	tu_analyze(w, "Karpenter", &rep);
-	assert_int_equal(rep.n, 0);
-	diag_report_free(&rep);
-	world_free(w);
+	tu_expect_no_findings("diag/usage-cost-spike.yaml", "Karpenter");
 }
 
 int main(void)
