@@ -24,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 TAP_CONTEXT=30
-. "$KSWARM_SRCDIR/tests/integration/tap.sh"
+. "$SRC/tests/integration/tap.sh"
 
 command -v promtool >/dev/null || { echo "1..0 # SKIP promtool not installed"; exit 0; }
 [ -x "$CHECKER" ] || { echo "1..0 # SKIP $CHECKER not built"; exit 0; }
