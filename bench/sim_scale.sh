@@ -13,6 +13,8 @@ env_name=simbench
 ns=simbench-$$
 tools=$(scripts/helm.sh ensure)
 K=$tools/kubectl
+# A fresh environment each run: a previous run's pods (still terminating) would skew it.
+scripts/localcp.sh reset --name "$env_name" >&2
 scripts/localcp.sh start --name "$env_name" >&2
 eval "$(scripts/localcp.sh env --name "$env_name")"
 sim_pid=""
@@ -76,7 +78,8 @@ rss=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$sim_pid/status")
 an=""
 for run in 1 2 3; do
   t_an0=$(date +%s.%N)
-  build/kswarm analyze -A -o json >"/tmp/kswarm-simbench-analyze.json" 2>/dev/null || true
+  KSWARM_LOG=debug build/kswarm analyze -A -o json >"/tmp/kswarm-simbench-analyze.json" \
+    2>"/tmp/kswarm-simbench-analyze-$run.log" || true
   t_an1=$(date +%s.%N)
   an="$an{\"run\":$run,\"wall_s\":$(awk -v a="$t_an0" -v b="$t_an1" 'BEGIN{printf "%.2f", b-a}'),\"stats\":$(jq -c .stats /tmp/kswarm-simbench-analyze.json)},"
 done

@@ -77,14 +77,21 @@ int world_load_live(struct world *w, struct kube_client *c, const struct world_l
 	long budget = o->timeout_ms > 0 ? o->timeout_ms : 60000;
 	int64_t deadline = ks_mono_ms() + budget, last_progress = 0;
 	int synced = 0;
+	bool was_synced[WK_COUNT] = {false};
 	for (;;) {
 		synced = 0;
 		long timeout = 100;
 		for (int k = 0; k < WK_COUNT; k++) {
 			if (!w->inf[k] || !kube_informer_watch(w->inf[k]))
 				continue;
-			if (kube_informer_synced(w->inf[k]))
+			if (kube_informer_synced(w->inf[k])) {
 				synced++;
+				if (!was_synced[k])
+					KS_DEBUG("world", "%s: %zu listed in %lld ms", w->res[k].resource,
+						 kube_informer_count(w->inf[k]),
+						 (long long)(ks_mono_ms() - t0));
+				was_synced[k] = true;
+			}
 			timeout = kube_informer_tick(w->inf[k], timeout);
 		}
 		if (o->progress && ks_mono_ms() - last_progress >= 250) {
