@@ -183,6 +183,28 @@ static void test_bad_rollout(void **state)
 	world_free(w);
 }
 
+/* The same rollout when Helm owns the Deployment: the release and its revision are
+ * evidence and a related object. */
+static void test_bad_rollout_helm(void **state)
+{
+	(void)state;
+	struct world *w = tu_world("diag/pod-bad-rollout-helm.yaml");
+	struct diag_report rep;
+	tu_analyze(w, "Pod,Deployment", &rep);
+	const struct diag_finding *f = one(&rep, "RolloutRegression");
+	assert_object(f, "Deployment", "orders", "orders-api");
+	char *ev = evidence_text(f);
+	assert_contains(ev, "Helm release orders/orders is at revision 4 (deployed); previous "
+			    "revision 3 (superseded)");
+	free(ev);
+	char *rel = tu_json(f->related);
+	assert_contains(rel, "\"name\":\"sh.helm.release.v1.orders.v4\",\"uid\":\"7a3e2f10-0000-"
+			     "4000-8000-000000000004\",\"role\":\"helm-release\"");
+	free(rel);
+	diag_report_free(&rep);
+	world_free(w);
+}
+
 static void test_baseline_quiet(void **state)
 {
 	(void)state;
@@ -236,7 +258,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_payment_db_secret),  cmocka_unit_test(test_image_typo),
 		cmocka_unit_test(test_oom_limit),          cmocka_unit_test(test_missing_config_key),
-		cmocka_unit_test(test_bad_rollout),        cmocka_unit_test(test_baseline_quiet),
+		cmocka_unit_test(test_bad_rollout),        cmocka_unit_test(test_bad_rollout_helm),
+		cmocka_unit_test(test_baseline_quiet),
 		cmocka_unit_test(test_generic_and_others),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
