@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# make demo (steps 1-2 of 6 so far): start the local Kubernetes control plane (building it
+# make demo (steps 1-3 of 6 so far): start the local Kubernetes control plane (building it
 # the first time), bring simulated EKS + Karpenter nodes with `kswarm sim` playing scenarios
 # (a crash-looping service whose Secret differs from Vault, an image typo, an OOM kill, a
 # missing ConfigMap key, a Service selecting nothing, a bad rollout), Prometheus scraping the
 # simulator's metrics when installed, then each scenario's documented fix applied with
-# kubectl until the cluster is healthy. (The swarm that finds and fixes these by itself comes
-# in steps 3-6.) Everything it started is stopped on exit or Ctrl-C; it exits non-zero when
+# kubectl until the cluster is healthy; on the way, `kswarm analyze` (step 3) shows each
+# problem's root cause, evidence and fix. (The swarm that fixes them by itself comes in
+# steps 4-6.) Everything it started is stopped on exit or Ctrl-C; it exits non-zero when
 # a scenario did not heal.
 # KSWARM_DEMO_SHORT=1 skips the final live watch (for CI).
 set -euo pipefail
@@ -67,6 +68,14 @@ $ks get pods -A -o wide
 say "kubectl logs --previous: why payment-service exits"
 pod=$("$tools/kubectl" get pods -n payments -l app=payment-service -o jsonpath='{.items[0].metadata.name}')
 "$tools/kubectl" logs -n payments "$pod" --previous || true
+
+say "kswarm analyze: what is broken and why (one finding per root cause, with the fix)"
+prom_args=()
+if [ "$prom" = 1 ]; then
+  eval "$(scripts/prometheus.sh env --name "$env_name")"
+  prom_args=(--prometheus "$KSWARM_PROM_URL")
+fi
+$ks analyze -A "${prom_args[@]}" || true
 
 say "applying each scenario's documented fix with kubectl"
 for sc in "${demo_scenarios[@]}"; do
