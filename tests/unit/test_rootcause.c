@@ -204,9 +204,36 @@ static void test_cron(void **state)
 	assert_int_equal(cron_parse(big, sizeof big, &c, NULL), KS_ETOOBIG);
 }
 
+/* StatefulSets keep their revisions in ControllerRevisions: the two newest are found, the
+ * pod's controller-revision-hash says it runs the current one, and the diff names the image
+ * and the args that changed. */
+static void test_controller_revisions(void **state)
+{
+	(void)state;
+	struct world *w = tu_world("diag/wl-statefulset-revisions.yaml");
+	struct wobj sts = world_get(w, WK_STATEFULSET, "ledger", "ledger-db");
+	struct rc_rollout r;
+	assert_true(rc_rollout_find(w, sts, &r));
+	assert_int_equal(r.cur.kind, WK_CONTROLLERREVISION);
+	assert_string_equal(r.cur_rev, "2");
+	assert_string_equal(r.prev_rev, "1");
+	assert_true(rc_rollout_pod_is_current(w, &r, world_get(w, WK_POD, "ledger", "ledger-db-0")));
+	struct diag_finding *f = ks_calloc(1, sizeof *f);
+	struct diag_ref ref = diag_ref_of(w, sts);
+	assert_true(rc_ev_rollout_diff(f, &ref, &r) >= 2);
+	char *ev = tu_json(f->evidence);
+	assert_contains(ev, "\"before\":\"postgres:15.8\",\"after\":\"postgres:16.4\"");
+	assert_contains(ev, "max_connections=100");
+	assert_contains(ev, "\"from\":\"1\",\"to\":\"2\"");
+	free(ev);
+	diag_finding_free(f);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_controller_revisions),
 		cmocka_unit_test(test_log_patterns),
 		cmocka_unit_test(test_links_and_owners),
 		cmocka_unit_test(test_patches_and_memory),
