@@ -29,6 +29,8 @@ LIB_SRC  := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
 CLI_SRC  := $(shell find src/cli -name '*.c' | sort)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 INTEG_SRC:= $(wildcard tests/integration/test_*.c)
+# Programs the integration scripts run (not tests by themselves: run-tests.sh skips them).
+HELPER_SRC:= $(wildcard tests/integration/helper_*.c)
 BENCH_SRC:= $(wildcard bench/*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 
@@ -37,7 +39,8 @@ EMBED    := $(sort $(wildcard deploy/crds/*.yaml scenarios/*.yaml))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/embedded.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-INTEG_BIN:= $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%)
+INTEG_BIN:= $(INTEG_SRC:tests/integration/%.c=$(B)/tests/%) \
+            $(HELPER_SRC:tests/integration/%.c=$(B)/tests/%)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 TESTUTIL := $(B)/obj/tests/testutil.o
 

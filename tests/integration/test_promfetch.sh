@@ -2,14 +2,14 @@
 # world_fetch_metrics against a real Prometheus: a Deployment runs on a simulated node, a
 # second simulator (no nodes) writes 3 hours of its metrics as a backfill, Debian's
 # Prometheus loads it (scripts/prometheus.sh, as test_sim_metrics.sh does), and
-# build/tests/test_promfetch (tests/integration/test_promfetch.c) reads it through
+# build/tests/helper_promfetch (tests/integration/helper_promfetch.c) reads it through
 # world_fetch_metrics; the mean CPU it reports agrees with Prometheus' own answer. TAP output.
 set -uo pipefail
 : "${KSWARM_TEST_KUBECONFIG:?needs the local control plane}" "${KSWARM_TEST_KUBECTL:?}" "${KSWARM_BIN:?}"
 export KUBECONFIG=$KSWARM_TEST_KUBECONFIG
 K=$KSWARM_TEST_KUBECTL
 SRC=${KSWARM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-CHECKER=$(dirname "$KSWARM_BIN")/tests/test_promfetch
+CHECKER=$(dirname "$KSWARM_BIN")/tests/helper_promfetch
 ns=kst-promfetch-$$
 pool=kst-promfetch-$$
 tmp=$(mktemp -d)
