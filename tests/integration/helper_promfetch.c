@@ -1,7 +1,8 @@
 /* helper_promfetch.c — world_fetch_metrics against a real Prometheus (Debian's 2.42) holding a
  * simulator's backfill. Run by test_promfetch.sh, which sets KSWARM_PROM_URL (the
  * Prometheus), KSWARM_PROM_NS and KSWARM_PROM_PODS (the pods of a Deployment with requests
- * 150m CPU / limits 300m CPU and 256Mi). Not a test by itself: scripts/run-tests.sh runs only test_*. */
+ * 150m CPU / limits 300m CPU and 256Mi). Not a test by itself: scripts/run-tests.sh runs
+ * only test_*. */
 #include "testutil.h"
 
 #include <string.h>
