@@ -48,12 +48,12 @@ struct diag_finding {
 	char *cause;             /* stable code: "ImageNotFound", "SecretKeyMissing" (docs/FINDINGS.md) */
 	struct diag_ref object;  /* the root-cause object */
 	enum diag_severity severity;
-	char *symptom;           /* what is seen: "2 pods of Deployment payments/payment-service crash-loop" */
+	char *symptom;           /* what is seen: "2 pods of Deployment shop/web crash-loop" */
 	char *root_cause;        /* why, a plain sentence */
 	char *explanation;       /* the built-in explanation for a person (NULL: none) */
 	cJSON *evidence;         /* array of typed items, see the diag_ev_* constructors */
 	cJSON *related;          /* array of {kind,namespace,name,uid,role} */
-	cJSON *remediation;      /* {"type":"patch",...} | {"type":"human",...}, never NULL once reported */
+	cJSON *remediation;      /* {"type":"patch",...} | {"type":"human",...}; set by the end */
 	double confidence;
 	char *group;             /* cause key; default "<cause>:<kind>/<ns>/<name>" */
 	char *follows;           /* derived: the key of the cause this symptom follows from */

@@ -77,7 +77,8 @@ static void bad_scenarios(void **state)
 	refuse(HEAD "nodes:\n  - {instance_type: m5.large, capacity_type: reserved}\n",
 	       "nodes[0]: capacity_type must be");
 	refuse(HEAD, "ground_truth: is required");
-	refuse(HEAD "ground_truth:\n  root_cause: r\n  broken: []\n", "ground_truth.diagnosis: is required");
+	refuse(HEAD "ground_truth:\n  root_cause: r\n  broken: []\n",
+	       "ground_truth.diagnosis: is required");
 	refuse(HEAD "ground_truth:\n  root_cause: r\n  diagnosis: {cause: C, name: x}\n",
 	       "ground_truth.diagnosis.kind: is required");
 	refuse(HEAD "ground_truth:\n  root_cause: r\n  diagnosis: {none: true}\n  broken: []\n",
