@@ -129,7 +129,7 @@ check "NodePool template labels and taints, capacity type and nodepool-hash on t
   grep -qE '^$ns on-demand [0-9]+ kswarm-test=$ns\$'"
 check "the pods run on it" until_ok 30 running_on web "$node1" 3
 check "so does the DaemonSet's pod" until_ok 30 running_on agent "$node1" 1
-check "Nominated events on the pods" pod_event Nominated "Pod should schedule on: node/$node1"
+check "Nominated events on the pods" until_ok 20 pod_event Nominated "Pod should schedule on: node/$node1"
 vcpu=$(awk -F, -v t="$expected" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["instance_type"] == t { print $c["vcpu"] }' "$csv")
 check "NodePool status.resources: $vcpu cpu, 1 node" until_ok 10 bash -c "
   [ \"\$('$K' get nodepool '$np' -o jsonpath='{.status.resources.cpu} {.status.resources.nodes}')\" = '$vcpu 1' ]"
