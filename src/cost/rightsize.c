@@ -8,9 +8,9 @@
  * memory histogram (folded from their series' peaks by rs_recommend) and the sample counts.
  *
  * Speed: a histogram stores only its non-empty bucket range (~20-40 doubles, not 176); a
- * bucket is looked up from the previous sample's first (usage moves little between steps),
- * else by one log; a sample's decay weight is the previous one's times 2^(step / half-life)
- * when the step repeats, else one exp2. */
+ * bucket is found from the top bits of the value (a table) and one comparison, no log; a
+ * sample's decay weight is the previous one's times 2^(step / half-life) when the step
+ * repeats, else one exp2. */
 #include "base/common.h"
 #include "cost/rightsize.h"
 
@@ -25,13 +25,30 @@
 
 /* ---- buckets ---- */
 
-#define MAX_BUCKETS 512
+#define MAX_BUCKETS 256 /* guess[] holds a bucket in a byte */
+
+/* guess[key] for key = (the top 20 bits of a double v) - key0: the bucket of the smallest
+ * double with those bits. Those bits keep 8 bits of mantissa, so a key spans under 0.4% of
+ * v while every bucket spans at least 5% (the first ones more): v is in guess[key] or the
+ * next bucket. */
+#define KEY_SHIFT 44
+#define MAX_KEYS 8192
 
 struct bucket_table {
 	double first;
 	int n;
 	double start[MAX_BUCKETS];
+	uint64_t key0;
+	int nkeys;
+	uint8_t guess[MAX_KEYS];
 };
+
+static uint64_t key_of(double v)
+{
+	uint64_t bits;
+	memcpy(&bits, &v, sizeof(bits));
+	return bits >> KEY_SHIFT;
+}
 
 static struct bucket_table tables[2];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
@@ -47,6 +64,19 @@ static void table_init(struct bucket_table *t, double first, double max)
 		t->n = MAX_BUCKETS;
 	for (int b = 0; b < t->n; b++)
 		t->start[b] = b == 0 ? 0 : first * (pow(ratio, b) - 1) / (ratio - 1);
+	t->key0 = key_of(first);
+	t->nkeys = (int)(key_of(t->start[t->n - 1]) - t->key0 + 1);
+	if (t->nkeys > MAX_KEYS)
+		t->nkeys = MAX_KEYS;
+	int b = 0;
+	for (int k = 0; k < t->nkeys; k++) {
+		uint64_t bits = (t->key0 + (uint64_t)k) << KEY_SHIFT;
+		double lo;
+		memcpy(&lo, &bits, sizeof(lo));
+		while (b + 1 < t->n && lo >= t->start[b + 1])
+			b++;
+		t->guess[k] = (uint8_t)b;
+	}
 }
 
 static void tables_init(void)
@@ -72,33 +102,25 @@ double rs_bucket_start(enum rs_resource r, int b)
 	return b <= 0 ? 0 : b >= t->n ? t->start[t->n - 1] : t->start[b];
 }
 
-/* The bucket of v, trying hint (a bucket index, or -1) before the logarithm. The table
- * decides: the log only guesses, so values on a boundary land as the table says. */
-static int find_bucket(const struct bucket_table *t, double v, int hint)
+/* The bucket of v: the last one whose start is <= v (the table decides, so a value on a
+ * boundary lands exactly as the formula's bucket starts say). */
+static inline int find_bucket(const struct bucket_table *t, double v)
 {
 	if (!(v >= t->first))
-		return 0;
+		return 0; /* below the first bucket's end, negative or NaN */
 	int last = t->n - 1;
-	if (hint >= 0 && hint < last && v >= t->start[hint] && v < t->start[hint + 1])
-		return hint;
-	int b;
-	if (v >= t->start[last]) {
-		b = last;
-	} else {
-		double g = RS_BUCKET_GROWTH;
-		b = (int)(log(v * g / t->first + 1) / log1p(g));
-		b = b < 0 ? 0 : b > last ? last : b;
-	}
-	while (b < last && v >= t->start[b + 1])
+	if (v >= t->start[last])
+		return last;
+	uint64_t key = key_of(v) - t->key0;
+	int b = key < (uint64_t)t->nkeys ? t->guess[key] : last;
+	if (b < last && v >= t->start[b + 1])
 		b++;
-	while (b > 0 && v < t->start[b])
-		b--;
 	return b;
 }
 
 int rs_find_bucket(enum rs_resource r, double v)
 {
-	return find_bucket(table(r), v, -1);
+	return find_bucket(table(r), v);
 }
 
 double rs_decay_weight(double t, double ref)
@@ -108,7 +130,7 @@ double rs_decay_weight(double t, double ref)
 
 /* ---- histograms ---- */
 
-static void hist_add_bucket(struct rs_hist *h, int b, double weight)
+static void hist_grow(struct rs_hist *h, int b)
 {
 	if (h->n == 0) {
 		h->w = ks_malloc(sizeof(double));
@@ -130,6 +152,12 @@ static void hist_add_bucket(struct rs_hist *h, int b, double weight)
 			h->w[i] = 0;
 		h->n = n;
 	}
+}
+
+static inline void hist_add_bucket(struct rs_hist *h, int b, double weight)
+{
+	if ((unsigned)(b - h->lo) >= (unsigned)h->n)
+		hist_grow(h, b);
 	h->w[b - h->lo] += weight;
 	h->total += weight;
 }
@@ -138,7 +166,7 @@ void rs_hist_add(struct rs_hist *h, enum rs_resource r, double v, double weight)
 {
 	if (!(weight >= 0) || !isfinite(weight))
 		return;
-	hist_add_bucket(h, find_bucket(table(r), v, -1), weight);
+	hist_add_bucket(h, find_bucket(table(r), v), weight);
 }
 
 /* The first and last buckets holding at least RS_EPSILON, as the VPA's minBucket and
@@ -194,19 +222,21 @@ struct agg {
 	double first_t, last_t;
 	size_t cpu_samples, mem_peaks;
 	bool oom_bumped;
+	const struct rs_spec *spec; /* set by rs_recommend */
 };
 
 struct series {
 	struct agg *agg;
 	double peak[RS_MEM_INTERVALS]; /* interval k ends at ref - k * RS_MEM_INTERVAL_S */
 	uint8_t oom[RS_MEM_INTERVALS];
-	int cpu_hint;                  /* the bucket of the last CPU sample */
 };
 
 struct rs_set {
 	struct rs_set_opts o;
-	struct ks_map series, aggs;
-	struct ks_buf key; /* scratch */
+	struct ks_map series, aggs; /* series: index + 1 into v; aggs: struct agg * */
+	struct series *v;           /* contiguous, so rs_recommend walks them in order */
+	size_t nv, cap;
+	struct ks_buf key;          /* scratch */
 };
 
 struct rs_set *rs_set_new(const struct rs_set_opts *o)
@@ -225,8 +255,7 @@ void rs_set_free(struct rs_set *s)
 		return;
 	const char *k;
 	void *v;
-	for (size_t i = 0; ks_map_next(&s->series, &i, &k, &v);)
-		free(v);
+	free(s->v);
 	for (size_t i = 0; ks_map_next(&s->aggs, &i, &k, &v);) {
 		struct agg *a = v;
 		rs_hist_release(&a->cpu);
@@ -250,16 +279,20 @@ size_t rs_set_size(const struct rs_set *s)
 static const char *make_key(struct rs_set *s, const char *a, const char *b, const char *c)
 {
 	ks_buf_reset(&s->key);
-	ks_buf_appendf(&s->key, "%s\x1f%s\x1f%s", a, b, c);
+	ks_buf_appendstr(&s->key, a);
+	ks_buf_appendc(&s->key, '\x1f');
+	ks_buf_appendstr(&s->key, b);
+	ks_buf_appendc(&s->key, '\x1f');
+	ks_buf_appendstr(&s->key, c);
 	return s->key.data;
 }
 
 static struct series *series_get(struct rs_set *s, const char *ns, const char *pod,
 				 const char *container)
 {
-	struct series *se = ks_map_get(&s->series, make_key(s, ns, pod, container));
-	if (se)
-		return se;
+	uintptr_t idx = (uintptr_t)ks_map_get(&s->series, make_key(s, ns, pod, container));
+	if (idx)
+		return &s->v[idx - 1];
 	const char *wl = s->o.workload_of ? s->o.workload_of(s->o.workload_ctx, ns, pod) : NULL;
 	if (!wl)
 		wl = pod;
@@ -271,10 +304,10 @@ static struct series *series_get(struct rs_set *s, const char *ns, const char *p
 		a->container = ks_strdup(container);
 		ks_map_put(&s->aggs, s->key.data, a);
 	}
-	se = ks_calloc(1, sizeof(*se));
-	se->agg = a;
-	se->cpu_hint = -1;
-	ks_map_put(&s->series, make_key(s, ns, pod, container), se);
+	s->v = ks_grow(s->v, sizeof(*s->v), s->nv + 1, &s->cap);
+	struct series *se = &s->v[s->nv++];
+	*se = (struct series){.agg = a};
+	ks_map_put(&s->series, make_key(s, ns, pod, container), (void *)(uintptr_t)s->nv);
 	return se;
 }
 
@@ -284,7 +317,8 @@ void rs_set_add_cpu(struct rs_set *s, const char *ns, const char *pod, const cha
 	struct series *se = series_get(s, ns, pod, container);
 	struct agg *a = se->agg;
 	const struct bucket_table *t = table(RS_CPU);
-	double prev_t = NAN, dt = NAN, w = 0, factor = 1;
+	double prev_t = NAN, dt = NAN, w = 0, factor = 1, first = INFINITY, last = -INFINITY;
+	size_t added = 0;
 	for (size_t i = 0; i < n; i++) {
 		double x = v[i].v, ts = v[i].t;
 		if (!isfinite(x) || x < 0 || !isfinite(ts))
@@ -297,14 +331,18 @@ void rs_set_add_cpu(struct rs_set *s, const char *ns, const char *pod, const cha
 			factor = isfinite(dt) ? exp2(dt / RS_HALF_LIFE_S) : 1;
 		}
 		prev_t = ts;
-		se->cpu_hint = find_bucket(t, x, se->cpu_hint);
-		hist_add_bucket(&a->cpu, se->cpu_hint, w);
-		if (a->cpu_samples == 0 || ts < a->first_t)
-			a->first_t = ts;
-		if (a->cpu_samples == 0 || ts > a->last_t)
-			a->last_t = ts;
-		a->cpu_samples++;
+		hist_add_bucket(&a->cpu, find_bucket(t, x), w);
+		first = ts < first ? ts : first;
+		last = ts > last ? ts : last;
+		added++;
 	}
+	if (!added)
+		return;
+	if (a->cpu_samples == 0 || first < a->first_t)
+		a->first_t = first;
+	if (a->cpu_samples == 0 || last > a->last_t)
+		a->last_t = last;
+	a->cpu_samples += added;
 }
 
 /* The memory interval of an instant t: interval k is (ref - (k+1) I, ref - k I]. */
@@ -378,23 +416,13 @@ const char *rs_reason_name(enum rs_reason r)
 }
 
 /* Fold the series' memory peaks (with their OOM bumps) into the aggregates' memory
- * histograms; aggs maps an aggregate to the spec that gives its request. */
-static void fold_memory(struct rs_set *s, const struct ks_map *spec_of)
+ * histograms; an aggregate's spec (set by rs_recommend) gives the request. */
+static void fold_memory(struct rs_set *s)
 {
-	const char *k;
-	void *v;
-	for (size_t i = 0; ks_map_next(&s->aggs, &i, &k, &v);) {
-		struct agg *a = v;
-		rs_hist_release(&a->mem);
-		a->mem_peaks = 0;
-		a->oom_bumped = false;
-	}
-	for (size_t i = 0; ks_map_next(&s->series, &i, &k, &v);) {
-		struct series *se = v;
+	for (size_t i = 0; i < s->nv; i++) {
+		struct series *se = &s->v[i];
 		struct agg *a = se->agg;
-		const struct rs_spec *sp =
-			ks_map_get(spec_of, make_key(s, a->ns, a->workload, a->container));
-		double request = sp ? sp->mem_request : 0;
+		double request = a->spec ? a->spec->mem_request : 0;
 		for (int j = 0; j < RS_MEM_INTERVALS; j++) {
 			double peak = se->peak[j];
 			if (se->oom[j]) {
@@ -481,10 +509,10 @@ static void describe(struct ks_buf *b, const char *what, double request,
 		       a->clamped ? ", LimitRange" : "");
 }
 
-static void recommend_one(struct rs_set *s, const struct rs_spec *sp, struct rs_rec *rec)
+static void recommend_one(const struct agg *a, const struct rs_spec *sp, double cpu_step,
+			  struct rs_rec *rec)
 {
 	*rec = (struct rs_rec){.spec = sp};
-	struct agg *a = ks_map_get(&s->aggs, make_key(s, sp->ns, sp->workload, sp->container));
 	struct ks_buf text;
 	ks_buf_init(&text, RS_REASON_TEXT_MAX - 1);
 	if (!a || (a->cpu_samples == 0 && a->mem_peaks == 0)) {
@@ -494,7 +522,7 @@ static void recommend_one(struct rs_set *s, const struct rs_spec *sp, struct rs_
 		ks_buf_release(&text);
 		return;
 	}
-	double step = s->o.cpu_step_s > 0 ? s->o.cpu_step_s : 60;
+	double step = cpu_step > 0 ? cpu_step : 60;
 	double span = a->cpu_samples ? a->last_t - a->first_t : 0;
 	double span_days = span / 86400, sample_days = (double)a->cpu_samples * step / 86400;
 	rec->confidence = span_days < sample_days ? span_days : sample_days;
@@ -527,24 +555,32 @@ static void recommend_one(struct rs_set *s, const struct rs_spec *sp, struct rs_
 int rs_recommend(struct rs_set *s, const struct rs_spec *specs, size_t n,
 		 struct rs_rec **out, struct ks_err *err)
 {
-	struct ks_map spec_of;
-	ks_map_init(&spec_of);
-	for (size_t i = 0; i < n; i++) {
-		const struct rs_spec *sp = &specs[i];
-		if (!sp->ns || !sp->workload || !sp->container) {
-			ks_map_release(&spec_of);
+	for (size_t i = 0; i < n; i++)
+		if (!specs[i].ns || !specs[i].workload || !specs[i].container)
 			return ks_err_set(err, KS_EINVAL,
 					  "right-sizing: spec %zu lacks a namespace, workload or "
 					  "container name", i);
-		}
-		ks_map_put(&spec_of, make_key(s, sp->ns, sp->workload, sp->container),
-			   (void *)sp);
+	const char *k;
+	void *v;
+	for (size_t i = 0; ks_map_next(&s->aggs, &i, &k, &v);) {
+		struct agg *a = v;
+		rs_hist_release(&a->mem);
+		a->mem_peaks = 0;
+		a->oom_bumped = false;
+		a->spec = NULL;
 	}
-	fold_memory(s, &spec_of);
-	ks_map_release(&spec_of);
+	struct agg **agg_of = ks_calloc(n ? n : 1, sizeof(*agg_of));
+	for (size_t i = 0; i < n; i++) {
+		const struct rs_spec *sp = &specs[i];
+		agg_of[i] = ks_map_get(&s->aggs, make_key(s, sp->ns, sp->workload, sp->container));
+		if (agg_of[i])
+			agg_of[i]->spec = sp;
+	}
+	fold_memory(s);
 	struct rs_rec *recs = ks_calloc(n ? n : 1, sizeof(*recs));
 	for (size_t i = 0; i < n; i++)
-		recommend_one(s, &specs[i], &recs[i]);
+		recommend_one(agg_of[i], &specs[i], s->o.cpu_step_s, &recs[i]);
+	free(agg_of);
 	*out = recs;
 	return 0;
 }

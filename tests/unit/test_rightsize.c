@@ -52,6 +52,22 @@ static void test_buckets(void **state)
 	assert_int_equal(rs_find_bucket(RS_CPU, -3), 0);
 	assert_int_equal(rs_find_bucket(RS_CPU, NAN), 0);
 	assert_int_equal(rs_find_bucket(RS_MEMORY, 300 * MIB), 19);
+	/* The fast look-up agrees with a linear search over log-uniform values. */
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		enum rs_resource r = i & 1 ? RS_MEMORY : RS_CPU;
+		double lo = r == RS_CPU ? 1e-4 : 1e5, span = 1e8;
+		double v = lo * pow(span, (double)(x >> 11) / 9007199254740992.0);
+		int want = 0;
+		while (want + 1 < rs_bucket_count(r) && v >= rs_bucket_start(r, want + 1))
+			want++;
+		if (rs_find_bucket(r, v) != want)
+			fail_msg("%s %.17g: bucket %d, want %d", r == RS_CPU ? "cpu" : "memory", v,
+				 rs_find_bucket(r, v), want);
+	}
 	/* Every boundary lands in its own bucket. */
 	for (int b = 1; b < rs_bucket_count(RS_MEMORY); b++) {
 		assert_int_equal(rs_find_bucket(RS_MEMORY, rs_bucket_start(RS_MEMORY, b)), b);
