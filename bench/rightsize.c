@@ -88,7 +88,8 @@ int main(int argc, char **argv)
 		}
 		for (int j = 0; j < RS_MEM_INTERVALS; j++)
 			mem[p * RS_MEM_INTERVALS + j] = (struct prom_sample){
-				.t = REF - j * RS_MEM_INTERVAL_S - 1, .v = mlevel * (0.9 + 0.2 * rnd())};
+				.t = REF - j * RS_MEM_INTERVAL_S - 1,
+				.v = mlevel * (0.9 + 0.2 * rnd())};
 	}
 	long deployments = (pods + 9) / 10;
 	char **wl = ks_calloc((size_t)pods, sizeof(*wl));

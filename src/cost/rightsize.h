@@ -87,7 +87,7 @@ void rs_hist_release(struct rs_hist *h);
 typedef const char *(*rs_workload_fn)(void *ctx, const char *ns, const char *pod);
 
 struct rs_set_opts {
-	double ref_time;          /* the end of the history (Unix seconds), weights relative to it */
+	double ref_time;          /* the end of the history (Unix seconds): weights are 1 there */
 	double cpu_step_s;        /* the span one CPU sample covers (for the confidence) */
 	rs_workload_fn workload_of; /* NULL: every pod stands alone */
 	void *workload_ctx;
@@ -174,7 +174,9 @@ struct rs_rec {
 	double confidence;           /* days, as the VPA's */
 	size_t cpu_samples, mem_peaks;
 	struct rs_amounts cpu, mem;
-	char text[RS_REASON_TEXT_MAX]; /* "cpu: over-requested: 500m requested, 60m-120m used …" */
+	/* "cpu: over-requested: requests 1000m, recommended 588m (588m-882m); memory: fits: …;
+	 * short-history: 6.0 h"; ", OOM bump" and ", LimitRange" follow a resource they moved */
+	char text[RS_REASON_TEXT_MAX];
 };
 
 /* One recommendation per spec, in order; *out is the caller's (free()). */
