@@ -291,8 +291,8 @@ int cost_prices_fleet_hourly(const struct cost_prices *p, const char *type,
 	out->usd_hr = (double)r->count * r->usd_hr + (double)extra * unit.usd_hr;
 	out->list_usd_hr = (double)r->count * r->usd_hr + (double)extra * unit.list_usd_hr;
 	snprintf(out->source, sizeof out->source,
-		 "reserved capacity %s: %lld x $%g/h paid whether used or not%s%s", p->overrides->name,
-		 (long long)r->count, r->usd_hr, extra ? "; beyond it: " : "",
+		 "reserved capacity %s: %lld x $%g/h paid whether used or not%s%s",
+		 p->overrides->name, (long long)r->count, r->usd_hr, extra ? "; beyond it: " : "",
 		 extra ? unit.source : "");
 	return 0;
 }
@@ -390,7 +390,8 @@ static int take_product(struct offer_import *im, const char *text, size_t len, u
 	const char *sku = ks_json_str(j, "sku"), *family = ks_json_str(j, "productFamily");
 	const char *type = attr(attrs, "instanceType"), *region = attr(attrs, "regionCode");
 	if (!sku || !family)
-		rc = offer_err(im, err, at, KS_EINVAL, "product without \"sku\" or \"productFamily\"");
+		rc = offer_err(im, err, at, KS_EINVAL,
+			       "product without \"sku\" or \"productFamily\"");
 	if (rc || strcmp(family, "Compute Instance") || !type || !type[0] || strlen(type) > 63 ||
 	    !attr_is(attrs, "operatingSystem", "Linux", true) ||
 	    !attr_is(attrs, "tenancy", "Shared", true) ||
@@ -472,7 +473,8 @@ static int take_term(struct offer_import *im, const char *sku, const char *text,
 	cJSON_Delete(j);
 	if (found < 0) {
 		char m[256];
-		snprintf(m, sizeof m, "OnDemand term of %s: pricePerUnit.USD is not a decimal", sku);
+		snprintf(m, sizeof m, "OnDemand term of %s: pricePerUnit.USD is not a decimal",
+			 sku);
 		return offer_err(im, err, at, KS_EINVAL, m);
 	}
 	if (!found)
@@ -597,8 +599,9 @@ static int scan(struct offer_import *im, const char *win, size_t len, uint64_t w
 			    sc->keylen[sc->depth] < OFFER_KEY_MAX - 1)
 				sc->key[sc->depth][sc->keylen[sc->depth]++] = (char)c;
 			else if (sc->str_is_key && sc->depth <= 3)
-				sc->keylen[sc->depth] = OFFER_KEY_MAX; /* too long: matches nothing */
-			else if (!sc->str_is_key && sc->depth == 1 && sc->svallen < OFFER_KEY_MAX - 1)
+				sc->keylen[sc->depth] = OFFER_KEY_MAX; /* too long: no match */
+			else if (!sc->str_is_key && sc->depth == 1 &&
+				 sc->svallen < OFFER_KEY_MAX - 1)
 				sc->sval[sc->svallen++] = (char)c;
 			continue;
 		}
@@ -648,7 +651,8 @@ static int scan(struct offer_import *im, const char *win, size_t len, uint64_t w
 			sc->pos = at + 1;
 			if (c == '{' || c == '[') {
 				if (sc->depth >= OFFER_MAX_DEPTH)
-					return offer_err(im, err, at, KS_EINVAL, "nested too deeply");
+					return offer_err(im, err, at, KS_EINVAL,
+							 "nested too deeply");
 				sc->kind[++sc->depth] = c;
 				sc->state = c == '{' ? ST_KEY : ST_FIRST;
 				sc->after_key_comma = false;
@@ -674,8 +678,8 @@ static int scan(struct offer_import *im, const char *win, size_t len, uint64_t w
 			} else if (c == (sc->kind[sc->depth] == '{' ? '}' : ']')) {
 				rc = close_container(im, win, win_base, err);
 			} else {
-				return offer_err(im, err, at, KS_EINVAL, "expected ',' or a closing "
-									 "bracket");
+				return offer_err(im, err, at, KS_EINVAL,
+						 "expected ',' or a closing bracket");
 			}
 			break;
 		}
@@ -702,8 +706,9 @@ static int scan_finish(struct offer_import *im, const char *win, uint64_t win_ba
 	if (sc->kind[1] != '{')
 		return offer_err(im, err, 0, KS_EINVAL, "not a JSON object");
 	if (!sc->products_seen)
-		return ks_err_set(err, KS_EINVAL, "%s: no \"products\" object: not an AWS price-list "
-						  "offer file", im->name);
+		return ks_err_set(err, KS_EINVAL,
+				  "%s: no \"products\" object: not an AWS price-list offer file",
+				  im->name);
 	return 0;
 }
 
@@ -744,17 +749,21 @@ static int import_commit(struct cost_prices *p, struct offer_import *im, struct 
 	}
 	if (im->prices.len == 0)
 		return ks_err_set(err, KS_EINVAL,
-				  "%s: no Linux, shared-tenancy on-demand instance price%s%s", im->name,
-				  im->want_region ? " for region " : "",
+				  "%s: no Linux, shared-tenancy on-demand instance price%s%s",
+				  im->name, im->want_region ? " for region " : "",
 				  im->want_region ? im->want_region : "");
 	bool same_region = !strcmp(p->region, im->st.region);
 	const char *src = add_source(p, ks_asprintf("offer file %s (%s)", im->name,
 						     im->st.publication_date[0]
 							     ? im->st.publication_date
 							     : "no publicationDate"));
-	if (!same_region) {
-		for (size_t i = 0; ks_map_next(&p->types, &i, &k, &v);)
-			((struct price_entry *)v)->od_source = NULL;
+	if (!same_region) { /* another region's prices, listed or observed, say nothing here */
+		for (size_t i = 0; ks_map_next(&p->types, &i, &k, &v);) {
+			struct price_entry *e = v;
+			e->od_source = NULL;
+			free(e->spot_source);
+			e->spot_source = NULL;
+		}
 		snprintf(p->region, sizeof p->region, "%s", im->st.region);
 	}
 	for (size_t i = 0; ks_map_next(&im->prices, &i, &k, &v);) {
@@ -818,8 +827,8 @@ int cost_prices_import_offer(struct cost_prices *p, const char *path, const char
 			im.sc.pos = 3;
 		total += n;
 		if (total > COST_OFFER_MAX_BYTES) {
-			rc = ks_err_set(err, KS_ETOOBIG, "%s: larger than the %llu-byte limit", path,
-					(unsigned long long)COST_OFFER_MAX_BYTES);
+			rc = ks_err_set(err, KS_ETOOBIG, "%s: larger than the %llu-byte limit",
+					path, (unsigned long long)COST_OFFER_MAX_BYTES);
 			break;
 		}
 		if (ks_buf_append(&win, chunk, n)) {

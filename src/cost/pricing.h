@@ -96,7 +96,8 @@ struct cost_offer_stats {
 /* Import the on-demand prices of an offer file (path, or len bytes of data named name).
  * region: keep only products of that regionCode; NULL: the file must hold one region.
  * When the file's region differs from the struct's, prices of types the file does not name
- * are dropped (a us-east-1 price is no estimate for eu-west-1). All or nothing: on error p
+ * and spot prices from price history are dropped (a us-east-1 price is no estimate for
+ * eu-west-1); the catalog's savings figures stay. All or nothing: on error p
  * is unchanged. Errors name the file and the byte offset: "F: byte 1234: ...". */
 int cost_prices_import_offer(struct cost_prices *p, const char *path, const char *region,
 			     struct cost_offer_stats *st, struct ks_err *err);

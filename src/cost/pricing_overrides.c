@@ -207,7 +207,8 @@ static int parse_root(struct ov_ctx *x, const struct kube_ynode *root)
 		if ((rc = want(x, v, "savingsPlans", KUBE_Y_SEQ)))
 			return rc;
 		if (v->n > COST_OVERRIDES_MAX_ITEMS)
-			return bad(x, v, "savingsPlans", "more than %d plans", COST_OVERRIDES_MAX_ITEMS);
+			return bad(x, v, "savingsPlans", "more than %d plans",
+				   COST_OVERRIDES_MAX_ITEMS);
 		ov->plans = ks_calloc(v->n ? v->n : 1, sizeof *ov->plans);
 		for (size_t i = 0; i < v->n; i++) {
 			snprintf(field, sizeof field, "savingsPlans[%zu]", i);

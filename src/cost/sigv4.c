@@ -229,7 +229,8 @@ int cost_sigv4_sign(const struct cost_sigv4_request *req,
 	    !creds->secret_access_key[0])
 		return ks_err_set(err, KS_EAUTH, "sigv4: no access key id or secret access key");
 	if (strpbrk(creds->access_key_id, "/, \r\n"))
-		return ks_err_set(err, KS_EINVAL, "sigv4: the access key id holds '/', ',' or a space");
+		return ks_err_set(err, KS_EINVAL,
+				  "sigv4: the access key id holds '/', ',' or a space");
 	if (req->n_headers > COST_SIGV4_MAX_HEADERS || np > COST_SIGV4_MAX_PARAMS)
 		return ks_err_set(err, KS_ETOOBIG, "sigv4: more than %d headers or %d parameters",
 				  COST_SIGV4_MAX_HEADERS, COST_SIGV4_MAX_PARAMS);

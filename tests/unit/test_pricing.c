@@ -173,6 +173,7 @@ static void offer_variants(void **state)
 	struct ks_err e = {0};
 	struct cost_price pr;
 
+	assert_int_equal(cost_prices_set_spot(p, "m5.large", 0.03, "us-east-1a", &e), 0);
 	/* terms before products; another region replaces the snapshot wholesale */
 	const char *eu = "{\"terms\":{\"OnDemand\":{" TERM("A", "0.107") "," TERM("B", "0.2")
 			 "}},\"publicationDate\":\"2026-11-02T00:00:00Z\",\"products\":{"
@@ -229,8 +230,8 @@ static void offer_variants(void **state)
 		{"{\"products\":{\"X\":{\"sku\":\"X\"}}}",
 		 "t.json: byte 17: product without \"sku\" or \"productFamily\""},
 		{"{\"products\":{\"X\":[1,]}}", "t.json: byte 20: expected a value"},
-		{"{\"products\":{" PRODUCT("A", "m5.large", "us-east-1") "},\"terms\":{\"OnDemand\":{"
-		 TERM("A", "1e3") "}}}",
+		{"{\"products\":{" PRODUCT("A", "m5.large", "us-east-1")
+		 "},\"terms\":{\"OnDemand\":{" TERM("A", "1e3") "}}}",
 		 "pricePerUnit.USD is not a decimal"},
 		{"{\"a\":\"x\ny\"}", "t.json: byte 7: control character in a string"},
 	};
@@ -325,8 +326,9 @@ static void overrides_math(void **state)
 	get(p, "m5.large", COST_CAPACITY_ON_DEMAND, &pr);
 	assert_true(pr.list_usd_hr == 0.096);
 	near(pr.usd_hr, 0.096 * 0.60 * 0.88);
-	snprintf(want, sizeof want, "catalog snapshot; savings plan 'm5-ec2-instance-3y' 40%%; "
-				    "override %s: discount 12%%", tu_fixture("cost/overrides.yaml"));
+	snprintf(want, sizeof want,
+		 "catalog snapshot; savings plan 'm5-ec2-instance-3y' 40%%; override %s: "
+		 "discount 12%%", tu_fixture("cost/overrides.yaml"));
 	assert_string_equal(pr.source, want);
 	/* m6g: the compute plan only */
 	get(p, "m6g.large", COST_CAPACITY_ON_DEMAND, &pr);
@@ -388,7 +390,8 @@ static void overrides_errors(void **state)
 		{"discountPct: -5\n", "o.yaml:1:14: discountPct: '-5' is not a number"},
 		{"discountPct: 1e2\n", "o.yaml:1:14: discountPct: '1e2' is not a number"},
 		{"discount: 5\n", "o.yaml:1:1: unknown key 'discount'"},
-		{"discountPct: 5\ndiscountPct: 6\n", "o.yaml:2:1: key 'discountPct' is given twice"},
+		{"discountPct: 5\ndiscountPct: 6\n",
+		 "o.yaml:2:1: key 'discountPct' is given twice"},
 		{"- 1\n", "o.yaml:1:1: must be a mapping"},
 		{"savingsPlans:\n  - name: a\n    pct: 120\n",
 		 "o.yaml:3:10: savingsPlans[0]: '120' is not between 0 and 100 (exclusive)"},
