@@ -121,7 +121,9 @@ int cost_prices_set_spot(struct cost_prices *p, const char *type, double usd_hr,
  *     - instanceType: m5.large
  *       count: 4               # 1..1000000
  *       usdPerHour: 0.061      # per instance, what is actually paid (no discount applies)
- * Unknown keys, wrong types and out-of-range values are errors "F:LINE:COL: what". */
+ * Unknown keys, wrong types and out-of-range values are errors (KS_EINVAL) "F:LINE:COL: what";
+ * YAML that kcyaml does not read (explicit "? " keys...) is KS_EUNSUPPORTED, a file over
+ * COST_OVERRIDES_MAX_BYTES KS_ETOOBIG. */
 int cost_overrides_load(const char *path, struct cost_overrides **out, struct ks_err *err);
 int cost_overrides_parse_mem(const char *name, const char *data, size_t len,
 			     struct cost_overrides **out, struct ks_err *err);
