@@ -8,7 +8,8 @@
  *    filters GetProducts: productFamily "Compute Instance", operatingSystem Linux, tenancy
  *    Shared, preInstalledSw NA, capacitystatus Used, licenseModel "No License required"
  *    (and marketoption OnDemand and operation RunInstances when the file has those);
- *  - cost_prices_set_spot records a spot price observed in the spot price history;
+ *  - cost_prices_import_spot_history (DescribeSpotPriceHistory output) and
+ *    cost_prices_set_spot record spot prices observed in the spot price history;
  *  - cost_prices_set_overrides installs a cluster's overrides (discount, Savings Plans,
  *    reserved capacity).
  * Lookups (cost_prices_get) apply the overrides and describe the price's source:
@@ -109,6 +110,24 @@ int cost_prices_import_offer_mem(struct cost_prices *p, const char *name, const 
  * us-east-1a 2026-11-21T10:00:00Z", copied). usd_hr must be > 0. */
 int cost_prices_set_spot(struct cost_prices *p, const char *type, double usd_hr,
 			 const char *source, struct ks_err *err);
+
+/* Import spot prices from DescribeSpotPriceHistory output as the AWS CLI writes it
+ * (`aws ec2 describe-spot-price-history --output json`, or the API's fields in JSON):
+ *   {"SpotPriceHistory":[{"AvailabilityZone":"us-east-1a","InstanceType":"m5.large",
+ *     "ProductDescription":"Linux/UNIX","SpotPrice":"0.035900",
+ *     "Timestamp":"2026-11-21T10:00:00+00:00"}, ...]}
+ * Only Linux/UNIX entries count ("Linux/UNIX" or "Linux/UNIX (Amazon VPC)"). For each type,
+ * the latest price of each zone is kept and the type's spot price is their mean (Karpenter
+ * may launch in any allowed zone); the source reads "FILE: mean of the latest prices in N
+ * zones, newest TIMESTAMP". Every zone must be in the table's region (KS_EINVAL otherwise).
+ * All or nothing; at most COST_SPOT_HISTORY_MAX_BYTES. *nset (may be NULL) counts the types
+ * priced. */
+#define COST_SPOT_HISTORY_MAX_BYTES ((size_t)256 << 20)
+int cost_prices_import_spot_history(struct cost_prices *p, const char *path, size_t *nset,
+				    struct ks_err *err);
+int cost_prices_import_spot_history_mem(struct cost_prices *p, const char *name,
+					const char *data, size_t len, size_t *nset,
+					struct ks_err *err);
 
 /* Overrides file (YAML, or JSON, which is read as YAML):
  *   discountPct: 12            # enterprise discount (EDP) on every price, 0 <= x < 100

@@ -1,8 +1,9 @@
 /* test_pricing.c — prices: the catalog facts through the pricing API (m5.large, m6g.large,
  * c7g.xlarge in us-east-1), spot from the savings figure and from price history, the
  * offer-file import on a real-format sample (filtering, streaming from a file, terms before
- * products, another region, broken files), and the overrides (discount, Savings Plans,
- * reserved capacity): their math, their sources, and bad files with line:column. */
+ * products, another region, broken files), DescribeSpotPriceHistory output, and the
+ * overrides (discount, Savings Plans, reserved capacity): their math, their sources, and bad
+ * files with line:column. */
 #include "testutil.h"
 
 #include "cost/catalog.h"
@@ -305,6 +306,65 @@ static void offer_streaming(void **state)
 	free(dir);
 }
 
+static void spot_history(void **state)
+{
+	(void)state;
+	struct cost_prices *p = snapshot();
+	struct ks_err e = {0};
+	size_t n = 0;
+	const char *file = tu_fixture("cost/spot-history-us-east-1.json");
+	if (cost_prices_import_spot_history(p, file, &n, &e))
+		fail_msg("%s", e.msg);
+	assert_int_equal(n, 2);
+	/* m5.large: the latest of each zone (1a at 10:00, not 06:00), Windows left out */
+	struct cost_price pr;
+	get(p, "m5.large", COST_CAPACITY_SPOT, &pr);
+	near(pr.usd_hr, (0.036 + 0.038 + 0.040) / 3);
+	assert_int_equal(pr.interruption_bucket, 4);
+	char want[1024];
+	snprintf(want, sizeof want, "spot: price history (%s: mean of the latest prices in 3 "
+				    "zones, newest 2026-11-21T10:00:00Z)", file);
+	assert_string_equal(pr.source, want);
+	get(p, "c7g.xlarge", COST_CAPACITY_SPOT, &pr);
+	near(pr.usd_hr, 0.0551);
+	assert_contains(pr.source, "in 1 zone, newest 2026-11-21T11:15:00Z)");
+	/* on-demand is untouched */
+	get(p, "m5.large", COST_CAPACITY_ON_DEMAND, &pr);
+	assert_string_equal(pr.source, "catalog snapshot");
+
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{"[]", "h.json: no \"SpotPriceHistory\" array"},
+		{"{\"SpotPriceHistory\":[]}", "h.json: no Linux/UNIX spot price"},
+		{"{\"SpotPriceHistory\":[{\"InstanceType\":\"m5.large\"}]}",
+		 "h.json: SpotPriceHistory[0]: AvailabilityZone, InstanceType"},
+		{"{\"SpotPriceHistory\":[{\"AvailabilityZone\":\"eu-west-1a\",\"InstanceType\":"
+		 "\"m5.large\",\"ProductDescription\":\"Linux/UNIX\",\"SpotPrice\":\"0.1\","
+		 "\"Timestamp\":\"2026-11-21T10:00:00Z\"}]}",
+		 "h.json: SpotPriceHistory[0]: zone 'eu-west-1a' is not in region us-east-1"},
+		{"{\"SpotPriceHistory\":[{\"AvailabilityZone\":\"us-east-1a\",\"InstanceType\":"
+		 "\"m5.large\",\"ProductDescription\":\"Linux/UNIX\",\"SpotPrice\":\"-1\","
+		 "\"Timestamp\":\"2026-11-21T10:00:00Z\"}]}",
+		 "h.json: SpotPriceHistory[0]: SpotPrice '-1' is not a positive decimal"},
+		{"{\"SpotPriceHistory\":[{\"AvailabilityZone\":\"us-east-1a\",\"InstanceType\":"
+		 "\"m5.large\",\"ProductDescription\":\"Linux/UNIX\",\"SpotPrice\":\"1\","
+		 "\"Timestamp\":\"yesterday\"}]}",
+		 "h.json: SpotPriceHistory[0]: Timestamp: "},
+		{"{", "h.json: invalid JSON"},
+	};
+	for (size_t i = 0; i < KS_ARRAY_LEN(bad); i++) {
+		if (cost_prices_import_spot_history_mem(p, "h.json", bad[i].text,
+							strlen(bad[i].text), &n, &e) != KS_EINVAL)
+			fail_msg("case %zu: accepted", i);
+		if (strncmp(e.msg, bad[i].msg, strlen(bad[i].msg)))
+			fail_msg("case %zu: '%s', want '%s'", i, e.msg, bad[i].msg);
+	}
+	get(p, "m5.large", COST_CAPACITY_SPOT, &pr);
+	near(pr.usd_hr, (0.036 + 0.038 + 0.040) / 3);
+	cost_prices_free(p);
+}
+
 static struct cost_overrides *overrides(const char *rel)
 {
 	struct cost_overrides *ov = NULL;
@@ -440,7 +500,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(catalog_facts),   cmocka_unit_test(offer_sample),
 		cmocka_unit_test(offer_variants),  cmocka_unit_test(offer_streaming),
-		cmocka_unit_test(overrides_math),  cmocka_unit_test(overrides_errors),
+		cmocka_unit_test(spot_history),    cmocka_unit_test(overrides_math),
+		cmocka_unit_test(overrides_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
