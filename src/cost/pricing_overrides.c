@@ -187,6 +187,19 @@ static int parse_reservation(struct ov_ctx *x, const struct kube_ynode *n, const
 	return number(x, v, field, 0, 1000, false, &r->usd_hr);
 }
 
+/* The list under key in map (*out NULL when absent), checked for type and length. */
+static int list_member(struct ov_ctx *x, const struct kube_ynode *map, const char *key,
+		       const struct kube_ynode **out)
+{
+	*out = member(map, key);
+	if (!*out)
+		return 0;
+	int rc = want(x, *out, key, KUBE_Y_SEQ);
+	if (!rc && (*out)->n > COST_OVERRIDES_MAX_ITEMS)
+		rc = bad(x, *out, key, "more than %d items", COST_OVERRIDES_MAX_ITEMS);
+	return rc;
+}
+
 static int parse_root(struct ov_ctx *x, const struct kube_ynode *root)
 {
 	static const char *const keys[] = {"discountPct", "savingsPlans", "reserved", NULL};
@@ -203,33 +216,25 @@ static int parse_root(struct ov_ctx *x, const struct kube_ynode *root)
 			return rc;
 		ov->has_discount = true;
 	}
-	if ((v = member(root, "savingsPlans"))) {
-		if ((rc = want(x, v, "savingsPlans", KUBE_Y_SEQ)))
-			return rc;
-		if (v->n > COST_OVERRIDES_MAX_ITEMS)
-			return bad(x, v, "savingsPlans", "more than %d plans",
-				   COST_OVERRIDES_MAX_ITEMS);
+	if ((rc = list_member(x, root, "savingsPlans", &v)))
+		return rc;
+	if (v)
 		ov->plans = ks_calloc(v->n ? v->n : 1, sizeof *ov->plans);
-		for (size_t i = 0; i < v->n; i++) {
-			snprintf(field, sizeof field, "savingsPlans[%zu]", i);
-			ov->nplans++;
-			if ((rc = parse_plan(x, v->kids[i], field, &ov->plans[i])))
-				return rc;
-		}
-	}
-	if ((v = member(root, "reserved"))) {
-		if ((rc = want(x, v, "reserved", KUBE_Y_SEQ)))
+	for (size_t i = 0; v && i < v->n; i++) {
+		snprintf(field, sizeof field, "savingsPlans[%zu]", i);
+		ov->nplans++;
+		if ((rc = parse_plan(x, v->kids[i], field, &ov->plans[i])))
 			return rc;
-		if (v->n > COST_OVERRIDES_MAX_ITEMS)
-			return bad(x, v, "reserved", "more than %d reservations",
-				   COST_OVERRIDES_MAX_ITEMS);
+	}
+	if ((rc = list_member(x, root, "reserved", &v)))
+		return rc;
+	if (v)
 		ov->reserved = ks_calloc(v->n ? v->n : 1, sizeof *ov->reserved);
-		for (size_t i = 0; i < v->n; i++) {
-			snprintf(field, sizeof field, "reserved[%zu]", i);
-			ov->nreserved++;
-			if ((rc = parse_reservation(x, v->kids[i], field, &ov->reserved[i])))
-				return rc;
-		}
+	for (size_t i = 0; v && i < v->n; i++) {
+		snprintf(field, sizeof field, "reserved[%zu]", i);
+		ov->nreserved++;
+		if ((rc = parse_reservation(x, v->kids[i], field, &ov->reserved[i])))
+			return rc;
 	}
 	return 0;
 }
