@@ -1,0 +1,1062 @@
+/* pack.c — node-mix packing: the construction starts, the improvement passes, the assignment
+ * LP (lower bound and dual prices) and the exact MIP for small cases. The method and the
+ * proof of the bound are in pack.h.
+ *
+ * Inside, a solution is a list of expanded nodes (struct node: a type, its load and the pods
+ * it runs as sorted (group, count) items); the improvement passes work on it, and
+ * compress_solution folds identical nodes into the result's shapes. Everything allocated
+ * here is freed before returning, except the result's arrays. */
+#include "base/common.h"
+#include "cost/pack.h"
+
+#include "base/timeutil.h"
+#include "cost/catalog.h"
+
+#include <glpk.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MIB 1048576LL
+#define MAX_PAIRS 4000000 /* groups x types: the LP has this many columns */
+#define COUNT_ROW_MAX_K 32 /* the LP gets a y_gt <= k_gt x_t row when k_gt is this small */
+#define IMPROVE_ROUNDS 8
+#define ELIMINATE_CANDIDATES 256
+#define MERGE_CANDIDATES 48
+#define FULL_SEARCH_PODS 2000 /* below this, every start gets the improvement passes */
+#define PRICE_EPS 1e-9
+
+/* the problem in integers, types and groups indexed as in the input */
+struct pk {
+	size_t ng, nt;
+	const struct cost_pack_group *g;
+	int64_t *cap_cpu, *cap_mem, *cap_pods; /* after the overhead; unusable: pods 0 */
+	double *price;
+	int64_t *max_nodes; /* < 0: unlimited */
+	bool *placeable;    /* fits an empty node of some usable type */
+	double *value;      /* of one pod, for the construction's scores */
+	uint32_t *order;    /* [nt][ng]: the fill order of the groups for each type */
+};
+
+struct item {
+	uint32_t g;
+	int64_t k;
+};
+
+struct node {
+	size_t type;
+	int64_t cpu, mem, pods;
+	struct item *it;
+	size_t n, cap;
+	bool dead;
+};
+
+struct sol {
+	struct node *nodes;
+	size_t n, cap;
+	int64_t *used; /* [nt] nodes of each type */
+	int64_t *rem;  /* [ng] pods not placed */
+	double cost;
+};
+
+static int64_t per_node(const struct pk *k, size_t g, size_t t)
+{
+	int64_t n = k->cap_pods[t];
+	if (n <= 0)
+		return 0;
+	if (k->g[g].cpu_millis > 0 && k->cap_cpu[t] / k->g[g].cpu_millis < n)
+		n = k->cap_cpu[t] / k->g[g].cpu_millis;
+	if (k->g[g].memory_bytes > 0 && k->cap_mem[t] / k->g[g].memory_bytes < n)
+		n = k->cap_mem[t] / k->g[g].memory_bytes;
+	return n;
+}
+
+/* the pod's largest share of an empty node of type t */
+static double pod_size(const struct pk *k, size_t g, size_t t)
+{
+	double s = 1.0 / (double)k->cap_pods[t];
+	if (k->cap_cpu[t] > 0 && (double)k->g[g].cpu_millis / (double)k->cap_cpu[t] > s)
+		s = (double)k->g[g].cpu_millis / (double)k->cap_cpu[t];
+	if (k->cap_mem[t] > 0 && (double)k->g[g].memory_bytes / (double)k->cap_mem[t] > s)
+		s = (double)k->g[g].memory_bytes / (double)k->cap_mem[t];
+	return s;
+}
+
+static bool type_room(const struct pk *k, const int64_t *used, size_t t)
+{
+	return k->cap_pods[t] > 0 && (k->max_nodes[t] < 0 || used[t] < k->max_nodes[t]);
+}
+
+static bool load_fits(const struct pk *k, size_t t, int64_t cpu, int64_t mem, int64_t pods)
+{
+	return k->cap_pods[t] > 0 && cpu <= k->cap_cpu[t] && mem <= k->cap_mem[t] &&
+	       pods <= k->cap_pods[t];
+}
+
+static int validate(const struct cost_pack_input *in, struct ks_err *err)
+{
+	if (!in || in->n_types == 0 || !in->types)
+		return ks_err_set(err, KS_EINVAL, "packing: no instance types to pack onto");
+	if (in->n_groups && !in->groups)
+		return ks_err_set(err, KS_EINVAL, "packing: %zu pod groups but no array",
+				  in->n_groups);
+	if (in->n_groups > COST_PACK_MAX_GROUPS || in->n_types > COST_PACK_MAX_TYPES ||
+	    in->n_groups * in->n_types > MAX_PAIRS)
+		return ks_err_set(err, KS_EINVAL,
+				  "packing: %zu pod groups x %zu types is over the limit (%d groups,"
+				  " %d types, %d pairs)",
+				  in->n_groups, in->n_types, COST_PACK_MAX_GROUPS,
+				  COST_PACK_MAX_TYPES, MAX_PAIRS);
+	if (in->overhead_cpu_millis < 0 || in->overhead_memory_bytes < 0 || in->overhead_pods < 0)
+		return ks_err_set(err, KS_EINVAL, "packing: negative DaemonSet overhead");
+	int64_t total = 0;
+	for (size_t i = 0; i < in->n_groups; i++) {
+		const struct cost_pack_group *g = &in->groups[i];
+		const char *name = g->name ? g->name : "";
+		if (g->cpu_millis < 0 || g->memory_bytes < 0 || g->count < 0)
+			return ks_err_set(err, KS_EINVAL,
+					  "packing: pod group %zu '%s': negative request or count",
+					  i, name);
+		if (g->count > COST_PACK_MAX_PODS - total)
+			return ks_err_set(err, KS_EINVAL, "packing: more than %d pods in all",
+					  COST_PACK_MAX_PODS);
+		total += g->count;
+	}
+	for (size_t t = 0; t < in->n_types; t++) {
+		const struct cost_pack_type *ty = &in->types[t];
+		if (!ty->it)
+			return ks_err_set(err, KS_EINVAL, "packing: type %zu has no catalog entry", t);
+		if (!(ty->price_usd_hr > 0) || !isfinite(ty->price_usd_hr))
+			return ks_err_set(err, KS_EINVAL,
+					  "packing: type %s: price %g is not a positive number",
+					  ty->it->name, ty->price_usd_hr);
+	}
+	return 0;
+}
+
+static void pk_init(struct pk *k, const struct cost_pack_input *in)
+{
+	*k = (struct pk){.ng = in->n_groups, .nt = in->n_types, .g = in->groups};
+	size_t nt = k->nt, ng = k->ng;
+	k->cap_cpu = ks_calloc(nt, sizeof *k->cap_cpu);
+	k->cap_mem = ks_calloc(nt, sizeof *k->cap_mem);
+	k->cap_pods = ks_calloc(nt, sizeof *k->cap_pods);
+	k->price = ks_calloc(nt, sizeof *k->price);
+	k->max_nodes = ks_calloc(nt, sizeof *k->max_nodes);
+	k->placeable = ks_calloc(ng ? ng : 1, sizeof *k->placeable);
+	k->value = ks_calloc(ng ? ng : 1, sizeof *k->value);
+	for (size_t t = 0; t < nt; t++) {
+		const struct cost_instance_type *it = in->types[t].it;
+		k->cap_cpu[t] = it->alloc_cpu_millis - in->overhead_cpu_millis;
+		k->cap_mem[t] = it->alloc_memory_mib * MIB - in->overhead_memory_bytes;
+		k->cap_pods[t] = (int64_t)it->max_pods - in->overhead_pods;
+		if (k->cap_cpu[t] < 0 || k->cap_mem[t] < 0 || k->cap_pods[t] < 0)
+			k->cap_pods[t] = 0; /* the DaemonSets alone do not fit */
+		k->price[t] = in->types[t].price_usd_hr;
+		k->max_nodes[t] = in->types[t].max_nodes < 0 ? -1 : in->types[t].max_nodes;
+	}
+	for (size_t g = 0; g < ng; g++) {
+		double best = HUGE_VAL;
+		for (size_t t = 0; t < nt; t++)
+			if (per_node(k, g, t) > 0 && k->max_nodes[t] != 0) {
+				k->placeable[g] = true;
+				if (k->price[t] * pod_size(k, g, t) < best)
+					best = k->price[t] * pod_size(k, g, t);
+			}
+		k->value[g] = k->placeable[g] ? best : 0; /* the proxy; duals replace it */
+	}
+}
+
+static void pk_release(struct pk *k)
+{
+	free(k->cap_cpu);
+	free(k->cap_mem);
+	free(k->cap_pods);
+	free(k->price);
+	free(k->max_nodes);
+	free(k->placeable);
+	free(k->value);
+	free(k->order);
+}
+
+/* ---- the assignment LP (pack.h) ----------------------------------------------------- */
+
+struct lp_cols {
+	int *x;      /* [nt] column of x_t, 0 when the type is unusable */
+	int *y;      /* [ng * nt] column of y_gt, 0 when g does not fit t */
+	int *demand; /* [ng] row of group g, 0 when unplaceable */
+};
+
+/* Solve the LP; *bound and, when duals is not NULL, the demand rows' duals. 0, KS_EINVAL
+ * (infeasible), KS_EIO (GLPK failed). */
+static int solve_lp(const struct pk *k, double *bound, double *duals, struct ks_err *err)
+{
+	size_t ng = k->ng, nt = k->nt;
+	struct lp_cols c = {
+		.x = ks_calloc(nt, sizeof(int)),
+		.y = ks_calloc(ng * nt + 1, sizeof(int)),
+		.demand = ks_calloc(ng + 1, sizeof(int)),
+	};
+	int prev_out = glp_term_out(GLP_OFF);
+	glp_prob *lp = glp_create_prob();
+	glp_set_obj_dir(lp, GLP_MIN);
+	int rc = 0;
+	int *ia = NULL, *ja = NULL;
+	double *ar = NULL;
+	size_t nnz = 0, nzcap = 0;
+#define PUT(r, col, v)                                                                       \
+	do {                                                                                  \
+		if (nnz + 2 > nzcap) {                                                        \
+			size_t c1 = nzcap, c2 = nzcap;                                        \
+			ia = ks_grow(ia, sizeof *ia, nnz + 2, &c1);                           \
+			ja = ks_grow(ja, sizeof *ja, nnz + 2, &c2);                           \
+			ar = ks_grow(ar, sizeof *ar, nnz + 2, &nzcap);                        \
+		}                                                                             \
+		nnz++;                                                                        \
+		ia[nnz] = (r);                                                                \
+		ja[nnz] = (col);                                                              \
+		ar[nnz] = (v);                                                                \
+	} while (0)
+
+	for (size_t t = 0; t < nt; t++) {
+		if (k->cap_pods[t] <= 0 || k->max_nodes[t] == 0)
+			continue;
+		int col = glp_add_cols(lp, 1);
+		c.x[t] = col;
+		glp_set_obj_coef(lp, col, k->price[t]);
+		if (k->max_nodes[t] < 0)
+			glp_set_col_bnds(lp, col, GLP_LO, 0, 0);
+		else
+			glp_set_col_bnds(lp, col, GLP_DB, 0, (double)k->max_nodes[t]);
+	}
+	bool any = false;
+	for (size_t g = 0; g < ng; g++) {
+		if (!k->placeable[g] || k->g[g].count == 0)
+			continue;
+		any = true;
+		c.demand[g] = glp_add_rows(lp, 1);
+		glp_set_row_bnds(lp, c.demand[g], GLP_FX, (double)k->g[g].count,
+				 (double)k->g[g].count);
+		for (size_t t = 0; t < nt; t++) {
+			if (!c.x[t] || per_node(k, g, t) == 0)
+				continue;
+			int col = glp_add_cols(lp, 1);
+			c.y[g * nt + t] = col;
+			glp_set_col_bnds(lp, col, GLP_LO, 0, 0);
+			PUT(c.demand[g], col, 1.0);
+		}
+	}
+	if (!any) {
+		*bound = 0;
+		if (duals)
+			memset(duals, 0, ng * sizeof *duals);
+		goto out;
+	}
+	for (size_t t = 0; t < nt; t++) {
+		if (!c.x[t])
+			continue;
+		int r = glp_add_rows(lp, 3);
+		for (int i = 0; i < 3; i++)
+			glp_set_row_bnds(lp, r + i, GLP_UP, 0, 0);
+		for (int i = 0; i < 3; i++)
+			PUT(r + i, c.x[t], -1.0);
+		for (size_t g = 0; g < ng; g++) {
+			int col = c.y[g * nt + t];
+			if (!col)
+				continue;
+			if (k->cap_cpu[t] > 0 && k->g[g].cpu_millis > 0)
+				PUT(r, col, (double)k->g[g].cpu_millis / (double)k->cap_cpu[t]);
+			if (k->cap_mem[t] > 0 && k->g[g].memory_bytes > 0)
+				PUT(r + 1, col,
+				    (double)k->g[g].memory_bytes / (double)k->cap_mem[t]);
+			PUT(r + 2, col, 1.0 / (double)k->cap_pods[t]);
+			/* a count row only where the floor cuts (k < 1 / size) and k is small */
+			int64_t kk = per_node(k, g, t);
+			if (kk <= COUNT_ROW_MAX_K && (double)kk * pod_size(k, g, t) < 1.0 - 1e-9) {
+				int rr = glp_add_rows(lp, 1);
+				glp_set_row_bnds(lp, rr, GLP_UP, 0, 0);
+				PUT(rr, col, 1.0 / (double)kk);
+				PUT(rr, c.x[t], -1.0);
+			}
+		}
+	}
+	glp_load_matrix(lp, (int)nnz, ia, ja, ar);
+	glp_scale_prob(lp, GLP_SF_AUTO);
+	glp_smcp parm;
+	glp_init_smcp(&parm);
+	parm.msg_lev = GLP_MSG_OFF;
+	parm.presolve = GLP_OFF;
+	int src = glp_simplex(lp, &parm);
+	if (src) {
+		rc = ks_err_set(err, KS_EIO, "packing LP: GLPK simplex failed (code %d)", src);
+		goto out;
+	}
+	int st = glp_get_status(lp);
+	if (st == GLP_NOFEAS) {
+		rc = ks_err_set(err, KS_EINVAL,
+				"packing LP: infeasible: the node caps cannot hold every pod");
+		goto out;
+	}
+	if (st != GLP_OPT) {
+		rc = ks_err_set(err, KS_EIO, "packing LP: no optimum (GLPK status %d)", st);
+		goto out;
+	}
+	*bound = glp_get_obj_val(lp);
+	if (duals)
+		for (size_t g = 0; g < ng; g++)
+			duals[g] = c.demand[g] ? glp_get_row_dual(lp, c.demand[g]) : 0;
+out:
+#undef PUT
+	glp_delete_prob(lp);
+	glp_term_out(prev_out);
+	free(ia);
+	free(ja);
+	free(ar);
+	free(c.x);
+	free(c.y);
+	free(c.demand);
+	return rc;
+}
+
+/* ---- solutions ---------------------------------------------------------------------- */
+
+static void sol_init(struct sol *s, const struct pk *k)
+{
+	*s = (struct sol){
+		.used = ks_calloc(k->nt, sizeof *s->used),
+		.rem = ks_calloc(k->ng ? k->ng : 1, sizeof *s->rem),
+	};
+}
+
+static void sol_release(struct sol *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->nodes[i].it);
+	free(s->nodes);
+	free(s->used);
+	free(s->rem);
+	*s = (struct sol){0};
+}
+
+static void node_add(const struct pk *k, struct node *n, uint32_t g, int64_t pods)
+{
+	n->cpu += pods * k->g[g].cpu_millis;
+	n->mem += pods * k->g[g].memory_bytes;
+	n->pods += pods;
+	size_t i = 0;
+	while (i < n->n && n->it[i].g < g)
+		i++;
+	if (i < n->n && n->it[i].g == g) {
+		n->it[i].k += pods;
+		return;
+	}
+	n->it = ks_grow(n->it, sizeof *n->it, n->n + 1, &n->cap);
+	memmove(n->it + i + 1, n->it + i, (n->n - i) * sizeof *n->it);
+	n->it[i] = (struct item){.g = g, .k = pods};
+	n->n++;
+}
+
+static void node_sub(const struct pk *k, struct node *n, uint32_t g, int64_t pods)
+{
+	n->cpu -= pods * k->g[g].cpu_millis;
+	n->mem -= pods * k->g[g].memory_bytes;
+	n->pods -= pods;
+	for (size_t i = 0; i < n->n; i++)
+		if (n->it[i].g == g) {
+			n->it[i].k -= pods;
+			if (n->it[i].k == 0) {
+				memmove(n->it + i, n->it + i + 1, (n->n - i - 1) * sizeof *n->it);
+				n->n--;
+			}
+			return;
+		}
+}
+
+/* how many more pods of g fit on n */
+static int64_t node_room(const struct pk *k, const struct node *n, size_t g)
+{
+	size_t t = n->type;
+	int64_t r = k->cap_pods[t] - n->pods;
+	const struct cost_pack_group *gr = &k->g[g];
+	if (gr->cpu_millis > 0 && (k->cap_cpu[t] - n->cpu) / gr->cpu_millis < r)
+		r = (k->cap_cpu[t] - n->cpu) / gr->cpu_millis;
+	if (gr->memory_bytes > 0 && (k->cap_mem[t] - n->mem) / gr->memory_bytes < r)
+		r = (k->cap_mem[t] - n->mem) / gr->memory_bytes;
+	return r < 0 ? 0 : r;
+}
+
+static double node_util(const struct pk *k, const struct node *n)
+{
+	size_t t = n->type;
+	double u = (double)n->pods / (double)k->cap_pods[t];
+	if (k->cap_cpu[t] > 0 && (double)n->cpu / (double)k->cap_cpu[t] > u)
+		u = (double)n->cpu / (double)k->cap_cpu[t];
+	if (k->cap_mem[t] > 0 && (double)n->mem / (double)k->cap_mem[t] > u)
+		u = (double)n->mem / (double)k->cap_mem[t];
+	return u;
+}
+
+static double sol_cost(const struct pk *k, const struct sol *s)
+{
+	double c = 0;
+	for (size_t t = 0; t < k->nt; t++)
+		c += (double)s->used[t] * k->price[t];
+	return c;
+}
+
+/* ---- construction ------------------------------------------------------------------- */
+
+/* Fill an empty node of type t from rem in the type's order: (group, pods) into pat. */
+static size_t fill(const struct pk *k, size_t t, const int64_t *rem, struct item *pat,
+		   double *value)
+{
+	int64_t cpu = k->cap_cpu[t], mem = k->cap_mem[t], pods = k->cap_pods[t];
+	size_t n = 0;
+	double v = 0;
+	const uint32_t *ord = k->order + t * k->ng;
+	for (size_t i = 0; i < k->ng && pods > 0; i++) {
+		uint32_t g = ord[i];
+		if (rem[g] == 0)
+			continue;
+		int64_t take = rem[g] < pods ? rem[g] : pods;
+		const struct cost_pack_group *gr = &k->g[g];
+		if (gr->cpu_millis > 0 && cpu / gr->cpu_millis < take)
+			take = cpu / gr->cpu_millis;
+		if (gr->memory_bytes > 0 && mem / gr->memory_bytes < take)
+			take = mem / gr->memory_bytes;
+		if (take <= 0)
+			continue;
+		cpu -= take * gr->cpu_millis;
+		mem -= take * gr->memory_bytes;
+		pods -= take;
+		pat[n++] = (struct item){.g = g, .k = take};
+		v += (double)take * k->value[g];
+	}
+	*value = v;
+	return n;
+}
+
+struct sort_ctx {
+	const struct pk *k;
+	size_t t;
+	bool by_density;
+};
+
+static int cmp_fill_order(const void *a, const void *b, void *arg)
+{
+	const struct sort_ctx *c = arg;
+	uint32_t ga = *(const uint32_t *)a, gb = *(const uint32_t *)b;
+	double sa = pod_size(c->k, ga, c->t), sb = pod_size(c->k, gb, c->t);
+	double ka = sa, kb = sb;
+	if (c->by_density) {
+		ka = c->k->value[ga] / (sa > 0 ? sa : 1e-12);
+		kb = c->k->value[gb] / (sb > 0 ? sb : 1e-12);
+	}
+	if (ka != kb)
+		return ka > kb ? -1 : 1;
+	if (sa != sb)
+		return sa > sb ? -1 : 1;
+	return (ga > gb) - (ga < gb);
+}
+
+static void make_orders(struct pk *k, bool by_density)
+{
+	if (!k->order)
+		k->order = ks_calloc(k->nt * k->ng + 1, sizeof *k->order);
+	for (size_t t = 0; t < k->nt; t++) {
+		uint32_t *o = k->order + t * k->ng;
+		for (size_t g = 0; g < k->ng; g++)
+			o[g] = (uint32_t)g;
+		if (k->cap_pods[t] <= 0)
+			continue;
+		struct sort_ctx c = {.k = k, .t = t, .by_density = by_density};
+		qsort_r(o, k->ng, sizeof *o, cmp_fill_order, &c);
+	}
+}
+
+static struct node *sol_new_node(struct sol *s, size_t t)
+{
+	s->nodes = ks_grow(s->nodes, sizeof *s->nodes, s->n + 1, &s->cap);
+	struct node *n = &s->nodes[s->n++];
+	*n = (struct node){.type = t};
+	s->used[t]++;
+	return n;
+}
+
+/* Greedy construction: prefer type `first` (SIZE_MAX: none) while it has room and takes
+ * something; otherwise the (type, fill) with the most value per dollar. */
+static void construct(const struct pk *k, size_t first, struct sol *s)
+{
+	struct item *pat = ks_calloc(k->ng + 1, sizeof *pat);
+	struct item *best = ks_calloc(k->ng + 1, sizeof *best);
+	for (size_t g = 0; g < k->ng; g++)
+		s->rem[g] = k->placeable[g] ? k->g[g].count : 0;
+	for (;;) {
+		size_t bn = 0, bt = SIZE_MAX;
+		double bscore = -1, bvalue = -1;
+		if (first != SIZE_MAX && type_room(k, s->used, first)) {
+			double v;
+			bn = fill(k, first, s->rem, best, &v);
+			if (bn)
+				bt = first;
+		}
+		bool took_first = bt != SIZE_MAX;
+		for (size_t t = 0; !took_first && t < k->nt; t++) {
+			if (!type_room(k, s->used, t))
+				continue;
+			double v;
+			size_t n = fill(k, t, s->rem, pat, &v);
+			if (!n)
+				continue;
+			double score = v / k->price[t];
+			if (score > bscore * (1 + 1e-12) ||
+			    (score >= bscore * (1 - 1e-12) && v > bvalue)) {
+				bscore = score;
+				bvalue = v;
+				bt = t;
+				bn = n;
+				memcpy(best, pat, n * sizeof *pat);
+			}
+		}
+		if (bt == SIZE_MAX)
+			break; /* nothing left, or nothing fits the types with room */
+		int64_t mult = INT64_MAX;
+		for (size_t i = 0; i < bn; i++)
+			if (s->rem[best[i].g] / best[i].k < mult)
+				mult = s->rem[best[i].g] / best[i].k;
+		if (k->max_nodes[bt] >= 0 && k->max_nodes[bt] - s->used[bt] < mult)
+			mult = k->max_nodes[bt] - s->used[bt];
+		for (int64_t m = 0; m < mult; m++) {
+			struct node *n = sol_new_node(s, bt);
+			for (size_t i = 0; i < bn; i++)
+				node_add(k, n, best[i].g, best[i].k);
+		}
+		for (size_t i = 0; i < bn; i++)
+			s->rem[best[i].g] -= mult * best[i].k;
+	}
+	free(pat);
+	free(best);
+	s->cost = sol_cost(k, s);
+}
+
+/* ---- improvement -------------------------------------------------------------------- */
+
+/* the cheapest type with room that holds the load, given that `freed` (or SIZE_MAX) gives
+ * back one node; SIZE_MAX when none is cheaper than below_price */
+static size_t cheapest_holding(const struct pk *k, const struct sol *s, int64_t cpu,
+			       int64_t mem, int64_t pods, double below_price, size_t freed,
+			       size_t freed2)
+{
+	size_t best = SIZE_MAX;
+	double bp = below_price - PRICE_EPS;
+	for (size_t t = 0; t < k->nt; t++) {
+		if (k->price[t] >= bp || !load_fits(k, t, cpu, mem, pods))
+			continue;
+		int64_t used = s->used[t] - (t == freed) - (t == freed2);
+		if (k->max_nodes[t] >= 0 && used >= k->max_nodes[t])
+			continue;
+		best = t;
+		bp = k->price[t];
+	}
+	return best;
+}
+
+static bool downsize(const struct pk *k, struct sol *s)
+{
+	bool changed = false;
+	for (size_t i = 0; i < s->n; i++) {
+		struct node *n = &s->nodes[i];
+		if (n->dead)
+			continue;
+		size_t t = cheapest_holding(k, s, n->cpu, n->mem, n->pods, k->price[n->type],
+					    n->type, SIZE_MAX);
+		if (t == SIZE_MAX)
+			continue;
+		s->used[n->type]--;
+		s->used[t]++;
+		n->type = t;
+		changed = true;
+	}
+	return changed;
+}
+
+struct util_ix {
+	double u;
+	size_t i;
+};
+
+static int cmp_util(const void *a, const void *b)
+{
+	const struct util_ix *x = a, *y = b;
+	if (x->u != y->u)
+		return x->u < y->u ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/* alive nodes by utilisation, least used first; *count of them */
+static struct util_ix *by_util(const struct pk *k, const struct sol *s, size_t *count)
+{
+	struct util_ix *v = ks_calloc(s->n + 1, sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->nodes[i].dead)
+			v[n++] = (struct util_ix){.u = node_util(k, &s->nodes[i]), .i = i};
+	qsort(v, n, sizeof *v, cmp_util);
+	*count = n;
+	return v;
+}
+
+struct move {
+	size_t to;
+	uint32_t g;
+	int64_t k;
+};
+
+/* Empty the least-used nodes into the others' slack (fullest first); keep what works. */
+static bool eliminate(const struct pk *k, struct sol *s)
+{
+	size_t na;
+	struct util_ix *v = by_util(k, s, &na);
+	struct move *log = NULL;
+	size_t nlog = 0, logcap = 0;
+	bool changed = false;
+	size_t tries = na < ELIMINATE_CANDIDATES ? na : ELIMINATE_CANDIDATES;
+	for (size_t c = 0; c < tries; c++) {
+		struct node *src = &s->nodes[v[c].i];
+		if (src->dead || src->n == 0)
+			continue;
+		nlog = 0;
+		bool ok = true;
+		for (size_t j = 0; j < src->n && ok; j++) {
+			uint32_t g = src->it[j].g;
+			int64_t left = src->it[j].k;
+			for (size_t m = na; m-- > 0 && left > 0;) {
+				if (m == c)
+					continue;
+				struct node *dst = &s->nodes[v[m].i];
+				if (dst->dead)
+					continue;
+				int64_t r = node_room(k, dst, g);
+				if (r > left)
+					r = left;
+				if (r <= 0)
+					continue;
+				node_add(k, dst, g, r);
+				log = ks_grow(log, sizeof *log, nlog + 1, &logcap);
+				log[nlog++] = (struct move){.to = v[m].i, .g = g, .k = r};
+				left -= r;
+			}
+			ok = left == 0;
+		}
+		if (!ok) {
+			while (nlog > 0) {
+				struct move *mv = &log[--nlog];
+				node_sub(k, &s->nodes[mv->to], mv->g, mv->k);
+			}
+			continue;
+		}
+		src->dead = true;
+		s->used[src->type]--;
+		changed = true;
+	}
+	free(log);
+	free(v);
+	return changed;
+}
+
+/* Two nodes into one node of a type cheaper than both together. */
+static bool merge_pairs(const struct pk *k, struct sol *s)
+{
+	size_t na;
+	struct util_ix *v = by_util(k, s, &na);
+	size_t lim = na < MERGE_CANDIDATES ? na : MERGE_CANDIDATES;
+	bool changed = false;
+	for (size_t a = 0; a < lim; a++) {
+		struct node *x = &s->nodes[v[a].i];
+		for (size_t b = a + 1; b < lim && !x->dead; b++) {
+			struct node *y = &s->nodes[v[b].i];
+			if (y->dead)
+				continue;
+			size_t t = cheapest_holding(k, s, x->cpu + y->cpu, x->mem + y->mem,
+						    x->pods + y->pods,
+						    k->price[x->type] + k->price[y->type], x->type,
+						    y->type);
+			if (t == SIZE_MAX)
+				continue;
+			for (size_t j = 0; j < y->n; j++)
+				node_add(k, x, y->it[j].g, y->it[j].k);
+			s->used[x->type]--;
+			s->used[y->type]--;
+			s->used[t]++;
+			x->type = t;
+			y->dead = true;
+			y->n = 0;
+			y->cpu = y->mem = y->pods = 0;
+			changed = true;
+		}
+	}
+	free(v);
+	return changed;
+}
+
+static void improve(const struct pk *k, struct sol *s)
+{
+	for (int r = 0; r < IMPROVE_ROUNDS; r++) {
+		bool c = downsize(k, s);
+		c |= eliminate(k, s);
+		c |= merge_pairs(k, s);
+		c |= downsize(k, s);
+		if (!c)
+			break;
+	}
+	s->cost = sol_cost(k, s);
+}
+
+/* ---- the result --------------------------------------------------------------------- */
+
+static int cmp_nodes(const void *a, const void *b)
+{
+	const struct node *x = a, *y = b;
+	if (x->dead != y->dead)
+		return x->dead ? 1 : -1;
+	if (x->type != y->type)
+		return (x->type > y->type) - (x->type < y->type);
+	if (x->n != y->n)
+		return (x->n > y->n) - (x->n < y->n);
+	for (size_t i = 0; i < x->n; i++) {
+		if (x->it[i].g != y->it[i].g)
+			return (x->it[i].g > y->it[i].g) - (x->it[i].g < y->it[i].g);
+		if (x->it[i].k != y->it[i].k)
+			return (x->it[i].k > y->it[i].k) - (x->it[i].k < y->it[i].k);
+	}
+	return 0;
+}
+
+static void compress_solution(const struct pk *k, struct sol *s, struct cost_pack_result *out)
+{
+	qsort(s->nodes, s->n, sizeof *s->nodes, cmp_nodes);
+	size_t shape_cap = 0, pl_cap = 0;
+	out->nodes_per_type = ks_calloc(k->nt, sizeof *out->nodes_per_type);
+	for (size_t i = 0; i < s->n && !s->nodes[i].dead;) {
+		size_t j = i + 1;
+		while (j < s->n && !s->nodes[j].dead && !cmp_nodes(&s->nodes[i], &s->nodes[j]))
+			j++;
+		const struct node *n = &s->nodes[i];
+		out->shapes = ks_grow(out->shapes, sizeof *out->shapes, out->n_shapes + 1,
+				      &shape_cap);
+		out->shapes[out->n_shapes++] = (struct cost_pack_shape){
+			.type = n->type, .nodes = (int64_t)(j - i), .first = out->n_placements,
+			.n = n->n};
+		out->placements = ks_grow(out->placements, sizeof *out->placements,
+					  out->n_placements + n->n + 1, &pl_cap);
+		for (size_t p = 0; p < n->n; p++)
+			out->placements[out->n_placements++] = (struct cost_pack_placement){
+				.group = n->it[p].g, .pods = n->it[p].k};
+		out->nodes_per_type[n->type] += (int64_t)(j - i);
+		out->nodes += (int64_t)(j - i);
+		i = j;
+	}
+	out->hourly_usd = sol_cost(k, s);
+	size_t ucap = 0;
+	for (size_t g = 0; g < k->ng; g++) {
+		int64_t left = k->placeable[g] ? s->rem[g] : k->g[g].count;
+		if (left == 0)
+			continue;
+		out->unplaced = ks_grow(out->unplaced, sizeof *out->unplaced, out->n_unplaced + 1,
+					&ucap);
+		out->unplaced[out->n_unplaced++] = (struct cost_pack_unplaced){
+			.group = g, .pods = left,
+			.reason = k->placeable[g] ? COST_PACK_NO_CAPACITY : COST_PACK_TOO_BIG};
+		out->unplaced_pods += left;
+	}
+}
+
+static int64_t sol_unplaced(const struct pk *k, const struct sol *s)
+{
+	int64_t n = 0;
+	for (size_t g = 0; g < k->ng; g++)
+		n += s->rem[g];
+	return n;
+}
+
+/* is a better than b: fewer unplaced pods, then cheaper */
+static bool sol_better(const struct pk *k, const struct sol *a, const struct sol *b)
+{
+	int64_t ua = sol_unplaced(k, a), ub = sol_unplaced(k, b);
+	if (ua != ub)
+		return ua < ub;
+	return a->cost < b->cost - PRICE_EPS;
+}
+
+/* ---- entry points ------------------------------------------------------------------- */
+
+int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *out,
+		    struct ks_err *err)
+{
+	*out = (struct cost_pack_result){.gap = NAN};
+	int rc = validate(in, err);
+	if (rc)
+		return rc;
+	struct pk k;
+	pk_init(&k, in);
+	int64_t t0 = ks_mono_ms();
+	double *duals = ks_calloc(k.ng + 1, sizeof *duals);
+	struct ks_err lperr = {0};
+	double bound = 0;
+	int lrc = solve_lp(&k, &bound, duals, &lperr);
+	if (lrc == 0) {
+		out->bound_status = COST_PACK_BOUND_OK;
+		out->lower_bound_usd_hr = bound;
+	} else {
+		out->bound_status = lrc == KS_EINVAL ? COST_PACK_BOUND_INFEASIBLE
+						     : COST_PACK_BOUND_NONE;
+		snprintf(out->bound_error, sizeof out->bound_error, "%s", lperr.msg);
+	}
+	int64_t t1 = ks_mono_ms();
+	out->bound_ms = (double)(t1 - t0);
+
+	int64_t total = 0;
+	for (size_t g = 0; g < k.ng; g++)
+		total += k.placeable[g] ? k.g[g].count : 0;
+	bool full = total <= FULL_SEARCH_PODS;
+
+	/* the starts: value orders (proxy, then duals), size orders per type */
+	struct sol best = {0};
+	bool have = false;
+	double *proxy = ks_calloc(k.ng + 1, sizeof *proxy);
+	memcpy(proxy, k.value, k.ng * sizeof *proxy);
+	for (int start = 0; start < 4; start++) {
+		bool dual = start >= 2;
+		if (dual && lrc)
+			break;
+		for (size_t g = 0; g < k.ng; g++)
+			k.value[g] = dual ? (duals[g] > 0 ? duals[g] : 0) + 1e-9 * proxy[g]
+					  : proxy[g];
+		make_orders(&k, start % 2 == 0);
+		struct sol s;
+		sol_init(&s, &k);
+		construct(&k, SIZE_MAX, &s);
+		if (full)
+			improve(&k, &s);
+		if (!have || sol_better(&k, &s, &best)) {
+			if (have)
+				sol_release(&best);
+			best = s;
+			have = true;
+		} else {
+			sol_release(&s);
+		}
+	}
+	/* homogeneous first-fit decreasing, one start per type */
+	memcpy(k.value, proxy, k.ng * sizeof *proxy);
+	make_orders(&k, false);
+	for (size_t t = 0; t < k.nt; t++) {
+		if (k.cap_pods[t] <= 0 || k.max_nodes[t] == 0)
+			continue;
+		struct sol s;
+		sol_init(&s, &k);
+		construct(&k, t, &s);
+		if (full)
+			improve(&k, &s);
+		if (sol_better(&k, &s, &best)) {
+			sol_release(&best);
+			best = s;
+		} else {
+			sol_release(&s);
+		}
+	}
+	if (!full)
+		improve(&k, &best);
+	free(proxy);
+	free(duals);
+	compress_solution(&k, &best, out);
+	sol_release(&best);
+	out->heuristic_ms = (double)(ks_mono_ms() - t1);
+	if (out->bound_status == COST_PACK_BOUND_OK && out->unplaced_pods == 0 && bound > 0)
+		out->gap = (out->hourly_usd - bound) / bound;
+	else if (out->bound_status == COST_PACK_BOUND_OK && out->unplaced_pods == 0)
+		out->gap = 0;
+	pk_release(&k);
+	return 0;
+}
+
+void cost_pack_result_release(struct cost_pack_result *r)
+{
+	if (!r)
+		return;
+	free(r->nodes_per_type);
+	free(r->shapes);
+	free(r->placements);
+	free(r->unplaced);
+	*r = (struct cost_pack_result){.gap = NAN};
+}
+
+int cost_pack_lower_bound(const struct cost_pack_input *in, double *bound, struct ks_err *err)
+{
+	int rc = validate(in, err);
+	if (rc)
+		return rc;
+	struct pk k;
+	pk_init(&k, in);
+	rc = solve_lp(&k, bound, NULL, err);
+	pk_release(&k);
+	return rc;
+}
+
+int cost_pack_exact(const struct cost_pack_input *in, double upper_usd_hr, int time_limit_ms,
+		    size_t max_vars, double *optimum, int64_t *nodes_per_type, struct ks_err *err)
+{
+	int rc = validate(in, err);
+	if (rc)
+		return rc;
+	struct pk k;
+	pk_init(&k, in);
+	size_t ng = k.ng, nt = k.nt;
+	int64_t total = 0;
+	for (size_t g = 0; g < ng; g++) {
+		if (!k.placeable[g] && k.g[g].count > 0) {
+			pk_release(&k);
+			return ks_err_set(err, KS_EINVAL,
+					  "exact packing: pod group %zu '%s' fits no type", g,
+					  k.g[g].name ? k.g[g].name : "");
+		}
+		total += k.g[g].count;
+	}
+	/* slots per type */
+	int64_t *slots = ks_calloc(nt, sizeof *slots);
+	size_t nvars = 0;
+	for (size_t t = 0; t < nt; t++) {
+		if (k.cap_pods[t] <= 0)
+			continue;
+		int64_t fit = 0, groups = 0;
+		for (size_t g = 0; g < ng; g++)
+			if (per_node(&k, g, t) > 0 && k.g[g].count > 0) {
+				fit += k.g[g].count;
+				groups++;
+			}
+		int64_t u = (int64_t)floor(upper_usd_hr / k.price[t] + 1e-9);
+		if (u > fit)
+			u = fit;
+		if (k.max_nodes[t] >= 0 && u > k.max_nodes[t])
+			u = k.max_nodes[t];
+		slots[t] = u < 0 ? 0 : u;
+		nvars += (size_t)slots[t] * (size_t)(1 + groups);
+	}
+	if (nvars > max_vars) {
+		free(slots);
+		pk_release(&k);
+		return ks_err_set(err, KS_ETOOBIG,
+				  "exact packing: %zu variables, over the %zu limit", nvars,
+				  max_vars);
+	}
+	int prev_out = glp_term_out(GLP_OFF);
+	glp_prob *mip = glp_create_prob();
+	glp_set_obj_dir(mip, GLP_MIN);
+	int *zcol = ks_calloc(nvars + 1, sizeof *zcol);
+	size_t *ztype = ks_calloc(nvars + 1, sizeof *ztype);
+	size_t nz = 0;
+	int *demand = ks_calloc(ng + 1, sizeof *demand);
+	int *ia = NULL, *ja = NULL;
+	double *ar = NULL;
+	size_t nnz = 0, cap1 = 0, cap2 = 0, cap3 = 0;
+#define PUT(r, col, v)                                                                       \
+	do {                                                                                  \
+		ia = ks_grow(ia, sizeof *ia, nnz + 2, &cap1);                                 \
+		ja = ks_grow(ja, sizeof *ja, nnz + 2, &cap2);                                 \
+		ar = ks_grow(ar, sizeof *ar, nnz + 2, &cap3);                                 \
+		nnz++;                                                                        \
+		ia[nnz] = (r);                                                                \
+		ja[nnz] = (col);                                                              \
+		ar[nnz] = (v);                                                                \
+	} while (0)
+	for (size_t g = 0; g < ng; g++) {
+		demand[g] = glp_add_rows(mip, 1);
+		glp_set_row_bnds(mip, demand[g], GLP_FX, (double)k.g[g].count,
+				 (double)k.g[g].count);
+	}
+	for (size_t t = 0; t < nt; t++) {
+		int prevz = 0;
+		for (int64_t sl = 0; sl < slots[t]; sl++) {
+			int z = glp_add_cols(mip, 1);
+			glp_set_col_kind(mip, z, GLP_BV);
+			glp_set_obj_coef(mip, z, k.price[t]);
+			zcol[nz] = z;
+			ztype[nz++] = t;
+			int r = glp_add_rows(mip, 3);
+			/* integers: cpu in millicores, memory in MiB-scaled bytes, pods */
+			glp_set_row_bnds(mip, r, GLP_UP, 0, 0);
+			glp_set_row_bnds(mip, r + 1, GLP_UP, 0, 0);
+			glp_set_row_bnds(mip, r + 2, GLP_UP, 0, 0);
+			PUT(r, z, -(double)k.cap_cpu[t]);
+			PUT(r + 1, z, -(double)k.cap_mem[t] / (double)MIB);
+			PUT(r + 2, z, -(double)k.cap_pods[t]);
+			for (size_t g = 0; g < ng; g++) {
+				int64_t kk = per_node(&k, g, t);
+				if (kk == 0 || k.g[g].count == 0)
+					continue;
+				int y = glp_add_cols(mip, 1);
+				glp_set_col_kind(mip, y, GLP_IV);
+				glp_set_col_bnds(mip, y, GLP_DB, 0, (double)kk);
+				PUT(demand[g], y, 1.0);
+				if (k.g[g].cpu_millis)
+					PUT(r, y, (double)k.g[g].cpu_millis);
+				if (k.g[g].memory_bytes)
+					PUT(r + 1, y, (double)k.g[g].memory_bytes / (double)MIB);
+				PUT(r + 2, y, 1.0);
+				int rr = glp_add_rows(mip, 1);
+				glp_set_row_bnds(mip, rr, GLP_UP, 0, 0);
+				PUT(rr, y, 1.0);
+				PUT(rr, z, -(double)kk);
+			}
+			if (prevz) {
+				int rr = glp_add_rows(mip, 1);
+				glp_set_row_bnds(mip, rr, GLP_LO, 0, 0);
+				PUT(rr, prevz, 1.0);
+				PUT(rr, z, -1.0);
+			}
+			prevz = z;
+		}
+	}
+#undef PUT
+	if (nnz)
+		glp_load_matrix(mip, (int)nnz, ia, ja, ar);
+	glp_iocp parm;
+	glp_init_iocp(&parm);
+	parm.msg_lev = GLP_MSG_OFF;
+	parm.presolve = GLP_ON;
+	parm.tm_lim = time_limit_ms > 0 ? time_limit_ms : 1;
+	rc = 0;
+	int src = total == 0 ? 0 : glp_intopt(mip, &parm);
+	int st = total == 0 ? GLP_OPT : glp_mip_status(mip);
+	if (src == GLP_ETMLIM || (src == 0 && st == GLP_FEAS)) {
+		rc = ks_err_set(err, KS_ETIMEOUT, "exact packing: no proof within %d ms",
+				time_limit_ms);
+	} else if (src == GLP_ENOPFS || st == GLP_NOFEAS) {
+		rc = ks_err_set(err, KS_EINVAL, "exact packing: no packing holds every pod");
+	} else if (src || st != GLP_OPT) {
+		rc = ks_err_set(err, KS_EIO, "exact packing: GLPK failed (code %d, status %d)",
+				src, st);
+	} else {
+		double cost = 0;
+		if (nodes_per_type)
+			memset(nodes_per_type, 0, nt * sizeof *nodes_per_type);
+		for (size_t i = 0; i < nz; i++)
+			if (glp_mip_col_val(mip, zcol[i]) > 0.5) {
+				cost += k.price[ztype[i]];
+				if (nodes_per_type)
+					nodes_per_type[ztype[i]]++;
+			}
+		*optimum = cost;
+	}
+	glp_delete_prob(mip);
+	glp_term_out(prev_out);
+	free(ia);
+	free(ja);
+	free(ar);
+	free(zcol);
+	free(ztype);
+	free(demand);
+	free(slots);
+	pk_release(&k);
+	return rc;
+}
