@@ -24,6 +24,8 @@
 #define ELIMINATE_CANDIDATES 256
 #define MERGE_CANDIDATES 48
 #define FULL_SEARCH_PODS 2000 /* below this, every start gets the improvement passes */
+#define REPACK_CANDIDATES 6        /* least-used nodes re-packed in pairs, at scale */
+#define REPACK_CANDIDATES_SMALL 16 /* in pairs and triples, for small problems */
 #define PRICE_EPS 1e-9
 
 /* the problem in integers, types and groups indexed as in the input */
@@ -328,6 +330,14 @@ static void sol_init(struct sol *s, const struct pk *k)
 	};
 }
 
+/* an empty solution for every placeable pod */
+static void sol_start(const struct pk *k, struct sol *s)
+{
+	sol_init(s, k);
+	for (size_t g = 0; g < k->ng; g++)
+		s->rem[g] = k->placeable[g] ? k->g[g].count : 0;
+}
+
 static void sol_release(struct sol *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -402,6 +412,14 @@ static double sol_cost(const struct pk *k, const struct sol *s)
 	for (size_t t = 0; t < k->nt; t++)
 		c += (double)s->used[t] * k->price[t];
 	return c;
+}
+
+static int64_t sol_unplaced(const struct pk *k, const struct sol *s)
+{
+	int64_t n = 0;
+	for (size_t g = 0; g < k->ng; g++)
+		n += s->rem[g];
+	return n;
 }
 
 /* ---- construction ------------------------------------------------------------------- */
@@ -483,14 +501,13 @@ static struct node *sol_new_node(struct sol *s, size_t t)
 	return n;
 }
 
-/* Greedy construction: prefer type `first` (SIZE_MAX: none) while it has room and takes
- * something; otherwise the (type, fill) with the most value per dollar. */
+/* Greedy construction of nodes for the pods in s->rem, on top of s->used: prefer type
+ * `first` (SIZE_MAX: none) while it has room and takes something; otherwise the
+ * (type, fill) with the most value per dollar. */
 static void construct(const struct pk *k, size_t first, struct sol *s)
 {
 	struct item *pat = ks_calloc(k->ng + 1, sizeof *pat);
 	struct item *best = ks_calloc(k->ng + 1, sizeof *best);
-	for (size_t g = 0; g < k->ng; g++)
-		s->rem[g] = k->placeable[g] ? k->g[g].count : 0;
 	for (;;) {
 		size_t bn = 0, bt = SIZE_MAX;
 		double bscore = -1, bvalue = -1;
@@ -699,12 +716,102 @@ static bool merge_pairs(const struct pk *k, struct sol *s)
 	return changed;
 }
 
-static void improve(const struct pk *k, struct sol *s)
+/* Pool the pods of the nodes idx[0..n) and pack them again from every start; keep the
+ * cheapest packing when it costs less than those nodes. */
+static bool repack(const struct pk *k, struct sol *s, const size_t *idx, size_t n)
+{
+	struct sol pool, best = {0};
+	sol_init(&pool, k);
+	memcpy(pool.used, s->used, k->nt * sizeof *pool.used);
+	double old = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct node *nd = &s->nodes[idx[i]];
+		old += k->price[nd->type];
+		pool.used[nd->type]--;
+		for (size_t j = 0; j < nd->n; j++)
+			pool.rem[nd->it[j].g] += nd->it[j].k;
+	}
+	double best_cost = old - PRICE_EPS;
+	bool found = false;
+	for (size_t f = 0; f <= k->nt; f++) {
+		size_t first = f == k->nt ? SIZE_MAX : f;
+		if (first != SIZE_MAX && !type_room(k, pool.used, first))
+			continue;
+		struct sol t;
+		sol_init(&t, k);
+		memcpy(t.used, pool.used, k->nt * sizeof *t.used);
+		memcpy(t.rem, pool.rem, k->ng * sizeof *t.rem);
+		construct(k, first, &t);
+		double cost = 0;
+		for (size_t i = 0; i < t.n; i++)
+			cost += k->price[t.nodes[i].type];
+		if (sol_unplaced(k, &t) == 0 && cost < best_cost) {
+			if (found)
+				sol_release(&best);
+			best = t;
+			best_cost = cost;
+			found = true;
+		} else {
+			sol_release(&t);
+		}
+	}
+	sol_release(&pool);
+	if (!found)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		struct node *nd = &s->nodes[idx[i]];
+		nd->dead = true;
+		s->used[nd->type]--;
+	}
+	for (size_t i = 0; i < best.n; i++) {
+		s->nodes = ks_grow(s->nodes, sizeof *s->nodes, s->n + 1, &s->cap);
+		s->nodes[s->n++] = best.nodes[i];
+		s->used[best.nodes[i].type]++;
+	}
+	best.n = 0; /* the items moved to s */
+	sol_release(&best);
+	return true;
+}
+
+/* Re-pack pairs (and, when `triples`, triples) of the least-used nodes. */
+static bool repack_pass(const struct pk *k, struct sol *s, size_t lim, bool triples)
+{
+	size_t na;
+	struct util_ix *v = by_util(k, s, &na);
+	if (lim > na)
+		lim = na;
+	bool changed = false;
+	for (size_t a = 0; a < lim; a++)
+		for (size_t b = a + 1; b < lim; b++) {
+			if (s->nodes[v[a].i].dead || s->nodes[v[b].i].dead)
+				continue;
+			size_t idx[3] = {v[a].i, v[b].i, 0};
+			if (repack(k, s, idx, 2)) {
+				changed = true;
+				continue;
+			}
+			for (size_t c = b + 1; triples && c < lim; c++) {
+				if (s->nodes[v[c].i].dead)
+					continue;
+				idx[2] = v[c].i;
+				if (repack(k, s, idx, 3)) {
+					changed = true;
+					break;
+				}
+			}
+		}
+	free(v);
+	return changed;
+}
+
+static void improve(const struct pk *k, struct sol *s, bool full)
 {
 	for (int r = 0; r < IMPROVE_ROUNDS; r++) {
 		bool c = downsize(k, s);
 		c |= eliminate(k, s);
 		c |= merge_pairs(k, s);
+		c |= repack_pass(k, s, full ? REPACK_CANDIDATES_SMALL : REPACK_CANDIDATES,
+				 full);
 		c |= downsize(k, s);
 		if (!c)
 			break;
@@ -771,14 +878,6 @@ static void compress_solution(const struct pk *k, struct sol *s, struct cost_pac
 	}
 }
 
-static int64_t sol_unplaced(const struct pk *k, const struct sol *s)
-{
-	int64_t n = 0;
-	for (size_t g = 0; g < k->ng; g++)
-		n += s->rem[g];
-	return n;
-}
-
 /* is a better than b: fewer unplaced pods, then cheaper */
 static bool sol_better(const struct pk *k, const struct sol *a, const struct sol *b)
 {
@@ -834,10 +933,10 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 					  : proxy[g];
 		make_orders(&k, start % 2 == 0);
 		struct sol s;
-		sol_init(&s, &k);
+		sol_start(&k, &s);
 		construct(&k, SIZE_MAX, &s);
 		if (full)
-			improve(&k, &s);
+			improve(&k, &s, full);
 		if (!have || sol_better(&k, &s, &best)) {
 			if (have)
 				sol_release(&best);
@@ -854,10 +953,10 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 		if (k.cap_pods[t] <= 0 || k.max_nodes[t] == 0)
 			continue;
 		struct sol s;
-		sol_init(&s, &k);
+		sol_start(&k, &s);
 		construct(&k, t, &s);
 		if (full)
-			improve(&k, &s);
+			improve(&k, &s, full);
 		if (sol_better(&k, &s, &best)) {
 			sol_release(&best);
 			best = s;
@@ -866,7 +965,7 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 		}
 	}
 	if (!full)
-		improve(&k, &best);
+		improve(&k, &best, full);
 	free(proxy);
 	free(duals);
 	compress_solution(&k, &best, out);
