@@ -1002,6 +1002,57 @@ int cost_pack_lower_bound(const struct cost_pack_input *in, double *bound, struc
 	return rc;
 }
 
+/* The maximal patterns of one type, enumerated depth-first: how many pods of each group one
+ * node holds, no group able to take one more. */
+struct patterns {
+	const struct pk *k;
+	size_t t;
+	int64_t *cur;     /* [ng] the pattern being built */
+	int64_t *a;       /* [n][ng] the patterns found */
+	size_t *type;     /* [n] */
+	size_t n, cap, cap_t, max;
+	bool too_many;
+};
+
+static void enum_patterns(struct patterns *e, size_t g, int64_t cpu, int64_t mem, int64_t pods)
+{
+	const struct pk *k = e->k;
+	if (e->too_many)
+		return;
+	if (g == k->ng) {
+		bool any = false;
+		for (size_t h = 0; h < k->ng; h++) {
+			any |= e->cur[h] > 0;
+			if (e->cur[h] < k->g[h].count && pods >= 1 &&
+			    k->g[h].cpu_millis <= cpu && k->g[h].memory_bytes <= mem)
+				return; /* not maximal */
+		}
+		if (!any)
+			return;
+		if (e->n == e->max) {
+			e->too_many = true;
+			return;
+		}
+		e->a = ks_grow(e->a, k->ng * sizeof *e->a, e->n + 1, &e->cap);
+		e->type = ks_grow(e->type, sizeof *e->type, e->n + 1, &e->cap_t);
+		memcpy(e->a + e->n * k->ng, e->cur, k->ng * sizeof *e->cur);
+		e->type[e->n++] = e->t;
+		return;
+	}
+	const struct cost_pack_group *gr = &k->g[g];
+	int64_t most = gr->count < pods ? gr->count : pods;
+	if (gr->cpu_millis > 0 && cpu / gr->cpu_millis < most)
+		most = cpu / gr->cpu_millis;
+	if (gr->memory_bytes > 0 && mem / gr->memory_bytes < most)
+		most = mem / gr->memory_bytes;
+	for (int64_t c = most; c >= 0; c--) {
+		e->cur[g] = c;
+		enum_patterns(e, g + 1, cpu - c * gr->cpu_millis, mem - c * gr->memory_bytes,
+			      pods - c);
+	}
+	e->cur[g] = 0;
+}
+
 int cost_pack_exact(const struct cost_pack_input *in, double upper_usd_hr, int time_limit_ms,
 		    size_t max_vars, double *optimum, int64_t *nodes_per_type, struct ks_err *err)
 {
@@ -1011,127 +1062,92 @@ int cost_pack_exact(const struct cost_pack_input *in, double upper_usd_hr, int t
 	struct pk k;
 	pk_init(&k, in);
 	size_t ng = k.ng, nt = k.nt;
-	int64_t total = 0;
-	for (size_t g = 0; g < ng; g++) {
+	for (size_t g = 0; g < ng; g++)
 		if (!k.placeable[g] && k.g[g].count > 0) {
+			rc = ks_err_set(err, KS_EINVAL, "exact packing: pod group %zu '%s' fits no type",
+					g, k.g[g].name ? k.g[g].name : "");
 			pk_release(&k);
-			return ks_err_set(err, KS_EINVAL,
-					  "exact packing: pod group %zu '%s' fits no type", g,
-					  k.g[g].name ? k.g[g].name : "");
+			return rc;
 		}
-		total += k.g[g].count;
-	}
-	/* slots per type */
-	int64_t *slots = ks_calloc(nt, sizeof *slots);
-	size_t nvars = 0;
-	for (size_t t = 0; t < nt; t++) {
-		if (k.cap_pods[t] <= 0)
+	struct patterns e = {.k = &k, .cur = ks_calloc(ng + 1, sizeof *e.cur), .max = max_vars};
+	for (size_t t = 0; t < nt && !e.too_many; t++) {
+		if (k.cap_pods[t] <= 0 || k.max_nodes[t] == 0)
 			continue;
-		int64_t fit = 0, groups = 0;
-		for (size_t g = 0; g < ng; g++)
-			if (per_node(&k, g, t) > 0 && k.g[g].count > 0) {
-				fit += k.g[g].count;
-				groups++;
-			}
-		int64_t u = (int64_t)floor(upper_usd_hr / k.price[t] + 1e-9);
-		if (u > fit)
-			u = fit;
-		if (k.max_nodes[t] >= 0 && u > k.max_nodes[t])
-			u = k.max_nodes[t];
-		slots[t] = u < 0 ? 0 : u;
-		nvars += (size_t)slots[t] * (size_t)(1 + groups);
+		e.t = t;
+		enum_patterns(&e, 0, k.cap_cpu[t], k.cap_mem[t], k.cap_pods[t]);
 	}
-	if (nvars > max_vars) {
-		free(slots);
-		pk_release(&k);
-		return ks_err_set(err, KS_ETOOBIG,
-				  "exact packing: %zu variables, over the %zu limit", nvars,
-				  max_vars);
+	if (e.too_many) {
+		rc = ks_err_set(err, KS_ETOOBIG, "exact packing: more than %zu node patterns",
+				max_vars);
+		goto out_patterns;
 	}
+	int64_t total = 0;
+	for (size_t g = 0; g < ng; g++)
+		total += k.g[g].count;
+	if (total == 0) {
+		*optimum = 0;
+		if (nodes_per_type)
+			memset(nodes_per_type, 0, nt * sizeof *nodes_per_type);
+		goto out_patterns;
+	}
+
+	/* min sum p_t x_p, sum_p a_gp x_p >= n_g, sum_{p of t} x_p <= cap_t, x_p integer */
 	int prev_out = glp_term_out(GLP_OFF);
 	glp_prob *mip = glp_create_prob();
 	glp_set_obj_dir(mip, GLP_MIN);
-	int *zcol = ks_calloc(nvars + 1, sizeof *zcol);
-	size_t *ztype = ks_calloc(nvars + 1, sizeof *ztype);
-	size_t nz = 0;
-	int *demand = ks_calloc(ng + 1, sizeof *demand);
-	int *ia = NULL, *ja = NULL;
-	double *ar = NULL;
-	size_t nnz = 0, cap1 = 0, cap2 = 0, cap3 = 0;
-#define PUT(r, col, v)                                                                       \
-	do {                                                                                  \
-		ia = ks_grow(ia, sizeof *ia, nnz + 2, &cap1);                                 \
-		ja = ks_grow(ja, sizeof *ja, nnz + 2, &cap2);                                 \
-		ar = ks_grow(ar, sizeof *ar, nnz + 2, &cap3);                                 \
-		nnz++;                                                                        \
-		ia[nnz] = (r);                                                                \
-		ja[nnz] = (col);                                                              \
-		ar[nnz] = (v);                                                                \
-	} while (0)
-	for (size_t g = 0; g < ng; g++) {
-		demand[g] = glp_add_rows(mip, 1);
-		glp_set_row_bnds(mip, demand[g], GLP_FX, (double)k.g[g].count,
-				 (double)k.g[g].count);
-	}
-	for (size_t t = 0; t < nt; t++) {
-		int prevz = 0;
-		for (int64_t sl = 0; sl < slots[t]; sl++) {
-			int z = glp_add_cols(mip, 1);
-			glp_set_col_kind(mip, z, GLP_BV);
-			glp_set_obj_coef(mip, z, k.price[t]);
-			zcol[nz] = z;
-			ztype[nz++] = t;
-			int r = glp_add_rows(mip, 3);
-			/* integers: cpu in millicores, memory in MiB-scaled bytes, pods */
-			glp_set_row_bnds(mip, r, GLP_UP, 0, 0);
-			glp_set_row_bnds(mip, r + 1, GLP_UP, 0, 0);
-			glp_set_row_bnds(mip, r + 2, GLP_UP, 0, 0);
-			PUT(r, z, -(double)k.cap_cpu[t]);
-			PUT(r + 1, z, -(double)k.cap_mem[t] / (double)MIB);
-			PUT(r + 2, z, -(double)k.cap_pods[t]);
-			for (size_t g = 0; g < ng; g++) {
-				int64_t kk = per_node(&k, g, t);
-				if (kk == 0 || k.g[g].count == 0)
-					continue;
-				int y = glp_add_cols(mip, 1);
-				glp_set_col_kind(mip, y, GLP_IV);
-				glp_set_col_bnds(mip, y, GLP_DB, 0, (double)kk);
-				PUT(demand[g], y, 1.0);
-				if (k.g[g].cpu_millis)
-					PUT(r, y, (double)k.g[g].cpu_millis);
-				if (k.g[g].memory_bytes)
-					PUT(r + 1, y, (double)k.g[g].memory_bytes / (double)MIB);
-				PUT(r + 2, y, 1.0);
-				int rr = glp_add_rows(mip, 1);
-				glp_set_row_bnds(mip, rr, GLP_UP, 0, 0);
-				PUT(rr, y, 1.0);
-				PUT(rr, z, -(double)kk);
+	glp_add_rows(mip, (int)ng);
+	for (size_t g = 0; g < ng; g++)
+		glp_set_row_bnds(mip, (int)g + 1, GLP_LO, (double)k.g[g].count, 0);
+	int *cap_row = ks_calloc(nt, sizeof *cap_row);
+	for (size_t t = 0; t < nt; t++)
+		if (k.max_nodes[t] > 0) {
+			cap_row[t] = glp_add_rows(mip, 1);
+			glp_set_row_bnds(mip, cap_row[t], GLP_UP, 0, (double)k.max_nodes[t]);
+		}
+	size_t nzmax = e.n * (ng + 1) + 1;
+	int *ia = ks_calloc(nzmax, sizeof *ia), *ja = ks_calloc(nzmax, sizeof *ja);
+	double *ar = ks_calloc(nzmax, sizeof *ar);
+	size_t nnz = 0;
+	glp_add_cols(mip, (int)e.n);
+	for (size_t p = 0; p < e.n; p++) {
+		int col = (int)p + 1;
+		size_t t = e.type[p];
+		glp_set_col_kind(mip, col, GLP_IV);
+		glp_set_obj_coef(mip, col, k.price[t]);
+		double most = floor(upper_usd_hr / k.price[t] + 1e-9);
+		if (upper_usd_hr > 0)
+			glp_set_col_bnds(mip, col, most >= 1 ? GLP_DB : GLP_FX, 0,
+					 most >= 1 ? most : 0);
+		else
+			glp_set_col_bnds(mip, col, GLP_LO, 0, 0);
+		for (size_t g = 0; g < ng; g++)
+			if (e.a[p * ng + g]) {
+				nnz++;
+				ia[nnz] = (int)g + 1;
+				ja[nnz] = col;
+				ar[nnz] = (double)e.a[p * ng + g];
 			}
-			if (prevz) {
-				int rr = glp_add_rows(mip, 1);
-				glp_set_row_bnds(mip, rr, GLP_LO, 0, 0);
-				PUT(rr, prevz, 1.0);
-				PUT(rr, z, -1.0);
-			}
-			prevz = z;
+		if (cap_row[t]) {
+			nnz++;
+			ia[nnz] = cap_row[t];
+			ja[nnz] = col;
+			ar[nnz] = 1.0;
 		}
 	}
-#undef PUT
-	if (nnz)
-		glp_load_matrix(mip, (int)nnz, ia, ja, ar);
+	glp_load_matrix(mip, (int)nnz, ia, ja, ar);
 	glp_iocp parm;
 	glp_init_iocp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
 	parm.presolve = GLP_ON;
 	parm.tm_lim = time_limit_ms > 0 ? time_limit_ms : 1;
-	rc = 0;
-	int src = total == 0 ? 0 : glp_intopt(mip, &parm);
-	int st = total == 0 ? GLP_OPT : glp_mip_status(mip);
+	int src = glp_intopt(mip, &parm);
+	int st = glp_mip_status(mip);
 	if (src == GLP_ETMLIM || (src == 0 && st == GLP_FEAS)) {
 		rc = ks_err_set(err, KS_ETIMEOUT, "exact packing: no proof within %d ms",
 				time_limit_ms);
 	} else if (src == GLP_ENOPFS || st == GLP_NOFEAS) {
-		rc = ks_err_set(err, KS_EINVAL, "exact packing: no packing holds every pod");
+		rc = ks_err_set(err, KS_EINVAL, "exact packing: no packing holds every pod%s",
+				upper_usd_hr > 0 ? " at that cost" : "");
 	} else if (src || st != GLP_OPT) {
 		rc = ks_err_set(err, KS_EIO, "exact packing: GLPK failed (code %d, status %d)",
 				src, st);
@@ -1139,12 +1155,12 @@ int cost_pack_exact(const struct cost_pack_input *in, double upper_usd_hr, int t
 		double cost = 0;
 		if (nodes_per_type)
 			memset(nodes_per_type, 0, nt * sizeof *nodes_per_type);
-		for (size_t i = 0; i < nz; i++)
-			if (glp_mip_col_val(mip, zcol[i]) > 0.5) {
-				cost += k.price[ztype[i]];
-				if (nodes_per_type)
-					nodes_per_type[ztype[i]]++;
-			}
+		for (size_t p = 0; p < e.n; p++) {
+			int64_t x = (int64_t)llround(glp_mip_col_val(mip, (int)p + 1));
+			cost += (double)x * k.price[e.type[p]];
+			if (nodes_per_type)
+				nodes_per_type[e.type[p]] += x;
+		}
 		*optimum = cost;
 	}
 	glp_delete_prob(mip);
@@ -1152,10 +1168,11 @@ int cost_pack_exact(const struct cost_pack_input *in, double upper_usd_hr, int t
 	free(ia);
 	free(ja);
 	free(ar);
-	free(zcol);
-	free(ztype);
-	free(demand);
-	free(slots);
+	free(cap_row);
+out_patterns:
+	free(e.cur);
+	free(e.a);
+	free(e.type);
 	pk_release(&k);
 	return rc;
 }

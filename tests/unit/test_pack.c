@@ -70,7 +70,7 @@ static double exact(const struct cost_pack_input *in, double upper, int64_t *per
 	double opt = -1;
 	int rc = cost_pack_exact(in, upper, 10000, 200000, &opt, per_type, &e);
 	if (rc)
-		fail_msg("%s", e.msg);
+		fail_msg("exact: %d %s\n", rc, e.msg);
 	return opt;
 }
 
@@ -320,7 +320,7 @@ static int64_t rnd_in(uint64_t *s, int64_t lo, int64_t hi)
 static void random_small_cases(void **state)
 {
 	(void)state;
-	enum { CASES = 60, MAXT = 4, MAXG = 4 };
+	enum { CASES = 400, MAXT = 4, MAXG = 4 };
 	static const char *const names[MAXT] = {"t0", "t1", "t2", "t3"};
 	int missed = 0;
 	for (int c = 0; c < CASES; c++) {
