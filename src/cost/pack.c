@@ -26,6 +26,8 @@
 #define FULL_SEARCH_PODS 2000 /* below this, every start gets the improvement passes */
 #define REPACK_CANDIDATES 6        /* least-used nodes re-packed in pairs, at scale */
 #define REPACK_CANDIDATES_SMALL 16 /* in pairs and triples, for small problems */
+#define FILL_SEARCH_LEAVES 2000
+#define REPACK_ALL_NODES 8 /* small problems: the whole solution is re-packed too */
 #define PRICE_EPS 1e-9
 
 /* the problem in integers, types and groups indexed as in the input */
@@ -454,6 +456,67 @@ static size_t fill(const struct pk *k, size_t t, const int64_t *rem, struct item
 	return n;
 }
 
+/* The best-valued fill of an empty node of type t, searched depth-first in the type's
+ * order (most pods of each group first, so the first leaf is fill's greedy answer), over
+ * at most FILL_SEARCH_LEAVES complete fills. Used where pools are small (repack). */
+struct fill_search {
+	const struct pk *k;
+	const int64_t *rem;
+	const uint32_t *ord;
+	struct item *cur, *best;
+	size_t ncur, nbest;
+	double vbest;
+	long leaves;
+};
+
+static void fill_dfs(struct fill_search *f, size_t i, int64_t cpu, int64_t mem, int64_t pods,
+		     double v)
+{
+	const struct pk *k = f->k;
+	int64_t most = 0;
+	for (; i < k->ng && pods > 0; i++) {
+		const struct cost_pack_group *gr = &k->g[f->ord[i]];
+		most = f->rem[f->ord[i]] < pods ? f->rem[f->ord[i]] : pods;
+		if (gr->cpu_millis > 0 && cpu / gr->cpu_millis < most)
+			most = cpu / gr->cpu_millis;
+		if (gr->memory_bytes > 0 && mem / gr->memory_bytes < most)
+			most = mem / gr->memory_bytes;
+		if (most > 0)
+			break;
+	}
+	if (i >= k->ng || pods <= 0 || most <= 0) {
+		f->leaves--;
+		if (v > f->vbest * (1 + 1e-12)) {
+			f->vbest = v;
+			f->nbest = f->ncur;
+			memcpy(f->best, f->cur, f->ncur * sizeof *f->cur);
+		}
+		return;
+	}
+	uint32_t g = f->ord[i];
+	const struct cost_pack_group *gr = &k->g[g];
+	for (int64_t c = most; c >= 0 && f->leaves > 0; c--) {
+		if (c)
+			f->cur[f->ncur++] = (struct item){.g = g, .k = c};
+		fill_dfs(f, i + 1, cpu - c * gr->cpu_millis, mem - c * gr->memory_bytes, pods - c,
+			 v + (double)c * k->value[g]);
+		if (c)
+			f->ncur--;
+	}
+}
+
+static size_t fill_best(const struct pk *k, size_t t, const int64_t *rem, struct item *pat,
+			double *value)
+{
+	struct item *cur = ks_calloc(k->ng + 1, sizeof *cur);
+	struct fill_search f = {.k = k, .rem = rem, .ord = k->order + t * k->ng, .cur = cur,
+				.best = pat, .vbest = -1, .leaves = FILL_SEARCH_LEAVES};
+	fill_dfs(&f, 0, k->cap_cpu[t], k->cap_mem[t], k->cap_pods[t], 0);
+	free(cur);
+	*value = f.vbest < 0 ? 0 : f.vbest;
+	return f.nbest;
+}
+
 struct sort_ctx {
 	const struct pk *k;
 	size_t t;
@@ -503,9 +566,11 @@ static struct node *sol_new_node(struct sol *s, size_t t)
 
 /* Greedy construction of nodes for the pods in s->rem, on top of s->used: prefer type
  * `first` (SIZE_MAX: none) while it has room and takes something; otherwise the
- * (type, fill) with the most value per dollar. */
-static void construct(const struct pk *k, size_t first, struct sol *s)
+ * (type, fill) with the most value per dollar. search: fill nodes with fill_best. */
+static void construct(const struct pk *k, size_t first, bool search, struct sol *s)
 {
+	size_t (*fill_fn)(const struct pk *, size_t, const int64_t *, struct item *, double *) =
+		search ? fill_best : fill;
 	struct item *pat = ks_calloc(k->ng + 1, sizeof *pat);
 	struct item *best = ks_calloc(k->ng + 1, sizeof *best);
 	for (;;) {
@@ -513,7 +578,7 @@ static void construct(const struct pk *k, size_t first, struct sol *s)
 		double bscore = -1, bvalue = -1;
 		if (first != SIZE_MAX && type_room(k, s->used, first)) {
 			double v;
-			bn = fill(k, first, s->rem, best, &v);
+			bn = fill_fn(k, first, s->rem, best, &v);
 			if (bn)
 				bt = first;
 		}
@@ -522,7 +587,7 @@ static void construct(const struct pk *k, size_t first, struct sol *s)
 			if (!type_room(k, s->used, t))
 				continue;
 			double v;
-			size_t n = fill(k, t, s->rem, pat, &v);
+			size_t n = fill_fn(k, t, s->rem, pat, &v);
 			if (!n)
 				continue;
 			double score = v / k->price[t];
@@ -741,7 +806,7 @@ static bool repack(const struct pk *k, struct sol *s, const size_t *idx, size_t 
 		sol_init(&t, k);
 		memcpy(t.used, pool.used, k->nt * sizeof *t.used);
 		memcpy(t.rem, pool.rem, k->ng * sizeof *t.rem);
-		construct(k, first, &t);
+		construct(k, first, true, &t);
 		double cost = 0;
 		for (size_t i = 0; i < t.n; i++)
 			cost += k->price[t.nodes[i].type];
@@ -781,6 +846,15 @@ static bool repack_pass(const struct pk *k, struct sol *s, size_t lim, bool trip
 	if (lim > na)
 		lim = na;
 	bool changed = false;
+	if (triples && na <= REPACK_ALL_NODES) {
+		size_t idx[REPACK_ALL_NODES];
+		for (size_t i = 0; i < na; i++)
+			idx[i] = v[i].i;
+		if (na > 1 && repack(k, s, idx, na)) {
+			free(v);
+			return true;
+		}
+	}
 	for (size_t a = 0; a < lim; a++)
 		for (size_t b = a + 1; b < lim; b++) {
 			if (s->nodes[v[a].i].dead || s->nodes[v[b].i].dead)
@@ -934,7 +1008,7 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 		make_orders(&k, start % 2 == 0);
 		struct sol s;
 		sol_start(&k, &s);
-		construct(&k, SIZE_MAX, &s);
+		construct(&k, SIZE_MAX, false, &s);
 		if (full)
 			improve(&k, &s, full);
 		if (!have || sol_better(&k, &s, &best)) {
@@ -954,7 +1028,7 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 			continue;
 		struct sol s;
 		sol_start(&k, &s);
-		construct(&k, t, &s);
+		construct(&k, t, false, &s);
 		if (full)
 			improve(&k, &s, full);
 		if (sol_better(&k, &s, &best)) {
