@@ -191,9 +191,10 @@ struct lp_cols {
 	int *demand; /* [ng] row of group g, 0 when unplaceable */
 };
 
-/* Solve the LP; *bound and, when duals is not NULL, the demand rows' duals. 0, KS_EINVAL
- * (infeasible), KS_EIO (GLPK failed). */
-static int solve_lp(const struct pk *k, double *bound, double *duals, struct ks_err *err)
+/* Solve the LP; *bound and, when not NULL, the demand rows' duals ([ng]) and the pods of
+ * each group on each type (y_gt, [ng * nt]). 0, KS_EINVAL (infeasible), KS_EIO (GLPK). */
+static int solve_lp(const struct pk *k, double *bound, double *duals, double *assign,
+		    struct ks_err *err)
 {
 	size_t ng = k->ng, nt = k->nt;
 	struct lp_cols c = {
@@ -254,6 +255,8 @@ static int solve_lp(const struct pk *k, double *bound, double *duals, struct ks_
 		*bound = 0;
 		if (duals)
 			memset(duals, 0, ng * sizeof *duals);
+		if (assign)
+			memset(assign, 0, ng * nt * sizeof *assign);
 		goto out;
 	}
 	for (size_t t = 0; t < nt; t++) {
@@ -306,6 +309,9 @@ static int solve_lp(const struct pk *k, double *bound, double *duals, struct ks_
 		goto out;
 	}
 	*bound = glp_get_obj_val(lp);
+	if (assign)
+		for (size_t i = 0; i < ng * nt; i++)
+			assign[i] = c.y[i] ? glp_get_col_prim(lp, c.y[i]) : 0;
 	if (duals)
 		for (size_t g = 0; g < ng; g++)
 			duals[g] = c.demand[g] ? glp_get_row_dual(lp, c.demand[g]) : 0;
@@ -621,6 +627,90 @@ static void construct(const struct pk *k, size_t first, bool search, struct sol 
 	s->cost = sol_cost(k, s);
 }
 
+/* The LP's split, rounded. For each type t: share_g = the whole pods y_gt puts on t; N =
+ * the nodes those need by the tightest resource (rounded up); each of N nodes gets
+ * floor(share_g / N) pods of every group — which always fits, since N nodes hold the whole
+ * share — and the remainders are dealt out one pod a node while there is room. Then the
+ * pods left over (and the LP's fractions) go into the slack of those nodes, first fit in
+ * the type's order, and construct packs what still is left. */
+static void construct_lp(const struct pk *k, const double *assign, struct sol *s)
+{
+	int64_t *share = ks_calloc(k->ng + 1, sizeof *share);
+	for (size_t t = 0; t < k->nt; t++) {
+		double need_cpu = 0, need_mem = 0, need_pods = 0;
+		for (size_t g = 0; g < k->ng; g++) {
+			share[g] = (int64_t)floor(assign[g * k->nt + t] + 1e-6);
+			if (share[g] > s->rem[g])
+				share[g] = s->rem[g];
+			need_cpu += (double)(share[g] * k->g[g].cpu_millis);
+			need_mem += (double)(share[g] * k->g[g].memory_bytes);
+			need_pods += (double)share[g];
+		}
+		if (need_pods == 0 || k->cap_pods[t] <= 0)
+			continue;
+		double need = need_pods / (double)k->cap_pods[t];
+		if (k->cap_cpu[t] > 0 && need_cpu / (double)k->cap_cpu[t] > need)
+			need = need_cpu / (double)k->cap_cpu[t];
+		if (k->cap_mem[t] > 0 && need_mem / (double)k->cap_mem[t] > need)
+			need = need_mem / (double)k->cap_mem[t];
+		int64_t nodes = (int64_t)ceil(need - 1e-9);
+		if (k->max_nodes[t] >= 0 && k->max_nodes[t] - s->used[t] < nodes)
+			nodes = k->max_nodes[t] - s->used[t];
+		if (nodes <= 0)
+			continue;
+		size_t first = s->n;
+		for (int64_t m = 0; m < nodes; m++)
+			sol_new_node(s, t);
+		/* floor(share / N) each, then the remainder one by one round the nodes, from
+		 * where the last group's stopped, so the extra pods spread evenly */
+		const uint32_t *ord = k->order + t * k->ng;
+		size_t next = 0;
+		for (size_t j = 0; j < k->ng; j++) {
+			uint32_t g = ord[j];
+			if (share[g] == 0)
+				continue;
+			int64_t each = share[g] / nodes, extra = share[g] % nodes;
+			for (int64_t m = 0; m < nodes && each > 0; m++) {
+				struct node *nd = &s->nodes[first + (size_t)m];
+				int64_t r = node_room(k, nd, g);
+				r = r < each ? r : each;
+				if (r > 0) {
+					node_add(k, nd, g, r);
+					s->rem[g] -= r;
+				}
+			}
+			for (int64_t m = 0; m < nodes && extra > 0; m++) {
+				struct node *nd = &s->nodes[first + next];
+				next = (next + 1) % (size_t)nodes;
+				if (node_room(k, nd, g) > 0) {
+					node_add(k, nd, g, 1);
+					s->rem[g]--;
+					extra--;
+				}
+			}
+		}
+	}
+	free(share);
+	/* the leftovers into the slack, groups in the order of the first node's type */
+	for (size_t i = 0; i < s->n; i++) {
+		struct node *nd = &s->nodes[i];
+		const uint32_t *ord = k->order + nd->type * k->ng;
+		for (size_t j = 0; j < k->ng; j++) {
+			uint32_t g = ord[j];
+			if (s->rem[g] == 0)
+				continue;
+			int64_t r = node_room(k, nd, g);
+			if (r > s->rem[g])
+				r = s->rem[g];
+			if (r > 0) {
+				node_add(k, nd, g, r);
+				s->rem[g] -= r;
+			}
+		}
+	}
+	construct(k, SIZE_MAX, false, s);
+}
+
 /* ---- improvement -------------------------------------------------------------------- */
 
 /* the cheapest type with room that holds the load, given that `freed` (or SIZE_MAX) gives
@@ -783,7 +873,7 @@ static bool merge_pairs(const struct pk *k, struct sol *s)
 
 /* Pool the pods of the nodes idx[0..n) and pack them again from every start; keep the
  * cheapest packing when it costs less than those nodes. */
-static bool repack(const struct pk *k, struct sol *s, const size_t *idx, size_t n)
+static bool repack(const struct pk *k, struct sol *s, const size_t *idx, size_t n, bool search)
 {
 	struct sol pool, best = {0};
 	sol_init(&pool, k);
@@ -806,7 +896,7 @@ static bool repack(const struct pk *k, struct sol *s, const size_t *idx, size_t 
 		sol_init(&t, k);
 		memcpy(t.used, pool.used, k->nt * sizeof *t.used);
 		memcpy(t.rem, pool.rem, k->ng * sizeof *t.rem);
-		construct(k, first, true, &t);
+		construct(k, first, search, &t);
 		double cost = 0;
 		for (size_t i = 0; i < t.n; i++)
 			cost += k->price[t.nodes[i].type];
@@ -850,7 +940,7 @@ static bool repack_pass(const struct pk *k, struct sol *s, size_t lim, bool trip
 		size_t idx[REPACK_ALL_NODES];
 		for (size_t i = 0; i < na; i++)
 			idx[i] = v[i].i;
-		if (na > 1 && repack(k, s, idx, na)) {
+		if (na > 1 && repack(k, s, idx, na, triples)) {
 			free(v);
 			return true;
 		}
@@ -860,7 +950,7 @@ static bool repack_pass(const struct pk *k, struct sol *s, size_t lim, bool trip
 			if (s->nodes[v[a].i].dead || s->nodes[v[b].i].dead)
 				continue;
 			size_t idx[3] = {v[a].i, v[b].i, 0};
-			if (repack(k, s, idx, 2)) {
+			if (repack(k, s, idx, 2, triples)) {
 				changed = true;
 				continue;
 			}
@@ -868,7 +958,7 @@ static bool repack_pass(const struct pk *k, struct sol *s, size_t lim, bool trip
 				if (s->nodes[v[c].i].dead)
 					continue;
 				idx[2] = v[c].i;
-				if (repack(k, s, idx, 3)) {
+				if (repack(k, s, idx, 3, triples)) {
 					changed = true;
 					break;
 				}
@@ -976,7 +1066,8 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 	double *duals = ks_calloc(k.ng + 1, sizeof *duals);
 	struct ks_err lperr = {0};
 	double bound = 0;
-	int lrc = solve_lp(&k, &bound, duals, &lperr);
+	double *assign = ks_calloc(k.ng * k.nt + 1, sizeof *assign);
+	int lrc = solve_lp(&k, &bound, duals, assign, &lperr);
 	if (lrc == 0) {
 		out->bound_status = COST_PACK_BOUND_OK;
 		out->lower_bound_usd_hr = bound;
@@ -1011,11 +1102,32 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 		construct(&k, SIZE_MAX, false, &s);
 		if (full)
 			improve(&k, &s, full);
+		if (getenv("PACK_DEBUG"))
+			fprintf(stderr, "start %d: %.4f\n", start, s.cost);
 		if (!have || sol_better(&k, &s, &best)) {
 			if (have)
 				sol_release(&best);
 			best = s;
 			have = true;
+		} else {
+			sol_release(&s);
+		}
+	}
+	/* the LP's split, with the dual values, in size and in density order */
+	for (int start = 0; start < 2 && lrc == 0; start++) {
+		for (size_t g = 0; g < k.ng; g++)
+			k.value[g] = (duals[g] > 0 ? duals[g] : 0) + 1e-9 * proxy[g];
+		make_orders(&k, start == 1);
+		struct sol s;
+		sol_start(&k, &s);
+		construct_lp(&k, assign, &s);
+		if (full)
+			improve(&k, &s, full);
+		if (getenv("PACK_DEBUG"))
+			fprintf(stderr, "lp start %d: %.4f\n", start, s.cost);
+		if (sol_better(&k, &s, &best)) {
+			sol_release(&best);
+			best = s;
 		} else {
 			sol_release(&s);
 		}
@@ -1031,6 +1143,8 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 		construct(&k, t, false, &s);
 		if (full)
 			improve(&k, &s, full);
+		if (getenv("PACK_DEBUG"))
+			fprintf(stderr, "homogeneous %s: %.4f\n", in->types[t].it->name, s.cost);
 		if (sol_better(&k, &s, &best)) {
 			sol_release(&best);
 			best = s;
@@ -1042,6 +1156,7 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 		improve(&k, &best, full);
 	free(proxy);
 	free(duals);
+	free(assign);
 	compress_solution(&k, &best, out);
 	sol_release(&best);
 	out->heuristic_ms = (double)(ks_mono_ms() - t1);
@@ -1071,7 +1186,7 @@ int cost_pack_lower_bound(const struct cost_pack_input *in, double *bound, struc
 		return rc;
 	struct pk k;
 	pk_init(&k, in);
-	rc = solve_lp(&k, bound, NULL, err);
+	rc = solve_lp(&k, bound, NULL, NULL, err);
 	pk_release(&k);
 	return rc;
 }
