@@ -107,8 +107,8 @@ static int validate(const struct cost_pack_input *in, struct ks_err *err)
 	if (in->n_groups > COST_PACK_MAX_GROUPS || in->n_types > COST_PACK_MAX_TYPES ||
 	    in->n_groups * in->n_types > MAX_PAIRS)
 		return ks_err_set(err, KS_EINVAL,
-				  "packing: %zu pod groups x %zu types is over the limit (%d groups,"
-				  " %d types, %d pairs)",
+				  "packing: %zu pod groups x %zu types is over the limit "
+				  "(%d groups, %d types, %d pairs)",
 				  in->n_groups, in->n_types, COST_PACK_MAX_GROUPS,
 				  COST_PACK_MAX_TYPES, MAX_PAIRS);
 	if (in->overhead_cpu_millis < 0 || in->overhead_memory_bytes < 0 || in->overhead_pods < 0)
@@ -129,7 +129,8 @@ static int validate(const struct cost_pack_input *in, struct ks_err *err)
 	for (size_t t = 0; t < in->n_types; t++) {
 		const struct cost_pack_type *ty = &in->types[t];
 		if (!ty->it)
-			return ks_err_set(err, KS_EINVAL, "packing: type %zu has no catalog entry", t);
+			return ks_err_set(err, KS_EINVAL, "packing: type %zu has no catalog entry",
+					  t);
 		if (!(ty->price_usd_hr > 0) || !isfinite(ty->price_usd_hr))
 			return ks_err_set(err, KS_EINVAL,
 					  "packing: type %s: price %g is not a positive number",
@@ -1005,7 +1006,8 @@ static int cmp_nodes(const void *a, const void *b)
 
 static void compress_solution(const struct pk *k, struct sol *s, struct cost_pack_result *out)
 {
-	qsort(s->nodes, s->n, sizeof *s->nodes, cmp_nodes);
+	if (s->n)
+		qsort(s->nodes, s->n, sizeof *s->nodes, cmp_nodes);
 	size_t shape_cap = 0, pl_cap = 0;
 	out->nodes_per_type = ks_calloc(k->nt, sizeof *out->nodes_per_type);
 	for (size_t i = 0; i < s->n && !s->nodes[i].dead;) {
@@ -1240,8 +1242,9 @@ int cost_pack_exact(const struct cost_pack_input *in, double upper_usd_hr, int t
 	size_t ng = k.ng, nt = k.nt;
 	for (size_t g = 0; g < ng; g++)
 		if (!k.placeable[g] && k.g[g].count > 0) {
-			rc = ks_err_set(err, KS_EINVAL, "exact packing: pod group %zu '%s' fits no type",
-					g, k.g[g].name ? k.g[g].name : "");
+			rc = ks_err_set(err, KS_EINVAL,
+					"exact packing: pod group %zu '%s' fits no type", g,
+					k.g[g].name ? k.g[g].name : "");
 			pk_release(&k);
 			return rc;
 		}

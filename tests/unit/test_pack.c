@@ -316,18 +316,44 @@ static int64_t rnd_in(uint64_t *s, int64_t lo, int64_t hi)
 	return lo + (int64_t)(rnd(s) % (uint64_t)(hi - lo + 1));
 }
 
+/* the case and the heuristic's packing, for PACK_DEBUG=1 */
+static void print_case(const struct cost_pack_input *in, const struct cost_pack_result *r)
+{
+	for (size_t t = 0; t < in->n_types; t++) {
+		const struct cost_instance_type *it = in->types[t].it;
+		print_message(" type %zu: %lldm %lldMi %d pods $%.4f\n", t,
+			      (long long)it->alloc_cpu_millis, (long long)it->alloc_memory_mib,
+			      it->max_pods, in->types[t].price_usd_hr);
+	}
+	for (size_t g = 0; g < in->n_groups; g++)
+		print_message(" group %zu: %lldm %lldMi x%lld\n", g,
+			      (long long)in->groups[g].cpu_millis,
+			      (long long)(in->groups[g].memory_bytes >> 20),
+			      (long long)in->groups[g].count);
+	print_message(" overhead %lldm\n", (long long)in->overhead_cpu_millis);
+	for (size_t s = 0; s < r->n_shapes; s++) {
+		const struct cost_pack_shape *sh = &r->shapes[s];
+		print_message(" %lld x type %zu:", (long long)sh->nodes, sh->type);
+		for (size_t p = sh->first; p < sh->first + sh->n; p++)
+			print_message(" g%zu x%lld", r->placements[p].group,
+				      (long long)r->placements[p].pods);
+		print_message("\n");
+	}
+}
+
 /* Small random cases (1-4 types, 1-4 groups of 1-5 pods): the heuristic equals the MIP
  * optimum on each of the first EXACT_CASES; over all CASES it misses on at most MAX_MISSES
- * (2 of these 400 miss today: cases 108 and 333, by 4.8% and 10.3%, where the optimum needs
- * a rearrangement of every node at once), never by more than MAX_EXCESS; the LP bound is
- * never above the optimum. */
+ * (3 of the 390 compared miss today: cases 120, 339 and 385, by 6.0%, 0.6% and 0.3%, where
+ * the optimum is a different mix of types for every node at once), never by more than
+ * MAX_EXCESS; the LP bound is never above the optimum. Cases where a pod fits no type are
+ * skipped (counted). */
 static void random_small_cases(void **state)
 {
 	(void)state;
 	enum { CASES = 400, EXACT_CASES = 100, MAX_MISSES = 4, MAXT = 4, MAXG = 4 };
 	const double MAX_EXCESS = 0.12;
 	static const char *const names[MAXT] = {"t0", "t1", "t2", "t3"};
-	int missed = 0;
+	int missed = 0, compared = 0;
 	for (int c = 0; c < CASES; c++) {
 		uint64_t seed = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(c + 1) * 1000003ULL;
 		struct cost_instance_type it[MAXT];
@@ -335,8 +361,8 @@ static void random_small_cases(void **state)
 		struct cost_pack_group groups[MAXG];
 		size_t nt = (size_t)rnd_in(&seed, 1, MAXT), ng = (size_t)rnd_in(&seed, 1, MAXG);
 		for (size_t t = 0; t < nt; t++) {
-			int64_t cpu = 1000 * rnd_in(&seed, 1, 8);
-			int64_t mem = 1024 * rnd_in(&seed, 1, 16);
+			int64_t cpu = 1000 * rnd_in(&seed, 2, 8);
+			int64_t mem = 1024 * rnd_in(&seed, 2, 16);
 			it[t] = mk_type(names[t], cpu, mem, (int)rnd_in(&seed, 3, 20));
 			/* price roughly by size, with noise */
 			double p = 0.02 * (double)cpu / 1000 + 0.005 * (double)mem / 1024;
@@ -346,8 +372,8 @@ static void random_small_cases(void **state)
 		}
 		for (size_t g = 0; g < ng; g++)
 			groups[g] = (struct cost_pack_group){
-				.cpu_millis = 250 * rnd_in(&seed, 1, 12),
-				.memory_bytes = 256 * 1048576LL * rnd_in(&seed, 1, 24),
+				.cpu_millis = 250 * rnd_in(&seed, 1, 8),
+				.memory_bytes = 256 * 1048576LL * rnd_in(&seed, 1, 16),
 				.count = rnd_in(&seed, 1, 5)};
 		struct cost_pack_input in = {.groups = groups, .n_groups = ng, .types = types,
 					     .n_types = nt,
@@ -358,6 +384,7 @@ static void random_small_cases(void **state)
 			cost_pack_result_release(&r);
 			continue;
 		}
+		compared++;
 		double opt = exact(&in, r.hourly_usd, NULL);
 		assert_true(opt <= r.hourly_usd + 1e-9);
 		assert_true(r.lower_bound_usd_hr <= opt + 1e-9);
@@ -369,33 +396,15 @@ static void random_small_cases(void **state)
 			assert_true(c >= EXACT_CASES);
 			print_message("case %d: heuristic $%.4f, optimum $%.4f\n", c, r.hourly_usd,
 				      opt);
-			if (getenv("PACK_DEBUG")) {
-				for (size_t t = 0; t < nt; t++)
-					print_message(" type %zu: %lldm %lldMi %d pods $%.4f\n", t,
-						      (long long)it[t].alloc_cpu_millis,
-						      (long long)it[t].alloc_memory_mib,
-						      it[t].max_pods, types[t].price_usd_hr);
-				for (size_t g = 0; g < ng; g++)
-					print_message(" group %zu: %lldm %lldMi x%lld\n", g,
-						      (long long)groups[g].cpu_millis,
-						      (long long)(groups[g].memory_bytes >> 20),
-						      (long long)groups[g].count);
-				print_message(" overhead %lldm\n", (long long)in.overhead_cpu_millis);
-				for (size_t s = 0; s < r.n_shapes; s++) {
-					print_message(" %lld x type %zu:", (long long)r.shapes[s].nodes,
-						      r.shapes[s].type);
-					for (size_t p = 0; p < r.shapes[s].n; p++)
-						print_message(" g%zu x%lld",
-							      r.placements[r.shapes[s].first + p].group,
-							      (long long)r.placements[r.shapes[s].first + p].pods);
-					print_message("\n");
-				}
-			}
+			if (getenv("PACK_DEBUG"))
+				print_case(&in, &r);
 		}
 		cost_pack_result_release(&r);
 	}
-	print_message("random small cases: the heuristic hit the optimum on %d of %d\n",
-		      CASES - missed, CASES);
+	print_message("random small cases: the heuristic hit the optimum on %d of %d (%d had"
+		      " a pod too big for every type)\n",
+		      compared - missed, compared, CASES - compared);
+	assert_true(compared >= CASES * 9 / 10);
 	assert_true(missed <= MAX_MISSES);
 }
 
