@@ -1,12 +1,14 @@
 /* pack.c — time, memory and the LP gap of the node-mix packing (src/cost/pack.h) on
  * synthetic clusters (docs/PACKING.md).
  *   pack [--pods N] [--shapes S] [--seed X] [--families m6i,c6i,r6i] [--catalog FILE]
+ *        [--exact-ms MS]
  * Draws S distinct pod shapes (cpu log-uniform 50m-4 cores in 50m steps, 1% of shapes large
  * at 8 cores; 1, 2, 4 or 8 GiB per core, weighted towards 2-4, in 64 MiB steps), spreads N
  * pods over them with Zipf-like replica counts, adds a DaemonSet overhead (250m, 400 MiB,
  * 4 pods) and packs them onto the catalog's types of the given families (metal sizes left
  * out: they duplicate the largest size) at on-demand prices. Prints one JSON line: pods,
- * shapes, types, the LP and heuristic times, peak RSS, nodes, cost, bound and gap. */
+ * shapes, types, the LP and heuristic times, peak RSS, nodes, cost, bound and gap; with
+ * --exact-ms, also GLPK's exact optimum (cost_pack_exact) within that time, for small N. */
 #include "base/common.h"
 #include "base/timeutil.h"
 #include "cost/catalog.h"
@@ -68,8 +70,11 @@ int main(int argc, char **argv)
 	uint64_t seed = 1;
 	const char *families = "m6i,c6i,r6i";
 	const char *catalog_path = NULL;
+	long exact_ms = 0;
 	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--pods"))
+		if (!strcmp(argv[i], "--exact-ms"))
+			exact_ms = strtol(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--pods"))
 			pods = strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--shapes"))
 			shapes = strtol(argv[i + 1], NULL, 10);
@@ -81,7 +86,7 @@ int main(int argc, char **argv)
 			catalog_path = argv[i + 1];
 		else {
 			fprintf(stderr, "usage: pack [--pods N] [--shapes S] [--seed X] "
-					"[--families a,b] [--catalog FILE]\n");
+					"[--families a,b] [--catalog FILE] [--exact-ms MS]\n");
 			return 2;
 		}
 	}
@@ -160,11 +165,26 @@ int main(int argc, char **argv)
 	       "\"bound_ms\":%.0f,\"heuristic_ms\":%.0f,\"total_ms\":%lld,"
 	       "\"peak_rss_kb\":%ld,\"rss_start_kb\":%ld,\"nodes\":%lld,\"node_shapes\":%zu,"
 	       "\"hourly_usd\":%.4f,\"lower_bound_usd_hr\":%.4f,\"gap_pct\":%.3f,"
-	       "\"unplaced_pods\":%lld}\n",
+	       "\"unplaced_pods\":%lld",
 	       pods, shapes, nt, families, (double)cpu_req / 1000, (double)mem_req / (1024.0 * MIB),
 	       r.bound_ms, r.heuristic_ms, (long long)total_ms, peak, rss0, (long long)r.nodes,
 	       r.n_shapes, r.hourly_usd, r.lower_bound_usd_hr, r.gap * 100,
 	       (long long)r.unplaced_pods);
+	/* --exact-ms: GLPK's exact optimum too, when the patterns fit and it finishes in time */
+	if (exact_ms > 0) {
+		double opt = 0;
+		int64_t e0 = ks_mono_ms();
+		int erc = cost_pack_exact(&in, r.hourly_usd, (int)exact_ms, 2000000, &opt, NULL,
+					  &err);
+		if (erc)
+			printf(",\"exact\":\"%s\"", err.msg);
+		else
+			printf(",\"exact_usd_hr\":%.4f,\"exact_ms\":%lld,"
+			       "\"heuristic_over_exact_pct\":%.3f",
+			       opt, (long long)(ks_mono_ms() - e0),
+			       100 * (r.hourly_usd - opt) / opt);
+	}
+	printf("}\n");
 	if (getenv("PACK_BENCH_MIX")) {
 		double ccap = 0, mcap = 0, pcap = 0;
 		for (size_t t = 0; t < nt; t++) {

@@ -23,7 +23,12 @@
 #define IMPROVE_ROUNDS 8
 #define ELIMINATE_CANDIDATES 256
 #define MERGE_CANDIDATES 48
-#define FULL_SEARCH_PODS 2000 /* below this, every start gets the improvement passes */
+/* Small problems (at most this many pods and group x type pairs) get the improvement passes
+ * on every start, with best-valued fills and whole re-packs; all of it within WORK_BUDGET
+ * (fills of a node plus leaves of fill searches), so the time stays bounded. */
+#define FULL_SEARCH_PODS 200
+#define FULL_SEARCH_PAIRS 64
+#define WORK_BUDGET 20000000L
 #define REPACK_CANDIDATES 6        /* least-used nodes re-packed in pairs, at scale */
 #define REPACK_CANDIDATES_SMALL 16 /* in pairs and triples, for small problems */
 #define FILL_SEARCH_LEAVES 2000
@@ -40,6 +45,7 @@ struct pk {
 	bool *placeable;    /* fits an empty node of some usable type */
 	double *value;      /* of one pod, for the construction's scores */
 	uint32_t *order;    /* [nt][ng]: the fill order of the groups for each type */
+	long *work;         /* what the improvement passes may still spend (fills, leaves) */
 };
 
 struct item {
@@ -493,6 +499,7 @@ static void fill_dfs(struct fill_search *f, size_t i, int64_t cpu, int64_t mem, 
 	}
 	if (i >= k->ng || pods <= 0 || most <= 0) {
 		f->leaves--;
+		(*k->work)--;
 		if (v > f->vbest * (1 + 1e-12)) {
 			f->vbest = v;
 			f->nbest = f->ncur;
@@ -581,6 +588,7 @@ static void construct(const struct pk *k, size_t first, bool search, struct sol 
 	struct item *pat = ks_calloc(k->ng + 1, sizeof *pat);
 	struct item *best = ks_calloc(k->ng + 1, sizeof *best);
 	for (;;) {
+		*k->work -= (long)k->nt;
 		size_t bn = 0, bt = SIZE_MAX;
 		double bscore = -1, bvalue = -1;
 		if (first != SIZE_MAX && type_room(k, s->used, first)) {
@@ -876,6 +884,8 @@ static bool merge_pairs(const struct pk *k, struct sol *s)
  * cheapest packing when it costs less than those nodes. */
 static bool repack(const struct pk *k, struct sol *s, const size_t *idx, size_t n, bool search)
 {
+	if (*k->work <= 0)
+		return false;
 	struct sol pool, best = {0};
 	sol_init(&pool, k);
 	memcpy(pool.used, s->used, k->nt * sizeof *pool.used);
@@ -1095,7 +1105,9 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 	int64_t total = 0;
 	for (size_t g = 0; g < k.ng; g++)
 		total += k.placeable[g] ? k.g[g].count : 0;
-	bool full = total <= FULL_SEARCH_PODS;
+	bool full = total <= FULL_SEARCH_PODS && k.ng * k.nt <= FULL_SEARCH_PAIRS;
+	long work = WORK_BUDGET;
+	k.work = &work;
 
 	/* the starts: value orders (proxy, then duals), size orders per type */
 	struct sol best = {0};
