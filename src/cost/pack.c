@@ -166,6 +166,21 @@ static void pk_init(struct pk *k, const struct cost_pack_input *in)
 		k->price[t] = in->types[t].price_usd_hr;
 		k->max_nodes[t] = in->types[t].max_nodes < 0 ? -1 : in->types[t].max_nodes;
 	}
+	/* A type another one beats on every count — at least as much cpu, memory and pod room,
+	 * no dearer, never capped — is never needed: any node of it can be swapped for the
+	 * other. Left out (cap_pods 0) of the LP, the heuristic and the MIP alike. */
+	for (size_t t = 0; t < nt; t++)
+		for (size_t u = 0; u < nt && k->cap_pods[t] > 0; u++) {
+			if (u == t || k->cap_pods[u] <= 0 || k->max_nodes[u] >= 0)
+				continue;
+			bool no_worse = k->cap_cpu[u] >= k->cap_cpu[t] &&
+					k->cap_mem[u] >= k->cap_mem[t] &&
+					k->cap_pods[u] >= k->cap_pods[t] && k->price[u] <= k->price[t];
+			bool better = k->cap_cpu[u] > k->cap_cpu[t] || k->cap_mem[u] > k->cap_mem[t] ||
+				      k->cap_pods[u] > k->cap_pods[t] || k->price[u] < k->price[t];
+			if (no_worse && (better || u < t))
+				k->cap_pods[t] = 0;
+		}
 	for (size_t g = 0; g < ng; g++) {
 		double best = HUGE_VAL;
 		for (size_t t = 0; t < nt; t++)
