@@ -651,12 +651,27 @@ static void construct(const struct pk *k, size_t first, bool search, struct sol 
 	s->cost = sol_cost(k, s);
 }
 
+struct util_ix {
+	double u;
+	size_t i;
+};
+
+static int cmp_util(const void *a, const void *b)
+{
+	const struct util_ix *x = a, *y = b;
+	if (x->u != y->u)
+		return x->u < y->u ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
 /* The LP's split, rounded. For each type t: share_g = the whole pods y_gt puts on t; N =
  * the nodes those need by the tightest resource (rounded up); each of N nodes gets
  * floor(share_g / N) pods of every group — which always fits, since N nodes hold the whole
- * share — and the remainders are dealt out one pod a node while there is room. Then the
- * pods left over (and the LP's fractions) go into the slack of those nodes, first fit in
- * the type's order, and construct packs what still is left. */
+ * share — and the remainder goes one pod a node to the nodes it leaves least full. Dealing
+ * the remainders out in turn instead left nodes full in cpu with memory to spare and the
+ * other way round: 16% of the pods left over at 150,000 pods, a 2.7% gap instead of 0.8%.
+ * Then the pods left over (and the LP's fractions) go into the slack of those nodes, first
+ * fit in the type's order, and construct packs what still is left. */
 static void construct_lp(const struct pk *k, const double *assign, struct sol *s)
 {
 	int64_t *share = ks_calloc(k->ng + 1, sizeof *share);
@@ -685,10 +700,10 @@ static void construct_lp(const struct pk *k, const double *assign, struct sol *s
 		size_t first = s->n;
 		for (int64_t m = 0; m < nodes; m++)
 			sol_new_node(s, t);
-		/* floor(share / N) each, then the remainder one by one round the nodes, from
-		 * where the last group's stopped, so the extra pods spread evenly */
+		/* floor(share / N) each, then the remainder one pod a node, to the nodes it
+		 * leaves least full (by their fuller resource), so cpu and memory stay level */
 		const uint32_t *ord = k->order + t * k->ng;
-		size_t next = 0;
+		struct util_ix *by_fill = ks_calloc((size_t)nodes, sizeof *by_fill);
 		for (size_t j = 0; j < k->ng; j++) {
 			uint32_t g = ord[j];
 			if (share[g] == 0)
@@ -703,16 +718,26 @@ static void construct_lp(const struct pk *k, const double *assign, struct sol *s
 					s->rem[g] -= r;
 				}
 			}
-			for (int64_t m = 0; m < nodes && extra > 0; m++) {
-				struct node *nd = &s->nodes[first + next];
-				next = (next + 1) % (size_t)nodes;
-				if (node_room(k, nd, g) > 0) {
-					node_add(k, nd, g, 1);
-					s->rem[g]--;
-					extra--;
-				}
+			if (extra == 0)
+				continue;
+			size_t open = 0;
+			for (size_t m = 0; m < (size_t)nodes; m++) {
+				struct node *nd = &s->nodes[first + m];
+				if (node_room(k, nd, g) == 0)
+					continue;
+				struct node after = {.type = t, .cpu = nd->cpu + k->g[g].cpu_millis,
+						     .mem = nd->mem + k->g[g].memory_bytes,
+						     .pods = nd->pods + 1};
+				by_fill[open++] = (struct util_ix){.u = node_util(k, &after),
+								   .i = first + m};
+			}
+			qsort(by_fill, open, sizeof *by_fill, cmp_util);
+			for (size_t m = 0; m < open && extra > 0; m++, extra--) {
+				node_add(k, &s->nodes[by_fill[m].i], g, 1);
+				s->rem[g]--;
 			}
 		}
+		free(by_fill);
 	}
 	free(share);
 	/* the leftovers into the slack, groups in the order of the first node's type */
@@ -774,19 +799,6 @@ static bool downsize(const struct pk *k, struct sol *s)
 		changed = true;
 	}
 	return changed;
-}
-
-struct util_ix {
-	double u;
-	size_t i;
-};
-
-static int cmp_util(const void *a, const void *b)
-{
-	const struct util_ix *x = a, *y = b;
-	if (x->u != y->u)
-		return x->u < y->u ? -1 : 1;
-	return (x->i > y->i) - (x->i < y->i);
 }
 
 /* alive nodes by utilisation, least used first; *count of them */
