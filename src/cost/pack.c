@@ -145,6 +145,19 @@ static int validate(const struct cost_pack_input *in, struct ks_err *err)
 	return 0;
 }
 
+/* u makes t unnecessary: uncapped, no less room in anything, no dearer, and better in
+ * something or (twins) listed first */
+static bool dominates(const struct pk *k, size_t u, size_t t)
+{
+	if (u == t || k->cap_pods[u] <= 0 || k->max_nodes[u] >= 0)
+		return false;
+	bool no_worse = k->cap_cpu[u] >= k->cap_cpu[t] && k->cap_mem[u] >= k->cap_mem[t] &&
+			k->cap_pods[u] >= k->cap_pods[t] && k->price[u] <= k->price[t];
+	bool better = k->cap_cpu[u] > k->cap_cpu[t] || k->cap_mem[u] > k->cap_mem[t] ||
+		      k->cap_pods[u] > k->cap_pods[t] || k->price[u] < k->price[t];
+	return no_worse && (better || u < t);
+}
+
 static void pk_init(struct pk *k, const struct cost_pack_input *in)
 {
 	*k = (struct pk){.ng = in->n_groups, .nt = in->n_types, .g = in->groups};
@@ -170,17 +183,9 @@ static void pk_init(struct pk *k, const struct cost_pack_input *in)
 	 * no dearer, never capped — is never needed: any node of it can be swapped for the
 	 * other. Left out (cap_pods 0) of the LP, the heuristic and the MIP alike. */
 	for (size_t t = 0; t < nt; t++)
-		for (size_t u = 0; u < nt && k->cap_pods[t] > 0; u++) {
-			if (u == t || k->cap_pods[u] <= 0 || k->max_nodes[u] >= 0)
-				continue;
-			bool no_worse = k->cap_cpu[u] >= k->cap_cpu[t] &&
-					k->cap_mem[u] >= k->cap_mem[t] &&
-					k->cap_pods[u] >= k->cap_pods[t] && k->price[u] <= k->price[t];
-			bool better = k->cap_cpu[u] > k->cap_cpu[t] || k->cap_mem[u] > k->cap_mem[t] ||
-				      k->cap_pods[u] > k->cap_pods[t] || k->price[u] < k->price[t];
-			if (no_worse && (better || u < t))
+		for (size_t u = 0; u < nt && k->cap_pods[t] > 0; u++)
+			if (dominates(k, u, t))
 				k->cap_pods[t] = 0;
-		}
 	for (size_t g = 0; g < ng; g++) {
 		double best = HUGE_VAL;
 		for (size_t t = 0; t < nt; t++)

@@ -8,18 +8,26 @@
  * caller, so spot, on-demand and overrides all plug in); at most cap_t nodes of type t may be
  * used. Find the node mix and the assignment of pods to nodes of least total price.
  *
- * The heuristic (cost_pack_solve). Pods are never expanded: a node is filled group by group
- * ("take as many of g as fit"), and a filled node's pattern is repeated as often as the
- * remaining counts allow, so 150,000 pods in 300 shapes cost a few thousand fills.
- *  1. Construction, several starts: the next node is the (type, fill) with the most value per
- *     dollar, a pod's value being the LP's dual price of its group (what one more pod of that
- *     shape costs in the relaxation) — or, without the LP, the cost of its dominant share of
- *     the cheapest type it fits; and one start per type that opens that type whenever it
- *     still has room (a homogeneous first-fit-decreasing).
- *  2. Improvement on every node of the best starts: downsize each node to the cheapest type
- *     that holds what it runs; empty the least-used nodes into the slack of the others;
- *     merge two nodes into one cheaper type; repeat until nothing improves.
- * The cheapest result wins; identical nodes are then reported once, with a count.
+ * The heuristic (cost_pack_solve). Pods are never expanded one by one: nodes hold
+ * (group, count) items, a node is filled group by group ("take as many of g as fit"), and a
+ * filled node's pattern is repeated as often as the remaining counts allow.
+ *  1. Construction, several starts, the cheapest kept:
+ *     - the LP's split (what wins at scale): the LP below says how many pods of each group
+ *       go on each type; per type, that many nodes as the share needs, each given an equal
+ *       part of every group and the remainders to the nodes they leave least full; the
+ *       LP's fractions and what did not fit go into the slack, then to the greedy below;
+ *     - greedy: the next node is the (type, fill) with the most value per dollar, a pod's
+ *       value being the LP's dual price of its group (what one more pod of that shape costs
+ *       in the relaxation), or the cost of its largest share of the cheapest type it fits;
+ *     - one start per type that opens that type while it has room (first-fit decreasing).
+ *  2. Improvement: downsize each node to the cheapest type that holds what it runs; empty
+ *     the least-used nodes into the slack of the others; merge two nodes into one cheaper
+ *     type; re-pack pairs of the least-used nodes from every start; until nothing improves.
+ *     Small problems (<= 200 pods, <= 64 group x type pairs) get this on every start, with
+ *     triples, the whole solution re-packed and fills searched for the best value; all
+ *     within a fixed work budget.
+ * Types that another uncapped type beats on every count (cpu, memory, pods, price) are left
+ * out beforehand: they are never needed. Identical nodes are reported once, with a count.
  *
  * The lower bound (the "assignment LP"), with continuous x_t >= 0 (nodes of type t) and
  * y_gt >= 0 (pods of group g on type t), only for pairs where one pod of g fits on an empty
@@ -30,7 +38,9 @@
  *                 sum_g mem_g y_gt <= M_t x_t              for every type t   (memory)
  *                 sum_g y_gt       <= P_t x_t              for every type t   (pods)
  *                 y_gt <= k_gt x_t  where k_gt = floor(min(C_t/cpu_g, M_t/mem_g, P_t)),
- *                                   the most pods of g one node of t can hold
+ *                                   the most pods of g one node of t can hold (a row only
+ *                                   where it cuts: k_gt <= 32 and below the real ratio;
+ *                                   fewer rows only make the bound weaker, never wrong)
  *                 x_t <= cap_t.
  * Validity: take any feasible packing, let x_t be its number of nodes of type t and y_gt its
  * number of g pods on them. Every pod is somewhere (first row). Each node of type t holds
@@ -46,14 +56,21 @@
  * feasible node pattern) is tighter still but needs column generation with a knapsack
  * per type; with many small pods, the case that matters at scale, the difference is small,
  * and this LP has (groups x types) columns that GLPK's simplex solves in well under a second.
- * Its optimum is fractional: the integer optimum may lie above it, so a small gap does not
- * mean the heuristic is off by that much.
+ * Its optimum is fractional and the integer optimum may lie above it: the gap is how far the
+ * heuristic is from the optimum at most, not how far it is (20 pods in bench/pack: a 9% gap
+ * with the heuristic at the exact optimum). Leaving out dominated types (above) keeps the
+ * bound valid: some optimal packing uses none of them, and it is feasible for the LP.
  *
- * The exact optimum (cost_pack_exact), for small cases: one binary z per possible node (type
- * t, slot s < U_t) and integer y_gts, the same rows per node instead of per type, slots used
- * in order (z_ts >= z_t,s+1); U_t = min(cap_t, pods that fit t, floor(upper / p_t)) where
- * upper is a known feasible cost (the heuristic's). A cheaper packing never uses more than
- * floor(upper / p_t) nodes of type t, so the optimum is among these slots.
+ * The exact optimum (cost_pack_exact), for small cases: the configuration integer program.
+ * Every maximal pattern of every type is enumerated in integers (how many pods of each group
+ * one node holds, no group able to take one more; never more than the group has); then
+ *     minimise sum_p p_t(p) z_p   subject to   sum_p a_gp z_p >= n_g,   z_p integer >= 0,
+ *     sum_{p of type t} z_p <= cap_t,   z_p <= floor(upper / p_t(p)),
+ * solved by glp_intopt. It is exact: a packing's nodes each run a sub-pattern of some
+ * maximal pattern, so some z covers the pods at the same cost, and from a z, pods can be
+ * taken off nodes until each group has exactly n_g; a cheaper packing never uses more than
+ * floor(upper / p_t) nodes of a type when upper is a known cost (the heuristic's). Pattern
+ * counts grow fast with the number of groups and pods per node: only for small cases.
  *
  * GLPK's terminal output is switched off (glp_term_out) while it runs: nothing is printed.
  *
@@ -164,9 +181,10 @@ int cost_pack_lower_bound(const struct cost_pack_input *in, double *bound, struc
 
 /* The exact optimum by GLPK's MIP, for small cases: *optimum and, when nodes_per_type is not
  * NULL, the nodes of each type ([n_types]). upper_usd_hr: the cost of a known packing of
- * every pod (the heuristic's). KS_ETIMEOUT when the search does not finish within
- * time_limit_ms, KS_ETOOBIG when the model would exceed max_vars variables, KS_EINVAL when a
- * pod is unplaceable or no packing exists, KS_EIO when GLPK fails. */
+ * every pod (the heuristic's), which bounds the search; <= 0: none. KS_ETIMEOUT when the
+ * search does not finish within time_limit_ms, KS_ETOOBIG when there are more than max_vars
+ * maximal patterns, KS_EINVAL when a pod fits no type or no packing (at most upper) exists,
+ * KS_EIO when GLPK fails. */
 int cost_pack_exact(const struct cost_pack_input *in, double upper_usd_hr, int time_limit_ms,
 		    size_t max_vars, double *optimum, int64_t *nodes_per_type, struct ks_err *err);
 
