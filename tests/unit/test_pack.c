@@ -7,9 +7,12 @@
 #include "cost/catalog.h"
 #include "cost/pack.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define GIB (1024LL * 1048576LL)
 
@@ -270,6 +273,76 @@ static void too_big_and_caps(void **state)
 	cost_pack_result_release(&r);
 }
 
+/* twins and dearer equals are never used; a cheaper but capped type is, up to its cap */
+static void dominated_types(void **state)
+{
+	(void)state;
+	struct cost_instance_type a = mk_type("a.large", 2000, 8192, 29);
+	struct cost_instance_type twin = mk_type("twin.large", 2000, 8192, 29);
+	struct cost_instance_type dear = mk_type("dear.large", 2000, 8192, 29);
+	struct cost_instance_type capped = mk_type("capped.large", 2000, 8192, 29);
+	struct cost_pack_type types[] = {
+		{.it = &dear, .price_usd_hr = 0.12, .max_nodes = -1},
+		{.it = &a, .price_usd_hr = 0.10, .max_nodes = -1},
+		{.it = &twin, .price_usd_hr = 0.10, .max_nodes = -1},
+		{.it = &capped, .price_usd_hr = 0.05, .max_nodes = 1},
+	};
+	struct cost_pack_group groups[] = {{.cpu_millis = 1000, .memory_bytes = GIB, .count = 6}};
+	struct cost_pack_input in = {.groups = groups, .n_groups = 1, .types = types,
+				     .n_types = 4};
+	struct cost_pack_result r;
+	solve(&in, &r);
+	assert_int_equal(r.nodes_per_type[0], 0);
+	assert_int_equal(r.nodes_per_type[1], 2);
+	assert_int_equal(r.nodes_per_type[2], 0);
+	assert_int_equal(r.nodes_per_type[3], 1);
+	assert_true(fabs(r.hourly_usd - 0.25) < 1e-9);
+	assert_true(fabs(r.lower_bound_usd_hr - 0.25) < 1e-6);
+	assert_true(fabs(r.gap) < 1e-6);
+	int64_t per_type[4];
+	assert_true(fabs(exact(&in, 0, per_type) - 0.25) < 1e-9); /* no upper bound given */
+	assert_int_equal(per_type[3], 1);
+	assert_int_equal(per_type[1] + per_type[2], 2);
+	cost_pack_result_release(&r);
+}
+
+/* GLPK's terminal output stays off: nothing reaches stdout */
+static void glpk_is_quiet(void **state)
+{
+	(void)state;
+	struct cost_instance_type a = mk_type("a.large", 2000, 8192, 29);
+	struct cost_pack_type types[] = {{.it = &a, .price_usd_hr = 0.1, .max_nodes = 3}};
+	struct cost_pack_group groups[] = {{.cpu_millis = 700, .memory_bytes = GIB, .count = 9}};
+	struct cost_pack_input in = {.groups = groups, .n_groups = 1, .types = types,
+				     .n_types = 1};
+	char *dir = tu_mkdtemp();
+	char path[4096];
+	snprintf(path, sizeof path, "%s/stdout", dir);
+	fflush(stdout);
+	int saved = dup(1);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 1);
+	close(fd);
+	struct cost_pack_result r;
+	struct ks_err e = {0};
+	int rc1 = cost_pack_solve(&in, &r, &e);
+	double opt;
+	int rc2 = cost_pack_exact(&in, 10, 1000, 1000, &opt, NULL, &e); /* infeasible: caps */
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	assert_int_equal(rc1, 0);
+	assert_int_equal(rc2, KS_EINVAL);
+	assert_int_equal(r.bound_status, COST_PACK_BOUND_INFEASIBLE);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	cost_pack_result_release(&r);
+	tu_rmtree(dir);
+	free(dir);
+}
+
 static void bad_input(void **state)
 {
 	(void)state;
@@ -414,6 +487,7 @@ int main(void)
 		cmocka_unit_test(one_type),           cmocka_unit_test(price_crossover),
 		cmocka_unit_test(cpu_vs_memory),      cmocka_unit_test(daemonset_overhead),
 		cmocka_unit_test(max_pods_binding),   cmocka_unit_test(too_big_and_caps),
+		cmocka_unit_test(dominated_types),    cmocka_unit_test(glpk_is_quiet),
 		cmocka_unit_test(bad_input),          cmocka_unit_test(random_small_cases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
