@@ -1106,6 +1106,49 @@ static void keep_better(const struct pk *k, struct sol *best, struct sol *s)
 	}
 }
 
+/* One start: construct (from the LP's split when assign is not NULL, else greedy, with
+ * type `first` preferred), improve when full, keep the better of it and best. */
+static void run_start(const struct pk *k, const double *assign, size_t first, bool full,
+		      struct sol *best)
+{
+	struct sol s;
+	sol_start(k, &s);
+	if (assign)
+		construct_lp(k, assign, &s);
+	else
+		construct(k, first, false, &s);
+	if (full)
+		improve(k, &s, full);
+	keep_better(k, best, &s);
+}
+
+/* Every start (pack.h), the best into *best. duals NULL: the LP failed; only the greedy
+ * with the proxy values and the per-type starts run. */
+static void run_starts(struct pk *k, const double *duals, const double *assign, bool full,
+		       struct sol *best)
+{
+	double *proxy = ks_calloc(k->ng + 1, sizeof *proxy);
+	memcpy(proxy, k->value, k->ng * sizeof *proxy);
+	for (int pass = 0; pass < (duals ? 2 : 1); pass++) {
+		/* pass 0: the proxy values; pass 1: the LP's duals (ties by the proxy) */
+		for (size_t g = 0; g < k->ng && pass; g++)
+			k->value[g] = (duals[g] > 0 ? duals[g] : 0) + 1e-9 * proxy[g];
+		for (int by_density = 0; by_density < 2; by_density++) {
+			make_orders(k, by_density);
+			run_start(k, NULL, SIZE_MAX, full, best);
+			if (pass)
+				run_start(k, assign, SIZE_MAX, full, best);
+		}
+	}
+	/* first-fit decreasing, one type preferred */
+	memcpy(k->value, proxy, k->ng * sizeof *proxy);
+	make_orders(k, false);
+	for (size_t t = 0; t < k->nt; t++)
+		if (k->cap_pods[t] > 0 && k->max_nodes[t] != 0)
+			run_start(k, NULL, t, full, best);
+	free(proxy);
+}
+
 /* ---- entry points ------------------------------------------------------------------- */
 
 int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *out,
@@ -1141,53 +1184,10 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 	long work = WORK_BUDGET;
 	k.work = &work;
 
-	/* the starts: value orders (proxy, then duals), size orders per type */
 	struct sol best = {0};
-	double *proxy = ks_calloc(k.ng + 1, sizeof *proxy);
-	memcpy(proxy, k.value, k.ng * sizeof *proxy);
-	for (int start = 0; start < 4; start++) {
-		bool dual = start >= 2;
-		if (dual && lrc)
-			break;
-		for (size_t g = 0; g < k.ng; g++)
-			k.value[g] = dual ? (duals[g] > 0 ? duals[g] : 0) + 1e-9 * proxy[g]
-					  : proxy[g];
-		make_orders(&k, start % 2 == 0);
-		struct sol s;
-		sol_start(&k, &s);
-		construct(&k, SIZE_MAX, false, &s);
-		if (full)
-			improve(&k, &s, full);
-		keep_better(&k, &best, &s);
-	}
-	/* the LP's split, with the dual values, in size and in density order */
-	for (int start = 0; start < 2 && lrc == 0; start++) {
-		for (size_t g = 0; g < k.ng; g++)
-			k.value[g] = (duals[g] > 0 ? duals[g] : 0) + 1e-9 * proxy[g];
-		make_orders(&k, start == 1);
-		struct sol s;
-		sol_start(&k, &s);
-		construct_lp(&k, assign, &s);
-		if (full)
-			improve(&k, &s, full);
-		keep_better(&k, &best, &s);
-	}
-	/* homogeneous first-fit decreasing, one start per type */
-	memcpy(k.value, proxy, k.ng * sizeof *proxy);
-	make_orders(&k, false);
-	for (size_t t = 0; t < k.nt; t++) {
-		if (k.cap_pods[t] <= 0 || k.max_nodes[t] == 0)
-			continue;
-		struct sol s;
-		sol_start(&k, &s);
-		construct(&k, t, false, &s);
-		if (full)
-			improve(&k, &s, full);
-		keep_better(&k, &best, &s);
-	}
+	run_starts(&k, lrc == 0 ? duals : NULL, assign, full, &best);
 	if (!full)
 		improve(&k, &best, full);
-	free(proxy);
 	free(duals);
 	free(assign);
 	compress_solution(&k, &best, out);
