@@ -670,14 +670,18 @@ static int cmp_util(const void *a, const void *b)
 }
 
 /* The LP's split, rounded. For each type t: share_g = the whole pods y_gt puts on t; N =
- * the nodes those need by the tightest resource (rounded up); each of N nodes gets
+ * the nodes those need by the tightest resource, rounded up — or, with round_down 0.5, to
+ * the nearest (a type the LP gives 1.3 nodes then gets one, not two: at 2,000 pods the
+ * better of the two roundings, at 150,000 pods about even; both are tried); each of N
+ * nodes gets
  * floor(share_g / N) pods of every group — which always fits, since N nodes hold the whole
  * share — and the remainder goes one pod a node to the nodes it leaves least full. Dealing
  * the remainders out in turn instead left nodes full in cpu with memory to spare and the
  * other way round: 16% of the pods left over at 150,000 pods, a 2.7% gap instead of 0.8%.
  * Then the pods left over (and the LP's fractions) go into the slack of those nodes, first
  * fit in the type's order, and construct packs what still is left. */
-static void construct_lp(const struct pk *k, const double *assign, struct sol *s)
+static void construct_lp(const struct pk *k, const double *assign, double round_down,
+			 struct sol *s)
 {
 	int64_t *share = ks_calloc(k->ng + 1, sizeof *share);
 	for (size_t t = 0; t < k->nt; t++) {
@@ -697,7 +701,7 @@ static void construct_lp(const struct pk *k, const double *assign, struct sol *s
 			need = need_cpu / (double)k->cap_cpu[t];
 		if (k->cap_mem[t] > 0 && need_mem / (double)k->cap_mem[t] > need)
 			need = need_mem / (double)k->cap_mem[t];
-		int64_t nodes = (int64_t)ceil(need - 1e-9);
+		int64_t nodes = (int64_t)ceil(need - round_down);
 		if (k->max_nodes[t] >= 0 && k->max_nodes[t] - s->used[t] < nodes)
 			nodes = k->max_nodes[t] - s->used[t];
 		if (nodes <= 0)
@@ -1106,15 +1110,16 @@ static void keep_better(const struct pk *k, struct sol *best, struct sol *s)
 	}
 }
 
-/* One start: construct (from the LP's split when assign is not NULL, else greedy, with
- * type `first` preferred), improve when full, keep the better of it and best. */
-static void run_start(const struct pk *k, const double *assign, size_t first, bool full,
-		      struct sol *best)
+/* One start: construct (from the LP's split when assign is not NULL, rounding as
+ * construct_lp; else greedy, with type `first` preferred), improve when full, keep the
+ * better of it and best. */
+static void run_start(const struct pk *k, const double *assign, double round_down,
+		      size_t first, bool full, struct sol *best)
 {
 	struct sol s;
 	sol_start(k, &s);
 	if (assign)
-		construct_lp(k, assign, &s);
+		construct_lp(k, assign, round_down, &s);
 	else
 		construct(k, first, false, &s);
 	if (full)
@@ -1135,9 +1140,9 @@ static void run_starts(struct pk *k, const double *duals, const double *assign, 
 			k->value[g] = (duals[g] > 0 ? duals[g] : 0) + 1e-9 * proxy[g];
 		for (int by_density = 0; by_density < 2; by_density++) {
 			make_orders(k, by_density);
-			run_start(k, NULL, SIZE_MAX, full, best);
-			if (pass)
-				run_start(k, assign, SIZE_MAX, full, best);
+			run_start(k, NULL, 0, SIZE_MAX, full, best);
+			for (int round = 0; round < 2 && pass; round++)
+				run_start(k, assign, round ? 0.5 : 1e-9, SIZE_MAX, full, best);
 		}
 	}
 	/* first-fit decreasing, one type preferred */
@@ -1145,7 +1150,7 @@ static void run_starts(struct pk *k, const double *duals, const double *assign, 
 	make_orders(k, false);
 	for (size_t t = 0; t < k->nt; t++)
 		if (k->cap_pods[t] > 0 && k->max_nodes[t] != 0)
-			run_start(k, NULL, t, full, best);
+			run_start(k, NULL, 0, t, full, best);
 	free(proxy);
 }
 
