@@ -36,7 +36,7 @@
 #define PRICE_EPS 1e-9
 
 /* the problem in integers, types and groups indexed as in the input */
-struct pk {
+struct problem {
 	size_t ng, nt;
 	const struct cost_pack_group *g;
 	int64_t *cap_cpu, *cap_mem, *cap_pods; /* after the overhead; unusable: pods 0 */
@@ -69,7 +69,7 @@ struct sol {
 	double cost;
 };
 
-static int64_t per_node(const struct pk *k, size_t g, size_t t)
+static int64_t per_node(const struct problem *k, size_t g, size_t t)
 {
 	int64_t n = k->cap_pods[t];
 	if (n <= 0)
@@ -82,7 +82,7 @@ static int64_t per_node(const struct pk *k, size_t g, size_t t)
 }
 
 /* the pod's largest share of an empty node of type t */
-static double pod_size(const struct pk *k, size_t g, size_t t)
+static double pod_size(const struct problem *k, size_t g, size_t t)
 {
 	double s = 1.0 / (double)k->cap_pods[t];
 	if (k->cap_cpu[t] > 0 && (double)k->g[g].cpu_millis / (double)k->cap_cpu[t] > s)
@@ -92,12 +92,12 @@ static double pod_size(const struct pk *k, size_t g, size_t t)
 	return s;
 }
 
-static bool type_room(const struct pk *k, const int64_t *used, size_t t)
+static bool type_room(const struct problem *k, const int64_t *used, size_t t)
 {
 	return k->cap_pods[t] > 0 && (k->max_nodes[t] < 0 || used[t] < k->max_nodes[t]);
 }
 
-static bool load_fits(const struct pk *k, size_t t, int64_t cpu, int64_t mem, int64_t pods)
+static bool load_fits(const struct problem *k, size_t t, int64_t cpu, int64_t mem, int64_t pods)
 {
 	return k->cap_pods[t] > 0 && cpu <= k->cap_cpu[t] && mem <= k->cap_mem[t] &&
 	       pods <= k->cap_pods[t];
@@ -147,7 +147,7 @@ static int validate(const struct cost_pack_input *in, struct ks_err *err)
 
 /* u makes t unnecessary: uncapped, no less room in anything, no dearer, and better in
  * something or (twins) listed first */
-static bool dominates(const struct pk *k, size_t u, size_t t)
+static bool dominates(const struct problem *k, size_t u, size_t t)
 {
 	if (u == t || k->cap_pods[u] <= 0 || k->max_nodes[u] >= 0)
 		return false;
@@ -158,9 +158,9 @@ static bool dominates(const struct pk *k, size_t u, size_t t)
 	return no_worse && (better || u < t);
 }
 
-static void pk_init(struct pk *k, const struct cost_pack_input *in)
+static void problem_init(struct problem *k, const struct cost_pack_input *in)
 {
-	*k = (struct pk){.ng = in->n_groups, .nt = in->n_types, .g = in->groups};
+	*k = (struct problem){.ng = in->n_groups, .nt = in->n_types, .g = in->groups};
 	size_t nt = k->nt, ng = k->ng;
 	k->cap_cpu = ks_calloc(nt, sizeof *k->cap_cpu);
 	k->cap_mem = ks_calloc(nt, sizeof *k->cap_mem);
@@ -198,7 +198,7 @@ static void pk_init(struct pk *k, const struct cost_pack_input *in)
 	}
 }
 
-static void pk_release(struct pk *k)
+static void problem_release(struct problem *k)
 {
 	free(k->cap_cpu);
 	free(k->cap_mem);
@@ -220,7 +220,7 @@ struct lp_cols {
 
 /* Solve the LP; *bound and, when not NULL, the demand rows' duals ([ng]) and the pods of
  * each group on each type (y_gt, [ng * nt]). 0, KS_EINVAL (infeasible), KS_EIO (GLPK). */
-static int solve_lp(const struct pk *k, double *bound, double *duals, double *assign,
+static int solve_lp(const struct problem *k, double *bound, double *duals, double *assign,
 		    struct ks_err *err)
 {
 	size_t ng = k->ng, nt = k->nt;
@@ -357,7 +357,7 @@ out:
 
 /* ---- solutions ---------------------------------------------------------------------- */
 
-static void sol_init(struct sol *s, const struct pk *k)
+static void sol_init(struct sol *s, const struct problem *k)
 {
 	*s = (struct sol){
 		.used = ks_calloc(k->nt, sizeof *s->used),
@@ -366,7 +366,7 @@ static void sol_init(struct sol *s, const struct pk *k)
 }
 
 /* an empty solution for every placeable pod */
-static void sol_start(const struct pk *k, struct sol *s)
+static void sol_start(const struct problem *k, struct sol *s)
 {
 	sol_init(s, k);
 	for (size_t g = 0; g < k->ng; g++)
@@ -383,7 +383,7 @@ static void sol_release(struct sol *s)
 	*s = (struct sol){0};
 }
 
-static void node_add(const struct pk *k, struct node *n, uint32_t g, int64_t pods)
+static void node_add(const struct problem *k, struct node *n, uint32_t g, int64_t pods)
 {
 	n->cpu += pods * k->g[g].cpu_millis;
 	n->mem += pods * k->g[g].memory_bytes;
@@ -401,7 +401,7 @@ static void node_add(const struct pk *k, struct node *n, uint32_t g, int64_t pod
 	n->n++;
 }
 
-static void node_sub(const struct pk *k, struct node *n, uint32_t g, int64_t pods)
+static void node_sub(const struct problem *k, struct node *n, uint32_t g, int64_t pods)
 {
 	n->cpu -= pods * k->g[g].cpu_millis;
 	n->mem -= pods * k->g[g].memory_bytes;
@@ -418,7 +418,7 @@ static void node_sub(const struct pk *k, struct node *n, uint32_t g, int64_t pod
 }
 
 /* how many more pods of g fit on n */
-static int64_t node_room(const struct pk *k, const struct node *n, size_t g)
+static int64_t node_room(const struct problem *k, const struct node *n, size_t g)
 {
 	size_t t = n->type;
 	int64_t r = k->cap_pods[t] - n->pods;
@@ -430,7 +430,7 @@ static int64_t node_room(const struct pk *k, const struct node *n, size_t g)
 	return r < 0 ? 0 : r;
 }
 
-static double node_util(const struct pk *k, const struct node *n)
+static double node_util(const struct problem *k, const struct node *n)
 {
 	size_t t = n->type;
 	double u = (double)n->pods / (double)k->cap_pods[t];
@@ -441,7 +441,7 @@ static double node_util(const struct pk *k, const struct node *n)
 	return u;
 }
 
-static double sol_cost(const struct pk *k, const struct sol *s)
+static double sol_cost(const struct problem *k, const struct sol *s)
 {
 	double c = 0;
 	for (size_t t = 0; t < k->nt; t++)
@@ -449,7 +449,7 @@ static double sol_cost(const struct pk *k, const struct sol *s)
 	return c;
 }
 
-static int64_t sol_unplaced(const struct pk *k, const struct sol *s)
+static int64_t sol_unplaced(const struct problem *k, const struct sol *s)
 {
 	int64_t n = 0;
 	for (size_t g = 0; g < k->ng; g++)
@@ -459,8 +459,13 @@ static int64_t sol_unplaced(const struct pk *k, const struct sol *s)
 
 /* ---- construction ------------------------------------------------------------------- */
 
+/* fill or fill_best: an empty node of type t filled from rem, (group, pods) into pat, the
+ * number of items returned and their value in *value */
+typedef size_t fill_fn(const struct problem *k, size_t t, const int64_t *rem, struct item *pat,
+		       double *value);
+
 /* Fill an empty node of type t from rem in the type's order: (group, pods) into pat. */
-static size_t fill(const struct pk *k, size_t t, const int64_t *rem, struct item *pat,
+static size_t fill(const struct problem *k, size_t t, const int64_t *rem, struct item *pat,
 		   double *value)
 {
 	int64_t cpu = k->cap_cpu[t], mem = k->cap_mem[t], pods = k->cap_pods[t];
@@ -493,7 +498,7 @@ static size_t fill(const struct pk *k, size_t t, const int64_t *rem, struct item
  * order (most pods of each group first, so the first leaf is fill's greedy answer), over
  * at most FILL_SEARCH_LEAVES complete fills. Used where pools are small (repack). */
 struct fill_search {
-	const struct pk *k;
+	const struct problem *k;
 	const int64_t *rem;
 	const uint32_t *ord;
 	struct item *cur, *best;
@@ -505,7 +510,7 @@ struct fill_search {
 static void fill_dfs(struct fill_search *f, size_t i, int64_t cpu, int64_t mem, int64_t pods,
 		     double v)
 {
-	const struct pk *k = f->k;
+	const struct problem *k = f->k;
 	int64_t most = 0;
 	for (; i < k->ng && pods > 0; i++) {
 		const struct cost_pack_group *gr = &k->g[f->ord[i]];
@@ -539,7 +544,7 @@ static void fill_dfs(struct fill_search *f, size_t i, int64_t cpu, int64_t mem, 
 	}
 }
 
-static size_t fill_best(const struct pk *k, size_t t, const int64_t *rem, struct item *pat,
+static size_t fill_best(const struct problem *k, size_t t, const int64_t *rem, struct item *pat,
 			double *value)
 {
 	struct item *cur = ks_calloc(k->ng + 1, sizeof *cur);
@@ -552,7 +557,7 @@ static size_t fill_best(const struct pk *k, size_t t, const int64_t *rem, struct
 }
 
 struct sort_ctx {
-	const struct pk *k;
+	const struct problem *k;
 	size_t t;
 	bool by_density;
 };
@@ -574,7 +579,7 @@ static int cmp_fill_order(const void *a, const void *b, void *arg)
 	return (ga > gb) - (ga < gb);
 }
 
-static void make_orders(struct pk *k, bool by_density)
+static void make_orders(struct problem *k, bool by_density)
 {
 	if (!k->order)
 		k->order = ks_calloc(k->nt * k->ng + 1, sizeof *k->order);
@@ -601,10 +606,9 @@ static struct node *sol_new_node(struct sol *s, size_t t)
 /* Greedy construction of nodes for the pods in s->rem, on top of s->used: prefer type
  * `first` (SIZE_MAX: none) while it has room and takes something; otherwise the
  * (type, fill) with the most value per dollar. search: fill nodes with fill_best. */
-static void construct(const struct pk *k, size_t first, bool search, struct sol *s)
+static void construct(const struct problem *k, size_t first, bool search, struct sol *s)
 {
-	size_t (*fill_fn)(const struct pk *, size_t, const int64_t *, struct item *, double *) =
-		search ? fill_best : fill;
+	fill_fn *fill_node = search ? fill_best : fill;
 	struct item *pat = ks_calloc(k->ng + 1, sizeof *pat);
 	struct item *best = ks_calloc(k->ng + 1, sizeof *best);
 	for (;;) {
@@ -613,7 +617,7 @@ static void construct(const struct pk *k, size_t first, bool search, struct sol 
 		double bscore = -1, bvalue = -1;
 		if (first != SIZE_MAX && type_room(k, s->used, first)) {
 			double v;
-			bn = fill_fn(k, first, s->rem, best, &v);
+			bn = fill_node(k, first, s->rem, best, &v);
 			if (bn)
 				bt = first;
 		}
@@ -622,7 +626,7 @@ static void construct(const struct pk *k, size_t first, bool search, struct sol 
 			if (!type_room(k, s->used, t))
 				continue;
 			double v;
-			size_t n = fill_fn(k, t, s->rem, pat, &v);
+			size_t n = fill_node(k, t, s->rem, pat, &v);
 			if (!n)
 				continue;
 			double score = v / k->price[t];
@@ -680,7 +684,7 @@ static int cmp_util(const void *a, const void *b)
  * other way round: 16% of the pods left over at 150,000 pods, a 2.7% gap instead of 0.8%.
  * Then the pods left over (and the LP's fractions) go into the slack of those nodes, first
  * fit in the type's order, and construct packs what still is left. */
-static void construct_lp(const struct pk *k, const double *assign, double round_down,
+static void construct_lp(const struct problem *k, const double *assign, double round_down,
 			 struct sol *s)
 {
 	int64_t *share = ks_calloc(k->ng + 1, sizeof *share);
@@ -773,7 +777,7 @@ static void construct_lp(const struct pk *k, const double *assign, double round_
 
 /* the cheapest type with room that holds the load, given that `freed` (or SIZE_MAX) gives
  * back one node; SIZE_MAX when none is cheaper than below_price */
-static size_t cheapest_holding(const struct pk *k, const struct sol *s, int64_t cpu,
+static size_t cheapest_holding(const struct problem *k, const struct sol *s, int64_t cpu,
 			       int64_t mem, int64_t pods, double below_price, size_t freed,
 			       size_t freed2)
 {
@@ -791,7 +795,7 @@ static size_t cheapest_holding(const struct pk *k, const struct sol *s, int64_t 
 	return best;
 }
 
-static bool downsize(const struct pk *k, struct sol *s)
+static bool downsize(const struct problem *k, struct sol *s)
 {
 	bool changed = false;
 	for (size_t i = 0; i < s->n; i++) {
@@ -811,7 +815,7 @@ static bool downsize(const struct pk *k, struct sol *s)
 }
 
 /* alive nodes by utilisation, least used first; *count of them */
-static struct util_ix *by_util(const struct pk *k, const struct sol *s, size_t *count)
+static struct util_ix *by_util(const struct problem *k, const struct sol *s, size_t *count)
 {
 	struct util_ix *v = ks_calloc(s->n + 1, sizeof *v);
 	size_t n = 0;
@@ -830,7 +834,7 @@ struct move {
 };
 
 /* Empty the least-used nodes into the others' slack (fullest first); keep what works. */
-static bool eliminate(const struct pk *k, struct sol *s)
+static bool eliminate(const struct problem *k, struct sol *s)
 {
 	size_t na;
 	struct util_ix *v = by_util(k, s, &na);
@@ -882,7 +886,7 @@ static bool eliminate(const struct pk *k, struct sol *s)
 }
 
 /* Two nodes into one node of a type cheaper than both together. */
-static bool merge_pairs(const struct pk *k, struct sol *s)
+static bool merge_pairs(const struct problem *k, struct sol *s)
 {
 	size_t na;
 	struct util_ix *v = by_util(k, s, &na);
@@ -918,7 +922,7 @@ static bool merge_pairs(const struct pk *k, struct sol *s)
 
 /* Pool the pods of the nodes idx[0..n) and pack them again from every start; keep the
  * cheapest packing when it costs less than those nodes. */
-static bool repack(const struct pk *k, struct sol *s, const size_t *idx, size_t n, bool search)
+static bool repack(const struct problem *k, struct sol *s, const size_t *idx, size_t n, bool search)
 {
 	if (*k->work <= 0)
 		return false;
@@ -976,7 +980,7 @@ static bool repack(const struct pk *k, struct sol *s, const size_t *idx, size_t 
 }
 
 /* Re-pack pairs (and, when `triples`, triples) of the least-used nodes. */
-static bool repack_pass(const struct pk *k, struct sol *s, size_t lim, bool triples)
+static bool repack_pass(const struct problem *k, struct sol *s, size_t lim, bool triples)
 {
 	size_t na;
 	struct util_ix *v = by_util(k, s, &na);
@@ -1015,7 +1019,7 @@ static bool repack_pass(const struct pk *k, struct sol *s, size_t lim, bool trip
 	return changed;
 }
 
-static void improve(const struct pk *k, struct sol *s, bool full)
+static void improve(const struct problem *k, struct sol *s, bool full)
 {
 	for (int r = 0; r < IMPROVE_ROUNDS; r++) {
 		bool c = downsize(k, s);
@@ -1050,7 +1054,7 @@ static int cmp_nodes(const void *a, const void *b)
 	return 0;
 }
 
-static void compress_solution(const struct pk *k, struct sol *s, struct cost_pack_result *out)
+static void compress_solution(const struct problem *k, struct sol *s, struct cost_pack_result *out)
 {
 	if (s->n)
 		qsort(s->nodes, s->n, sizeof *s->nodes, cmp_nodes);
@@ -1091,7 +1095,7 @@ static void compress_solution(const struct pk *k, struct sol *s, struct cost_pac
 }
 
 /* is a better than b: fewer unplaced pods, then cheaper */
-static bool sol_better(const struct pk *k, const struct sol *a, const struct sol *b)
+static bool sol_better(const struct problem *k, const struct sol *a, const struct sol *b)
 {
 	int64_t ua = sol_unplaced(k, a), ub = sol_unplaced(k, b);
 	if (ua != ub)
@@ -1100,7 +1104,7 @@ static bool sol_better(const struct pk *k, const struct sol *a, const struct sol
 }
 
 /* best = the better of best and s (best->used is NULL before the first); frees the other */
-static void keep_better(const struct pk *k, struct sol *best, struct sol *s)
+static void keep_better(const struct problem *k, struct sol *best, struct sol *s)
 {
 	if (!best->used || sol_better(k, s, best)) {
 		sol_release(best);
@@ -1113,7 +1117,7 @@ static void keep_better(const struct pk *k, struct sol *best, struct sol *s)
 /* One start: construct (from the LP's split when assign is not NULL, rounding as
  * construct_lp; else greedy, with type `first` preferred), improve when full, keep the
  * better of it and best. */
-static void run_start(const struct pk *k, const double *assign, double round_down,
+static void run_start(const struct problem *k, const double *assign, double round_down,
 		      size_t first, bool full, struct sol *best)
 {
 	struct sol s;
@@ -1129,7 +1133,7 @@ static void run_start(const struct pk *k, const double *assign, double round_dow
 
 /* Every start (pack.h), the best into *best. duals NULL: the LP failed; only the greedy
  * with the proxy values and the per-type starts run. */
-static void run_starts(struct pk *k, const double *duals, const double *assign, bool full,
+static void run_starts(struct problem *k, const double *duals, const double *assign, bool full,
 		       struct sol *best)
 {
 	double *proxy = ks_calloc(k->ng + 1, sizeof *proxy);
@@ -1163,8 +1167,8 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 	int rc = validate(in, err);
 	if (rc)
 		return rc;
-	struct pk k;
-	pk_init(&k, in);
+	struct problem k;
+	problem_init(&k, in);
 	int64_t t0 = ks_mono_ms();
 	double *duals = ks_calloc(k.ng + 1, sizeof *duals);
 	struct ks_err lperr = {0};
@@ -1202,7 +1206,7 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 		out->gap = (out->hourly_usd - bound) / bound;
 	else if (out->bound_status == COST_PACK_BOUND_OK && out->unplaced_pods == 0)
 		out->gap = 0;
-	pk_release(&k);
+	problem_release(&k);
 	return 0;
 }
 
@@ -1222,17 +1226,17 @@ int cost_pack_lower_bound(const struct cost_pack_input *in, double *bound, struc
 	int rc = validate(in, err);
 	if (rc)
 		return rc;
-	struct pk k;
-	pk_init(&k, in);
+	struct problem k;
+	problem_init(&k, in);
 	rc = solve_lp(&k, bound, NULL, NULL, err);
-	pk_release(&k);
+	problem_release(&k);
 	return rc;
 }
 
 /* The maximal patterns of one type, enumerated depth-first: how many pods of each group one
  * node holds, no group able to take one more. */
 struct patterns {
-	const struct pk *k;
+	const struct problem *k;
 	size_t t;
 	int64_t *cur;     /* [ng] the pattern being built */
 	int64_t *a;       /* [n][ng] the patterns found */
@@ -1243,7 +1247,7 @@ struct patterns {
 
 static void enum_patterns(struct patterns *e, size_t g, int64_t cpu, int64_t mem, int64_t pods)
 {
-	const struct pk *k = e->k;
+	const struct problem *k = e->k;
 	if (e->too_many)
 		return;
 	if (g == k->ng) {
@@ -1286,15 +1290,15 @@ int cost_pack_exact(const struct cost_pack_input *in, double upper_usd_hr, int t
 	int rc = validate(in, err);
 	if (rc)
 		return rc;
-	struct pk k;
-	pk_init(&k, in);
+	struct problem k;
+	problem_init(&k, in);
 	size_t ng = k.ng, nt = k.nt;
 	for (size_t g = 0; g < ng; g++)
 		if (!k.placeable[g] && k.g[g].count > 0) {
 			rc = ks_err_set(err, KS_EINVAL,
 					"exact packing: pod group %zu '%s' fits no type", g,
 					k.g[g].name ? k.g[g].name : "");
-			pk_release(&k);
+			problem_release(&k);
 			return rc;
 		}
 	struct patterns e = {.k = &k, .cur = ks_calloc(ng + 1, sizeof *e.cur), .max = max_vars};
@@ -1401,6 +1405,6 @@ out_patterns:
 	free(e.cur);
 	free(e.a);
 	free(e.type);
-	pk_release(&k);
+	problem_release(&k);
 	return rc;
 }

@@ -164,7 +164,8 @@ struct cost_pack_result {
 	double gap;                 /* (hourly_usd - bound) / bound; NAN without a bound or
 				     * when pods are unplaced */
 	char bound_error[128];
-	double heuristic_ms, bound_ms;
+	double bound_ms;            /* the LP (its split and duals feed the heuristic too) */
+	double heuristic_ms;        /* the rest: starts, improvement, the result */
 };
 
 /* Pack in's pods: the heuristic's node mix, the LP bound and the gap. 0, or KS_EINVAL for
