@@ -220,6 +220,27 @@ static void max_pods_binding(void **state)
 	assert_int_equal(r.nodes, 3);
 	assert_true(fabs(r.lower_bound_usd_hr - 0.4 * 20 / 8) < 1e-6);
 	cost_pack_result_release(&r);
+
+	/* pods that request nothing still take a slot */
+	groups[0] = (struct cost_pack_group){.count = 24};
+	solve(&in, &r);
+	assert_int_equal(r.nodes, 3);
+	assert_true(fabs(r.lower_bound_usd_hr - 1.2) < 1e-6);
+	assert_true(fabs(exact(&in, r.hourly_usd, NULL) - 1.2) < 1e-9);
+	cost_pack_result_release(&r);
+
+	/* the exact solver refuses a model over its pattern limit */
+	struct ks_err e = {0};
+	double opt;
+	/* 8 slots: (8, 0), (7, 1) ... (0, 8) are the maximal patterns */
+	struct cost_pack_group two[] = {{.cpu_millis = 100, .count = 8},
+					{.cpu_millis = 200, .count = 8}};
+	in.groups = two;
+	in.n_groups = 2;
+	assert_int_equal(cost_pack_exact(&in, 0, 1000, 8, &opt, NULL, &e), KS_ETOOBIG);
+	assert_string_equal(e.msg, "exact packing: more than 8 node patterns");
+	assert_int_equal(cost_pack_exact(&in, 0, 1000, 9, &opt, NULL, &e), 0);
+	assert_true(fabs(opt - 0.8) < 1e-9);
 }
 
 static void too_big_and_caps(void **state)
