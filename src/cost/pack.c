@@ -43,6 +43,7 @@ struct problem {
 	double *price;
 	int64_t *max_nodes; /* < 0: unlimited */
 	bool *placeable;    /* fits an empty node of some usable type */
+	bool *lp_skip;      /* [nt] left out of the LP: another type does its part (lp_covers) */
 	double *value;      /* of one pod, for the construction's scores */
 	uint32_t *order;    /* [nt][ng]: the fill order of the groups for each type */
 	long *work;         /* what the improvement passes may still spend (fills, leaves) */
@@ -158,6 +159,33 @@ static bool dominates(const struct problem *k, size_t u, size_t t)
 	return no_worse && (better || u < t);
 }
 
+/* Can type u stand in for type t in the LP? u is uncapped and at least as large in cpu,
+ * memory and pod slots (so every pod that fits t fits u), and per dollar it offers at least
+ * as much of each, and of k_gu for every group. Then any LP point using t maps to one of
+ * the same cost without it (x_u += x_t p_t / p_u, y_gu += y_gt): every row still holds, so
+ * the LP's optimum, the bound, is the same with t left out. Twins: the first stays. */
+static bool lp_covers(const struct problem *k, size_t u, size_t t)
+{
+	if (u == t || k->cap_pods[u] <= 0 || k->max_nodes[u] >= 0 || k->lp_skip[u])
+		return false;
+	if (k->cap_cpu[u] < k->cap_cpu[t] || k->cap_mem[u] < k->cap_mem[t] ||
+	    k->cap_pods[u] < k->cap_pods[t])
+		return false;
+	double pu = k->price[u], pt = k->price[t];
+	if ((double)k->cap_cpu[u] / pu < (double)k->cap_cpu[t] / pt ||
+	    (double)k->cap_mem[u] / pu < (double)k->cap_mem[t] / pt ||
+	    (double)k->cap_pods[u] / pu < (double)k->cap_pods[t] / pt)
+		return false;
+	bool same = k->cap_cpu[u] == k->cap_cpu[t] && k->cap_mem[u] == k->cap_mem[t] &&
+		    k->cap_pods[u] == k->cap_pods[t] && pu == pt;
+	if (same && u > t)
+		return false;
+	for (size_t g = 0; g < k->ng; g++)
+		if ((double)per_node(k, g, u) / pu < (double)per_node(k, g, t) / pt)
+			return false;
+	return true;
+}
+
 static void problem_init(struct problem *k, const struct cost_pack_input *in)
 {
 	*k = (struct problem){.ng = in->n_groups, .nt = in->n_types, .g = in->groups};
@@ -168,6 +196,7 @@ static void problem_init(struct problem *k, const struct cost_pack_input *in)
 	k->price = ks_calloc(nt, sizeof *k->price);
 	k->max_nodes = ks_calloc(nt, sizeof *k->max_nodes);
 	k->placeable = ks_calloc(ng ? ng : 1, sizeof *k->placeable);
+	k->lp_skip = ks_calloc(nt, sizeof *k->lp_skip);
 	k->value = ks_calloc(ng ? ng : 1, sizeof *k->value);
 	for (size_t t = 0; t < nt; t++) {
 		const struct cost_instance_type *it = in->types[t].it;
@@ -196,6 +225,10 @@ static void problem_init(struct problem *k, const struct cost_pack_input *in)
 			}
 		k->value[g] = k->placeable[g] ? best : 0; /* the proxy; duals replace it */
 	}
+	for (size_t t = 0; t < nt; t++)
+		for (size_t u = 0; u < nt && k->cap_pods[t] > 0 && !k->lp_skip[t]; u++)
+			if (lp_covers(k, u, t))
+				k->lp_skip[t] = true;
 }
 
 static void problem_release(struct problem *k)
@@ -206,6 +239,7 @@ static void problem_release(struct problem *k)
 	free(k->price);
 	free(k->max_nodes);
 	free(k->placeable);
+	free(k->lp_skip);
 	free(k->value);
 	free(k->order);
 }
@@ -251,7 +285,7 @@ static int solve_lp(const struct problem *k, double *bound, double *duals, doubl
 	} while (0)
 
 	for (size_t t = 0; t < nt; t++) {
-		if (k->cap_pods[t] <= 0 || k->max_nodes[t] == 0)
+		if (k->cap_pods[t] <= 0 || k->max_nodes[t] == 0 || k->lp_skip[t])
 			continue;
 		int col = glp_add_cols(lp, 1);
 		c.x[t] = col;

@@ -59,7 +59,12 @@
  * Its optimum is fractional and the integer optimum may lie above it: the gap is how far the
  * heuristic is from the optimum at most, not how far it is (20 pods in bench/pack: a 9% gap
  * with the heuristic at the exact optimum). Leaving out dominated types (above) keeps the
- * bound valid: some optimal packing uses none of them, and it is feasible for the LP.
+ * bound valid: some optimal packing uses none of them, and it is feasible for the LP. The
+ * LP also leaves out a type t when an uncapped type u is at least as large in every resource
+ * and offers at least as much of each (and of every k_gt) per dollar: any LP point using t
+ * maps to one as cheap using u instead (x_u += x_t p_t / p_u), so the optimum is the same.
+ * Within a family the larger sizes usually cover the smaller ones (the DaemonSet overhead
+ * weighs less), which cut the LP from 5.2 s to 0.8 s with 877 types, to the same bound.
  *
  * The exact optimum (cost_pack_exact), for small cases: the configuration integer program.
  * Every maximal pattern of every type is enumerated in integers (how many pods of each group
