@@ -1183,11 +1183,12 @@ static void run_starts(struct problem *k, const double *duals, const double *ass
 				run_start(k, assign, round ? 0.5 : 1e-9, SIZE_MAX, full, best);
 		}
 	}
-	/* first-fit decreasing, one type preferred */
+	/* first-fit decreasing, one type preferred: every type for small problems, else those
+	 * the LP kept (with 877 types the others cost 0.5 s and never won) */
 	memcpy(k->value, proxy, k->ng * sizeof *proxy);
 	make_orders(k, false);
 	for (size_t t = 0; t < k->nt; t++)
-		if (k->cap_pods[t] > 0 && k->max_nodes[t] != 0)
+		if (k->cap_pods[t] > 0 && k->max_nodes[t] != 0 && (full || !k->lp_skip[t]))
 			run_start(k, NULL, 0, t, full, best);
 	free(proxy);
 }
@@ -1201,9 +1202,9 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 	int rc = validate(in, err);
 	if (rc)
 		return rc;
-	struct problem k;
-	problem_init(&k, in);
 	int64_t t0 = ks_mono_ms();
+	struct problem k;
+	problem_init(&k, in); /* counted with the LP: it finds the types the LP can leave out */
 	double *duals = ks_calloc(k.ng + 1, sizeof *duals);
 	struct ks_err lperr = {0};
 	double bound = 0;
