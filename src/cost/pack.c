@@ -33,6 +33,7 @@
 #define REPACK_CANDIDATES_SMALL 16 /* in pairs and triples, for small problems */
 #define FILL_SEARCH_LEAVES 2000
 #define REPACK_ALL_NODES 8 /* small problems: the whole solution is re-packed too */
+#define EXACT_MAX_GROUPS 64
 #define PRICE_EPS 1e-9
 
 /* the problem in integers, types and groups indexed as in the input */
@@ -1336,6 +1337,12 @@ int cost_pack_exact(const struct cost_pack_input *in, double upper_usd_hr, int t
 			problem_release(&k);
 			return rc;
 		}
+	if (ng > EXACT_MAX_GROUPS) { /* the enumeration recurses once per group */
+		rc = ks_err_set(err, KS_ETOOBIG, "exact packing: %zu pod groups, over the %d limit",
+				ng, EXACT_MAX_GROUPS);
+		problem_release(&k);
+		return rc;
+	}
 	struct patterns e = {.k = &k, .cur = ks_calloc(ng + 1, sizeof *e.cur), .max = max_vars};
 	for (size_t t = 0; t < nt && !e.too_many; t++) {
 		if (k.cap_pods[t] <= 0 || k.max_nodes[t] == 0)
