@@ -189,8 +189,8 @@ int cost_pack_lower_bound(const struct cost_pack_input *in, double *bound, struc
  * NULL, the nodes of each type ([n_types]). upper_usd_hr: the cost of a known packing of
  * every pod (the heuristic's), which bounds the search; <= 0: none. KS_ETIMEOUT when the
  * search does not finish within time_limit_ms, KS_ETOOBIG when there are more than max_vars
- * maximal patterns or more than 64 groups, KS_EINVAL when a pod fits no type or no packing (at most upper) exists,
- * KS_EIO when GLPK fails. */
+ * maximal patterns or more than 64 groups, KS_EINVAL when a pod fits no type or no packing
+ * (at most upper) exists, KS_EIO when GLPK fails. */
 int cost_pack_exact(const struct cost_pack_input *in, double upper_usd_hr, int time_limit_ms,
 		    size_t max_vars, double *optimum, int64_t *nodes_per_type, struct ks_err *err);
 
