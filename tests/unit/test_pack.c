@@ -505,6 +505,49 @@ static void random_small_cases(void **state)
 	assert_true(missed <= MAX_MISSES);
 }
 
+/* Larger random cases take the path the small ones do not (the LP's split, improvement on
+ * the best start only): every pod placed once, no node overfull, bound <= heuristic. */
+static void random_larger_cases(void **state)
+{
+	(void)state;
+	enum { CASES = 30, MAXT = 8, MAXG = 40 };
+	static const char *const names[MAXT] = {"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"};
+	double worst = 0;
+	for (int c = 0; c < CASES; c++) {
+		uint64_t seed = 0x51ed270b27a3c0f1ULL ^ (uint64_t)(c + 1) * 7919ULL;
+		struct cost_instance_type it[MAXT];
+		struct cost_pack_type types[MAXT];
+		struct cost_pack_group groups[MAXG];
+		size_t nt = (size_t)rnd_in(&seed, 2, MAXT), ng = (size_t)rnd_in(&seed, 10, MAXG);
+		for (size_t t = 0; t < nt; t++) {
+			int64_t cpu = 2000 * rnd_in(&seed, 1, 32);
+			int64_t mem = cpu / 1000 * 1024 * rnd_in(&seed, 2, 8);
+			it[t] = mk_type(names[t], cpu - 70, mem - 900, (int)rnd_in(&seed, 20, 250));
+			double p = (0.03 * (double)cpu / 1000 + 0.004 * (double)mem / 1024) *
+				   (0.9 + 0.2 * (double)rnd_in(&seed, 0, 100) / 100);
+			types[t] = (struct cost_pack_type){
+				.it = &it[t], .price_usd_hr = p,
+				.max_nodes = rnd_in(&seed, 0, 4) ? -1 : rnd_in(&seed, 1, 20)};
+		}
+		for (size_t g = 0; g < ng; g++)
+			groups[g] = (struct cost_pack_group){
+				.cpu_millis = 50 * rnd_in(&seed, 1, 60),
+				.memory_bytes = 64 * 1048576LL * rnd_in(&seed, 1, 96),
+				.count = rnd_in(&seed, 1, 200)};
+		struct cost_pack_input in = {.groups = groups, .n_groups = ng, .types = types,
+					     .n_types = nt, .overhead_cpu_millis = 250,
+					     .overhead_memory_bytes = 400 * 1048576LL,
+					     .overhead_pods = 4};
+		struct cost_pack_result r;
+		solve(&in, &r); /* checks placement, capacity and bound <= cost */
+		if (r.unplaced_pods == 0 && r.bound_status == COST_PACK_BOUND_OK && r.gap > worst)
+			worst = r.gap;
+		cost_pack_result_release(&r);
+	}
+	print_message("larger random cases: the worst gap to the LP bound %.2f%%\n", worst * 100);
+	assert_true(worst < 0.12); /* 7.2% today */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +556,7 @@ int main(void)
 		cmocka_unit_test(max_pods_binding),   cmocka_unit_test(too_big_and_caps),
 		cmocka_unit_test(dominated_types),    cmocka_unit_test(glpk_is_quiet),
 		cmocka_unit_test(bad_input),          cmocka_unit_test(random_small_cases),
+		cmocka_unit_test(random_larger_cases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
