@@ -13,7 +13,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-unused-paramete
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc $(PKG_CFLAGS) \
              -DKSWARM_VERSION='"$(VERSION)"' -DKSWARM_GIT_REV='"$(GIT_REV)"' -MMD -MP
-LDLIBS   := $(PKG_LIBS) -lm -lpthread
+LDLIBS   := $(PKG_LIBS) -lglpk -lm -lpthread
 
 # BUILD=asan builds everything again under AddressSanitizer + UndefinedBehaviorSanitizer.
 BUILD ?= release
