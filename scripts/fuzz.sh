@@ -15,7 +15,7 @@ cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-unused-paramete
         $(pkg-config --cflags libcurl libcjson libfyaml libmicrohttpd gnutls)
         -DKSWARM_VERSION='"fuzz"' -DKSWARM_GIT_REV='"fuzz"'
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined)
-libs=($(pkg-config --libs libcurl libcjson libfyaml libmicrohttpd gnutls) -lm -lpthread)
+libs=($(pkg-config --libs libcurl libcjson libfyaml libmicrohttpd gnutls) -lglpk -lm -lpthread)  # GLPK: no .pc file
 
 build() {
   local srcs objs=() changed=0 lock
