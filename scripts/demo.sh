@@ -43,6 +43,20 @@ demo_scenarios=(baseline payment-db-secret image-typo oom-limit missing-config-k
                 service-selector-mismatch bad-rollout)
 say "kswarm sim --list   (the simulator's scenarios: each breaks something, and knows the fix)"
 $ks sim --list
+# A previous demo on this environment left its scenarios' namespaces, fixed: start from a
+# clean stage (the objects a fix changed would otherwise stay fixed).
+demo_namespaces=()
+for sc in "${demo_scenarios[@]}"; do
+  demo_namespaces+=("$($ks sim --describe "$sc" -o json | jq -r '[.objects[]? | select(.kind == "Namespace") | .metadata.name] | first')")
+done
+if [ -n "$("$tools/kubectl" get ns "${demo_namespaces[@]}" --ignore-not-found --no-headers 2>/dev/null)" ]; then
+  say "removing the previous demo's namespaces (${demo_namespaces[*]})"
+  "$tools/kubectl" delete ns "${demo_namespaces[@]}" --ignore-not-found --wait=false >/dev/null
+  for _ in $(seq 1 90); do
+    [ -z "$("$tools/kubectl" get ns "${demo_namespaces[@]}" --ignore-not-found --no-headers 2>/dev/null)" ] && break
+    sleep 2
+  done
+fi
 args=(); for sc in "${demo_scenarios[@]}"; do args+=(--scenario "$sc"); done
 say "kswarm sim: 4 simulated m5.xlarge nodes, kubelets, a Vault, metrics; playing ${demo_scenarios[*]}"
 state=$(mktemp -d)

@@ -55,11 +55,13 @@ struct pod_problem {
 	char tpath[160];         /* ".spec.template.spec.containers[app]" (or the pod's) */
 };
 
-/* A container running again after at least this many restarts, the last one a non-zero
- * exit within CRASH_RECENT_S, is in a crash loop between two crashes (kubectl shows it
- * Running, then CrashLoopBackOff again). */
+/* A container running again after a non-zero exit within CRASH_RECENT_S is in a crash loop
+ * between two crashes (kubectl shows it Running, then CrashLoopBackOff again) when it has
+ * restarted at least CRASH_LOOP_RESTARTS times, or restarted under CRASH_JUST_RESTARTED_S
+ * ago; one that has stayed up longer after a crash or two has recovered. */
 #define CRASH_LOOP_RESTARTS 3
 #define CRASH_RECENT_S 900
+#define CRASH_JUST_RESTARTED_S 120
 
 /* Pending pods younger than this, and containers created this recently, are left alone. */
 #define POD_CREATING_GRACE_S 120
@@ -82,8 +84,7 @@ static bool statuses_unhealthy(struct wobj p, const char *path)
 			return true;
 		/* running again between the crashes of a crash loop */
 		uint32_t last = kube_objstore_get(p.st, s, "lastState.terminated.exitCode");
-		if (kube_objstore_num(p.st, kube_objstore_get(p.st, s, "restartCount"), 0) >=
-			    CRASH_LOOP_RESTARTS &&
+		if (kube_objstore_num(p.st, kube_objstore_get(p.st, s, "restartCount"), 0) >= 1 &&
 		    last != KUBE_OBJ_NONE && kube_objstore_num(p.st, last, 0) != 0)
 			return true;
 	}
@@ -115,11 +116,15 @@ static int64_t age_of(struct world *w, const char *rfc3339)
 
 static bool crashed_recently(struct pod_problem *pp)
 {
-	if (ks_json_int_or(pp->cs, "restartCount", 0) < CRASH_LOOP_RESTARTS ||
-	    ks_json_int_or(pp->cs, "lastState.terminated.exitCode", 0) == 0)
+	int64_t restarts = ks_json_int_or(pp->cs, "restartCount", 0);
+	if (restarts < 1 || ks_json_int_or(pp->cs, "lastState.terminated.exitCode", 0) == 0)
 		return false;
 	int64_t age = age_of(pp->w, ks_json_str(pp->cs, "lastState.terminated.finishedAt"));
-	return age >= 0 && age <= CRASH_RECENT_S;
+	if (age < 0 || age > CRASH_RECENT_S)
+		return false;
+	/* Restarted often, or restarted a moment ago (it has not yet shown it stays up). */
+	int64_t up = age_of(pp->w, ks_json_str(pp->cs, "state.running.startedAt"));
+	return restarts >= CRASH_LOOP_RESTARTS || (up >= 0 && up <= CRASH_JUST_RESTARTED_S);
 }
 
 /* The container's state as evidence: waiting in CrashLoopBackOff, or running again. */

@@ -74,7 +74,8 @@ static void flush_kind(struct loader *L, enum world_kind k)
 static int take_header(struct loader *L, const cJSON *h, struct ks_err *err)
 {
 	struct world *w = L->w;
-	L->header = true;
+	/* Without a resources list, what is served is decided as without a header. */
+	L->header = cJSON_IsArray(ks_json_get(h, "resources"));
 	world_set_cluster(w, ks_json_str(h, "cluster"), ks_json_str(h, "serverVersion"));
 	const char *t = ks_json_str(h, "takenAt");
 	if (t) {

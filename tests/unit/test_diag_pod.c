@@ -205,6 +205,29 @@ static void test_bad_rollout_helm(void **state)
 	world_free(w);
 }
 
+/* Between two crashes a container is Running: a recent non-zero exit still makes it the
+ * crash loop it is; after it stayed up for minutes, it has recovered. */
+static void test_crash_between_restarts(void **state)
+{
+	(void)state;
+	struct world *w = tu_world("diag/pod-crash-between-restarts.yaml");
+	struct diag_report rep;
+	tu_analyze(w, "Pod,Deployment", &rep);
+	const struct diag_finding *f = one(&rep, "CredentialsRejected");
+	assert_object(f, "Secret", "payments", "db-secret");
+	char *ev = evidence_text(f);
+	assert_contains(ev, "running again after restart 1 (crash-looping)");
+	free(ev);
+	diag_report_free(&rep);
+	world_free(w);
+	w = tu_world("diag/pod-crash-recovered.yaml");
+	tu_analyze(w, "Pod", &rep);
+	assert_null(tu_finding(&rep, "CredentialsRejected"));
+	assert_null(tu_finding(&rep, "CrashLoopBackOff"));
+	diag_report_free(&rep);
+	world_free(w);
+}
+
 static void test_baseline_quiet(void **state)
 {
 	(void)state;
@@ -259,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_payment_db_secret),  cmocka_unit_test(test_image_typo),
 		cmocka_unit_test(test_oom_limit),          cmocka_unit_test(test_missing_config_key),
 		cmocka_unit_test(test_bad_rollout),        cmocka_unit_test(test_bad_rollout_helm),
+		cmocka_unit_test(test_crash_between_restarts),
 		cmocka_unit_test(test_baseline_quiet),
 		cmocka_unit_test(test_generic_and_others),
 	};
