@@ -7,34 +7,18 @@
  * (chosen by the metric the form-encoded query names), and can also answer with an HTML 502,
  * a body over the ceiling, or too late. */
 #include "testutil.h"
+#include "fake_prom.h"
 
 #include "metrics/prom.h"
 #include "world/promfetch.h"
 #include "world/world.h"
 
 #include <math.h>
-#include <microhttpd.h>
 #include <string.h>
-#include <unistd.h>
 
-/* ---- the replaying server ---- */
+/* ---- the replaying server (tests/fake_prom.h) ---- */
 
-enum srv_mode { SRV_REPLAY, SRV_HTML_502, SRV_SLOW };
-
-struct srv {
-	struct MHD_Daemon *d;
-	int port;
-	enum srv_mode mode;
-	char last_path[64];
-	char last_form[4096];
-	int requests;
-};
-
-struct upload {
-	struct ks_buf body;
-};
-
-static const char *fixture_for(const char *form)
+static const char *fixture_for(void *ctx, const char *form)
 {
 	if (strstr(form, "sim_time_seconds"))
 		return "prom/sim-time-scale.json";
@@ -53,82 +37,21 @@ static const char *fixture_for(const char *form)
 	return "prom/error-bad-data.json";
 }
 
-static enum MHD_Result on_req(void *cls, struct MHD_Connection *conn, const char *url,
-			      const char *method, const char *version, const char *data,
-			      size_t *data_size, void **con_cls)
-{
-	struct srv *s = cls;
-	struct upload *u = *con_cls;
-	if (!u) {
-		u = ks_calloc(1, sizeof(*u));
-		ks_buf_init(&u->body, 1 << 20);
-		*con_cls = u;
-		return MHD_YES;
-	}
-	if (*data_size) {
-		ks_buf_append(&u->body, data, *data_size);
-		*data_size = 0;
-		return MHD_YES;
-	}
-	s->requests++;
-	snprintf(s->last_path, sizeof(s->last_path), "%s", url);
-	snprintf(s->last_form, sizeof(s->last_form), "%s", u->body.data);
-	char *text;
-	unsigned status = 200;
-	if (s->mode == SRV_HTML_502) {
-		text = ks_strdup("<html><body>502 Bad Gateway</body></html>\n");
-		status = 502;
-	} else {
-		if (s->mode == SRV_SLOW)
-			usleep(400 * 1000);
-		const char *fx = fixture_for(u->body.data);
-		text = tu_read_fixture(fx);
-		if (strstr(fx, "error"))
-			status = 400;
-	}
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	enum MHD_Result ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
-		    enum MHD_RequestTerminationCode toe)
-{
-	struct upload *u = *con_cls;
-	if (u) {
-		ks_buf_release(&u->body);
-		free(u);
-		*con_cls = NULL;
-	}
-}
-
 static int srv_setup(void **state)
 {
-	struct srv *s = ks_calloc(1, sizeof(*s));
-	s->d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-				on_req, s, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
-				MHD_OPTION_SOCK_ADDR, NULL, MHD_OPTION_END);
-	assert_non_null(s->d);
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = di->port;
+	struct fake_prom *s = ks_calloc(1, sizeof(*s));
+	s->route = fixture_for;
+	fake_prom_start(s);
 	*state = s;
 	return 0;
 }
 
 static int srv_teardown(void **state)
 {
-	struct srv *s = *state;
-	MHD_stop_daemon(s->d);
+	struct fake_prom *s = *state;
+	fake_prom_stop(s);
 	free(s);
 	return 0;
-}
-
-static char *srv_url(struct srv *s)
-{
-	return ks_asprintf("http://127.0.0.1:%d/", s->port);
 }
 
 /* ---- the parser ---- */
@@ -245,8 +168,8 @@ static void test_parse_errors(void **state)
 
 static void test_client_query_and_errors(void **state)
 {
-	struct srv *s = *state;
-	char *url = srv_url(s);
+	struct fake_prom *s = *state;
+	char *url = fake_prom_url(s);
 	struct prom_client *c = NULL;
 	struct ks_err err = {0};
 	struct prom_client_opts o = {.url = url, .timeout_ms = 2000, .max_response = 0};
@@ -254,7 +177,7 @@ static void test_client_query_and_errors(void **state)
 	assert_int_equal(strlen(prom_client_url(c)), strlen(url) - 1); /* no trailing '/' */
 
 	struct prom_result r;
-	s->mode = SRV_REPLAY;
+	s->mode = FAKE_PROM_REPLAY;
 	assert_int_equal(prom_query(c, "container_oom_events_total", 1795281420.5, &r, &err), 0);
 	assert_string_equal(s->last_path, "/api/v1/query");
 	assert_contains(s->last_form, "query=container_oom_events_total");
@@ -279,7 +202,7 @@ static void test_client_query_and_errors(void **state)
 	assert_int_equal(prom_query_range(c, "x", 100, 200, 0, &r, &err), KS_EINVAL);
 
 	/* A proxy's HTML page. */
-	s->mode = SRV_HTML_502;
+	s->mode = FAKE_PROM_HTML_502;
 	err = (struct ks_err){0};
 	assert_int_equal(prom_query(c, "up", 0, &r, &err), KS_EHTTP);
 	assert_contains(err.msg, "HTTP 502: not a Prometheus API response");
@@ -287,19 +210,19 @@ static void test_client_query_and_errors(void **state)
 	prom_client_free(c);
 
 	/* The response ceiling and the timeout. */
-	s->mode = SRV_REPLAY;
+	s->mode = FAKE_PROM_REPLAY;
 	o.max_response = 1000;
 	assert_int_equal(prom_client_new(&o, &c, &err), 0);
 	assert_int_equal(prom_query(c, "huge", 0, &r, &err), KS_ETOOBIG);
 	assert_contains(err.msg, "larger than 1000 bytes");
 	prom_client_free(c);
-	s->mode = SRV_SLOW;
+	s->mode = FAKE_PROM_SLOW;
 	o.max_response = 0;
 	o.timeout_ms = 100;
 	assert_int_equal(prom_client_new(&o, &c, &err), 0);
 	assert_int_equal(prom_query(c, "up", 0, &r, &err), KS_ETIMEOUT);
 	prom_client_free(c);
-	s->mode = SRV_REPLAY;
+	s->mode = FAKE_PROM_REPLAY;
 
 	assert_int_equal(prom_client_new(&(struct prom_client_opts){.url = "ftp://x"}, &c, &err),
 			 KS_EINVAL);
@@ -316,9 +239,9 @@ static void test_client_query_and_errors(void **state)
 
 static void test_fetch_metrics(void **state)
 {
-	struct srv *s = *state;
-	s->mode = SRV_REPLAY;
-	char *url = srv_url(s);
+	struct fake_prom *s = *state;
+	s->mode = FAKE_PROM_REPLAY;
+	char *url = fake_prom_url(s);
 	struct world *w = world_new();
 	struct ks_err err = {0};
 	int before = s->requests;
@@ -356,13 +279,13 @@ static void test_fetch_metrics(void **state)
 	world_free(w);
 
 	/* A Prometheus error leaves the world without metrics. */
-	s->mode = SRV_HTML_502;
+	s->mode = FAKE_PROM_HTML_502;
 	w = world_new();
 	assert_int_equal(world_fetch_metrics(w, url, 3600, &err), KS_EHTTP);
 	assert_contains(err.msg, "metrics from http://127.0.0.1:");
 	assert_false(world_has_metrics(w));
 	world_free(w);
-	s->mode = SRV_REPLAY;
+	s->mode = FAKE_PROM_REPLAY;
 	free(url);
 
 	assert_non_null(world_metric_promql(WM_CPU_P95_CORES));

@@ -7,12 +7,12 @@
  * Prometheus gave to the very queries rs_fetch_prometheus sends (tests/fixtures/rightsize/,
  * README there says how they were recorded). */
 #include "testutil.h"
+#include "fake_prom.h"
 
 #include "cost/rightsize.h"
 #include "metrics/prom.h"
 
 #include <math.h>
-#include <microhttpd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -319,20 +319,15 @@ static void test_workload_hpa_limitrange(void **state)
 
 /* ---- Prometheus ---- */
 
-struct srv {
-	struct MHD_Daemon *d;
-	int port;
-	int requests;
-	char forms[8][1024];
-	bool fail;
+struct rs_route {
+	bool fail; /* the memory query is answered with a bad_data error */
 };
 
-struct upload {
-	struct ks_buf body;
-};
-
-static const char *fixture_for(const char *form)
+static const char *fixture_for(void *ctx, const char *form)
 {
+	const struct rs_route *rt = ctx;
+	if (rt->fail && strstr(form, "max_over_time"))
+		return "prom/error-bad-data.json";
 	if (strncmp(form, "query=count", 11) == 0)
 		return "rightsize/count.json";
 	if (strstr(form, "container_cpu_usage_seconds_total"))
@@ -343,50 +338,6 @@ static const char *fixture_for(const char *form)
 	if (strstr(form, "container_oom_events_total"))
 		return "rightsize/oom.json";
 	return "prom/error-bad-data.json";
-}
-
-static enum MHD_Result on_req(void *cls, struct MHD_Connection *conn, const char *url,
-			      const char *method, const char *version, const char *data,
-			      size_t *data_size, void **con_cls)
-{
-	struct srv *s = cls;
-	struct upload *u = *con_cls;
-	if (!u) {
-		u = ks_calloc(1, sizeof(*u));
-		ks_buf_init(&u->body, 1 << 20);
-		*con_cls = u;
-		return MHD_YES;
-	}
-	if (*data_size) {
-		ks_buf_append(&u->body, data, *data_size);
-		*data_size = 0;
-		return MHD_YES;
-	}
-	if (s->requests < 8)
-		snprintf(s->forms[s->requests], sizeof(s->forms[0]), "%s %s", url,
-			 u->body.data);
-	s->requests++;
-	const char *fx = s->fail && strstr(u->body.data, "max_over_time")
-				 ? "prom/error-bad-data.json"
-				 : fixture_for(u->body.data);
-	char *text = tu_read_fixture(fx);
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	enum MHD_Result ret = MHD_queue_response(conn, strstr(fx, "error") ? 400 : 200, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
-		    enum MHD_RequestTerminationCode toe)
-{
-	struct upload *u = *con_cls;
-	if (u) {
-		ks_buf_release(&u->body);
-		free(u);
-		*con_cls = NULL;
-	}
 }
 
 static void find_rec(struct rs_rec *recs, size_t n, const char *ctr, struct rs_rec **out)
@@ -400,13 +351,10 @@ static void find_rec(struct rs_rec *recs, size_t n, const char *ctr, struct rs_r
 
 static void test_prometheus(void **state)
 {
-	struct srv s = {0};
-	s.d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-			       on_req, &s, MHD_OPTION_NOTIFY_COMPLETED, on_done, &s,
-			       MHD_OPTION_END);
-	assert_non_null(s.d);
-	s.port = MHD_get_daemon_info(s.d, MHD_DAEMON_INFO_BIND_PORT)->port;
-	char *url = ks_asprintf("http://127.0.0.1:%d", s.port);
+	struct rs_route rt = {.fail = false};
+	struct fake_prom s = {.route = fixture_for, .route_ctx = &rt};
+	fake_prom_start(&s);
+	char *url = fake_prom_url(&s);
 	struct prom_client *c = NULL;
 	struct ks_err err = {0};
 	struct prom_client_opts po = {.url = url};
@@ -472,7 +420,7 @@ static void test_prometheus(void **state)
 	rs_set_free(set);
 
 	/* A failing query is named. */
-	s.fail = true;
+	rt.fail = true;
 	set = rs_set_new(&so);
 	assert_int_equal(rs_fetch_prometheus(set, c, &fo, &err), KS_EINVAL);
 	assert_contains(err.msg, "right-sizing query max by (namespace, pod, container)");
@@ -488,7 +436,7 @@ static void test_prometheus(void **state)
 
 	prom_client_free(c);
 	free(url);
-	MHD_stop_daemon(s.d);
+	fake_prom_stop(&s);
 }
 
 static void test_promql(void **state)
