@@ -9,6 +9,7 @@
  * memory peaks), then rs_recommend (memory histograms folded, every estimate). Prints one
  * line of JSON, then a summary. */
 #include "base/common.h"
+#include "benchclock.h"
 #include "cost/rightsize.h"
 #include "metrics/prom.h"
 
@@ -20,20 +21,6 @@
 
 #define POOL 997
 #define REF 1795132800.0
-
-static double cpu_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static long max_rss_kib(void)
 {
@@ -120,7 +107,7 @@ int main(int argc, char **argv)
 	}
 	long rss0 = max_rss_kib();
 
-	double w0 = wall_ms(), c0 = cpu_ms();
+	double w0 = bench_wall_ms(), c0 = bench_cpu_ms();
 	struct rs_set_opts so = {.ref_time = REF, .cpu_step_s = step, .workload_of = workload_of,
 				 .workload_ctx = wl};
 	struct rs_set *set = rs_set_new(&so);
@@ -136,14 +123,14 @@ int main(int argc, char **argv)
 				rs_set_add_oom(set, "bench", pod_names[p], ctr, REF - 3600);
 		}
 	}
-	double w1 = wall_ms(), c1 = cpu_ms();
+	double w1 = bench_wall_ms(), c1 = bench_cpu_ms();
 	struct rs_rec *recs = NULL;
 	struct ks_err err = {0};
 	if (rs_recommend(set, specs, nspecs, &recs, &err)) {
 		fprintf(stderr, "rightsize: %s\n", err.msg);
 		return 1;
 	}
-	double w2 = wall_ms(), c2 = cpu_ms();
+	double w2 = bench_wall_ms(), c2 = bench_cpu_ms();
 	long rss1 = max_rss_kib();
 	size_t over = 0;
 	for (size_t i = 0; i < nspecs; i++)

@@ -10,6 +10,7 @@
  * does it each time, decoding every object from the informers' object store.
  * One line of JSON, then a summary. */
 #include "base/common.h"
+#include "benchclock.h"
 #include "base/hashmap.h"
 #include "base/json.h"
 #include "base/timeutil.h"
@@ -19,20 +20,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-static double cpu_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* The default simulator curve's shape: a third of the CPU request, half the memory one. */
 static void curve(void *ctx, const cJSON *pod, const char *container,
@@ -169,7 +156,7 @@ int main(int argc, char **argv)
 	char started[32];
 	ks_time_format_rfc3339(t - 3600, started, sizeof started);
 	long nodes = pods / 30 + 1;
-	double w0 = wall_ms(), c0 = cpu_ms();
+	double w0 = bench_wall_ms(), c0 = bench_cpu_ms();
 	struct sim_metrics_world *w = sim_metrics_world_new(curve, NULL);
 	for (long i = 0; i < pods; i++) {
 		cJSON *p = make_pod(i, nodes, seed, started);
@@ -186,7 +173,7 @@ int main(int argc, char **argv)
 		sim_metrics_world_add_service(w, s);
 		cJSON_Delete(s);
 	}
-	double build_wall = wall_ms() - w0, build_cpu = cpu_ms() - c0;
+	double build_wall = bench_wall_ms() - w0, build_cpu = bench_cpu_ms() - c0;
 
 	/* The simulator's way: every pod interned in an object store, decoded at each render. */
 	struct kube_objstore *st = kube_objstore_new();
@@ -196,14 +183,14 @@ int main(int argc, char **argv)
 		ids[i] = kube_objstore_intern(st, p);
 		cJSON_Delete(p);
 	}
-	double s0 = wall_ms();
+	double s0 = bench_wall_ms();
 	struct sim_metrics_world *w2 = sim_metrics_world_new(curve, NULL);
 	for (long i = 0; i < pods; i++) {
 		cJSON *p = kube_objstore_to_cjson(st, ids[i]);
 		sim_metrics_world_add_pod(w2, p);
 		cJSON_Delete(p);
 	}
-	double store_wall = wall_ms() - s0;
+	double store_wall = bench_wall_ms() - s0;
 	sim_metrics_world_free(w2);
 	for (long i = 0; i < pods; i++)
 		kube_objstore_unref(st, ids[i]);
@@ -219,13 +206,13 @@ int main(int argc, char **argv)
 	size_t bytes[3];
 	for (int k = 0; k < 3; k++) {
 		ks_buf_reset(&b);
-		double a = wall_ms(), ac = cpu_ms();
+		double a = bench_wall_ms(), ac = bench_cpu_ms();
 		if (sim_metrics_render(m, w, at[k], &b, &e)) {
 			fprintf(stderr, "render: %s\n", e.msg);
 			return 1;
 		}
-		rw[k] = wall_ms() - a;
-		rc[k] = cpu_ms() - ac;
+		rw[k] = bench_wall_ms() - a;
+		rc[k] = bench_cpu_ms() - ac;
 		bytes[k] = b.len;
 	}
 	printf("{\"bench\":\"sim_metrics_render\",\"pods\":%ld,\"nodes\":%ld,\"services\":%ld,"
