@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "base/hashmap.h"
+#include "diag/analyzers.h"
 #include "diag/diag.h"
 #include "diag/infra.h"
 

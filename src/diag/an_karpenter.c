@@ -26,6 +26,7 @@
 #include "base/json.h"
 #include "cost/catalog.h"
 #include "diag/capacity.h"
+#include "diag/analyzers.h"
 #include "diag/diag.h"
 #include "kube/selector.h"
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "diag/analyzers.h"
 #include "diag/diag.h"
 #include "diag/infra.h"
 

@@ -16,6 +16,7 @@
 
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "diag/analyzers.h"
 #include "diag/diag.h"
 #include "diag/infra.h"
 

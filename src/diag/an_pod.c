@@ -32,6 +32,7 @@
 
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "diag/analyzers.h"
 #include "diag/diag.h"
 #include "diag/infra.h"
 #include "diag/rootcause.h"
@@ -1091,7 +1092,6 @@ static int pod_visit(void *arg, struct wobj p)
 	return 0;
 }
 
-void diag_an_pods(struct diag_ctx *cx);
 void diag_an_pods(struct diag_ctx *cx)
 {
 	diag_each(cx, WK_POD, pod_visit, cx);

@@ -24,6 +24,7 @@
 #include "base/hashmap.h"
 #include "base/json.h"
 #include "diag/capacity.h"
+#include "diag/analyzers.h"
 #include "diag/diag.h"
 
 #define AN "Scheduling"

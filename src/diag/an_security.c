@@ -20,6 +20,7 @@
 
 #include "base/hashmap.h"
 #include "base/json.h"
+#include "diag/analyzers.h"
 #include "diag/diag.h"
 #include "diag/infra.h"
 

@@ -19,6 +19,7 @@
 
 #include <string.h>
 
+#include "diag/analyzers.h"
 #include "diag/diag.h"
 #include "diag/infra.h"
 

@@ -21,6 +21,7 @@
 
 #include "base/json.h"
 #include "diag/capacity.h"
+#include "diag/analyzers.h"
 #include "diag/diag.h"
 #include "world/promfetch.h"
 

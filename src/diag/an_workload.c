@@ -14,6 +14,7 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "diag/cron.h"
+#include "diag/analyzers.h"
 #include "diag/diag.h"
 #include "diag/infra.h"
 #include "diag/rootcause.h"
@@ -405,13 +406,6 @@ static int cronjob_visit(void *arg, struct wobj cj)
 		       "controller manager");
 	return 0;
 }
-
-void diag_an_deployments(struct diag_ctx *cx);
-void diag_an_replicasets(struct diag_ctx *cx);
-void diag_an_statefulsets(struct diag_ctx *cx);
-void diag_an_daemonsets(struct diag_ctx *cx);
-void diag_an_jobs(struct diag_ctx *cx);
-void diag_an_cronjobs(struct diag_ctx *cx);
 
 void diag_an_deployments(struct diag_ctx *cx)
 {
