@@ -7,6 +7,9 @@
  * ("ns \x1f workload \x1f container") hold the CPU histogram (filled as samples arrive), the
  * memory histogram (folded from their series' peaks by rs_recommend) and the sample counts.
  *
+ * Time: the set only ever sees cluster time. rs_fetch_prometheus queries a simulated
+ * cluster in real time and maps what comes back (to_cluster_time) before it is added.
+ *
  * Speed: a histogram stores only its non-empty bucket range (~20-40 doubles, not 176); a
  * bucket is found from the top bits of the value (a table) and one comparison, no log; a
  * sample's decay weight is the previous one's times 2^(step / half-life) when the step
@@ -823,9 +826,9 @@ int rs_fetch_prometheus(struct rs_set *s, struct prom_client *c, const struct rs
 	if (rc)
 		goto out;
 	/* increase() sees only the samples inside its range, so an OOM kill between the last
-	 * scrape of one interval and the first of the next is lost; one interval in 5,760
-	 * scrape gaps at scale 1, one in a few at 1440, where the range reaches a scrape into
-	 * the interval before. */
+	 * scrape of one interval and the first of the next is missed: one scrape gap in
+	 * thousands at scale 1, one in a dozen at 1440, where the range therefore reaches
+	 * RS_FETCH_OOM_OVERLAP_S into the interval before. */
 	range_str(rng, sizeof(rng), interval + (f.scale != 1 ? RS_FETCH_OOM_OVERLAP_S : 0));
 	q = rs_promql(RS_MEMORY, true, o->ns, rng);
 	rc = run_range(&f, q, mem_start, end, interval, false, take_oom, err);

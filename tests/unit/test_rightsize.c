@@ -12,7 +12,6 @@
 #include "fake_prom.h"
 
 #include "cost/rightsize.h"
-#include "metrics/prom.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -358,11 +357,8 @@ static void test_prometheus(void **state)
 	struct rs_route rt = {.fail = false};
 	struct fake_prom s = {.route = fixture_for, .route_ctx = &rt};
 	fake_prom_start(&s);
-	char *url = fake_prom_url(&s);
-	struct prom_client *c = NULL;
+	struct prom_client *c = fake_prom_client(&s);
 	struct ks_err err = {0};
-	struct prom_client_opts po = {.url = url};
-	assert_int_equal(prom_client_new(&po, &c, &err), 0);
 
 	struct rs_set_opts so = {.workload_of = deployment_of};
 	struct rs_set *set = rs_set_new(&so);
@@ -445,7 +441,6 @@ static void test_prometheus(void **state)
 	rs_set_free(set);
 
 	prom_client_free(c);
-	free(url);
 	fake_prom_stop(&s);
 }
 
@@ -495,11 +490,8 @@ static struct rs_rec *fetch_scaled(struct scale_route *rt, double cpu_step, int 
 {
 	*fp = (struct fake_prom){.route = scaled_fixture_for, .route_ctx = rt};
 	fake_prom_start(fp);
-	char *url = fake_prom_url(fp);
-	struct prom_client *c = NULL;
+	struct prom_client *c = fake_prom_client(fp);
 	struct ks_err err = {0};
-	struct prom_client_opts po = {.url = url};
-	assert_int_equal(prom_client_new(&po, &c, &err), 0);
 	struct rs_set_opts so = {.workload_of = deployment_of};
 	struct rs_set *set = rs_set_new(&so);
 	struct rs_fetch_opts fo = {.ns = "shop", .end = REF, .cpu_step_s = cpu_step};
@@ -511,7 +503,6 @@ static struct rs_rec *fetch_scaled(struct scale_route *rt, double cpu_step, int 
 	assert_int_equal(rs_recommend(set, scaled_specs, NSCALED, &recs, &err), 0);
 	rs_set_free(set);
 	prom_client_free(c);
-	free(url);
 	fake_prom_stop(fp);
 	return recs;
 }
