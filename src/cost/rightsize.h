@@ -130,8 +130,8 @@ struct rs_fetch_opts {
 /* Simulated clusters only (time scale X > 1): the shortest CPU rate range in real seconds,
  * so that a few scrapes fall in each (the cluster-time step becomes at least 30 X: 12 h at
  * X = 1440), as promfetch.c's; and how far each OOM increase reaches into the interval
- * before, so that no OOM kill falls between two ranges (Prometheus' default scrape
- * interval). */
+ * before, so that no OOM kill falls between two ranges (the scrape interval of Prometheus'
+ * example configuration; kswarm's simulator is scraped every 5 s). */
 #define RS_FETCH_MIN_REAL_STEP_S 30.0
 #define RS_FETCH_OOM_OVERLAP_S 15.0
 
@@ -142,10 +142,11 @@ struct rs_fetch_opts {
  * memory interval as one range query each. Fails, naming the query, when one fails; the
  * set may then hold part of the history.
  * A simulated cluster at time scale X is queried over [end - window / X, end] real time,
- * with CPU rate ranges and steps of step / X (at least RS_FETCH_MIN_REAL_STEP_S) and memory
- * intervals of RS_MEM_INTERVAL_S / X; its rates are divided by X and its sample times t
- * mapped to end - (end - t) X, so the set, cpu_step_s and every rs_rec are in cluster
- * time. At X = 1 the queries and results are those of a real cluster. */
+ * with CPU rate ranges and steps of step / X (whole seconds, at least
+ * RS_FETCH_MIN_REAL_STEP_S; cpu_step_s is that times X) and memory intervals of
+ * RS_MEM_INTERVAL_S / X; its rates are divided by X and its sample times t mapped to
+ * end - (end - t) X, so the set, cpu_step_s and every rs_rec are in cluster time. At X = 1
+ * the queries and results are those of a real cluster. */
 int rs_fetch_prometheus(struct rs_set *s, struct prom_client *c, const struct rs_fetch_opts *o,
 			struct ks_err *err);
 /* The PromQL of the CPU, memory and OOM queries for namespace ns (NULL: all) with range
