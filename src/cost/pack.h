@@ -123,6 +123,9 @@ struct cost_pack_input {
 	int64_t overhead_cpu_millis;
 	int64_t overhead_memory_bytes;
 	int overhead_pods;
+	/* NULL: every group may use every type; else n_groups x n_types, row-major:
+	 * allowed[g * n_types + t] != 0 when a pod of group g may run on type t */
+	const uint8_t *allowed;
 };
 
 /* pods of one group on each node of a shape */
