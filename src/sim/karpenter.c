@@ -47,6 +47,10 @@
  *    it is deleted; else, for an on-demand node (spot-to-spot consolidation is off by default
  *    in Karpenter), when the bin-packing of its pods gives one node that is cheaper, that
  *    node is launched and this one replaced.
+ *  - Nodes registered with a NodePool's label but not launched here (a scenario's nodes,
+ *    --nodepool) are Karpenter's too once their labels no longer satisfy their pool's
+ *    requirements: they are adopted then and replaced for RequirementsDrifted (until then
+ *    nothing here touches them).
  *  - A launched node whose NodePool is deleted is drained and removed (Karpenter's NodeClaims
  *    are owned by their NodePool).
  *  - Expiration: a launched node older than the pool's expireAfter (simulated time) is
@@ -1527,6 +1531,38 @@ static bool awaited(const struct sim_karpenter *kp, const char *node)
 	return false;
 }
 
+/* A node registered with pool's label (not launched here) whose labels no longer satisfy
+ * the pool's requirements: adopted as a launched node, so that drift replaces it. */
+static struct kp_node *adopt_drifted(struct sim *s, const struct sim_node *sn)
+{
+	struct kp_pool *p = sn->nodepool[0] ? ks_map_get(&s->karp->pools, sn->nodepool) : NULL;
+	if (!p || !p->valid || !sn->type)
+		return NULL;
+	struct offering o = {.t = sn->type, .ti = SIZE_MAX, .spot = !strcmp(sn->capacity_type, "spot")};
+	for (size_t i = 0; i < cost_catalog_count(s->cat) && o.ti == SIZE_MAX; i++)
+		if (cost_catalog_at(s->cat, i) == sn->type)
+			o.ti = i;
+	for (int z = 0; z < NZONES; z++)
+		if (!strcmp(zones[z], sn->zone))
+			o.zone = z;
+	if (o.ti == SIZE_MAX)
+		return NULL;
+	cJSON *labels = cJSON_CreateObject();
+	node_labels(s->karp, p, &o, labels);
+	struct kube_nodereq_sel sel = {&p->reqs, 1};
+	if (kube_nodereq_sel_matches_json(&sel, labels)) {
+		cJSON_Delete(labels);
+		return NULL;
+	}
+	struct kp_node *kn = kp_node_get(s, sn->name, true);
+	kn->labels = labels;
+	kn->launched_s = sim_time_now(s);
+	snprintf(kn->hash, sizeof kn->hash, "%s", p->hash);
+	const cJSON *taints = ks_json_get(p->obj, "spec.template.spec.taints");
+	kn->taints = cJSON_IsArray(taints) ? cJSON_Duplicate(taints, true) : NULL;
+	return kn;
+}
+
 static void disruption_tick(struct sim *s)
 {
 	bool consolidated = false;
@@ -1535,6 +1571,8 @@ static void disruption_tick(struct sim *s)
 		char name[96];
 		snprintf(name, sizeof name, "%s", s->nodes[i].name);
 		struct kp_node *kn = kp_node_get(s, name, false);
+		if (!kn)
+			kn = adopt_drifted(s, &s->nodes[i]);
 		if (!kn)
 			continue;
 		if (kn->state == NODE_DRAINING) {

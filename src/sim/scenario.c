@@ -430,6 +430,32 @@ static int parse_diagnosis(struct ctx *x, const cJSON *truth)
 	return rc;
 }
 
+/* ground_truth.optimize (optional): what `kswarm optimize` must find for one NodePool —
+ * {nodepool, current_monthly_usd, recommended_monthly_usd, monthly_savings_usd}. */
+static int parse_optimize(struct ctx *x, const cJSON *truth)
+{
+	const cJSON *o = ks_json_child(truth, "optimize");
+	if (!o)
+		return 0;
+	const char *f = "ground_truth.optimize";
+	if (!cJSON_IsObject(o))
+		return bad(x, f, "must be {nodepool, current_monthly_usd, recommended_monthly_usd, "
+				 "monthly_savings_usd}");
+	int rc = 0;
+	req_str(x, o, "nodepool", f, &rc);
+	static const char *const nums[] = {"current_monthly_usd", "recommended_monthly_usd",
+					   "monthly_savings_usd"};
+	for (size_t i = 0; !rc && i < KS_ARRAY_LEN(nums); i++) {
+		const cJSON *v = ks_json_child(o, nums[i]);
+		if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0)) {
+			char field[96];
+			snprintf(field, sizeof field, "%s.%s", f, nums[i]);
+			rc = bad(x, field, "must be a number of dollars, 0 or more");
+		}
+	}
+	return rc;
+}
+
 int sim_scenario_parse(const char *source, const char *data, size_t len,
 		       struct sim_scenario **out, struct ks_err *err)
 {
@@ -496,6 +522,8 @@ int sim_scenario_parse(const char *source, const char *data, size_t len,
 		req_str(&x, sc->truth, "root_cause", "ground_truth", &rc);
 	if (!rc)
 		rc = parse_diagnosis(&x, sc->truth);
+	if (!rc)
+		rc = parse_optimize(&x, sc->truth);
 	if (!rc)
 		rc = parse_checks(&x, sc->truth, "broken");
 	if (!rc)

@@ -27,6 +27,9 @@
  *     diagnosis: {cause, kind, namespace, name, needs_metrics}   what `kswarm analyze` must
  *                report first among the findings about the scenario's namespace (its cause
  *                code and root-cause object); {none: true} for a healthy stage
+ *     optimize: {nodepool, current_monthly_usd, recommended_monthly_usd,
+ *                monthly_savings_usd}   optional: what `kswarm optimize` must find for that
+ *                NodePool (prices of the built-in us-east-1 snapshot, no usage history)
  *     broken:  [checks]   all hold once the fault has shown
  *     fix: {description, steps: [{kubectl: [args]}]}   args may hold
  *                          {{vault:MOUNT/PATH#FIELD}}, replaced by the vault's value
