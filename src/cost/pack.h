@@ -39,7 +39,8 @@
  *     within a fixed work budget.
  * Types that another uncapped type beats on every count (cpu, memory, pods, price) and that
  * allows every group the beaten type allows are left out beforehand: they are never needed
- * (a cheap large type does not replace a small one that some group may only use). Identical nodes are reported once, with a count.
+ * (a cheap large type does not replace a small one that some group may only use).
+ * Identical nodes are reported once, with a count.
  *
  * The lower bound (the "assignment LP"), with continuous x_t >= 0 (nodes of type t) and
  * y_gt >= 0 (pods of group g on type t), only for pairs where g is allowed on t and one pod
