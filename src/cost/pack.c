@@ -33,6 +33,8 @@
 #define REPACK_CANDIDATES_SMALL 16 /* in pairs and triples, for small problems */
 #define FILL_SEARCH_LEAVES 2000
 #define REPACK_ALL_NODES 8 /* small problems: the whole solution is re-packed too */
+#define LOOKAHEAD_LEAVES 200 /* fills of a first node tried per type, in lookahead_pass */
+#define LOOKAHEAD_BUDGET 2000000L /* its work, apart from WORK_BUDGET */
 #define EXACT_MAX_GROUPS 64
 #define PRICE_EPS 1e-9
 
@@ -578,7 +580,30 @@ struct fill_search {
 	size_t ncur, nbest;
 	double vbest;
 	long leaves;
+	/* when set, called on every maximal fill (cur[0..ncur)) instead of keeping the best */
+	void (*each)(struct fill_search *f);
+	void *arg;
 };
+
+/* no group of the order can take one more pod of the node's room left */
+static bool fill_is_maximal(const struct fill_search *f, int64_t cpu, int64_t mem, int64_t pods)
+{
+	if (pods <= 0)
+		return true;
+	for (size_t i = 0; i < f->n_ord; i++) {
+		uint32_t g = f->ord[i];
+		const struct cost_pack_group *gr = &f->k->g[g];
+		if (gr->cpu_millis > cpu || gr->memory_bytes > mem)
+			continue;
+		int64_t taken = 0;
+		for (size_t j = 0; j < f->ncur; j++)
+			if (f->cur[j].g == g)
+				taken = f->cur[j].k;
+		if (f->rem[g] > taken)
+			return false;
+	}
+	return true;
+}
 
 static void fill_dfs(struct fill_search *f, size_t i, int64_t cpu, int64_t mem, int64_t pods,
 		     double v)
@@ -598,6 +623,11 @@ static void fill_dfs(struct fill_search *f, size_t i, int64_t cpu, int64_t mem, 
 	if (i >= f->n_ord || pods <= 0 || most <= 0) {
 		f->leaves--;
 		(*k->work)--;
+		if (f->each) {
+			if (f->ncur && fill_is_maximal(f, cpu, mem, pods))
+				f->each(f);
+			return;
+		}
 		if (v > f->vbest * (1 + 1e-12)) {
 			f->vbest = v;
 			f->nbest = f->ncur;
@@ -1007,13 +1037,64 @@ static bool merge_pairs(const struct problem *k, struct sol *s)
 	return changed;
 }
 
+/* the re-packings of a pool of pods tried by repack, and the cheapest so far */
+struct repack_try {
+	const struct problem *k;
+	const struct sol *pool;
+	bool search;
+	size_t t0;          /* the type of the first node, for try_first_fill */
+	struct sol best;
+	double best_cost;   /* to beat */
+	bool found;
+};
+
+/* Pack the pool's pods: a first node of type r->t0 running pat[0..n) when n > 0, then
+ * construct with type `first` preferred; keep it when it is the cheapest so far. */
+static void repack_attempt(struct repack_try *r, const struct item *pat, size_t n, size_t first)
+{
+	const struct problem *k = r->k;
+	struct sol t;
+	sol_init(&t, k);
+	memcpy(t.used, r->pool->used, k->nt * sizeof *t.used);
+	memcpy(t.rem, r->pool->rem, k->ng * sizeof *t.rem);
+	if (n) {
+		struct node *nd = sol_new_node(&t, r->t0);
+		for (size_t i = 0; i < n; i++) {
+			node_add(k, nd, pat[i].g, pat[i].k);
+			t.rem[pat[i].g] -= pat[i].k;
+		}
+	}
+	construct(k, first, r->search, &t);
+	double cost = 0;
+	for (size_t i = 0; i < t.n; i++)
+		cost += k->price[t.nodes[i].type];
+	if (sol_unplaced(k, &t) == 0 && cost < r->best_cost) {
+		if (r->found)
+			sol_release(&r->best);
+		r->best = t;
+		r->best_cost = cost;
+		r->found = true;
+	} else {
+		sol_release(&t);
+	}
+}
+
+static void try_first_fill(struct fill_search *f)
+{
+	repack_attempt(f->arg, f->cur, f->ncur, SIZE_MAX);
+}
+
 /* Pool the pods of the nodes idx[0..n) and pack them again from every start; keep the
- * cheapest packing when it costs less than those nodes. */
-static bool repack(const struct problem *k, struct sol *s, const size_t *idx, size_t n, bool search)
+ * cheapest packing when it costs less than those nodes. lookahead (small problems, the
+ * whole solution): also every maximal fill of a first node of each type, the rest packed
+ * after it — the greedy fills node by node by value and misses packings where the first
+ * node must take a mix that only pays off on the nodes after it. */
+static bool repack(const struct problem *k, struct sol *s, const size_t *idx, size_t n, bool search,
+		   bool lookahead)
 {
 	if (*k->work <= 0)
 		return false;
-	struct sol pool, best = {0};
+	struct sol pool;
 	sol_init(&pool, k);
 	memcpy(pool.used, s->used, k->nt * sizeof *pool.used);
 	double old = 0;
@@ -1024,33 +1105,29 @@ static bool repack(const struct problem *k, struct sol *s, const size_t *idx, si
 		for (size_t j = 0; j < nd->n; j++)
 			pool.rem[nd->it[j].g] += nd->it[j].k;
 	}
-	double best_cost = old - PRICE_EPS;
-	bool found = false;
+	struct repack_try r = {.k = k, .pool = &pool, .search = search,
+			       .best_cost = old - PRICE_EPS};
 	for (size_t f = 0; f <= k->nt; f++) {
 		size_t first = f == k->nt ? SIZE_MAX : f;
-		if (first != SIZE_MAX && !type_room(k, pool.used, first))
-			continue;
-		struct sol t;
-		sol_init(&t, k);
-		memcpy(t.used, pool.used, k->nt * sizeof *t.used);
-		memcpy(t.rem, pool.rem, k->ng * sizeof *t.rem);
-		construct(k, first, search, &t);
-		double cost = 0;
-		for (size_t i = 0; i < t.n; i++)
-			cost += k->price[t.nodes[i].type];
-		if (sol_unplaced(k, &t) == 0 && cost < best_cost) {
-			if (found)
-				sol_release(&best);
-			best = t;
-			best_cost = cost;
-			found = true;
-		} else {
-			sol_release(&t);
-		}
+		if (first == SIZE_MAX || type_room(k, pool.used, first))
+			repack_attempt(&r, NULL, 0, first);
 	}
+	struct item *cur = lookahead ? ks_calloc(k->ng + 1, sizeof *cur) : NULL;
+	for (size_t t = 0; lookahead && t < k->nt && *k->work > 0; t++) {
+		if (!type_room(k, pool.used, t))
+			continue;
+		r.t0 = t;
+		struct fill_search f = {.k = k, .rem = pool.rem, .ord = k->order + t * k->ng,
+					.n_ord = k->n_order[t], .cur = cur,
+					.leaves = LOOKAHEAD_LEAVES, .each = try_first_fill,
+					.arg = &r};
+		fill_dfs(&f, 0, k->cap_cpu[t], k->cap_mem[t], k->cap_pods[t], 0);
+	}
+	free(cur);
 	sol_release(&pool);
-	if (!found)
+	if (!r.found)
 		return false;
+	struct sol best = r.best;
 	for (size_t i = 0; i < n; i++) {
 		struct node *nd = &s->nodes[idx[i]];
 		nd->dead = true;
@@ -1078,7 +1155,7 @@ static bool repack_pass(const struct problem *k, struct sol *s, size_t lim, bool
 		size_t idx[REPACK_ALL_NODES];
 		for (size_t i = 0; i < na; i++)
 			idx[i] = v[i].i;
-		if (na > 1 && repack(k, s, idx, na, triples)) {
+		if (na > 1 && repack(k, s, idx, na, triples, false)) {
 			free(v);
 			return true;
 		}
@@ -1088,7 +1165,7 @@ static bool repack_pass(const struct problem *k, struct sol *s, size_t lim, bool
 			if (s->nodes[v[a].i].dead || s->nodes[v[b].i].dead)
 				continue;
 			size_t idx[3] = {v[a].i, v[b].i, 0};
-			if (repack(k, s, idx, 2, triples)) {
+			if (repack(k, s, idx, 2, triples, false)) {
 				changed = true;
 				continue;
 			}
@@ -1096,7 +1173,7 @@ static bool repack_pass(const struct problem *k, struct sol *s, size_t lim, bool
 				if (s->nodes[v[c].i].dead)
 					continue;
 				idx[2] = v[c].i;
-				if (repack(k, s, idx, 3, triples)) {
+				if (repack(k, s, idx, 3, triples, false)) {
 					changed = true;
 					break;
 				}
@@ -1119,6 +1196,25 @@ static void improve(const struct problem *k, struct sol *s, bool full)
 			break;
 	}
 	s->cost = sol_cost(k, s);
+}
+
+/* Small problems, once the best start is known: re-pack its whole solution (at most
+ * REPACK_ALL_NODES nodes) with repack's lookahead, and improve again when that won. Last
+ * and with a budget of its own, so it never changes what the starts find, only beats it. */
+static void lookahead_pass(struct problem *k, struct sol *s)
+{
+	size_t na;
+	struct util_ix *v = by_util(k, s, &na);
+	size_t idx[REPACK_ALL_NODES];
+	for (size_t i = 0; i < na && i < REPACK_ALL_NODES; i++)
+		idx[i] = v[i].i;
+	free(v);
+	if (na == 0 || na > REPACK_ALL_NODES)
+		return;
+	long work = LOOKAHEAD_BUDGET;
+	k->work = &work;
+	if (repack(k, s, idx, na, true, true))
+		improve(k, s, true);
 }
 
 /* ---- the result --------------------------------------------------------------------- */
@@ -1284,7 +1380,9 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 
 	struct sol best = {0};
 	run_starts(&k, lrc == 0 ? duals : NULL, assign, full, &best);
-	if (!full)
+	if (full)
+		lookahead_pass(&k, &best);
+	else
 		improve(&k, &best, full);
 	free(duals);
 	free(assign);

@@ -36,7 +36,10 @@
  *     type; re-pack pairs of the least-used nodes from every start; until nothing improves.
  *     Small problems (<= 200 pods, <= 64 group x type pairs) get this on every start, with
  *     triples, the whole solution re-packed and fills searched for the best value; all
- *     within a fixed work budget.
+ *     within a fixed work budget. Last, the best one (<= 8 nodes) is re-packed once more
+ *     with every maximal fill of a first node of each type tried, the rest packed after it
+ *     (a lookahead the node-by-node greedy lacks; with a budget of its own, so it only
+ *     ever beats what the starts found).
  * Types that another uncapped type beats on every count (cpu, memory, pods, price) and that
  * allows every group the beaten type allows are left out beforehand: they are never needed
  * (a cheap large type does not replace a small one that some group may only use).
