@@ -1211,10 +1211,11 @@ static void lookahead_pass(struct problem *k, struct sol *s)
 	free(v);
 	if (na == 0 || na > REPACK_ALL_NODES)
 		return;
-	long work = LOOKAHEAD_BUDGET;
+	long work = LOOKAHEAD_BUDGET, *starts_work = k->work;
 	k->work = &work;
 	if (repack(k, s, idx, na, true, true))
 		improve(k, s, true);
+	k->work = starts_work;
 }
 
 /* ---- the result --------------------------------------------------------------------- */
