@@ -16,6 +16,8 @@
 
 #include "testutil.h"
 
+#include "metrics/prom.h"
+
 #define FAKE_PROM_KEPT 8
 
 enum fake_prom_mode { FAKE_PROM_REPLAY, FAKE_PROM_HTML_502, FAKE_PROM_SLOW };
@@ -113,6 +115,19 @@ static void fake_prom_stop(struct fake_prom *fp)
 static char *fake_prom_url(const struct fake_prom *fp)
 {
 	return ks_asprintf("http://127.0.0.1:%d/", fp->port);
+}
+
+/* A client of it with the default options (caller frees with prom_client_free). */
+static struct prom_client *fake_prom_client(const struct fake_prom *fp)
+{
+	char *url = fake_prom_url(fp);
+	struct prom_client_opts po = {.url = url};
+	struct prom_client *c = NULL;
+	struct ks_err err = {0};
+	if (prom_client_new(&po, &c, &err))
+		fail_msg("%s", err.msg);
+	free(url);
+	return c;
 }
 
 #endif

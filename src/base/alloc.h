@@ -5,6 +5,7 @@
 #ifndef KS_ALLOC_H
 #define KS_ALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void *ks_malloc(size_t n);
@@ -16,5 +17,6 @@ char *ks_strdup(const char *s);
 char *ks_strndup(const char *s, size_t n);
 /* printf into a fresh heap string. */
 char *ks_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *ks_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 #endif

@@ -279,3 +279,32 @@ bool ks_json_compare_reliable(const cJSON *v)
 {
 	return compare_reliable(v, 0);
 }
+
+void ks_json_merge_patch(cJSON *target, const cJSON *patch)
+{
+	if (!cJSON_IsObject(target) || !cJSON_IsObject(patch))
+		return;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, patch) {
+		if (cJSON_IsNull(p)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
+			continue;
+		}
+		cJSON *cur = cJSON_GetObjectItemCaseSensitive(target, p->string);
+		if (cJSON_IsObject(p) && cJSON_IsObject(cur)) {
+			ks_json_merge_patch(cur, p);
+			continue;
+		}
+		cJSON *v = cJSON_Duplicate(p, true);
+		if (cJSON_IsObject(v)) { /* nulls inside a new object are dropped (RFC 7386) */
+			cJSON *fresh = cJSON_CreateObject();
+			ks_json_merge_patch(fresh, v);
+			cJSON_Delete(v);
+			v = fresh;
+		}
+		if (cur)
+			cJSON_ReplaceItemInObjectCaseSensitive(target, p->string, v);
+		else
+			cJSON_AddItemToObject(target, p->string, v);
+	}
+}

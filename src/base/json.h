@@ -37,6 +37,10 @@ int ks_json_len(const cJSON *arr);
 /* Exact equality: types, key order (repeated keys included), strings byte for byte, numbers
  * bit for bit. Unlike cJSON_Compare, which looks members up by name. */
 bool ks_json_identical(const cJSON *a, const cJSON *b);
+/* Apply a JSON merge patch (RFC 7386) to the object target, in place: members of patch
+ * that are null delete, objects merge recursively, anything else replaces (duplicated). A
+ * patch that is not an object replaces nothing here: the caller handles that case. */
+void ks_json_merge_patch(cJSON *target, const cJSON *patch);
 /* Whether cJSON_Compare can judge v at all: it never finds inf equal to inf, compares a
  * repeated member name's first value with the others, and takes time exponential in the
  * nesting of objects (so: finite numbers, no repeated names, at most 16 levels). */

@@ -12,6 +12,8 @@ static const struct cli_command commands[] = {
 	 cmd_analyze_usage},
 	{"snapshot", cmd_snapshot, "Write the cluster state analyze reads to a file",
 	 cmd_snapshot_usage},
+	{"optimize", cmd_optimize, "The cheapest node mix per Karpenter NodePool, with proof",
+	 cmd_optimize_usage},
 	{"sim", cmd_sim, "Simulated nodes and kubelets for a real control plane", cmd_sim_usage},
 	{"version", cmd_version, "Print kswarm's version and build", cmd_version_usage},
 	{"help", cmd_help, "Show help for kswarm or one of its commands", cmd_help_usage},

@@ -7,6 +7,9 @@
  * ("ns \x1f workload \x1f container") hold the CPU histogram (filled as samples arrive), the
  * memory histogram (folded from their series' peaks by rs_recommend) and the sample counts.
  *
+ * Time: the set only ever sees cluster time. rs_fetch_prometheus queries a simulated
+ * cluster in real time and maps what comes back (to_cluster_time) before it is added.
+ *
  * Speed: a histogram stores only its non-empty bucket range (~20-40 doubles, not 176); a
  * bucket is found from the top bits of the value (a table) and one comparison, no log; a
  * sample's decay weight is the previous one's times 2^(step / half-life) when the step
@@ -237,12 +240,14 @@ struct rs_set {
 	struct series *v;           /* contiguous, so rs_recommend walks them in order */
 	size_t nv, cap;
 	struct ks_buf key;          /* scratch */
+	double time_scale;          /* set by rs_fetch_prometheus */
 };
 
 struct rs_set *rs_set_new(const struct rs_set_opts *o)
 {
 	struct rs_set *s = ks_calloc(1, sizeof(*s));
 	s->o = *o;
+	s->time_scale = 1;
 	ks_map_init(&s->series);
 	ks_map_init(&s->aggs);
 	ks_buf_init(&s->key, KS_BUF_UNLIMITED);
@@ -274,6 +279,11 @@ void rs_set_free(struct rs_set *s)
 size_t rs_set_size(const struct rs_set *s)
 {
 	return s->aggs.len;
+}
+
+double rs_set_time_scale(const struct rs_set *s)
+{
+	return s->time_scale;
 }
 
 static const char *make_key(struct rs_set *s, const char *a, const char *b, const char *c)
@@ -618,14 +628,44 @@ static bool valid_namespace(const char *ns)
 	return true;
 }
 
-typedef void (*series_fn)(struct rs_set *s, struct series *se, const struct prom_series *ps);
+/* One fetch: the set, the client, and the cluster's clock against Prometheus' (see
+ * rs_fetch_prometheus). */
+struct fetch {
+	struct rs_set *s;
+	struct prom_client *c;
+	double end;                 /* real and cluster time meet there */
+	double scale;               /* cluster seconds per real second; 1 on a real cluster */
+	struct prom_sample *mapped; /* scratch: one series' samples in cluster time */
+	size_t cap;
+};
 
-static int run_range(struct rs_set *s, struct prom_client *c, const char *q, double start,
-		     double end, double step, series_fn fn, struct ks_err *err)
+/* A series' samples (n), in cluster time. */
+typedef void (*series_fn)(struct rs_set *s, struct series *se, const char *pod,
+			  const struct prom_sample *v, size_t n);
+
+/* Samples of a simulated cluster into cluster time: t -> end - (end - t) * scale, and a rate
+ * (cluster seconds per real second) over the scale; at scale 1 they are passed as they are. */
+static const struct prom_sample *to_cluster_time(struct fetch *f, const struct prom_series *ps,
+						  bool rate)
+{
+	if (f->scale == 1)
+		return ps->samples;
+	f->mapped = ks_grow(f->mapped, sizeof(*f->mapped), ps->nsamples, &f->cap);
+	for (size_t i = 0; i < ps->nsamples; i++) {
+		const struct prom_sample *x = &ps->samples[i];
+		f->mapped[i] = (struct prom_sample){.t = f->end - (f->end - x->t) * f->scale,
+						    .v = rate ? x->v / f->scale : x->v};
+	}
+	return f->mapped;
+}
+
+/* One range query over [start, end] real time (rate: its values are rates to rescale). */
+static int run_range(struct fetch *f, const char *q, double start, double end, double step,
+		     bool rate, series_fn fn, struct ks_err *err)
 {
 	struct prom_result r;
-	KS_DEBUG("rightsize", "query_range %s [%.0f, %.0f] step %.0f", q, start, end, step);
-	int rc = prom_query_range(c, q, start, end, step, &r, err);
+	KS_DEBUG("rightsize", "query_range %s [%.3f, %.3f] step %.3f", q, start, end, step);
+	int rc = prom_query_range(f->c, q, start, end, step, &r, err);
 	if (rc)
 		return ks_err_wrap(err, "right-sizing query %s", q);
 	for (size_t i = 0; i < r.nseries; i++) {
@@ -635,17 +675,17 @@ static int run_range(struct rs_set *s, struct prom_client *c, const char *q, dou
 		const char *ctr = prom_series_label(ps, "container");
 		if (!ns || !pod || !ctr || !ctr[0] || strcmp(ctr, "POD") == 0)
 			continue;
-		fn(s, series_get(s, ns, pod, ctr), ps);
+		fn(f->s, series_get(f->s, ns, pod, ctr), pod, to_cluster_time(f, ps, rate),
+		   ps->nsamples);
 	}
 	prom_result_free(&r);
 	return 0;
 }
 
-static void take_cpu(struct rs_set *s, struct series *se, const struct prom_series *ps)
+static void take_cpu(struct rs_set *s, struct series *se, const char *pod,
+		     const struct prom_sample *v, size_t n)
 {
-	struct agg *a = se->agg;
-	rs_set_add_cpu(s, a->ns, prom_series_label(ps, "pod"), a->container, ps->samples,
-		       ps->nsamples);
+	rs_set_add_cpu(s, se->agg->ns, pod, se->agg->container, v, n);
 }
 
 /* A range query's value at ref - k I is the peak (or the OOM increase) of interval k. */
@@ -655,20 +695,34 @@ static int grid_interval(const struct rs_set *s, double t)
 	return k >= 0 && k < RS_MEM_INTERVALS ? (int)k : -1;
 }
 
-static void take_memory(struct rs_set *s, struct series *se, const struct prom_series *ps)
+static void take_memory(struct rs_set *s, struct series *se, const char *pod,
+			const struct prom_sample *v, size_t n)
 {
-	for (size_t i = 0; i < ps->nsamples; i++)
-		if (isfinite(ps->samples[i].v) && ps->samples[i].v > 0)
-			series_peak(se, grid_interval(s, ps->samples[i].t), ps->samples[i].v);
+	(void)pod;
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(v[i].v) && v[i].v > 0)
+			series_peak(se, grid_interval(s, v[i].t), v[i].v);
 }
 
-static void take_oom(struct rs_set *s, struct series *se, const struct prom_series *ps)
+static void take_oom(struct rs_set *s, struct series *se, const char *pod,
+		     const struct prom_sample *v, size_t n)
 {
-	for (size_t i = 0; i < ps->nsamples; i++) {
-		int k = grid_interval(s, ps->samples[i].t);
-		if (k >= 0 && ps->samples[i].v >= 0.5) /* increase() extrapolates: ~1 is one */
+	(void)pod;
+	for (size_t i = 0; i < n; i++) {
+		int k = grid_interval(s, v[i].t);
+		if (k >= 0 && v[i].v >= 0.5) /* increase() extrapolates: ~1 is one */
 			se->oom[k] = 1;
 	}
+}
+
+/* A PromQL range of s seconds: whole seconds as "86400s" (as on a real cluster), else in
+ * milliseconds ("59975ms": 24 h at a measured scale of 1440.6). */
+static void range_str(char *out, size_t n, double s)
+{
+	if (s == floor(s))
+		snprintf(out, n, "%.0fs", s);
+	else
+		snprintf(out, n, "%.0fms", ceil(s * 1000));
 }
 
 static int count_series(struct prom_client *c, const char *ns, double at, double *count,
@@ -698,15 +752,22 @@ int rs_fetch_prometheus(struct rs_set *s, struct prom_client *c, const struct rs
 	if (o->ns && !valid_namespace(o->ns))
 		return ks_err_set(err, KS_EINVAL, "right-sizing: '%s' is not a namespace name",
 				  o->ns);
-	double end = o->end > 0 ? o->end : floor((double)ks_time_now_ms() / 1000);
+	struct fetch f = {.s = s, .c = c, .scale = 1};
+	f.end = o->end > 0 ? o->end : floor((double)ks_time_now_ms() / 1000);
+	double end = f.end;
 	double window = o->window_s > 0 ? o->window_s : RS_MEM_INTERVALS * RS_MEM_INTERVAL_S;
 	size_t max_points = o->max_points ? o->max_points : RS_FETCH_MAX_POINTS;
 	s->o.ref_time = end;
+	int rc = prom_time_scale(c, end, &f.scale, err);
+	if (rc)
+		return ks_err_wrap(err, "right-sizing query %s", PROM_TIME_SCALE_QUERY);
+	s->time_scale = f.scale;
 	double nseries = 0;
-	int rc = count_series(c, o->ns, end, &nseries, err);
+	rc = count_series(c, o->ns, end, &nseries, err);
 	if (rc)
 		return rc;
-	/* The step: as fine as the point budget allows, 5 min to 1 h, whole minutes. */
+	/* The step (cluster time): as fine as the point budget allows, 5 min to 1 h, whole
+	 * minutes. */
 	double step = o->cpu_step_s;
 	if (!(step > 0)) {
 		double per_series = nseries > 0 ? (double)max_points * RS_FETCH_MAX_CPU_QUERIES /
@@ -718,6 +779,15 @@ int rs_fetch_prometheus(struct rs_set *s, struct prom_client *c, const struct rs
 			step = RS_FETCH_MIN_STEP_S;
 		if (step > RS_FETCH_MAX_STEP_S)
 			step = RS_FETCH_MAX_STEP_S;
+	}
+	/* Its real length: whole seconds (a PromQL range), and at least
+	 * RS_FETCH_MIN_REAL_STEP_S so that a few scrapes fall in each rate. */
+	double real_step = step;
+	if (f.scale != 1) {
+		real_step = ceil(step / f.scale);
+		if (real_step < RS_FETCH_MIN_REAL_STEP_S)
+			real_step = RS_FETCH_MIN_REAL_STEP_S;
+		step = real_step * f.scale;
 	}
 	s->o.cpu_step_s = step;
 	size_t points = (size_t)floor(window / step);
@@ -735,26 +805,35 @@ int rs_fetch_prometheus(struct rs_set *s, struct prom_client *c, const struct rs
 	if (chunks > points)
 		chunks = points;
 	char rng[32];
-	snprintf(rng, sizeof(rng), "%.0fs", step);
+	range_str(rng, sizeof(rng), real_step);
 	char *q = rs_promql(RS_CPU, false, o->ns, rng);
-	double first = end - (double)(points - 1) * step;
+	double first = end - (double)(points - 1) * real_step;
 	for (size_t i = 0; i < chunks && !rc; i++) {
 		size_t a = points * i / chunks, b = points * (i + 1) / chunks - 1;
-		rc = run_range(s, c, q, first + (double)a * step, first + (double)b * step, step,
-			       take_cpu, err);
+		rc = run_range(&f, q, first + (double)a * real_step, first + (double)b * real_step,
+			       real_step, true, take_cpu, err);
 	}
 	free(q);
 	if (rc)
-		return rc;
-	snprintf(rng, sizeof(rng), "%.0fs", RS_MEM_INTERVAL_S);
-	double mem_start = end - (RS_MEM_INTERVALS - 1) * RS_MEM_INTERVAL_S;
+		goto out;
+	/* The memory intervals, 24 h of cluster time each. */
+	double interval = RS_MEM_INTERVAL_S / f.scale;
+	double mem_start = end - (RS_MEM_INTERVALS - 1) * interval;
+	range_str(rng, sizeof(rng), interval);
 	q = rs_promql(RS_MEMORY, false, o->ns, rng);
-	rc = run_range(s, c, q, mem_start, end, RS_MEM_INTERVAL_S, take_memory, err);
+	rc = run_range(&f, q, mem_start, end, interval, false, take_memory, err);
 	free(q);
 	if (rc)
-		return rc;
+		goto out;
+	/* increase() sees only the samples inside its range, so an OOM kill between the last
+	 * scrape of one interval and the first of the next is missed: one scrape gap in
+	 * thousands at scale 1, one in a dozen at 1440, where the range therefore reaches
+	 * RS_FETCH_OOM_OVERLAP_S into the interval before. */
+	range_str(rng, sizeof(rng), interval + (f.scale != 1 ? RS_FETCH_OOM_OVERLAP_S : 0));
 	q = rs_promql(RS_MEMORY, true, o->ns, rng);
-	rc = run_range(s, c, q, mem_start, end, RS_MEM_INTERVAL_S, take_oom, err);
+	rc = run_range(&f, q, mem_start, end, interval, false, take_oom, err);
 	free(q);
+out:
+	free(f.mapped);
 	return rc;
 }

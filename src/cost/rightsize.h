@@ -97,6 +97,9 @@ struct rs_set;
 struct rs_set *rs_set_new(const struct rs_set_opts *o);
 void rs_set_free(struct rs_set *s); /* NULL is fine */
 size_t rs_set_size(const struct rs_set *s); /* aggregates */
+/* The time scale rs_fetch_prometheus found (cluster seconds per real second: X for kswarm's
+ * simulator at --time-scale X, 1 on a real cluster); 1 for a set not filled by it. */
+double rs_set_time_scale(const struct rs_set *s);
 
 /* CPU usage samples (cores, each the mean over the step ending at t) of one container;
  * NaN, infinite and negative values are skipped. */
@@ -112,9 +115,10 @@ void rs_set_add_oom(struct rs_set *s, const char *ns, const char *pod, const cha
 		    double t);
 
 /* ---- Prometheus ---- */
+/* Times and spans here are cluster time; on a real cluster that is Prometheus' time. */
 struct rs_fetch_opts {
 	const char *ns;        /* one namespace, or NULL: the whole cluster */
-	double end;            /* Unix seconds; 0: now */
+	double end;            /* Unix seconds (Prometheus' clock); 0: now */
 	double window_s;       /* CPU history; 0: RS_MEM_INTERVALS * RS_MEM_INTERVAL_S */
 	double cpu_step_s;     /* 0: chosen from the series count (RS_FETCH_* below) */
 	size_t max_points;     /* points per CPU query; 0: RS_FETCH_MAX_POINTS */
@@ -123,12 +127,26 @@ struct rs_fetch_opts {
 #define RS_FETCH_MAX_STEP_S 3600.0
 #define RS_FETCH_MAX_POINTS ((size_t)1 << 20)   /* ~35 MB of JSON: under PROM_MAX_RESPONSE */
 #define RS_FETCH_MAX_CPU_QUERIES 16
+/* Simulated clusters only (time scale X > 1): the shortest CPU rate range in real seconds,
+ * so that a few scrapes fall in each (the cluster-time step becomes at least 30 X: 12 h at
+ * X = 1440), as promfetch.c's; and how far each OOM increase reaches into the interval
+ * before, so that no OOM kill falls between two ranges (the scrape interval of Prometheus'
+ * example configuration; kswarm's simulator is scraped every 5 s). */
+#define RS_FETCH_MIN_REAL_STEP_S 30.0
+#define RS_FETCH_OOM_OVERLAP_S 15.0
 
 /* Fill a set (made with ref_time = end and cpu_step_s = 0, both set here) from cAdvisor's
- * series: one instant query counting the containers, the CPU rate as time-chunked range
+ * series: one instant query for the time scale (prom_time_scale, kept for
+ * rs_set_time_scale) and one counting the containers, the CPU rate as time-chunked range
  * queries (at most RS_FETCH_MAX_CPU_QUERIES), the memory peak and the OOM increase per
  * memory interval as one range query each. Fails, naming the query, when one fails; the
- * set may then hold part of the history. */
+ * set may then hold part of the history.
+ * A simulated cluster at time scale X is queried over [end - window / X, end] real time,
+ * with CPU rate ranges and steps of step / X (whole seconds, at least
+ * RS_FETCH_MIN_REAL_STEP_S; cpu_step_s is that times X) and memory intervals of
+ * RS_MEM_INTERVAL_S / X; its rates are divided by X and its sample times t mapped to
+ * end - (end - t) X, so the set, cpu_step_s and every rs_rec are in cluster time. At X = 1
+ * the queries and results are those of a real cluster. */
 int rs_fetch_prometheus(struct rs_set *s, struct prom_client *c, const struct rs_fetch_opts *o,
 			struct ks_err *err);
 /* The PromQL of the CPU, memory and OOM queries for namespace ns (NULL: all) with range

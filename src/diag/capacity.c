@@ -130,7 +130,7 @@ static struct cap_res resources_memo(struct world *w, const struct kube_objstore
 }
 
 /* cap_pod_requests on the stored pod, without decoding it. */
-static void pod_requests_memo(struct world *w, struct wobj pod, struct cap_res *out)
+void cap_wpod_requests(struct world *w, struct wobj pod, struct cap_res *out)
 {
 	uint32_t spec = wobj_get(pod, "spec");
 	struct cap_res sum = {0, 0, 1}, init = {0, 0, 0};
@@ -169,7 +169,7 @@ static int add_pod_on_node(void *ctx, struct wobj o)
 	if (!cap_pod_active(o))
 		return 0;
 	struct cap_res one;
-	pod_requests_memo(r->w, o, &one);
+	cap_wpod_requests(r->w, o, &one);
 	r->sum->cpu_m += one.cpu_m;
 	r->sum->mem += one.mem;
 	r->sum->pods++;
@@ -297,10 +297,7 @@ static bool term_has_key(const struct kube_nodereq_term *t, const char *key)
 	return false;
 }
 
-/* The pool's requirements as one term: spec.template.spec.requirements, the template's
- * labels, the implied karpenter.sh/nodepool label, and the cluster's zones when the pool
- * names none. */
-static int pool_term(const cJSON *pool, const char *zones, struct kube_nodereq_term *out)
+int cap_pool_term(const cJSON *pool, const char *zones, struct kube_nodereq_term *out)
 {
 	cJSON *arr = cJSON_CreateArray();
 	const cJSON *reqs = ks_json_get(pool, "spec.template.spec.requirements");
@@ -373,7 +370,7 @@ void cap_pool_eval(const struct cost_catalog *cat, const cJSON *pool, const cJSO
 	memset(out, 0, sizeof *out);
 	limits_of(pool, out);
 	struct kube_nodereq_term pt = {0};
-	if (pool_term(pool, zones, &pt)) {
+	if (cap_pool_term(pool, zones, &pt)) {
 		out->verdict = CAP_POOL_REQUIREMENTS;
 		snprintf(out->why, sizeof out->why, "its requirements do not parse");
 		kube_nodereq_term_free(&pt);

@@ -47,6 +47,9 @@ void cap_fmt_cpu(char *out, size_t n, int64_t cpu_m);
 void cap_fmt_mem(char *out, size_t n, int64_t bytes);
 
 void cap_pod_requests(const cJSON *pod, struct cap_res *out);
+/* The same from the pod's fields, without decoding it (memoized per container resources in
+ * the world: replicas share them). */
+void cap_wpod_requests(struct world *w, struct wobj pod, struct cap_res *out);
 /* Whether the pod still holds node resources (bound, not Succeeded/Failed). */
 bool cap_pod_active(struct wobj pod);
 void cap_node_allocatable(const cJSON *node, struct cap_res *out);
@@ -84,6 +87,12 @@ struct cap_pool_eval {
 void cap_pool_eval(const struct cost_catalog *cat, const cJSON *pool, const cJSON *pod,
 		   const struct kube_nodereq_sel *sel, const struct cap_res *req, const char *zones,
 		   struct cap_pool_eval *out);
+
+/* The pool's requirements as one term: spec.template.spec.requirements, the template's
+ * labels, the implied karpenter.sh/nodepool label, and the cluster's zones (comma-separated)
+ * when the pool names none (zones NULL or "": left out). The caller frees out (also on
+ * error). */
+int cap_pool_term(const cJSON *pool, const char *zones, struct kube_nodereq_term *out);
 
 /* Whether the catalog type satisfies the requirement term on the keys it has labels for
  * (instance type, family, size, arch, ...); keys it has no label for are not judged. */

@@ -386,3 +386,19 @@ int prom_query_range(struct prom_client *c, const char *query, double start, dou
 	ks_buf_release(&form);
 	return rc;
 }
+
+int prom_time_scale(struct prom_client *c, double at, double *scale, struct ks_err *err)
+{
+	*scale = 1;
+	struct prom_result r;
+	int rc = prom_query(c, PROM_TIME_SCALE_QUERY, at, &r, err);
+	if (rc)
+		return rc;
+	if (r.nseries == 1 && r.series[0].nsamples == 1) {
+		double v = r.series[0].samples[0].v;
+		if (isfinite(v) && v > PROM_TIME_SCALE_MIN)
+			*scale = v;
+	}
+	prom_result_free(&r);
+	return 0;
+}

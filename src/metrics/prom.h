@@ -82,4 +82,18 @@ int prom_query(struct prom_client *c, const char *query, double at, struct prom_
 int prom_query_range(struct prom_client *c, const char *query, double start, double end,
 		     double step, struct prom_result *out, struct ks_err *err);
 
+/* The time scale of the cluster behind c. kswarm's simulator (`kswarm sim --time-scale X`)
+ * runs X simulated seconds per real second and exports its clock as the gauge
+ * sim_time_seconds; Prometheus stamps samples in real time while the counters scraped from
+ * the simulator advance in simulated seconds. The scale is that gauge's deriv over the last
+ * 2 minutes (PROM_TIME_SCALE_QUERY, a few scrapes) at time at (0: the server's now), taken
+ * to hold for the whole run. *scale is 1 when the series is absent (a real cluster) or its
+ * deriv is not finite or at most PROM_TIME_SCALE_MIN (a clock running at real speed, with
+ * scrape jitter around 1). Not the simulator's own gauge sim_time_scale: a simulator history
+ * backfilled into Prometheus carries simulated timestamps, where the deriv is rightly 1.
+ * Fails only when the query does. */
+#define PROM_TIME_SCALE_QUERY "max(deriv(sim_time_seconds[2m]))"
+#define PROM_TIME_SCALE_MIN 1.5
+int prom_time_scale(struct prom_client *c, double at, double *scale, struct ks_err *err);
+
 #endif

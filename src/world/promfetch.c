@@ -46,9 +46,6 @@ static const struct metric_query queries[] = {
 	 "sum by " BY " (increase(container_oom_events_total{" CONTAINERS "}[$W]))", false, true},
 };
 
-/* The simulator's clock against the real one. */
-#define SCALE_QUERY "max(deriv(sim_time_seconds[2m]))"
-
 const char *world_metric_promql(const char *name)
 {
 	for (size_t i = 0; i < KS_ARRAY_LEN(queries); i++)
@@ -78,22 +75,6 @@ static char *expand(const char *tpl, const char *wnd, const char *rng, const cha
 	return ks_buf_detach(&b);
 }
 
-static double time_scale(struct prom_client *c, struct ks_err *err, int *rc)
-{
-	struct prom_result r;
-	*rc = prom_query(c, SCALE_QUERY, 0, &r, err);
-	if (*rc)
-		return 1;
-	double scale = 1;
-	if (r.nseries == 1 && r.series[0].nsamples == 1) {
-		double v = r.series[0].samples[0].v;
-		if (isfinite(v) && v > 1.5) /* a real clock's deriv is 1 (or noise around it) */
-			scale = v;
-	}
-	prom_result_free(&r);
-	return scale;
-}
-
 int world_fetch_metrics(struct world *w, const char *prom_url, double window_s,
 			struct ks_err *err)
 {
@@ -104,7 +85,8 @@ int world_fetch_metrics(struct world *w, const char *prom_url, double window_s,
 		return rc;
 	if (!(window_s > 0) || !isfinite(window_s))
 		window_s = PROMFETCH_DEFAULT_WINDOW_S;
-	double scale = time_scale(c, err, &rc);
+	double scale = 1;
+	rc = prom_time_scale(c, 0, &scale, err);
 	struct prom_result res[KS_ARRAY_LEN(queries)] = {0};
 	if (rc)
 		goto out;

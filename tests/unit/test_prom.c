@@ -5,7 +5,8 @@
  * "NaN", a bad_data error). The client and world_fetch_metrics talk to an in-process
  * libmicrohttpd server on loopback that answers each query with the recorded response for it
  * (chosen by the metric the form-encoded query names), and can also answer with an HTML 502,
- * a body over the ceiling, or too late. */
+ * a body over the ceiling, or too late. prom_time_scale is checked against the recorded
+ * deriv of the simulator's clock, an empty vector (no simulator) and NaN. */
 #include "testutil.h"
 #include "fake_prom.h"
 
@@ -235,6 +236,48 @@ static void test_client_query_and_errors(void **state)
 	free(url);
 }
 
+/* ---- the time scale ---- */
+
+/* The time-scale query answered with fixture *ctx. */
+static const char *scale_fixture_for(void *ctx, const char *form)
+{
+	return strstr(form, "sim_time_seconds") ? *(const char **)ctx : "prom/error-bad-data.json";
+}
+
+static void test_time_scale(void **state)
+{
+	struct fake_prom *s = *state;
+	s->mode = FAKE_PROM_REPLAY;
+	struct prom_client *c = fake_prom_client(s);
+	struct ks_err err = {0};
+	double scale = 0;
+	/* The simulator at --time-scale 1440, as its real Prometheus measured it. */
+	assert_int_equal(prom_time_scale(c, 1795281420, &scale, &err), 0);
+	assert_true(fabs(scale - 1440.5970164702956) < 1e-9);
+	assert_string_equal(s->last_path, "/api/v1/query");
+	assert_contains(s->last_form, "query=max%28deriv%28sim_time_seconds%5B2m%5D%29%29");
+	assert_contains(s->last_form, "time=1795281420.000");
+
+	/* No simulator (an empty vector), a NaN deriv: a real cluster, scale 1. */
+	const char *fixture = "rightsize/real-scale.json";
+	s->route = scale_fixture_for;
+	s->route_ctx = &fixture;
+	assert_int_equal(prom_time_scale(c, 0, &scale, &err), 0);
+	assert_true(scale == 1);
+	assert_null(strstr(s->last_form, "time="));
+	fixture = "prom/nan.json";
+	scale = 0;
+	assert_int_equal(prom_time_scale(c, 0, &scale, &err), 0);
+	assert_true(scale == 1);
+	/* A failing query fails. */
+	fixture = "prom/error-bad-data.json";
+	assert_int_equal(prom_time_scale(c, 0, &scale, &err), KS_EINVAL);
+	assert_contains(err.msg, "bad_data");
+	s->route = fixture_for;
+	s->route_ctx = NULL;
+	prom_client_free(c);
+}
+
 /* ---- world_fetch_metrics ---- */
 
 static void test_fetch_metrics(void **state)
@@ -300,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_parse_matrix_scalar_special),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_client_query_and_errors),
+		cmocka_unit_test(test_time_scale),
 		cmocka_unit_test(test_fetch_metrics),
 	};
 	return cmocka_run_group_tests(tests, srv_setup, srv_teardown);

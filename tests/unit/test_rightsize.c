@@ -5,12 +5,13 @@
  * reaching p * total weight, +15%, confidence multipliers, OOM bump, floors), then the
  * Prometheus path against an in-process libmicrohttpd server replaying the responses a real
  * Prometheus gave to the very queries rs_fetch_prometheus sends (tests/fixtures/rightsize/,
- * README there says how they were recorded). */
+ * README there says how they were recorded), among them the same usage seen from kswarm's
+ * simulator at --time-scale 1440 and from a cluster at scale 1, which must give the same
+ * recommendations. */
 #include "testutil.h"
 #include "fake_prom.h"
 
 #include "cost/rightsize.h"
-#include "metrics/prom.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -328,6 +329,8 @@ static const char *fixture_for(void *ctx, const char *form)
 	const struct rs_route *rt = ctx;
 	if (rt->fail && strstr(form, "max_over_time"))
 		return "prom/error-bad-data.json";
+	if (strstr(form, "sim_time_seconds"))
+		return "rightsize/real-scale.json"; /* no simulator: an empty vector */
 	if (strncmp(form, "query=count", 11) == 0)
 		return "rightsize/count.json";
 	if (strstr(form, "container_cpu_usage_seconds_total"))
@@ -354,11 +357,8 @@ static void test_prometheus(void **state)
 	struct rs_route rt = {.fail = false};
 	struct fake_prom s = {.route = fixture_for, .route_ctx = &rt};
 	fake_prom_start(&s);
-	char *url = fake_prom_url(&s);
-	struct prom_client *c = NULL;
+	struct prom_client *c = fake_prom_client(&s);
 	struct ks_err err = {0};
-	struct prom_client_opts po = {.url = url};
-	assert_int_equal(prom_client_new(&po, &c, &err), 0);
 
 	struct rs_set_opts so = {.workload_of = deployment_of};
 	struct rs_set *set = rs_set_new(&so);
@@ -366,17 +366,23 @@ static void test_prometheus(void **state)
 				   .cpu_step_s = 900, .max_points = 400};
 	if (rs_fetch_prometheus(set, c, &fo, &err))
 		fail_msg("%s", err.msg);
-	/* count, two CPU chunks (4 series * 192 points > 400), memory, OOM */
-	assert_int_equal(s.requests, 5);
-	assert_contains(s.forms[0], "/api/v1/query query=count");
-	assert_contains(s.forms[1], "/api/v1/query_range ");
-	assert_contains(s.forms[1], "start=1794960900.000&end=1795046400.000&step=900.000");
-	assert_contains(s.forms[2], "start=1795047300.000&end=1795132800.000&step=900.000");
-	assert_contains(s.forms[3], "max_over_time");
-	assert_contains(s.forms[3], "start=1794528000.000&end=1795132800.000&step=86400.000");
-	assert_contains(s.forms[4], "container_oom_events_total");
-	assert_contains(s.forms[1], "namespace%3D%22shop%22");
+	/* the time scale, count, two CPU chunks (4 series * 192 points > 400), memory, OOM */
+	assert_int_equal(s.requests, 6);
+	assert_contains(s.forms[0], "/api/v1/query query=max%28deriv%28sim_time_seconds%5B2m%5D");
+	assert_contains(s.forms[0], "time=1795132800.000");
+	assert_contains(s.forms[1], "/api/v1/query query=count");
+	assert_contains(s.forms[2], "/api/v1/query_range ");
+	assert_contains(s.forms[2], "%5B900s%5D");
+	assert_contains(s.forms[2], "start=1794960900.000&end=1795046400.000&step=900.000");
+	assert_contains(s.forms[3], "start=1795047300.000&end=1795132800.000&step=900.000");
+	assert_contains(s.forms[4], "max_over_time");
+	assert_contains(s.forms[4], "%5B86400s%5D");
+	assert_contains(s.forms[4], "start=1794528000.000&end=1795132800.000&step=86400.000");
+	assert_contains(s.forms[5], "container_oom_events_total");
+	assert_contains(s.forms[5], "%5B86400s%5D");
+	assert_contains(s.forms[2], "namespace%3D%22shop%22");
 	assert_int_equal(rs_set_size(set), 3); /* web (2 pods), db/postgres, db/exporter */
+	assert_near(rs_set_time_scale(set), 1, 0);
 
 	struct rs_spec specs[] = {
 		{.ns = "shop", .workload = "Deployment/web", .container = "app",
@@ -435,8 +441,145 @@ static void test_prometheus(void **state)
 	rs_set_free(set);
 
 	prom_client_free(c);
-	free(url);
 	fake_prom_stop(&s);
+}
+
+/* ---- a simulated cluster (tests/fixtures/rightsize/gen-scaled.py) ---- */
+
+/* The same usage (10 cluster days, 5 s real scrapes) recorded twice: "sim", kswarm's
+ * simulator at --time-scale 1440 (sim_time_seconds' deriv 1440, counters 1440x faster
+ * than Prometheus' clock, 10 real minutes); "real", those samples at scale 1 (one scrape
+ * every 2 h). scale_fixture, if set, answers the time-scale query instead. */
+struct scale_route {
+	const char *cluster; /* "sim" or "real" */
+	const char *scale_fixture;
+	char path[64];
+};
+
+static const char *scaled_fixture_for(void *ctx, const char *form)
+{
+	struct scale_route *rt = ctx;
+	const char *what = strstr(form, "sim_time_seconds")                    ? "scale"
+			   : strncmp(form, "query=count", 11) == 0              ? "count"
+			   : strstr(form, "container_cpu_usage_seconds_total") ? "cpu"
+			   : strstr(form, "max_over_time")                      ? "mem"
+			   : strstr(form, "container_oom_events_total")         ? "oom"
+									       : NULL;
+	if (!what)
+		return "prom/error-bad-data.json";
+	if (strcmp(what, "scale") == 0 && rt->scale_fixture)
+		return rt->scale_fixture;
+	snprintf(rt->path, sizeof(rt->path), "rightsize/%s-%s.json", rt->cluster, what);
+	return rt->path;
+}
+
+static const struct rs_spec scaled_specs[] = {
+	{.ns = "shop", .workload = "Deployment/web", .container = "app", .pod_containers = 1,
+	 .cpu_request = 1, .mem_request = 512 * MIB},
+	{.ns = "shop", .workload = "StatefulSet/db", .container = "postgres",
+	 .pod_containers = 2, .cpu_request = 0.5, .mem_request = 1024 * MIB},
+	{.ns = "shop", .workload = "StatefulSet/db", .container = "exporter",
+	 .pod_containers = 2, .cpu_request = 0.1, .mem_request = 64 * MIB},
+};
+#define NSCALED KS_ARRAY_LEN(scaled_specs)
+
+/* Fetch from the fake Prometheus answering as rt says (the default 8-day window, the
+ * given CPU step), check the request count and recommend; *fp keeps the request log. */
+static struct rs_rec *fetch_scaled(struct scale_route *rt, double cpu_step, int requests,
+				   struct fake_prom *fp, double *scale)
+{
+	*fp = (struct fake_prom){.route = scaled_fixture_for, .route_ctx = rt};
+	fake_prom_start(fp);
+	struct prom_client *c = fake_prom_client(fp);
+	struct ks_err err = {0};
+	struct rs_set_opts so = {.workload_of = deployment_of};
+	struct rs_set *set = rs_set_new(&so);
+	struct rs_fetch_opts fo = {.ns = "shop", .end = REF, .cpu_step_s = cpu_step};
+	if (rs_fetch_prometheus(set, c, &fo, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(fp->requests, requests);
+	*scale = rs_set_time_scale(set);
+	struct rs_rec *recs = NULL;
+	assert_int_equal(rs_recommend(set, scaled_specs, NSCALED, &recs, &err), 0);
+	rs_set_free(set);
+	prom_client_free(c);
+	fake_prom_stop(fp);
+	return recs;
+}
+
+static void assert_same_amounts(const struct rs_amounts *got, const struct rs_amounts *want)
+{
+	assert_near(got->target, want->target, want->target * 1e-9);
+	assert_near(got->lower, want->lower, want->lower * 1e-9);
+	assert_near(got->upper, want->upper, want->upper * 1e-9);
+	assert_int_equal(got->reason, want->reason);
+	assert_int_equal(got->oom_bumped, want->oom_bumped);
+}
+
+static void test_prometheus_time_scale(void **state)
+{
+	struct fake_prom fp;
+	double scale;
+
+	/* Scale 1, a 12 h step: today's queries. */
+	struct scale_route real = {.cluster = "real"};
+	struct rs_rec *want = fetch_scaled(&real, 43200, 5, &fp, &scale);
+	assert_near(scale, 1, 0);
+	assert_contains(fp.forms[2], "%5B43200s%5D");
+	assert_contains(fp.forms[2], "start=1794484800.000&end=1795132800.000&step=43200.000");
+	assert_contains(fp.forms[3], "%5B86400s%5D");
+	assert_contains(fp.forms[3], "start=1794528000.000&end=1795132800.000&step=86400.000");
+	assert_contains(fp.forms[4], "%5B86400s%5D");
+
+	/* Scale 1440, the step left to the fetch: 5 min of cluster time would be 0.2 s real,
+	 * so the 30 s floor makes it 12 h; 8 cluster days are 480 real seconds, 24 h 60 s, and
+	 * the OOM increase reaches 15 s into the interval before. */
+	struct scale_route sim = {.cluster = "sim"};
+	struct rs_rec *got = fetch_scaled(&sim, 0, 5, &fp, &scale);
+	assert_near(scale, 1440, 1e-9);
+	assert_contains(fp.forms[0], "time=1795132800.000");
+	assert_contains(fp.forms[2], "%5B30s%5D");
+	assert_contains(fp.forms[2], "start=1795132350.000&end=1795132800.000&step=30.000");
+	assert_contains(fp.forms[3], "%5B60s%5D");
+	assert_contains(fp.forms[3], "start=1795132380.000&end=1795132800.000&step=60.000");
+	assert_contains(fp.forms[4], "%5B75s%5D");
+	assert_contains(fp.forms[4], "start=1795132380.000&end=1795132800.000&step=60.000");
+
+	/* The same recommendations, in cluster time: 16 CPU samples 12 h apart (180 h), one
+	 * memory peak a day, the OOM kill 36 h before the end bumping postgres. */
+	for (size_t i = 0; i < NSCALED; i++) {
+		assert_int_equal(got[i].status, RS_OK);
+		assert_near(got[i].history_hours, 180, 1e-6);
+		assert_near(want[i].history_hours, 180, 0);
+		assert_near(got[i].confidence, 7.5, 1e-6);
+		assert_int_equal(got[i].cpu_samples, want[i].cpu_samples);
+		assert_int_equal(got[i].mem_peaks, want[i].mem_peaks);
+		assert_same_amounts(&got[i].cpu, &want[i].cpu);
+		assert_same_amounts(&got[i].mem, &want[i].mem);
+		assert_string_equal(got[i].text, want[i].text);
+	}
+	assert_int_equal(got[0].cpu_samples, 32); /* two web pods */
+	assert_int_equal(got[1].mem_peaks, 8);
+	assert_true(got[1].mem.oom_bumped);
+	/* web: sines around 0.20 and 0.22 cores whose 12 h means alternate between
+	 * base * (1 -+ 1/pi): p90 is in the bucket of web-2's higher mean, 0.290 cores (+15%),
+	 * not 1440 times it. */
+	double b = rs_bucket_start(RS_CPU, rs_find_bucket(RS_CPU, 0.22 * (1 + 1 / M_PI)) + 1);
+	assert_near(got[0].cpu.target, b * 1.15, 1e-6);
+	free(got);
+
+	/* A measured scale (1440.597, from the simulator's real gauge): durations that are not
+	 * whole seconds go in milliseconds, 15 steps of 30 real seconds fit in 8 cluster days. */
+	sim.scale_fixture = "prom/sim-time-scale.json";
+	got = fetch_scaled(&sim, 0, 5, &fp, &scale);
+	assert_near(scale, 1440.5970164702956, 1e-9);
+	assert_contains(fp.forms[2], "start=1795132380.000&end=1795132800.000&step=30.000");
+	assert_contains(fp.forms[3], "%5B59976ms%5D");
+	assert_contains(fp.forms[3], "start=1795132380.174&end=1795132800.000&step=59.975");
+	assert_contains(fp.forms[4], "%5B74976ms%5D");
+	assert_int_equal(got[1].mem_peaks, 8);
+	free(got);
+	free(want);
 }
 
 static void test_promql(void **state)
@@ -459,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_floors_short_history_no_data),
 		cmocka_unit_test(test_workload_hpa_limitrange),
 		cmocka_unit_test(test_prometheus),
+		cmocka_unit_test(test_prometheus_time_scale),
 		cmocka_unit_test(test_promql),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
