@@ -1,14 +1,17 @@
 /* pack.c — time, memory and the LP gap of the node-mix packing (src/cost/pack.h) on
  * synthetic clusters (docs/PACKING.md).
  *   pack [--pods N] [--shapes S] [--seed X] [--families m6i,c6i,r6i] [--catalog FILE]
- *        [--exact-ms MS]                  (--families all: every type of the catalog)
+ *        [--exact-ms MS] [--amd64-only PCT] (--families all: every type of the catalog)
  * Draws S distinct pod shapes (cpu log-uniform 50m-4 cores in 50m steps, 1% of shapes large
  * at 8 cores; 1, 2, 4 or 8 GiB per core, weighted towards 2-4, in 64 MiB steps), spreads N
  * pods over them with Zipf-like replica counts, adds a DaemonSet overhead (250m, 400 MiB,
  * 4 pods) and packs them onto the catalog's types of the given families (metal sizes left
  * out: they duplicate the largest size) at on-demand prices. Prints one JSON line: pods,
  * shapes, types, the LP and heuristic times, peak RSS, nodes, cost, bound and gap; with
- * --exact-ms, also GLPK's exact optimum (cost_pack_exact) within that time, for small N. */
+ * --exact-ms, also GLPK's exact optimum (cost_pack_exact) within that time, for small N.
+ * --amd64-only PCT: each shape, with probability PCT%, may only use amd64 types (an allowed
+ * matrix, cost_pack_input.allowed; the others go anywhere), drawn after the shapes, so the
+ * pods are those of the same seed without it. */
 #include "base/common.h"
 #include "base/timeutil.h"
 #include "cost/catalog.h"
@@ -60,9 +63,12 @@ int main(int argc, char **argv)
 	const char *families = "m6i,c6i,r6i";
 	const char *catalog_path = NULL;
 	long exact_ms = 0;
+	double amd64_only_pct = 0;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--exact-ms"))
 			exact_ms = strtol(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--amd64-only"))
+			amd64_only_pct = strtod(argv[i + 1], NULL);
 		else if (!strcmp(argv[i], "--pods"))
 			pods = strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--shapes"))
@@ -75,7 +81,8 @@ int main(int argc, char **argv)
 			catalog_path = argv[i + 1];
 		else {
 			fprintf(stderr, "usage: pack [--pods N] [--shapes S] [--seed X] "
-					"[--families a,b] [--catalog FILE] [--exact-ms MS]\n");
+					"[--families a,b] [--catalog FILE] [--exact-ms MS] "
+					"[--amd64-only PCT]\n");
 			return 2;
 		}
 	}
@@ -134,6 +141,19 @@ int main(int argc, char **argv)
 	struct cost_pack_input in = {
 		.groups = groups, .n_groups = (size_t)shapes, .types = types, .n_types = nt,
 		.overhead_cpu_millis = 250, .overhead_memory_bytes = 400 * MIB, .overhead_pods = 4};
+	uint8_t *allowed = NULL;
+	long amd64_only = 0;
+	if (amd64_only_pct > 0) {
+		allowed = ks_calloc((size_t)shapes * nt, 1);
+		for (long s = 0; s < shapes; s++) {
+			bool pinned = rnd01() * 100 < amd64_only_pct;
+			amd64_only += pinned;
+			for (size_t t = 0; t < nt; t++)
+				allowed[(size_t)s * nt + t] =
+					!pinned || types[t].it->arch == COST_ARCH_AMD64;
+		}
+		in.allowed = allowed;
+	}
 
 	int64_t t0 = ks_mono_ms();
 	struct cost_pack_result r;
@@ -155,11 +175,11 @@ int main(int argc, char **argv)
 	       "\"bound_ms\":%.0f,\"heuristic_ms\":%.0f,\"total_ms\":%lld,"
 	       "\"peak_rss_kb\":%ld,\"nodes\":%lld,\"node_shapes\":%zu,"
 	       "\"hourly_usd\":%.4f,\"lower_bound_usd_hr\":%.4f,\"gap_pct\":%.3f,"
-	       "\"unplaced_pods\":%lld",
+	       "\"unplaced_pods\":%lld,\"amd64_only_shapes\":%ld",
 	       pods, shapes, nt, families, (double)cpu_req / 1000, (double)mem_req / (1024.0 * MIB),
 	       r.bound_ms, r.heuristic_ms, (long long)total_ms, peak, (long long)r.nodes,
 	       r.n_shapes, r.hourly_usd, r.lower_bound_usd_hr, r.gap * 100,
-	       (long long)r.unplaced_pods);
+	       (long long)r.unplaced_pods, amd64_only);
 	/* --exact-ms: GLPK's exact optimum too, when the patterns fit and it finishes in time */
 	if (exact_ms > 0) {
 		double opt = 0;
@@ -193,6 +213,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "  %-14s %6lld nodes  $%.4f/h\n", types[t].it->name,
 					(long long)r.nodes_per_type[t], types[t].price_usd_hr);
 	cost_pack_result_release(&r);
+	free(allowed);
 	free(groups);
 	free(types);
 	cost_catalog_free(cat);

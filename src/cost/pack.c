@@ -33,6 +33,8 @@
 #define REPACK_CANDIDATES_SMALL 16 /* in pairs and triples, for small problems */
 #define FILL_SEARCH_LEAVES 2000
 #define REPACK_ALL_NODES 8 /* small problems: the whole solution is re-packed too */
+#define LOOKAHEAD_LEAVES 200 /* fills of a first node tried per type, in lookahead_pass */
+#define LOOKAHEAD_BUDGET 2000000L /* its work, apart from WORK_BUDGET */
 #define EXACT_MAX_GROUPS 64
 #define PRICE_EPS 1e-9
 
@@ -40,13 +42,15 @@
 struct problem {
 	size_t ng, nt;
 	const struct cost_pack_group *g;
+	const uint8_t *allowed; /* [ng][nt] the input's: g may run on t; NULL: everywhere */
 	int64_t *cap_cpu, *cap_mem, *cap_pods; /* after the overhead; unusable: pods 0 */
 	double *price;
 	int64_t *max_nodes; /* < 0: unlimited */
 	bool *placeable;    /* fits an empty node of some usable type */
 	bool *lp_skip;      /* [nt] left out of the LP: another type does its part (lp_covers) */
 	double *value;      /* of one pod, for the construction's scores */
-	uint32_t *order;    /* [nt][ng]: the fill order of the groups for each type */
+	uint32_t *order;    /* [nt][ng]: the fill order of the groups allowed on each type */
+	size_t *n_order;    /* [nt] how many groups order[t] lists (ng without a matrix) */
 	long *work;         /* what the improvement passes may still spend (fills, leaves) */
 };
 
@@ -71,10 +75,26 @@ struct sol {
 	double cost;
 };
 
+/* may a pod of group g run on a node of type t */
+static inline bool may_run(const struct problem *k, size_t g, size_t t)
+{
+	return !k->allowed || k->allowed[g * k->nt + t];
+}
+
+/* every pod on node n may run on type t */
+static bool node_may_run(const struct problem *k, const struct node *n, size_t t)
+{
+	for (size_t i = 0; i < n->n; i++)
+		if (!may_run(k, n->it[i].g, t))
+			return false;
+	return true;
+}
+
+/* the most pods of g one empty node of type t holds (0 when g may not run on t) */
 static int64_t per_node(const struct problem *k, size_t g, size_t t)
 {
 	int64_t n = k->cap_pods[t];
-	if (n <= 0)
+	if (n <= 0 || !may_run(k, g, t))
 		return 0;
 	if (k->g[g].cpu_millis > 0 && k->cap_cpu[t] / k->g[g].cpu_millis < n)
 		n = k->cap_cpu[t] / k->g[g].cpu_millis;
@@ -147,8 +167,19 @@ static int validate(const struct cost_pack_input *in, struct ks_err *err)
 	return 0;
 }
 
+/* every group allowed on t is allowed on u */
+static bool allows_all_of(const struct problem *k, size_t u, size_t t)
+{
+	if (!k->allowed)
+		return true;
+	for (size_t g = 0; g < k->ng; g++)
+		if (k->allowed[g * k->nt + t] && !k->allowed[g * k->nt + u])
+			return false;
+	return true;
+}
+
 /* u makes t unnecessary: uncapped, no less room in anything, no dearer, and better in
- * something or (twins) listed first */
+ * something or (twins) listed first; and every group that may run on t may run on u */
 static bool dominates(const struct problem *k, size_t u, size_t t)
 {
 	if (u == t || k->cap_pods[u] <= 0 || k->max_nodes[u] >= 0)
@@ -157,14 +188,17 @@ static bool dominates(const struct problem *k, size_t u, size_t t)
 			k->cap_pods[u] >= k->cap_pods[t] && k->price[u] <= k->price[t];
 	bool better = k->cap_cpu[u] > k->cap_cpu[t] || k->cap_mem[u] > k->cap_mem[t] ||
 		      k->cap_pods[u] > k->cap_pods[t] || k->price[u] < k->price[t];
-	return no_worse && (better || u < t);
+	return no_worse && (better || u < t) && allows_all_of(k, u, t);
 }
 
 /* Can type u stand in for type t in the LP? u is uncapped and at least as large in cpu,
- * memory and pod slots (so every pod that fits t fits u), and per dollar it offers at least
- * as much of each, and of k_gu for every group. Then any LP point using t maps to one of
- * the same cost without it (x_u += x_t p_t / p_u, y_gu += y_gt): every row still holds, so
- * the LP's optimum, the bound, is the same with t left out. Twins: the first stays. */
+ * memory and pod slots, and per dollar it offers at least as much of each, and of k_gu for
+ * every group. Then any LP point using t maps to one of the same cost without it
+ * (x_u += x_t p_t / p_u, y_gu += y_gt): every row still holds, so the LP's optimum, the
+ * bound, is the same with t left out. Twins: the first stays. With an allowed matrix, k_gt
+ * is 0 for a group not allowed on t, so k_gu / p_u >= k_gt / p_t > 0 for every g that has
+ * a y_gt also says g is allowed on u (and y_gu exists): a group allowed on t but not on u
+ * keeps t in the LP. */
 static bool lp_covers(const struct problem *k, size_t u, size_t t)
 {
 	if (u == t || k->cap_pods[u] <= 0 || k->max_nodes[u] >= 0 || k->lp_skip[u])
@@ -196,6 +230,7 @@ static void problem_init(struct problem *k, const struct cost_pack_input *in)
 	k->cap_pods = ks_calloc(nt, sizeof *k->cap_pods);
 	k->price = ks_calloc(nt, sizeof *k->price);
 	k->max_nodes = ks_calloc(nt, sizeof *k->max_nodes);
+	k->allowed = in->allowed;
 	k->placeable = ks_calloc(ng ? ng : 1, sizeof *k->placeable);
 	k->lp_skip = ks_calloc(nt, sizeof *k->lp_skip);
 	k->value = ks_calloc(ng ? ng : 1, sizeof *k->value);
@@ -210,8 +245,9 @@ static void problem_init(struct problem *k, const struct cost_pack_input *in)
 		k->max_nodes[t] = in->types[t].max_nodes < 0 ? -1 : in->types[t].max_nodes;
 	}
 	/* A type another one beats on every count — at least as much cpu, memory and pod room,
-	 * no dearer, never capped — is never needed: any node of it can be swapped for the
-	 * other. Left out (cap_pods 0) of the LP, the heuristic and the MIP alike. */
+	 * no dearer, never capped, allowed for every group allowed on it — is never needed: any
+	 * node of it can be swapped for the other. Left out (cap_pods 0) of the LP, the
+	 * heuristic and the MIP alike. */
 	for (size_t t = 0; t < nt; t++)
 		for (size_t u = 0; u < nt && k->cap_pods[t] > 0; u++)
 			if (dominates(k, u, t))
@@ -243,6 +279,7 @@ static void problem_release(struct problem *k)
 	free(k->lp_skip);
 	free(k->value);
 	free(k->order);
+	free(k->n_order);
 }
 
 /* ---- the assignment LP (pack.h) ----------------------------------------------------- */
@@ -452,10 +489,12 @@ static void node_sub(const struct problem *k, struct node *n, uint32_t g, int64_
 		}
 }
 
-/* how many more pods of g fit on n */
+/* how many more pods of g fit on n (0 when g may not run on its type) */
 static int64_t node_room(const struct problem *k, const struct node *n, size_t g)
 {
 	size_t t = n->type;
+	if (!may_run(k, g, t))
+		return 0;
 	int64_t r = k->cap_pods[t] - n->pods;
 	const struct cost_pack_group *gr = &k->g[g];
 	if (gr->cpu_millis > 0 && (k->cap_cpu[t] - n->cpu) / gr->cpu_millis < r)
@@ -507,7 +546,7 @@ static size_t fill(const struct problem *k, size_t t, const int64_t *rem, struct
 	size_t n = 0;
 	double v = 0;
 	const uint32_t *ord = k->order + t * k->ng;
-	for (size_t i = 0; i < k->ng && pods > 0; i++) {
+	for (size_t i = 0; i < k->n_order[t] && pods > 0; i++) {
 		uint32_t g = ord[i];
 		if (rem[g] == 0)
 			continue;
@@ -536,18 +575,42 @@ struct fill_search {
 	const struct problem *k;
 	const int64_t *rem;
 	const uint32_t *ord;
+	size_t n_ord;
 	struct item *cur, *best;
 	size_t ncur, nbest;
 	double vbest;
 	long leaves;
+	/* when set, called on every maximal fill (cur[0..ncur)) instead of keeping the best */
+	void (*each)(struct fill_search *f);
+	void *arg;
 };
+
+/* no group of the order can take one more pod of the node's room left */
+static bool fill_is_maximal(const struct fill_search *f, int64_t cpu, int64_t mem, int64_t pods)
+{
+	if (pods <= 0)
+		return true;
+	for (size_t i = 0; i < f->n_ord; i++) {
+		uint32_t g = f->ord[i];
+		const struct cost_pack_group *gr = &f->k->g[g];
+		if (gr->cpu_millis > cpu || gr->memory_bytes > mem)
+			continue;
+		int64_t taken = 0;
+		for (size_t j = 0; j < f->ncur; j++)
+			if (f->cur[j].g == g)
+				taken = f->cur[j].k;
+		if (f->rem[g] > taken)
+			return false;
+	}
+	return true;
+}
 
 static void fill_dfs(struct fill_search *f, size_t i, int64_t cpu, int64_t mem, int64_t pods,
 		     double v)
 {
 	const struct problem *k = f->k;
 	int64_t most = 0;
-	for (; i < k->ng && pods > 0; i++) {
+	for (; i < f->n_ord && pods > 0; i++) {
 		const struct cost_pack_group *gr = &k->g[f->ord[i]];
 		most = f->rem[f->ord[i]] < pods ? f->rem[f->ord[i]] : pods;
 		if (gr->cpu_millis > 0 && cpu / gr->cpu_millis < most)
@@ -557,9 +620,14 @@ static void fill_dfs(struct fill_search *f, size_t i, int64_t cpu, int64_t mem, 
 		if (most > 0)
 			break;
 	}
-	if (i >= k->ng || pods <= 0 || most <= 0) {
+	if (i >= f->n_ord || pods <= 0 || most <= 0) {
 		f->leaves--;
 		(*k->work)--;
+		if (f->each) {
+			if (f->ncur && fill_is_maximal(f, cpu, mem, pods))
+				f->each(f);
+			return;
+		}
 		if (v > f->vbest * (1 + 1e-12)) {
 			f->vbest = v;
 			f->nbest = f->ncur;
@@ -583,8 +651,9 @@ static size_t fill_best(const struct problem *k, size_t t, const int64_t *rem, s
 			double *value)
 {
 	struct item *cur = ks_calloc(k->ng + 1, sizeof *cur);
-	struct fill_search f = {.k = k, .rem = rem, .ord = k->order + t * k->ng, .cur = cur,
-				.best = pat, .vbest = -1, .leaves = FILL_SEARCH_LEAVES};
+	struct fill_search f = {.k = k, .rem = rem, .ord = k->order + t * k->ng,
+				.n_ord = k->n_order[t], .cur = cur, .best = pat, .vbest = -1,
+				.leaves = FILL_SEARCH_LEAVES};
 	fill_dfs(&f, 0, k->cap_cpu[t], k->cap_mem[t], k->cap_pods[t], 0);
 	free(cur);
 	*value = f.vbest < 0 ? 0 : f.vbest;
@@ -614,18 +683,24 @@ static int cmp_fill_order(const void *a, const void *b, void *arg)
 	return (ga > gb) - (ga < gb);
 }
 
+/* order[t]: the groups allowed on t, largest (or densest in value) first */
 static void make_orders(struct problem *k, bool by_density)
 {
-	if (!k->order)
+	if (!k->order) {
 		k->order = ks_calloc(k->nt * k->ng + 1, sizeof *k->order);
+		k->n_order = ks_calloc(k->nt, sizeof *k->n_order);
+	}
 	for (size_t t = 0; t < k->nt; t++) {
 		uint32_t *o = k->order + t * k->ng;
+		size_t n = 0;
 		for (size_t g = 0; g < k->ng; g++)
-			o[g] = (uint32_t)g;
+			if (may_run(k, g, t))
+				o[n++] = (uint32_t)g;
+		k->n_order[t] = n;
 		if (k->cap_pods[t] <= 0)
 			continue;
 		struct sort_ctx c = {.k = k, .t = t, .by_density = by_density};
-		qsort_r(o, k->ng, sizeof *o, cmp_fill_order, &c);
+		qsort_r(o, n, sizeof *o, cmp_fill_order, &c);
 	}
 }
 
@@ -752,7 +827,7 @@ static void construct_lp(const struct problem *k, const double *assign, double r
 		 * leaves least full (by their fuller resource), so cpu and memory stay level */
 		const uint32_t *ord = k->order + t * k->ng;
 		struct util_ix *by_fill = ks_calloc((size_t)nodes, sizeof *by_fill);
-		for (size_t j = 0; j < k->ng; j++) {
+		for (size_t j = 0; j < k->n_order[t]; j++) {
 			uint32_t g = ord[j];
 			if (share[g] == 0)
 				continue;
@@ -792,7 +867,7 @@ static void construct_lp(const struct problem *k, const double *assign, double r
 	for (size_t i = 0; i < s->n; i++) {
 		struct node *nd = &s->nodes[i];
 		const uint32_t *ord = k->order + nd->type * k->ng;
-		for (size_t j = 0; j < k->ng; j++) {
+		for (size_t j = 0; j < k->n_order[nd->type]; j++) {
 			uint32_t g = ord[j];
 			if (s->rem[g] == 0)
 				continue;
@@ -810,12 +885,20 @@ static void construct_lp(const struct problem *k, const double *assign, double r
 
 /* ---- improvement -------------------------------------------------------------------- */
 
-/* the cheapest type with room that holds the load, given that `freed` (or SIZE_MAX) gives
- * back one node; SIZE_MAX when none is cheaper than below_price */
-static size_t cheapest_holding(const struct problem *k, const struct sol *s, int64_t cpu,
-			       int64_t mem, int64_t pods, double below_price, size_t freed,
-			       size_t freed2)
+/* the cheapest type with room that holds the load of nodes a and b (b may be NULL) and on
+ * which every pod of them may run, given that a's and b's types each give back one node;
+ * SIZE_MAX when none is cheaper than below_price */
+static size_t cheapest_holding(const struct problem *k, const struct sol *s,
+			       const struct node *a, const struct node *b, double below_price)
 {
+	int64_t cpu = a->cpu, mem = a->mem, pods = a->pods;
+	size_t freed = a->type, freed2 = SIZE_MAX;
+	if (b) {
+		cpu += b->cpu;
+		mem += b->mem;
+		pods += b->pods;
+		freed2 = b->type;
+	}
 	size_t best = SIZE_MAX;
 	double bp = below_price - PRICE_EPS;
 	for (size_t t = 0; t < k->nt; t++) {
@@ -823,6 +906,8 @@ static size_t cheapest_holding(const struct problem *k, const struct sol *s, int
 			continue;
 		int64_t used = s->used[t] - (t == freed) - (t == freed2);
 		if (k->max_nodes[t] >= 0 && used >= k->max_nodes[t])
+			continue;
+		if (k->allowed && !(node_may_run(k, a, t) && (!b || node_may_run(k, b, t))))
 			continue;
 		best = t;
 		bp = k->price[t];
@@ -837,8 +922,7 @@ static bool downsize(const struct problem *k, struct sol *s)
 		struct node *n = &s->nodes[i];
 		if (n->dead)
 			continue;
-		size_t t = cheapest_holding(k, s, n->cpu, n->mem, n->pods, k->price[n->type],
-					    n->type, SIZE_MAX);
+		size_t t = cheapest_holding(k, s, n, NULL, k->price[n->type]);
 		if (t == SIZE_MAX)
 			continue;
 		s->used[n->type]--;
@@ -933,10 +1017,8 @@ static bool merge_pairs(const struct problem *k, struct sol *s)
 			struct node *y = &s->nodes[v[b].i];
 			if (y->dead)
 				continue;
-			size_t t = cheapest_holding(k, s, x->cpu + y->cpu, x->mem + y->mem,
-						    x->pods + y->pods,
-						    k->price[x->type] + k->price[y->type], x->type,
-						    y->type);
+			size_t t = cheapest_holding(k, s, x, y,
+						    k->price[x->type] + k->price[y->type]);
 			if (t == SIZE_MAX)
 				continue;
 			for (size_t j = 0; j < y->n; j++)
@@ -955,13 +1037,64 @@ static bool merge_pairs(const struct problem *k, struct sol *s)
 	return changed;
 }
 
+/* the re-packings of a pool of pods tried by repack, and the cheapest so far */
+struct repack_try {
+	const struct problem *k;
+	const struct sol *pool;
+	bool search;
+	size_t t0;          /* the type of the first node, for try_first_fill */
+	struct sol best;
+	double best_cost;   /* to beat */
+	bool found;
+};
+
+/* Pack the pool's pods: a first node of type r->t0 running pat[0..n) when n > 0, then
+ * construct with type `first` preferred; keep it when it is the cheapest so far. */
+static void repack_attempt(struct repack_try *r, const struct item *pat, size_t n, size_t first)
+{
+	const struct problem *k = r->k;
+	struct sol t;
+	sol_init(&t, k);
+	memcpy(t.used, r->pool->used, k->nt * sizeof *t.used);
+	memcpy(t.rem, r->pool->rem, k->ng * sizeof *t.rem);
+	if (n) {
+		struct node *nd = sol_new_node(&t, r->t0);
+		for (size_t i = 0; i < n; i++) {
+			node_add(k, nd, pat[i].g, pat[i].k);
+			t.rem[pat[i].g] -= pat[i].k;
+		}
+	}
+	construct(k, first, r->search, &t);
+	double cost = 0;
+	for (size_t i = 0; i < t.n; i++)
+		cost += k->price[t.nodes[i].type];
+	if (sol_unplaced(k, &t) == 0 && cost < r->best_cost) {
+		if (r->found)
+			sol_release(&r->best);
+		r->best = t;
+		r->best_cost = cost;
+		r->found = true;
+	} else {
+		sol_release(&t);
+	}
+}
+
+static void try_first_fill(struct fill_search *f)
+{
+	repack_attempt(f->arg, f->cur, f->ncur, SIZE_MAX);
+}
+
 /* Pool the pods of the nodes idx[0..n) and pack them again from every start; keep the
- * cheapest packing when it costs less than those nodes. */
-static bool repack(const struct problem *k, struct sol *s, const size_t *idx, size_t n, bool search)
+ * cheapest packing when it costs less than those nodes. lookahead (small problems, the
+ * whole solution): also every maximal fill of a first node of each type, the rest packed
+ * after it — the greedy fills node by node by value and misses packings where the first
+ * node must take a mix that only pays off on the nodes after it. */
+static bool repack(const struct problem *k, struct sol *s, const size_t *idx, size_t n, bool search,
+		   bool lookahead)
 {
 	if (*k->work <= 0)
 		return false;
-	struct sol pool, best = {0};
+	struct sol pool;
 	sol_init(&pool, k);
 	memcpy(pool.used, s->used, k->nt * sizeof *pool.used);
 	double old = 0;
@@ -972,33 +1105,29 @@ static bool repack(const struct problem *k, struct sol *s, const size_t *idx, si
 		for (size_t j = 0; j < nd->n; j++)
 			pool.rem[nd->it[j].g] += nd->it[j].k;
 	}
-	double best_cost = old - PRICE_EPS;
-	bool found = false;
+	struct repack_try r = {.k = k, .pool = &pool, .search = search,
+			       .best_cost = old - PRICE_EPS};
 	for (size_t f = 0; f <= k->nt; f++) {
 		size_t first = f == k->nt ? SIZE_MAX : f;
-		if (first != SIZE_MAX && !type_room(k, pool.used, first))
-			continue;
-		struct sol t;
-		sol_init(&t, k);
-		memcpy(t.used, pool.used, k->nt * sizeof *t.used);
-		memcpy(t.rem, pool.rem, k->ng * sizeof *t.rem);
-		construct(k, first, search, &t);
-		double cost = 0;
-		for (size_t i = 0; i < t.n; i++)
-			cost += k->price[t.nodes[i].type];
-		if (sol_unplaced(k, &t) == 0 && cost < best_cost) {
-			if (found)
-				sol_release(&best);
-			best = t;
-			best_cost = cost;
-			found = true;
-		} else {
-			sol_release(&t);
-		}
+		if (first == SIZE_MAX || type_room(k, pool.used, first))
+			repack_attempt(&r, NULL, 0, first);
 	}
+	struct item *cur = lookahead ? ks_calloc(k->ng + 1, sizeof *cur) : NULL;
+	for (size_t t = 0; lookahead && t < k->nt && *k->work > 0; t++) {
+		if (!type_room(k, pool.used, t))
+			continue;
+		r.t0 = t;
+		struct fill_search f = {.k = k, .rem = pool.rem, .ord = k->order + t * k->ng,
+					.n_ord = k->n_order[t], .cur = cur,
+					.leaves = LOOKAHEAD_LEAVES, .each = try_first_fill,
+					.arg = &r};
+		fill_dfs(&f, 0, k->cap_cpu[t], k->cap_mem[t], k->cap_pods[t], 0);
+	}
+	free(cur);
 	sol_release(&pool);
-	if (!found)
+	if (!r.found)
 		return false;
+	struct sol best = r.best;
 	for (size_t i = 0; i < n; i++) {
 		struct node *nd = &s->nodes[idx[i]];
 		nd->dead = true;
@@ -1026,7 +1155,7 @@ static bool repack_pass(const struct problem *k, struct sol *s, size_t lim, bool
 		size_t idx[REPACK_ALL_NODES];
 		for (size_t i = 0; i < na; i++)
 			idx[i] = v[i].i;
-		if (na > 1 && repack(k, s, idx, na, triples)) {
+		if (na > 1 && repack(k, s, idx, na, triples, false)) {
 			free(v);
 			return true;
 		}
@@ -1036,7 +1165,7 @@ static bool repack_pass(const struct problem *k, struct sol *s, size_t lim, bool
 			if (s->nodes[v[a].i].dead || s->nodes[v[b].i].dead)
 				continue;
 			size_t idx[3] = {v[a].i, v[b].i, 0};
-			if (repack(k, s, idx, 2, triples)) {
+			if (repack(k, s, idx, 2, triples, false)) {
 				changed = true;
 				continue;
 			}
@@ -1044,7 +1173,7 @@ static bool repack_pass(const struct problem *k, struct sol *s, size_t lim, bool
 				if (s->nodes[v[c].i].dead)
 					continue;
 				idx[2] = v[c].i;
-				if (repack(k, s, idx, 3, triples)) {
+				if (repack(k, s, idx, 3, triples, false)) {
 					changed = true;
 					break;
 				}
@@ -1067,6 +1196,26 @@ static void improve(const struct problem *k, struct sol *s, bool full)
 			break;
 	}
 	s->cost = sol_cost(k, s);
+}
+
+/* Small problems, once the best start is known: re-pack its whole solution (at most
+ * REPACK_ALL_NODES nodes) with repack's lookahead, and improve again when that won. Last
+ * and with a budget of its own, so it never changes what the starts find, only beats it. */
+static void lookahead_pass(struct problem *k, struct sol *s)
+{
+	size_t na;
+	struct util_ix *v = by_util(k, s, &na);
+	size_t idx[REPACK_ALL_NODES];
+	for (size_t i = 0; i < na && i < REPACK_ALL_NODES; i++)
+		idx[i] = v[i].i;
+	free(v);
+	if (na == 0 || na > REPACK_ALL_NODES)
+		return;
+	long work = LOOKAHEAD_BUDGET, *starts_work = k->work;
+	k->work = &work;
+	if (repack(k, s, idx, na, true, true))
+		improve(k, s, true);
+	k->work = starts_work;
 }
 
 /* ---- the result --------------------------------------------------------------------- */
@@ -1189,7 +1338,8 @@ static void run_starts(struct problem *k, const double *duals, const double *ass
 	memcpy(k->value, proxy, k->ng * sizeof *proxy);
 	make_orders(k, false);
 	for (size_t t = 0; t < k->nt; t++)
-		if (k->cap_pods[t] > 0 && k->max_nodes[t] != 0 && (full || !k->lp_skip[t]))
+		if (k->cap_pods[t] > 0 && k->max_nodes[t] != 0 && k->n_order[t] > 0 &&
+		    (full || !k->lp_skip[t]))
 			run_start(k, NULL, 0, t, full, best);
 	free(proxy);
 }
@@ -1231,7 +1381,9 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 
 	struct sol best = {0};
 	run_starts(&k, lrc == 0 ? duals : NULL, assign, full, &best);
-	if (!full)
+	if (full)
+		lookahead_pass(&k, &best);
+	else
 		improve(&k, &best, full);
 	free(duals);
 	free(assign);
@@ -1291,7 +1443,8 @@ static void enum_patterns(struct patterns *e, size_t g, int64_t cpu, int64_t mem
 		for (size_t h = 0; h < k->ng; h++) {
 			any |= e->cur[h] > 0;
 			if (e->cur[h] < k->g[h].count && pods >= 1 &&
-			    k->g[h].cpu_millis <= cpu && k->g[h].memory_bytes <= mem)
+			    k->g[h].cpu_millis <= cpu && k->g[h].memory_bytes <= mem &&
+			    may_run(k, h, e->t))
 				return; /* not maximal */
 		}
 		if (!any)
@@ -1312,6 +1465,8 @@ static void enum_patterns(struct patterns *e, size_t g, int64_t cpu, int64_t mem
 		most = cpu / gr->cpu_millis;
 	if (gr->memory_bytes > 0 && mem / gr->memory_bytes < most)
 		most = mem / gr->memory_bytes;
+	if (!may_run(k, g, e->t))
+		most = 0;
 	for (int64_t c = most; c >= 0; c--) {
 		e->cur[g] = c;
 		enum_patterns(e, g + 1, cpu - c * gr->cpu_millis, mem - c * gr->memory_bytes,
@@ -1332,8 +1487,9 @@ int cost_pack_exact(const struct cost_pack_input *in, double upper_usd_hr, int t
 	for (size_t g = 0; g < ng; g++)
 		if (!k.placeable[g] && k.g[g].count > 0) {
 			rc = ks_err_set(err, KS_EINVAL,
-					"exact packing: pod group %zu '%s' fits no type", g,
-					k.g[g].name ? k.g[g].name : "");
+					"exact packing: pod group %zu '%s' fits no type%s", g,
+					k.g[g].name ? k.g[g].name : "",
+					k.allowed ? " it is allowed on" : "");
 			problem_release(&k);
 			return rc;
 		}

@@ -8,6 +8,17 @@
  * caller, so spot, on-demand and overrides all plug in); at most cap_t nodes of type t may be
  * used. Find the node mix and the assignment of pods to nodes of least total price.
  *
+ * Allowed pairs. A pod may be barred from some types (its node affinity pins an arch or an
+ * instance family, say) while others in the same NodePool may go anywhere: the caller gives
+ * a matrix allowed[g][t] (cost_pack_input.allowed; NULL: every pair allowed), and "a pod of
+ * g fits type t" below always means "g is allowed on t and one pod fits an empty node of t".
+ * Everything that puts a pod on a type honours it: the fills and the starts, the LP's
+ * columns, every improvement pass (a node changes type only when every group on it is
+ * allowed on the new one; pods move only to nodes whose type they are allowed on), the
+ * pruning of types below and the exact MIP. The groups share nodes wherever the matrix
+ * lets them, which packing each class of pods apart would forbid; a group allowed on no
+ * type it fits is reported unplaced, COST_PACK_TOO_BIG.
+ *
  * The heuristic (cost_pack_solve). Pods are never expanded one by one: nodes hold
  * (group, count) items, a node is filled group by group ("take as many of g as fit"), and a
  * filled node's pattern is repeated as often as the remaining counts allow.
@@ -25,13 +36,18 @@
  *     type; re-pack pairs of the least-used nodes from every start; until nothing improves.
  *     Small problems (<= 200 pods, <= 64 group x type pairs) get this on every start, with
  *     triples, the whole solution re-packed and fills searched for the best value; all
- *     within a fixed work budget.
- * Types that another uncapped type beats on every count (cpu, memory, pods, price) are left
- * out beforehand: they are never needed. Identical nodes are reported once, with a count.
+ *     within a fixed work budget. Last, the best one (<= 8 nodes) is re-packed once more
+ *     with every maximal fill of a first node of each type tried, the rest packed after it
+ *     (a lookahead the node-by-node greedy lacks; with a budget of its own, so it only
+ *     ever beats what the starts found).
+ * Types that another uncapped type beats on every count (cpu, memory, pods, price) and that
+ * allows every group the beaten type allows are left out beforehand: they are never needed
+ * (a cheap large type does not replace a small one that some group may only use).
+ * Identical nodes are reported once, with a count.
  *
  * The lower bound (the "assignment LP"), with continuous x_t >= 0 (nodes of type t) and
- * y_gt >= 0 (pods of group g on type t), only for pairs where one pod of g fits on an empty
- * node of t:
+ * y_gt >= 0 (pods of group g on type t), only for pairs where g is allowed on t and one pod
+ * of g fits on an empty node of t:
  *     minimise sum_t p_t x_t
  *     subject to  sum_t y_gt = n_g                       for every group g
  *                 sum_g cpu_g y_gt <= C_t x_t              for every type t   (cpu)
@@ -48,7 +64,10 @@
  * over the x_t nodes of type t gives the next four rows. A pod is only on a type it fits, and
  * x_t <= cap_t. So every packing is a feasible point of the LP with the same cost, and the LP
  * optimum is at most the optimal packing's cost — a lower bound. When the LP is infeasible, no
- * packing holds every pod (the caps are too small).
+ * packing holds every pod (the caps are too small). With an allowed matrix the argument is
+ * the same: a packing puts g's pods only on types g is allowed on, so its y_gt is 0 for every
+ * forbidden pair, and leaving those columns out cuts off no packing; k_gt rows exist only
+ * for the y_gt that do.
  * Why this LP. The plain per-resource LP (total cpu, memory and pod slots covered by the mix)
  * is this one without the "fits" and k_gt rows, summed over the types: it lets a 7-core pod use
  * the spare cores of 2-core nodes and lets memory-hungry pods live on cheap cpu-heavy types,
@@ -64,12 +83,15 @@
  * LP also leaves out a type t when an uncapped type u is at least as large in every resource
  * and offers at least as much of each (and of every k_gt) per dollar: any LP point using t
  * maps to one as cheap using u instead (x_u += x_t p_t / p_u), so the optimum is the same.
+ * (k_gt is 0 for a forbidden pair, so "as much of every k_gt per dollar" already says that
+ * every group with a y_gt has a y_gu: a type that a group needs is kept.)
  * Within a family the larger sizes usually cover the smaller ones (the DaemonSet overhead
  * weighs less), which cut the LP from 5.2 s to 0.8 s with 877 types, to the same bound.
  *
  * The exact optimum (cost_pack_exact), for small cases: the configuration integer program.
  * Every maximal pattern of every type is enumerated in integers (how many pods of each group
- * one node holds, no group able to take one more; never more than the group has); then
+ * one node holds, no group able to take one more; never more than the group has; only
+ * groups allowed on the type); then
  *     minimise sum_p p_t(p) z_p   subject to   sum_p a_gp z_p >= n_g,   z_p integer >= 0,
  *     sum_{p of type t} z_p <= cap_t,   z_p <= floor(upper / p_t(p)),
  * solved by glp_intopt. It is exact: a packing's nodes each run a sub-pattern of some
@@ -123,8 +145,10 @@ struct cost_pack_input {
 	int64_t overhead_cpu_millis;
 	int64_t overhead_memory_bytes;
 	int overhead_pods;
-	/* NULL: every group may use every type; else n_groups x n_types, row-major:
-	 * allowed[g * n_types + t] != 0 when a pod of group g may run on type t */
+	/* NULL: every group may run on every type. Else a row-major n_groups x n_types matrix
+	 * (n_groups * n_types entries, which cannot be checked: the caller's memory, read
+	 * only): allowed[g * n_types + t] != 0 when a pod of group g may run on a node of
+	 * type t (its node affinity, arch, family...). */
 	const uint8_t *allowed;
 };
 
@@ -142,7 +166,8 @@ struct cost_pack_shape {
 };
 
 enum cost_pack_unplaced_reason {
-	COST_PACK_TOO_BIG,     /* one pod does not fit an empty node of any type */
+	COST_PACK_TOO_BIG,     /* one pod does not fit an empty node of any type it is
+				* allowed on */
 	COST_PACK_NO_CAPACITY, /* fits some type, but the availability caps are used up */
 };
 

@@ -1,7 +1,10 @@
 /* test_pack.c — node-mix packing (src/cost/pack.c): hand-checkable cases (one type, a price
  * crossover between two types, cpu- vs memory-bound pods, DaemonSet overhead, max pods,
- * pods too big for every type, availability caps), bad input, and seeded random small cases
- * where the heuristic must equal GLPK's exact MIP optimum and the LP bound must stay below. */
+ * pods too big for every type, availability caps), groups allowed only on some types (the
+ * allowed matrix: never placed elsewhere, sharing nodes, unplaced when allowed on nothing
+ * they fit, kept types the pruning would drop), bad input, and seeded random small cases
+ * (with and without matrices) where the heuristic must equal GLPK's exact MIP optimum and
+ * the LP bound must stay below. */
 #include "testutil.h"
 
 #include "cost/catalog.h"
@@ -23,7 +26,8 @@ static struct cost_instance_type mk_type(const char *name, int64_t cpu_millis, i
 					   .alloc_memory_mib = mem_mib, .max_pods = max_pods};
 }
 
-/* every pod placed once, no node over its type's allocatable, counts and cost consistent */
+/* every pod placed once, on a type its group is allowed on, no node over its type's
+ * allocatable, counts and cost consistent */
 static void check_result(const struct cost_pack_input *in, const struct cost_pack_result *r)
 {
 	int64_t *placed = calloc(in->n_groups + 1, sizeof *placed);
@@ -36,6 +40,9 @@ static void check_result(const struct cost_pack_input *in, const struct cost_pac
 		int64_t pods = in->overhead_pods;
 		for (size_t p = sh->first; p < sh->first + sh->n; p++) {
 			const struct cost_pack_placement *pl = &r->placements[p];
+			if (in->allowed && !in->allowed[pl->group * in->n_types + sh->type])
+				fail_msg("group %zu placed on type %zu, where it is not allowed",
+					 pl->group, sh->type);
 			cpu += pl->pods * in->groups[pl->group].cpu_millis;
 			mem += pl->pods * in->groups[pl->group].memory_bytes;
 			pods += pl->pods;
@@ -330,6 +337,169 @@ static void dominated_types(void **state)
 	cost_pack_result_release(&r);
 }
 
+/* the result's nodes of type t that run pods of group g */
+static int64_t nodes_running(const struct cost_pack_result *r, size_t g, size_t t)
+{
+	int64_t n = 0;
+	for (size_t s = 0; s < r->n_shapes; s++)
+		for (size_t p = r->shapes[s].first; p < r->shapes[s].first + r->shapes[s].n; p++)
+			if (r->shapes[s].type == t && r->placements[p].group == g)
+				n += r->shapes[s].nodes;
+	return n;
+}
+
+/* "amd" pods may only use the dearer amd64 type; the others go anywhere and share the amd64
+ * node when that is cheaper than a node of their own */
+static void allowed_sharing(void **state)
+{
+	(void)state;
+	struct cost_instance_type arm = mk_type("arm.xlarge", 4000, 16384, 58);
+	struct cost_instance_type amd = mk_type("amd.xlarge", 4000, 16384, 58);
+	struct cost_pack_type types[] = {
+		{.it = &arm, .price_usd_hr = 0.10, .max_nodes = -1},
+		{.it = &amd, .price_usd_hr = 0.20, .max_nodes = -1},
+	};
+	struct cost_pack_group groups[] = {
+		{.name = "amd", .cpu_millis = 1000, .memory_bytes = GIB, .count = 1},
+		{.name = "any", .cpu_millis = 1000, .memory_bytes = GIB, .count = 3},
+	};
+	const uint8_t allowed[] = {0, 1, /* amd: amd.xlarge only */
+				   1, 1};
+	struct cost_pack_input in = {.groups = groups, .n_groups = 2, .types = types,
+				     .n_types = 2};
+	struct cost_pack_result r;
+	solve(&in, &r); /* no matrix: one cheap node (amd.xlarge is dominated) */
+	assert_int_equal(r.nodes_per_type[0], 1);
+	assert_int_equal(r.nodes_per_type[1], 0);
+	cost_pack_result_release(&r);
+
+	in.allowed = allowed;
+	solve(&in, &r); /* check_result: every placement allowed */
+	assert_int_equal(r.nodes_per_type[0], 0);
+	assert_int_equal(r.nodes_per_type[1], 1);
+	assert_int_equal(nodes_running(&r, 1, 1), 1); /* the others share the amd64 node */
+	assert_true(fabs(r.hourly_usd - 0.20) < 1e-9);
+	assert_int_equal(r.bound_status, COST_PACK_BOUND_OK);
+	/* the LP: a quarter of an amd64 node for the one pod, 3/4 of an arm64 one */
+	assert_true(fabs(r.lower_bound_usd_hr - (0.05 + 0.075)) < 1e-9);
+	assert_true(fabs(exact(&in, r.hourly_usd, NULL) - 0.20) < 1e-9);
+	cost_pack_result_release(&r);
+
+	/* 7 others: 3 share the amd64 node, 4 fill an arm64 one */
+	groups[1].count = 7;
+	solve(&in, &r);
+	assert_int_equal(r.nodes_per_type[0], 1);
+	assert_int_equal(r.nodes_per_type[1], 1);
+	assert_int_equal(nodes_running(&r, 0, 0), 0);
+	assert_true(fabs(r.hourly_usd - 0.30) < 1e-9);
+	assert_true(fabs(exact(&in, r.hourly_usd, NULL) - 0.30) < 1e-9);
+	cost_pack_result_release(&r);
+
+	/* 4 amd pods fill the amd64 node: the others get arm64 nodes of their own */
+	groups[0].count = 4;
+	groups[1].count = 8;
+	solve(&in, &r);
+	assert_int_equal(r.nodes_per_type[0], 2);
+	assert_int_equal(r.nodes_per_type[1], 1);
+	assert_int_equal(nodes_running(&r, 0, 1), 1);
+	assert_int_equal(nodes_running(&r, 1, 1), 0);
+	cost_pack_result_release(&r);
+}
+
+/* a group allowed on no type it fits is unplaced, TOO_BIG; the others are packed */
+static void allowed_nowhere(void **state)
+{
+	(void)state;
+	struct cost_instance_type s = mk_type("s.large", 2000, 8192, 29);
+	struct cost_instance_type l = mk_type("l.2xlarge", 8000, 32768, 58);
+	struct cost_pack_type types[] = {
+		{.it = &s, .price_usd_hr = 0.10, .max_nodes = -1},
+		{.it = &l, .price_usd_hr = 0.40, .max_nodes = -1},
+	};
+	struct cost_pack_group groups[] = {
+		{.name = "big", .cpu_millis = 3000, .memory_bytes = GIB, .count = 2},
+		{.name = "pinned", .cpu_millis = 500, .memory_bytes = GIB, .count = 3},
+		{.name = "web", .cpu_millis = 500, .memory_bytes = GIB, .count = 4},
+	};
+	const uint8_t allowed[] = {1, 0, /* big: only s.large, which it does not fit */
+				   0, 0, /* pinned: nowhere */
+				   1, 1};
+	struct cost_pack_input in = {.groups = groups, .n_groups = 3, .types = types,
+				     .n_types = 2, .allowed = allowed};
+	struct cost_pack_result r;
+	solve(&in, &r);
+	assert_int_equal(r.n_unplaced, 2);
+	assert_int_equal(r.unplaced_pods, 5);
+	assert_int_equal(r.unplaced[0].group, 0);
+	assert_int_equal(r.unplaced[0].pods, 2);
+	assert_int_equal(r.unplaced[0].reason, COST_PACK_TOO_BIG);
+	assert_int_equal(r.unplaced[1].group, 1);
+	assert_int_equal(r.unplaced[1].pods, 3);
+	assert_int_equal(r.unplaced[1].reason, COST_PACK_TOO_BIG);
+	assert_int_equal(r.nodes_per_type[0], 1); /* web: 4 x 500m on one s.large */
+	assert_int_equal(r.nodes_per_type[1], 0);
+	assert_int_equal(r.bound_status, COST_PACK_BOUND_OK);
+	assert_true(fabs(r.lower_bound_usd_hr - 0.10) < 1e-9);
+	cost_pack_result_release(&r);
+
+	struct ks_err e = {0};
+	double opt;
+	assert_int_equal(cost_pack_exact(&in, 0, 1000, 1000, &opt, NULL, &e), KS_EINVAL);
+	assert_string_equal(e.msg,
+			    "exact packing: pod group 0 'big' fits no type it is allowed on");
+	double b;
+	assert_int_equal(cost_pack_lower_bound(&in, &b, &e), 0); /* of the placeable pods */
+	assert_true(fabs(b - 0.10) < 1e-9);
+}
+
+/* The pruning keeps a type some group needs: big.2xlarge beats small.large on every count
+ * and covers it in the LP, but "pinned" may only use small.large. */
+static void allowed_keeps_types(void **state)
+{
+	(void)state;
+	struct cost_instance_type small = mk_type("small.large", 2000, 8192, 29);
+	struct cost_instance_type big = mk_type("big.2xlarge", 8000, 32768, 58);
+	struct cost_pack_type types[] = {
+		{.it = &small, .price_usd_hr = 0.10, .max_nodes = -1},
+		{.it = &big, .price_usd_hr = 0.09, .max_nodes = -1},
+	};
+	struct cost_pack_group groups[] = {
+		{.name = "pinned", .cpu_millis = 1000, .memory_bytes = GIB, .count = 1},
+		{.name = "web", .cpu_millis = 1000, .memory_bytes = GIB, .count = 8},
+	};
+	const uint8_t allowed[] = {1, 0, 1, 1};
+	struct cost_pack_input in = {.groups = groups, .n_groups = 2, .types = types,
+				     .n_types = 2};
+	struct cost_pack_result r;
+	solve(&in, &r); /* no matrix: small.large is dominated, never used */
+	assert_int_equal(r.nodes_per_type[0], 0);
+	assert_int_equal(r.nodes_per_type[1], 2);
+	cost_pack_result_release(&r);
+
+	in.allowed = allowed;
+	solve(&in, &r); /* pinned + one web on small.large, 7 web on big.2xlarge */
+	assert_int_equal(r.unplaced_pods, 0);
+	assert_int_equal(nodes_running(&r, 0, 0), 1);
+	assert_int_equal(r.nodes_per_type[0], 1);
+	assert_int_equal(r.nodes_per_type[1], 1);
+	assert_true(fabs(r.hourly_usd - 0.19) < 1e-9);
+	assert_true(fabs(exact(&in, 0, NULL) - 0.19) < 1e-9);
+	/* the LP: half a small node for pinned, web at 0.09 / 8 a pod on big.2xlarge */
+	assert_int_equal(r.bound_status, COST_PACK_BOUND_OK);
+	assert_true(fabs(r.lower_bound_usd_hr - (0.05 + 0.09)) < 1e-9);
+	cost_pack_result_release(&r);
+
+	/* the LP's covering alone (big.2xlarge dearer, so not dominating, but more of
+	 * everything per dollar): small.large stays in the LP for pinned */
+	types[1].price_usd_hr = 0.35;
+	solve(&in, &r);
+	assert_int_equal(r.bound_status, COST_PACK_BOUND_OK);
+	assert_true(fabs(r.lower_bound_usd_hr - (0.05 + 0.35)) < 1e-9);
+	assert_true(fabs(r.hourly_usd - 0.45) < 1e-9); /* small: pinned + web; big: 7 web */
+	assert_true(fabs(exact(&in, r.hourly_usd, NULL) - 0.45) < 1e-9);
+	cost_pack_result_release(&r);
+}
+
 /* GLPK's terminal output stays off: nothing reaches stdout */
 static void glpk_is_quiet(void **state)
 {
@@ -422,11 +592,16 @@ static void print_case(const struct cost_pack_input *in, const struct cost_pack_
 			      (long long)it->alloc_cpu_millis, (long long)it->alloc_memory_mib,
 			      it->max_pods, in->types[t].price_usd_hr);
 	}
-	for (size_t g = 0; g < in->n_groups; g++)
-		print_message(" group %zu: %lldm %lldMi x%lld\n", g,
+	for (size_t g = 0; g < in->n_groups; g++) {
+		print_message(" group %zu: %lldm %lldMi x%lld", g,
 			      (long long)in->groups[g].cpu_millis,
 			      (long long)(in->groups[g].memory_bytes >> 20),
 			      (long long)in->groups[g].count);
+		for (size_t t = 0; in->allowed && t < in->n_types; t++)
+			if (in->allowed[g * in->n_types + t])
+				print_message(" t%zu", t);
+		print_message("\n");
+	}
 	print_message(" overhead %lldm\n", (long long)in->overhead_cpu_millis);
 	for (size_t s = 0; s < r->n_shapes; s++) {
 		const struct cost_pack_shape *sh = &r->shapes[s];
@@ -438,66 +613,108 @@ static void print_case(const struct cost_pack_input *in, const struct cost_pack_
 	}
 }
 
+/* a random matrix for ng groups x nt types: each group allowed anywhere (one in three) or
+ * on each type with probability 1/2 and on one random type at least */
+static void random_allowed(uint64_t *seed, size_t ng, size_t nt, uint8_t *allowed)
+{
+	for (size_t g = 0; g < ng; g++) {
+		bool anywhere = rnd_in(seed, 0, 2) == 0;
+		for (size_t t = 0; t < nt; t++)
+			allowed[g * nt + t] = anywhere || rnd_in(seed, 0, 1);
+		allowed[g * nt + (size_t)rnd_in(seed, 0, (int64_t)nt - 1)] = 1;
+	}
+}
+
+enum { SMALL_MAXT = 4, SMALL_MAXG = 4 };
+
+/* one small random case (1-4 types, 1-4 groups of 1-5 pods), with a random allowed matrix
+ * when `matrix` (drawn last: without one, the cases are those of before matrices) */
+struct small_case {
+	struct cost_instance_type it[SMALL_MAXT];
+	struct cost_pack_type types[SMALL_MAXT];
+	struct cost_pack_group groups[SMALL_MAXG];
+	uint8_t allowed[SMALL_MAXG * SMALL_MAXT];
+	struct cost_pack_input in;
+};
+
+static void make_small_case(struct small_case *sc, uint64_t seed, bool matrix)
+{
+	static const char *const names[SMALL_MAXT] = {"t0", "t1", "t2", "t3"};
+	size_t nt = (size_t)rnd_in(&seed, 1, SMALL_MAXT), ng = (size_t)rnd_in(&seed, 1, SMALL_MAXG);
+	for (size_t t = 0; t < nt; t++) {
+		int64_t cpu = 1000 * rnd_in(&seed, 2, 8);
+		int64_t mem = 1024 * rnd_in(&seed, 2, 16);
+		sc->it[t] = mk_type(names[t], cpu, mem, (int)rnd_in(&seed, 3, 20));
+		/* price roughly by size, with noise */
+		double p = 0.02 * (double)cpu / 1000 + 0.005 * (double)mem / 1024;
+		p *= 0.8 + 0.4 * (double)rnd_in(&seed, 0, 100) / 100;
+		sc->types[t] = (struct cost_pack_type){.it = &sc->it[t], .price_usd_hr = p,
+						       .max_nodes = -1};
+	}
+	for (size_t g = 0; g < ng; g++)
+		sc->groups[g] = (struct cost_pack_group){
+			.cpu_millis = 250 * rnd_in(&seed, 1, 8),
+			.memory_bytes = 256 * 1048576LL * rnd_in(&seed, 1, 16),
+			.count = rnd_in(&seed, 1, 5)};
+	sc->in = (struct cost_pack_input){.groups = sc->groups, .n_groups = ng,
+					  .types = sc->types, .n_types = nt,
+					  .overhead_cpu_millis = 100 * rnd_in(&seed, 0, 2)};
+	if (matrix) {
+		random_allowed(&seed, ng, nt, sc->allowed);
+		sc->in.allowed = sc->allowed;
+	}
+}
+
+/* Run `cases` small random cases from base_seed against the MIP: heuristic >= optimum >=
+ * bound on each; the heuristic must equal the optimum on each of the first exact_cases and
+ * stay within max_excess of it on all. The misses and the cases compared (no pod unplaced)
+ * are counted. */
+static void small_cases_vs_exact(uint64_t base_seed, int cases, int exact_cases, bool matrix,
+				 double max_excess, int *missed, int *compared)
+{
+	*missed = *compared = 0;
+	for (int c = 0; c < cases; c++) {
+		struct small_case sc;
+		make_small_case(&sc, base_seed ^ (uint64_t)(c + 1) * 1000003ULL, matrix);
+		struct cost_pack_result r;
+		solve(&sc.in, &r);
+		if (r.unplaced_pods) {
+			cost_pack_result_release(&r);
+			continue;
+		}
+		(*compared)++;
+		double opt = exact(&sc.in, r.hourly_usd, NULL);
+		assert_true(opt <= r.hourly_usd + 1e-9);
+		assert_int_equal(r.bound_status, COST_PACK_BOUND_OK);
+		assert_true(r.lower_bound_usd_hr <= opt + 1e-9);
+		assert_false(isnan(r.gap));
+		assert_true(r.gap >= -1e-9);
+		if (r.hourly_usd > opt + 1e-9) {
+			(*missed)++;
+			print_message("case %d%s: heuristic $%.4f, optimum $%.4f\n", c,
+				      matrix ? " (matrix)" : "", r.hourly_usd, opt);
+			if (getenv("PACK_DEBUG"))
+				print_case(&sc.in, &r);
+			assert_true(c >= exact_cases);
+		}
+		assert_true(r.hourly_usd <= opt * (1 + max_excess) + 1e-9);
+		cost_pack_result_release(&r);
+	}
+}
+
 /* Small random cases (1-4 types, 1-4 groups of 1-5 pods): the heuristic equals the MIP
  * optimum on each of the first EXACT_CASES; over all CASES it misses on at most MAX_MISSES
- * (3 of the 390 compared miss today: cases 120, 339 and 385, by 6.0%, 0.6% and 0.3%, where
- * the optimum is a different mix of types for every node at once), never by more than
+ * (2 of the 390 compared miss today: cases 120 and 385, by 6.0% and 0.3%, where the optimum
+ * is a different mix of types for every node at once), never by more than
  * MAX_EXCESS; the LP bound is never above the optimum. Cases where a pod fits no type are
  * skipped (counted). */
 static void random_small_cases(void **state)
 {
 	(void)state;
-	enum { CASES = 400, EXACT_CASES = 100, MAX_MISSES = 4, MAXT = 4, MAXG = 4 };
-	const double MAX_EXCESS = 0.12;
-	static const char *const names[MAXT] = {"t0", "t1", "t2", "t3"};
-	int missed = 0, compared = 0;
-	for (int c = 0; c < CASES; c++) {
-		uint64_t seed = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(c + 1) * 1000003ULL;
-		struct cost_instance_type it[MAXT];
-		struct cost_pack_type types[MAXT];
-		struct cost_pack_group groups[MAXG];
-		size_t nt = (size_t)rnd_in(&seed, 1, MAXT), ng = (size_t)rnd_in(&seed, 1, MAXG);
-		for (size_t t = 0; t < nt; t++) {
-			int64_t cpu = 1000 * rnd_in(&seed, 2, 8);
-			int64_t mem = 1024 * rnd_in(&seed, 2, 16);
-			it[t] = mk_type(names[t], cpu, mem, (int)rnd_in(&seed, 3, 20));
-			/* price roughly by size, with noise */
-			double p = 0.02 * (double)cpu / 1000 + 0.005 * (double)mem / 1024;
-			p *= 0.8 + 0.4 * (double)rnd_in(&seed, 0, 100) / 100;
-			types[t] = (struct cost_pack_type){.it = &it[t], .price_usd_hr = p,
-							   .max_nodes = -1};
-		}
-		for (size_t g = 0; g < ng; g++)
-			groups[g] = (struct cost_pack_group){
-				.cpu_millis = 250 * rnd_in(&seed, 1, 8),
-				.memory_bytes = 256 * 1048576LL * rnd_in(&seed, 1, 16),
-				.count = rnd_in(&seed, 1, 5)};
-		struct cost_pack_input in = {.groups = groups, .n_groups = ng, .types = types,
-					     .n_types = nt,
-					     .overhead_cpu_millis = 100 * rnd_in(&seed, 0, 2)};
-		struct cost_pack_result r;
-		solve(&in, &r);
-		if (r.unplaced_pods) {
-			cost_pack_result_release(&r);
-			continue;
-		}
-		compared++;
-		double opt = exact(&in, r.hourly_usd, NULL);
-		assert_true(opt <= r.hourly_usd + 1e-9);
-		assert_true(r.lower_bound_usd_hr <= opt + 1e-9);
-		assert_false(isnan(r.gap));
-		assert_true(r.gap >= -1e-9);
-		assert_true(r.hourly_usd <= opt * (1 + MAX_EXCESS));
-		if (r.hourly_usd > opt + 1e-9) {
-			missed++;
-			assert_true(c >= EXACT_CASES);
-			print_message("case %d: heuristic $%.4f, optimum $%.4f\n", c, r.hourly_usd,
-				      opt);
-			if (getenv("PACK_DEBUG"))
-				print_case(&in, &r);
-		}
-		cost_pack_result_release(&r);
-	}
+	enum { CASES = 400, EXACT_CASES = 100, MAX_MISSES = 4 };
+	int missed, compared;
+	small_cases_vs_exact(0x9e3779b97f4a7c15ULL, CASES, EXACT_CASES, false, 0.12, &missed,
+			     &compared);
 	print_message("random small cases: the heuristic hit the optimum on %d of %d (%d had"
 		      " a pod too big for every type)\n",
 		      compared - missed, compared, CASES - compared);
@@ -505,19 +722,38 @@ static void random_small_cases(void **state)
 	assert_true(missed <= MAX_MISSES);
 }
 
-/* Larger random cases take the path the small ones do not (the LP's split, improvement on
- * the best start only): every pod placed once, no node overfull, bound <= heuristic. */
-static void random_larger_cases(void **state)
+/* The same with a random allowed matrix on each case (a third of the groups allowed
+ * anywhere, the others on each type with probability 1/2): every placement allowed
+ * (check_result), bound <= optimum <= heuristic, and the heuristic at the optimum on
+ * every case compared; cases with a group allowed on no type it fits are skipped
+ * (counted). */
+static void random_small_cases_allowed(void **state)
 {
 	(void)state;
+	enum { CASES = 200 };
+	int missed, compared;
+	small_cases_vs_exact(0x2545f4914f6cdd1dULL, CASES, 0, true, 1, &missed, &compared);
+	print_message("random small cases with allowed matrices: the heuristic hit the optimum"
+		      " on %d of %d (%d had a group allowed on no type it fits)\n",
+		      compared - missed, compared, CASES - compared);
+	assert_true(compared >= CASES * 3 / 4);
+	assert_int_equal(missed, 0);
+}
+
+/* Larger random cases take the path the small ones do not (the LP's split, improvement on
+ * the best start only): every pod placed once, no node overfull, bound <= heuristic; with
+ * `matrix`, a random allowed matrix too, and every placement allowed. The worst gap. */
+static double larger_cases(uint64_t base_seed, bool matrix)
+{
 	enum { CASES = 30, MAXT = 8, MAXG = 40 };
 	static const char *const names[MAXT] = {"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"};
 	double worst = 0;
 	for (int c = 0; c < CASES; c++) {
-		uint64_t seed = 0x51ed270b27a3c0f1ULL ^ (uint64_t)(c + 1) * 7919ULL;
+		uint64_t seed = base_seed ^ (uint64_t)(c + 1) * 7919ULL;
 		struct cost_instance_type it[MAXT];
 		struct cost_pack_type types[MAXT];
 		struct cost_pack_group groups[MAXG];
+		uint8_t allowed[MAXG * MAXT];
 		size_t nt = (size_t)rnd_in(&seed, 2, MAXT), ng = (size_t)rnd_in(&seed, 10, MAXG);
 		for (size_t t = 0; t < nt; t++) {
 			int64_t cpu = 2000 * rnd_in(&seed, 1, 32);
@@ -538,14 +774,29 @@ static void random_larger_cases(void **state)
 					     .n_types = nt, .overhead_cpu_millis = 250,
 					     .overhead_memory_bytes = 400 * 1048576LL,
 					     .overhead_pods = 4};
+		if (matrix) {
+			random_allowed(&seed, ng, nt, allowed);
+			in.allowed = allowed;
+		}
 		struct cost_pack_result r;
 		solve(&in, &r); /* checks placement, capacity and bound <= cost */
 		if (r.unplaced_pods == 0 && r.bound_status == COST_PACK_BOUND_OK && r.gap > worst)
 			worst = r.gap;
 		cost_pack_result_release(&r);
 	}
+	return worst;
+}
+
+static void random_larger_cases(void **state)
+{
+	(void)state;
+	double worst = larger_cases(0x51ed270b27a3c0f1ULL, false);
 	print_message("larger random cases: the worst gap to the LP bound %.2f%%\n", worst * 100);
 	assert_true(worst < 0.12); /* 7.2% today */
+	worst = larger_cases(0x3c6ef372fe94f82bULL, true);
+	print_message("larger random cases with allowed matrices: the worst gap %.2f%%\n",
+		      worst * 100);
+	assert_true(worst < 0.15);
 }
 
 int main(void)
@@ -554,8 +805,10 @@ int main(void)
 		cmocka_unit_test(one_type),           cmocka_unit_test(price_crossover),
 		cmocka_unit_test(cpu_vs_memory),      cmocka_unit_test(daemonset_overhead),
 		cmocka_unit_test(max_pods_binding),   cmocka_unit_test(too_big_and_caps),
-		cmocka_unit_test(dominated_types),    cmocka_unit_test(glpk_is_quiet),
-		cmocka_unit_test(bad_input),          cmocka_unit_test(random_small_cases),
+		cmocka_unit_test(dominated_types),    cmocka_unit_test(allowed_sharing),
+		cmocka_unit_test(allowed_nowhere),    cmocka_unit_test(allowed_keeps_types),
+		cmocka_unit_test(glpk_is_quiet),      cmocka_unit_test(bad_input),
+		cmocka_unit_test(random_small_cases), cmocka_unit_test(random_small_cases_allowed),
 		cmocka_unit_test(random_larger_cases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
