@@ -178,8 +178,16 @@ static int add_pool(void *ctx, struct wobj o)
 	}
 	for (size_t i = 0; p->term_ok && i < m->ncat; i++) {
 		const struct cost_instance_type *t = cost_catalog_at(m->o->cat, i);
-		if (cap_type_satisfies(t, &p->term))
-			p->allows_arch[t->arch] = true;
+		if (!cap_type_satisfies(t, &p->term))
+			continue;
+		p->allows_arch[t->arch] = true;
+		if (!p->min_generation || t->generation < p->min_generation)
+			p->min_generation = t->generation;
+		bool have = false;
+		for (size_t k = 0; k < p->n_categories && !have; k++)
+			have = !strcmp(p->categories[k], t->category);
+		if (!have && p->n_categories < KS_ARRAY_LEN(p->categories))
+			p->categories[p->n_categories++] = t->category;
 	}
 	return 0;
 }

@@ -112,6 +112,7 @@ struct opt_candidate {
 	struct opt_mix mix;
 	double lower_bound_usd_hr;    /* < 0: none */
 	double gap_pct;               /* NAN: none */
+	bool bound_exact;             /* the bound is the exact optimum (small pools, GLPK MIP) */
 	int64_t unplaced_pods;
 	size_t types_considered;
 	const struct cost_instance_type **types; /* the allowed types (for the patch), n_types */
@@ -133,6 +134,7 @@ struct opt_pool {
 	double monthly_savings_usd;
 	double lower_bound_monthly_usd; /* < 0: none */
 	double gap_pct;               /* NAN: none */
+	bool bound_exact;
 	bool has_rightsized;
 	struct opt_mix with_rightsizing; /* the chosen types, right-sized requests */
 	char *risks[OPT_MAX_RISKS];

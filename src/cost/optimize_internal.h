@@ -74,6 +74,11 @@ struct om_pool {
 	bool allows_arch[2];              /* some catalog type of each arch satisfies it */
 	unsigned named_arch;              /* archs its kubernetes.io/arch requirements name
 					   * (bits; 0: it names none) */
+	/* of the types its requirements allow today: the lowest generation and the
+	 * categories (what the open candidates keep; 0 / none when it allows no type) */
+	int min_generation;
+	const char *categories[32];
+	size_t n_categories;
 	int64_t ov_cpu_m, ov_mem, ov_pods; /* DaemonSet overhead per node */
 	int64_t pods, pending;
 	struct ks_map images;             /* images of its pods -> NULL */

@@ -59,7 +59,18 @@ struct packed {
 	bool ran;
 	size_t *tcat;             /* catalog index of each pack type */
 	size_t ntypes;
+	struct cost_pack_input in; /* kept for the exact solve; owns the arrays below */
+	struct cost_pack_group *groups;
+	struct cost_pack_type *types;
+	uint8_t *allowed;
+	int64_t pods;
 };
+
+/* Pools this small get their chosen mix proven (or improved) by the exact MIP. */
+#define EXACT_MAX_PODS 300
+#define EXACT_MAX_GROUPS 32
+#define EXACT_TIME_MS 1000
+#define EXACT_MAX_VARS 50000
 
 void om_mix_release(struct opt_mix *x)
 {
@@ -172,8 +183,19 @@ static size_t universe(struct om *m, const struct om_pool *p, const struct cand_
 	size_t n = 0;
 	for (size_t i = 0; i < m->ncat; i++) {
 		const struct cost_instance_type *t = cost_catalog_at(m->o->cat, i);
-		if (cs->drop && (t->gpu_count > 0 || t->gpu_name[0]))
+		/* the open candidates stay on modern types (no older generation than the pool
+		 * allows today) without GPUs, and in the pool's categories unless they open
+		 * those too */
+		if (cs->drop && (t->gpu_count > 0 || t->gpu_name[0] ||
+				 t->generation < p->min_generation))
 			continue;
+		if ((cs->drop & DROP_FAMILY) && !(cs->drop & DROP_CATEGORY) && p->n_categories) {
+			bool in = false;
+			for (size_t k = 0; k < p->n_categories && !in; k++)
+				in = !strcmp(p->categories[k], t->category);
+			if (!in)
+				continue;
+		}
 		if (cs->arch >= 0 && (int)t->arch != cs->arch)
 			continue;
 		if (!cap_type_satisfies(t, &term))
@@ -234,42 +256,65 @@ static int pack(struct om *m, size_t pool, const struct cand_spec *cs, bool righ
 	double *price;
 	memset(pk, 0, sizeof *pk);
 	pk->ntypes = universe(m, p, cs, &pk->tcat, &price);
-	struct cost_pack_group *groups;
 	size_t *gset;
-	size_t ng = pool_groups(m, pool, rightsized, &groups, &gset);
+	size_t ng = pool_groups(m, pool, rightsized, &pk->groups, &gset);
 	int rc = 0;
 	if (pk->ntypes && ng) {
-		struct cost_pack_type *types = ks_calloc(pk->ntypes, sizeof *types);
+		pk->types = ks_calloc(pk->ntypes, sizeof *pk->types);
 		for (size_t t = 0; t < pk->ntypes; t++)
-			types[t] = (struct cost_pack_type){cost_catalog_at(m->o->cat, pk->tcat[t]),
-							   price[t], COST_PACK_UNLIMITED};
-		uint8_t *allowed = ks_calloc(ng * pk->ntypes, 1);
+			pk->types[t] = (struct cost_pack_type){
+				cost_catalog_at(m->o->cat, pk->tcat[t]), price[t], COST_PACK_UNLIMITED};
+		pk->allowed = ks_calloc(ng * pk->ntypes, 1);
 		bool all = true;
 		for (size_t g = 0; g < ng; g++) {
 			const struct om_podset *ps = &m->sets[gset[g]];
+			pk->pods += pk->groups[g].count;
 			for (size_t t = 0; t < pk->ntypes; t++) {
 				/* the other-architecture candidate is priced as if the images ran
 				 * there; whether they do decides its eligibility */
-				bool arch = cs->arch >= 0 || (ps->arch_ok >> types[t].it->arch) & 1;
+				bool arch = cs->arch >= 0 || (ps->arch_ok >> pk->types[t].it->arch) & 1;
 				bool ok = arch && om_class_allows(m, ps->cls, pk->tcat[t]);
-				allowed[g * pk->ntypes + t] = ok;
+				pk->allowed[g * pk->ntypes + t] = ok;
 				all = all && ok;
 			}
 		}
-		struct cost_pack_input in = {
-			.groups = groups, .n_groups = ng, .types = types, .n_types = pk->ntypes,
-			.overhead_cpu_millis = p->ov_cpu_m, .overhead_memory_bytes = p->ov_mem,
-			.overhead_pods = (int)p->ov_pods, .allowed = all ? NULL : allowed,
+		pk->in = (struct cost_pack_input){
+			.groups = pk->groups, .n_groups = ng, .types = pk->types,
+			.n_types = pk->ntypes, .overhead_cpu_millis = p->ov_cpu_m,
+			.overhead_memory_bytes = p->ov_mem, .overhead_pods = (int)p->ov_pods,
+			.allowed = all ? NULL : pk->allowed,
 		};
-		rc = cost_pack_solve(&in, &pk->res, err);
+		rc = cost_pack_solve(&pk->in, &pk->res, err);
 		pk->ran = rc == 0;
-		free(allowed);
-		free(types);
 	}
-	free(groups);
 	free(gset);
 	free(price);
 	return rc;
+}
+
+/* For a small pool: the exact optimum of the packing (GLPK MIP) as the lower bound, and its
+ * node counts when they beat the heuristic's. True when it was proven. */
+static bool prove(struct packed *pk)
+{
+	if (!pk->ran || pk->res.unplaced_pods || pk->pods > EXACT_MAX_PODS ||
+	    pk->in.n_groups > EXACT_MAX_GROUPS)
+		return false;
+	int64_t *nodes = ks_calloc(pk->ntypes, sizeof *nodes);
+	double opt;
+	struct ks_err err = {0};
+	bool ok = cost_pack_exact(&pk->in, pk->res.hourly_usd, EXACT_TIME_MS, EXACT_MAX_VARS, &opt,
+				  nodes, &err) == 0;
+	if (ok) {
+		if (opt < pk->res.hourly_usd - 1e-9) {
+			memcpy(pk->res.nodes_per_type, nodes, pk->ntypes * sizeof *nodes);
+			pk->res.hourly_usd = opt;
+		}
+		pk->res.lower_bound_usd_hr = opt;
+		pk->res.bound_status = COST_PACK_BOUND_OK;
+		pk->res.gap = opt > 0 ? (pk->res.hourly_usd - opt) / opt : 0;
+	}
+	free(nodes);
+	return ok;
 }
 
 static void packed_release(struct packed *pk)
@@ -277,6 +322,9 @@ static void packed_release(struct packed *pk)
 	if (pk->ran)
 		cost_pack_result_release(&pk->res);
 	free(pk->tcat);
+	free(pk->groups);
+	free(pk->types);
+	free(pk->allowed);
 	memset(pk, 0, sizeof *pk);
 }
 
@@ -409,11 +457,11 @@ static void limit_patch(cJSON *spec, const cJSON *pool, const char *res, int64_t
 		    v);
 }
 
-static void build_patch(struct om *m, const struct om_pool *p, const struct cand_spec *cs,
-			enum cost_capacity eff, const struct opt_mix *mix, struct opt_pool *out)
+/* The pool's requirements with the mix's instance types pinned (see optimize.h). */
+static cJSON *pinned_requirements(const struct om_pool *p, const struct cand_spec *cs,
+				  enum cost_capacity eff, const struct opt_mix *mix,
+				  struct opt_pool *out)
 {
-	cJSON *patch = cJSON_CreateObject();
-	cJSON *spec = cJSON_AddObjectToObject(patch, "spec");
 	cJSON *reqs = cJSON_CreateArray();
 	const cJSON *r;
 	unsigned drop = cs->drop | DROP_SHAPE | (cs->arch >= 0 ? DROP_ARCH : 0);
@@ -452,32 +500,52 @@ static void build_patch(struct om *m, const struct om_pool *p, const struct cand
 		const char *c = cost_capacity_name(cs->cap);
 		cJSON_AddItemToArray(reqs, requirement(CAPACITY_KEY, &c, 1));
 	}
-	cJSON *tspec = cJSON_AddObjectToObject(cJSON_AddObjectToObject(spec, "template"), "spec");
-	cJSON_AddItemToObject(tspec, "requirements", reqs);
+	return reqs;
+}
 
+/* The merge patch: requirements pinned to the mix (pin), limits and disruption as the mix
+ * and the roll-over need; NULL in out->patch when nothing needs to change. */
+static void build_patch(struct om *m, const struct om_pool *p, const struct cand_spec *cs,
+			enum cost_capacity eff, const struct opt_mix *mix, bool pin,
+			struct opt_pool *out)
+{
+	cJSON *patch = cJSON_CreateObject();
+	cJSON *spec = cJSON_AddObjectToObject(patch, "spec");
+	if (pin) {
+		cJSON *tspec = cJSON_AddObjectToObject(cJSON_AddObjectToObject(spec, "template"),
+						       "spec");
+		cJSON_AddItemToObject(tspec, "requirements",
+				      pinned_requirements(p, cs, eff, mix, out));
+	}
+	const cJSON *r;
 	/* limits: the old nodes stay until their pods moved, so the pool holds both for a while
 	 * (with the default budget, one node's replacement at a time; at worst all of them) */
-	int64_t peak_cpu = out->current_alloc_cpu_m, peak_mem = out->current_alloc_mem;
+	int64_t mix_cpu = 0, mix_mem = 0;
 	for (size_t i = 0; i < mix->n_items; i++) {
 		const struct cost_instance_type *t = cost_catalog_find(m->o->cat, mix->items[i].type);
 		if (t) {
-			peak_cpu += (int64_t)t->vcpu * 1000 * mix->items[i].nodes;
-			peak_mem += t->memory_mib * 1024 * 1024 * mix->items[i].nodes;
+			mix_cpu += (int64_t)t->vcpu * 1000 * mix->items[i].nodes;
+			mix_mem += t->memory_mib * 1024 * 1024 * mix->items[i].nodes;
 		}
 	}
+	/* without a requirement change nothing is replaced: the pool only grows to the mix */
+	int64_t peak_cpu = pin ? out->current_alloc_cpu_m + mix_cpu
+			       : (mix_cpu > out->current_alloc_cpu_m ? mix_cpu : out->current_alloc_cpu_m);
+	int64_t peak_mem = pin ? out->current_alloc_mem + mix_mem
+			       : (mix_mem > out->current_alloc_mem ? mix_mem : out->current_alloc_mem);
 	limit_patch(spec, p->json, "cpu", peak_cpu, 1000, out);
 	limit_patch(spec, p->json, "memory", peak_mem, (int64_t)1 << 30, out);
 
 	const char *policy = ks_json_str(p->json, "spec.disruption.consolidationPolicy");
 	const char *after = ks_json_str(p->json, "spec.disruption.consolidateAfter");
-	if (policy && !strcmp(policy, "WhenEmpty")) {
+	if (pin && policy && !strcmp(policy, "WhenEmpty")) {
 		cJSON *d = cJSON_AddObjectToObject(spec, "disruption");
 		cJSON_AddStringToObject(d, "consolidationPolicy", "WhenEmptyOrUnderutilized");
 		om_add_risk(out, "consolidationPolicy goes from WhenEmpty to WhenEmptyOrUnderutilized: "
 				 "drift replaces the nodes one by one, and only consolidation merges "
 				 "their pods back onto the recommended mix");
 	}
-	if (after && !strcmp(after, "Never"))
+	if (pin && after && !strcmp(after, "Never"))
 		om_add_risk(out, "consolidateAfter is Never: Karpenter will not merge the "
 				 "replacement nodes, so the pool may keep more nodes than recommended");
 	cJSON_ArrayForEach(r, ks_json_get(p->json, "spec.disruption.budgets")) {
@@ -485,6 +553,10 @@ static void build_patch(struct om *m, const struct om_pool *p, const struct cand
 		if (nodes && (!strcmp(nodes, "0") || !strcmp(nodes, "0%")) && !ks_json_get(r, "schedule"))
 			om_add_risk(out, "a disruption budget of %s nodes blocks drift: the nodes "
 					 "are replaced only when the budget allows it", nodes);
+	}
+	if (!cJSON_GetArraySize(spec)) {
+		cJSON_Delete(patch);
+		return;
 	}
 	out->patch = patch;
 
@@ -618,11 +690,21 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 			best = (int)i;
 	}
 
+	if (best >= 0 && prove(&pk[best])) {
+		struct opt_candidate *c = &out->cands[best];
+		om_mix_release(&c->mix);
+		mix_of(m, &pk[best], specs[best].cap, &c->mix);
+		c->lower_bound_usd_hr = pk[best].res.lower_bound_usd_hr;
+		c->gap_pct = pk[best].res.gap * 100;
+		c->bound_exact = true;
+	}
 	char cur_w[256], rec_w[256], a[32], b[32], s[32];
 	mix_words(cur_w, sizeof cur_w, &out->current);
 	double cur = out->current.hourly_usd;
 	double gain = best >= 0 ? cur - out->cands[best].mix.hourly_usd : 0;
-	bool worth = best >= 0 && ((out->current.nodes == 0 && p->pods > 0) ||
+	/* pending pods: the current nodes do not hold every pod, so the cheapest mix that does
+	 * is the recommendation even when it costs more */
+	bool worth = best >= 0 && (p->pending > 0 || (out->current.nodes == 0 && p->pods > 0) ||
 				   (gain > 1e-9 && gain >= cur * OPT_MIN_SAVING_PCT / 100));
 	if (worth)
 		out->chosen = best;
@@ -647,9 +729,11 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 				 : fmt_str("keep %s (%s a month): no mix saves %.0f%% or more",
 					   cur_w, a, OPT_MIN_SAVING_PCT);
 		if (best >= 0 && out->cands[best].lower_bound_usd_hr >= 0) {
+			out->bound_exact = out->cands[best].bound_exact;
 			out->lower_bound_monthly_usd =
 				out->cands[best].lower_bound_usd_hr * OPT_HOURS_PER_MONTH;
-			if (out->lower_bound_monthly_usd > 0)
+			if (out->lower_bound_monthly_usd > 0 &&
+			    cur * OPT_HOURS_PER_MONTH >= out->lower_bound_monthly_usd)
 				out->gap_pct = (cur * OPT_HOURS_PER_MONTH - out->lower_bound_monthly_usd) /
 					       out->lower_bound_monthly_usd * 100;
 		}
@@ -661,28 +745,40 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		if (c->lower_bound_usd_hr >= 0) {
 			out->lower_bound_monthly_usd = c->lower_bound_usd_hr * OPT_HOURS_PER_MONTH;
 			out->gap_pct = c->gap_pct;
+			out->bound_exact = c->bound_exact;
 		}
 		mix_words(rec_w, sizeof rec_w, &c->mix);
 		fmt_money(a, sizeof a, cur * OPT_HOURS_PER_MONTH);
 		fmt_money(b, sizeof b, c->mix.hourly_usd * OPT_HOURS_PER_MONTH);
 		fmt_money(s, sizeof s, out->monthly_savings_usd);
 		char gap[64] = "";
-		if (isfinite(out->gap_pct))
+		if (out->bound_exact && out->gap_pct < 0.05)
+			snprintf(gap, sizeof gap, "; proven optimal (exact MIP)");
+		else if (isfinite(out->gap_pct))
 			snprintf(gap, sizeof gap, "; within %.1f%% of the lower bound", out->gap_pct);
-		if (out->chosen == 0 && !cs->drop) {
-			out->verdict = fmt_str("%s → %s: %s → %s a month, saves %s (%.0f%%), with "
-					       "its requirements as they are: consolidation should "
-					       "get there%s",
-					       cur_w, rec_w, a, b, s,
-					       cur > 0 ? (cur - c->mix.hourly_usd) / cur * 100 : 0, gap);
-			om_add_risk(out, "no requirement change: if Karpenter has not consolidated "
-					 "to this mix, something blocks it (do-not-disrupt pods, "
-					 "budgets, PDBs) — kswarm analyze names it");
+		double pct = cur > 0 ? (cur - c->mix.hourly_usd) / cur * 100 : 0;
+		char change[160];
+		if (out->monthly_savings_usd >= 0) {
+			snprintf(change, sizeof change, "saves %s (%.0f%%)", s, pct);
 		} else {
-			out->verdict = fmt_str("%s → %s: %s → %s a month, saves %s (%.0f%%)%s",
-					       cur_w, rec_w, a, b, s,
-					       cur > 0 ? (cur - c->mix.hourly_usd) / cur * 100 : 0, gap);
-			build_patch(m, p, cs, eff, &c->mix, out);
+			fmt_money(s, sizeof s, -out->monthly_savings_usd);
+			snprintf(change, sizeof change, "%s more, to run the %lld pending pod%s", s,
+				 (long long)p->pending, p->pending == 1 ? "" : "s");
+		}
+		if (out->chosen == 0 && !cs->drop) {
+			out->verdict = fmt_str("%s → %s: %s → %s a month, %s, with its requirements "
+					       "as they are%s%s", cur_w, rec_w, a, b, change,
+					       p->pending ? "" : ": consolidation should get there", gap);
+			build_patch(m, p, cs, eff, &c->mix, false, out);
+			if (!p->pending)
+				om_add_risk(out, "no requirement change: if Karpenter has not "
+						 "consolidated to this mix, something blocks it "
+						 "(do-not-disrupt pods, budgets, PDBs) — kswarm analyze "
+						 "names it");
+		} else {
+			out->verdict = fmt_str("%s → %s: %s → %s a month, %s%s", cur_w, rec_w, a, b,
+					       change, gap);
+			build_patch(m, p, cs, eff, &c->mix, true, out);
 			om_add_risk(out, "the pool is pinned to %zu instance type%s: Karpenter has "
 					 "fewer fallbacks when a type has no capacity in a zone",
 				    c->mix.n_items, c->mix.n_items == 1 ? "" : "s");

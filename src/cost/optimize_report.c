@@ -28,6 +28,11 @@ static cJSON *num_or_null(double v, bool ok)
 	return ok && isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
+static cJSON *bound_method(bool have, bool exact)
+{
+	return !have ? cJSON_CreateNull() : cJSON_CreateString(exact ? "exact" : "lp");
+}
+
 static cJSON *mix_json(const struct opt_mix *x)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -76,6 +81,8 @@ static cJSON *pool_json(const struct opt_pool *p)
 			      num_or_null(cents(p->lower_bound_monthly_usd),
 					  p->lower_bound_monthly_usd >= 0));
 	cJSON_AddItemToObject(o, "gap_pct", num_or_null(round(p->gap_pct * 100) / 100, true));
+	cJSON_AddItemToObject(o, "lower_bound_method", bound_method(p->lower_bound_monthly_usd >= 0,
+								    p->bound_exact));
 	cJSON *alts = cJSON_AddArrayToObject(o, "alternatives");
 	for (size_t i = 0; i < p->n_cands; i++) {
 		const struct opt_candidate *c = &p->cands[i];
@@ -91,6 +98,8 @@ static cJSON *pool_json(const struct opt_pool *p)
 				      num_or_null(cents(c->lower_bound_usd_hr * OPT_HOURS_PER_MONTH),
 						  c->lower_bound_usd_hr >= 0));
 		cJSON_AddItemToObject(a, "gap_pct", num_or_null(round(c->gap_pct * 100) / 100, true));
+		cJSON_AddItemToObject(a, "lower_bound_method",
+				      bound_method(c->lower_bound_usd_hr >= 0, c->bound_exact));
 		cJSON_AddItemToObject(a, "why_not", c->why_not ? cJSON_CreateString(c->why_not)
 							       : cJSON_CreateNull());
 		cJSON_AddItemToArray(alts, a);
@@ -204,9 +213,9 @@ static void mix_cell(char *buf, size_t n, const struct opt_mix *x)
 
 static void row(struct ks_buf *b, const char *label, const struct opt_mix *x, const char *extra)
 {
-	char mix[44];
+	char mix[42];
 	mix_cell(mix, sizeof mix, x);
-	ks_buf_appendf(b, "  %-24s %5lld  %-43s %9.4f %10.2f%s%s\n", label, (long long)x->nodes, mix,
+	ks_buf_appendf(b, "  %-26s %5lld  %-41s %9.4f %10.2f%s%s\n", label, (long long)x->nodes, mix,
 		       x->hourly_usd, x->hourly_usd * OPT_HOURS_PER_MONTH, extra ? "  " : "",
 		       extra ? extra : "");
 }
@@ -224,7 +233,7 @@ static void pool_text(struct ks_buf *b, const struct opt_pool *p, const struct s
 		ks_buf_appendf(b, ", DaemonSet overhead %s vCPU %s in %lld pod%s a node", cpu, mem,
 			       (long long)p->overhead_pods, p->overhead_pods == 1 ? "" : "s");
 	}
-	ks_buf_appendf(b, "\n%s  %-24s %5s  %-43s %9s %10s%s\n", s->dim, "", "NODES", "MIX", "$/HOUR",
+	ks_buf_appendf(b, "\n%s  %-26s %5s  %-41s %9s %10s%s\n", s->dim, "", "NODES", "MIX", "$/HOUR",
 		       "$/MONTH", s->off);
 	row(b, "current", &p->current, NULL);
 	char extra[96] = "";
@@ -232,7 +241,8 @@ static void pool_text(struct ks_buf *b, const struct opt_pool *p, const struct s
 		snprintf(extra, sizeof extra, "saves $%.2f a month", p->monthly_savings_usd);
 	row(b, "recommended", &p->recommended, extra[0] ? extra : NULL);
 	if (p->lower_bound_monthly_usd >= 0)
-		ks_buf_appendf(b, "  %-24s %5s  %-43s %9.4f %10.2f  gap %.1f%%\n", "lower bound (LP)",
+		ks_buf_appendf(b, "  %-26s %5s  %-41s %9.4f %10.2f  gap %.1f%%\n",
+			       p->bound_exact ? "optimum (exact MIP)" : "lower bound (LP)",
 			       "", "", p->lower_bound_monthly_usd / OPT_HOURS_PER_MONTH,
 			       p->lower_bound_monthly_usd, isfinite(p->gap_pct) ? p->gap_pct : 0.0);
 	if (p->has_rightsized)
