@@ -590,6 +590,34 @@ static void mix_words(char *buf, size_t n, const struct opt_mix *x)
 		snprintf(buf, n, "no nodes");
 }
 
+/* A mix of both architectures while some pods' images were seen on one only: Karpenter
+ * knows nothing of that unless the pods say it with a kubernetes.io/arch selector. */
+static void mixed_arch_risk(struct om *m, size_t pi, const struct opt_mix *mix,
+			    struct opt_pool *out)
+{
+	unsigned archs = 0;
+	for (size_t i = 0; i < mix->n_items; i++) {
+		const struct cost_instance_type *t = cost_catalog_find(m->o->cat, mix->items[i].type);
+		if (t)
+			archs |= 1u << t->arch;
+	}
+	if (archs != 3)
+		return;
+	for (size_t k = 0; k < m->n_sets; k++) {
+		const struct om_podset *ps = &m->sets[k];
+		if (ps->pool != pi || ps->arch_ok == 3)
+			continue;
+		const struct om_workload *W = &m->workloads[ps->workload];
+		om_add_risk(out, "the mix has amd64 and arm64 nodes, and the images of %s %s/%s were "
+				 "only seen on %s: give its pods a kubernetes.io/arch node selector, or "
+				 "Karpenter may place them on the other architecture",
+			    W->kind, W->ns, W->name,
+			    cost_arch_name(ps->arch_ok == 1u << COST_ARCH_ARM64 ? COST_ARCH_ARM64
+									       : COST_ARCH_AMD64));
+		return;
+	}
+}
+
 void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 {
 	struct om_pool *p = &m->pools[pi];
@@ -779,6 +807,7 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 			out->verdict = fmt_str("%s → %s: %s → %s a month, %s%s", cur_w, rec_w, a, b,
 					       change, gap);
 			build_patch(m, p, cs, eff, &c->mix, true, out);
+			mixed_arch_risk(m, pi, &c->mix, out);
 			om_add_risk(out, "the pool is pinned to %zu instance type%s: Karpenter has "
 					 "fewer fallbacks when a type has no capacity in a zone",
 				    c->mix.n_items, c->mix.n_items == 1 ? "" : "s");
