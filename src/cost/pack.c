@@ -81,6 +81,21 @@ static inline bool may_run(const struct problem *k, size_t g, size_t t)
 	return !k->allowed || k->allowed[g * k->nt + t];
 }
 
+/* the most pods of group g one node may run: its cap, INT64_MAX without one */
+static inline int64_t group_cap(const struct problem *k, size_t g)
+{
+	return k->g[g].max_per_node > 0 ? k->g[g].max_per_node : INT64_MAX;
+}
+
+/* pods of group g on node n */
+static int64_t node_count(const struct node *n, size_t g)
+{
+	for (size_t i = 0; i < n->n; i++)
+		if (n->it[i].g == g)
+			return n->it[i].k;
+	return 0;
+}
+
 /* every pod on node n may run on type t */
 static bool node_may_run(const struct problem *k, const struct node *n, size_t t)
 {
@@ -90,8 +105,9 @@ static bool node_may_run(const struct problem *k, const struct node *n, size_t t
 	return true;
 }
 
-/* the most pods of g one empty node of type t holds (0 when g may not run on t) */
-static int64_t per_node(const struct problem *k, size_t g, size_t t)
+/* the most pods of g that fit an empty node of type t, the cap aside (0 when g may not
+ * run on t) */
+static int64_t fit_per_node(const struct problem *k, size_t g, size_t t)
 {
 	int64_t n = k->cap_pods[t];
 	if (n <= 0 || !may_run(k, g, t))
@@ -103,6 +119,13 @@ static int64_t per_node(const struct problem *k, size_t g, size_t t)
 	return n;
 }
 
+/* the most pods of g one empty node of type t holds: k_gt (pack.h), the cap counted */
+static int64_t per_node(const struct problem *k, size_t g, size_t t)
+{
+	int64_t n = fit_per_node(k, g, t), cap = group_cap(k, g);
+	return n < cap ? n : cap;
+}
+
 /* the pod's largest share of an empty node of type t */
 static double pod_size(const struct problem *k, size_t g, size_t t)
 {
@@ -112,6 +135,25 @@ static double pod_size(const struct problem *k, size_t g, size_t t)
 	if (k->cap_mem[t] > 0 && (double)k->g[g].memory_bytes / (double)k->cap_mem[t] > s)
 		s = (double)k->g[g].memory_bytes / (double)k->cap_mem[t];
 	return s;
+}
+
+/* Does the LP get a y_gt <= k_gt x_t row? Only where it cuts (k_gt below the real ratio
+ * 1 / size, which the resource rows already give) and k_gt is small or set by the group's
+ * cap per node (a cap always gets its row). */
+static bool count_row(const struct problem *k, size_t g, size_t t)
+{
+	int64_t kk = per_node(k, g, t);
+	if (kk == 0 || (double)kk * pod_size(k, g, t) >= 1.0 - 1e-9)
+		return false;
+	return kk <= COUNT_ROW_MAX_K || kk < fit_per_node(k, g, t);
+}
+
+/* the most pods of g the LP lets one node of t hold: k_gt with its row, else 1 / size */
+static double lp_per_node(const struct problem *k, size_t g, size_t t)
+{
+	if (per_node(k, g, t) == 0)
+		return 0;
+	return count_row(k, g, t) ? (double)per_node(k, g, t) : 1.0 / pod_size(k, g, t);
 }
 
 static bool type_room(const struct problem *k, const int64_t *used, size_t t)
@@ -148,6 +190,10 @@ static int validate(const struct cost_pack_input *in, struct ks_err *err)
 		if (g->cpu_millis < 0 || g->memory_bytes < 0 || g->count < 0)
 			return ks_err_set(err, KS_EINVAL,
 					  "packing: pod group %zu '%s': negative request or count",
+					  i, name);
+		if (g->max_per_node < 0)
+			return ks_err_set(err, KS_EINVAL,
+					  "packing: pod group %zu '%s': negative pods per node cap",
 					  i, name);
 		if (g->count > COST_PACK_MAX_PODS - total)
 			return ks_err_set(err, KS_EINVAL, "packing: more than %d pods in all",
@@ -215,9 +261,15 @@ static bool lp_covers(const struct problem *k, size_t u, size_t t)
 		    k->cap_pods[u] == k->cap_pods[t] && pu == pt;
 	if (same && u > t)
 		return false;
-	for (size_t g = 0; g < k->ng; g++)
+	for (size_t g = 0; g < k->ng; g++) {
 		if ((double)per_node(k, g, u) / pu < (double)per_node(k, g, t) / pt)
 			return false;
+		/* u's k_gu row must also hold what t's resource rows alone let y_gt reach when
+		 * t has no row (a cap that binds on u but not on t) */
+		if (count_row(k, g, u) &&
+		    (double)per_node(k, g, u) / pu * (1 + 1e-8) < lp_per_node(k, g, t) / pt)
+			return false;
+	}
 	return true;
 }
 
@@ -257,8 +309,12 @@ static void problem_init(struct problem *k, const struct cost_pack_input *in)
 		for (size_t t = 0; t < nt; t++)
 			if (per_node(k, g, t) > 0 && k->max_nodes[t] != 0) {
 				k->placeable[g] = true;
-				if (k->price[t] * pod_size(k, g, t) < best)
-					best = k->price[t] * pod_size(k, g, t);
+				/* a capped pod takes at least 1 / cap of a node */
+				double share = pod_size(k, g, t);
+				if (1.0 / (double)group_cap(k, g) > share)
+					share = 1.0 / (double)group_cap(k, g);
+				if (k->price[t] * share < best)
+					best = k->price[t] * share;
 			}
 		k->value[g] = k->placeable[g] ? best : 0; /* the proxy; duals replace it */
 	}
@@ -376,9 +432,8 @@ static int solve_lp(const struct problem *k, double *bound, double *duals, doubl
 				PUT(r + 1, col,
 				    (double)k->g[g].memory_bytes / (double)k->cap_mem[t]);
 			PUT(r + 2, col, 1.0 / (double)k->cap_pods[t]);
-			/* a count row only where the floor cuts (k < 1 / size) and k is small */
-			int64_t kk = per_node(k, g, t);
-			if (kk <= COUNT_ROW_MAX_K && (double)kk * pod_size(k, g, t) < 1.0 - 1e-9) {
+			if (count_row(k, g, t)) {
+				int64_t kk = per_node(k, g, t);
 				int rr = glp_add_rows(lp, 1);
 				glp_set_row_bnds(lp, rr, GLP_UP, 0, 0);
 				PUT(rr, col, 1.0 / (double)kk);
@@ -489,7 +544,8 @@ static void node_sub(const struct problem *k, struct node *n, uint32_t g, int64_
 		}
 }
 
-/* how many more pods of g fit on n (0 when g may not run on its type) */
+/* how many more pods of g fit on n, within g's cap per node (0 when g may not run on its
+ * type) */
 static int64_t node_room(const struct problem *k, const struct node *n, size_t g)
 {
 	size_t t = n->type;
@@ -501,6 +557,8 @@ static int64_t node_room(const struct problem *k, const struct node *n, size_t g
 		r = (k->cap_cpu[t] - n->cpu) / gr->cpu_millis;
 	if (gr->memory_bytes > 0 && (k->cap_mem[t] - n->mem) / gr->memory_bytes < r)
 		r = (k->cap_mem[t] - n->mem) / gr->memory_bytes;
+	if (gr->max_per_node > 0 && gr->max_per_node - node_count(n, g) < r)
+		r = gr->max_per_node - node_count(n, g);
 	return r < 0 ? 0 : r;
 }
 
@@ -552,6 +610,8 @@ static size_t fill(const struct problem *k, size_t t, const int64_t *rem, struct
 			continue;
 		int64_t take = rem[g] < pods ? rem[g] : pods;
 		const struct cost_pack_group *gr = &k->g[g];
+		if (group_cap(k, g) < take)
+			take = group_cap(k, g);
 		if (gr->cpu_millis > 0 && cpu / gr->cpu_millis < take)
 			take = cpu / gr->cpu_millis;
 		if (gr->memory_bytes > 0 && mem / gr->memory_bytes < take)
@@ -585,7 +645,8 @@ struct fill_search {
 	void *arg;
 };
 
-/* no group of the order can take one more pod of the node's room left */
+/* no group of the order can take one more pod of the node's room left (or within its
+ * cap) */
 static bool fill_is_maximal(const struct fill_search *f, int64_t cpu, int64_t mem, int64_t pods)
 {
 	if (pods <= 0)
@@ -599,7 +660,7 @@ static bool fill_is_maximal(const struct fill_search *f, int64_t cpu, int64_t me
 		for (size_t j = 0; j < f->ncur; j++)
 			if (f->cur[j].g == g)
 				taken = f->cur[j].k;
-		if (f->rem[g] > taken)
+		if (f->rem[g] > taken && taken < group_cap(f->k, g))
 			return false;
 	}
 	return true;
@@ -613,6 +674,8 @@ static void fill_dfs(struct fill_search *f, size_t i, int64_t cpu, int64_t mem, 
 	for (; i < f->n_ord && pods > 0; i++) {
 		const struct cost_pack_group *gr = &k->g[f->ord[i]];
 		most = f->rem[f->ord[i]] < pods ? f->rem[f->ord[i]] : pods;
+		if (group_cap(k, f->ord[i]) < most)
+			most = group_cap(k, f->ord[i]);
 		if (gr->cpu_millis > 0 && cpu / gr->cpu_millis < most)
 			most = cpu / gr->cpu_millis;
 		if (gr->memory_bytes > 0 && mem / gr->memory_bytes < most)
@@ -784,12 +847,13 @@ static int cmp_util(const void *a, const void *b)
 }
 
 /* The LP's split, rounded. For each type t: share_g = the whole pods y_gt puts on t; N =
- * the nodes those need by the tightest resource, rounded up — or, with round_down 0.5, to
- * the nearest (a type the LP gives 1.3 nodes then gets one, not two: at 2,000 pods the
- * better of the two roundings, at 150,000 pods about even; both are tried); each of N
- * nodes gets
- * floor(share_g / N) pods of every group — which always fits, since N nodes hold the whole
- * share — and the remainder goes one pod a node to the nodes it leaves least full. Dealing
+ * the nodes those need by the tightest resource (or, with a cap per node, by
+ * share_g / cap_g, which the LP's k_gt row keeps x_t above), rounded up — or, with
+ * round_down 0.5, to the nearest (a type the LP gives 1.3 nodes then gets one, not two: at
+ * 2,000 pods the better of the two roundings, at 150,000 pods about even; both are tried);
+ * each of N nodes gets floor(share_g / N) pods of every group — which always fits, since
+ * N nodes hold the whole share, and stays within the cap — and the remainder goes one pod
+ * a node to the nodes it leaves least full (with room for it, the cap counted). Dealing
  * the remainders out in turn instead left nodes full in cpu with memory to spare and the
  * other way round: 16% of the pods left over at 150,000 pods, a 2.7% gap instead of 0.8%.
  * Then the pods left over (and the LP's fractions) go into the slack of those nodes, first
@@ -799,7 +863,7 @@ static void construct_lp(const struct problem *k, const double *assign, double r
 {
 	int64_t *share = ks_calloc(k->ng + 1, sizeof *share);
 	for (size_t t = 0; t < k->nt; t++) {
-		double need_cpu = 0, need_mem = 0, need_pods = 0;
+		double need_cpu = 0, need_mem = 0, need_pods = 0, need_capped = 0;
 		for (size_t g = 0; g < k->ng; g++) {
 			share[g] = (int64_t)floor(assign[g * k->nt + t] + 1e-6);
 			if (share[g] > s->rem[g])
@@ -807,10 +871,14 @@ static void construct_lp(const struct problem *k, const double *assign, double r
 			need_cpu += (double)(share[g] * k->g[g].cpu_millis);
 			need_mem += (double)(share[g] * k->g[g].memory_bytes);
 			need_pods += (double)share[g];
+			if ((double)share[g] / (double)group_cap(k, g) > need_capped)
+				need_capped = (double)share[g] / (double)group_cap(k, g);
 		}
 		if (need_pods == 0 || k->cap_pods[t] <= 0)
 			continue;
 		double need = need_pods / (double)k->cap_pods[t];
+		if (need_capped > need)
+			need = need_capped;
 		if (k->cap_cpu[t] > 0 && need_cpu / (double)k->cap_cpu[t] > need)
 			need = need_cpu / (double)k->cap_cpu[t];
 		if (k->cap_mem[t] > 0 && need_mem / (double)k->cap_mem[t] > need)
@@ -885,9 +953,21 @@ static void construct_lp(const struct problem *k, const double *assign, double r
 
 /* ---- improvement -------------------------------------------------------------------- */
 
+/* a and b together hold no more pods of any group than its cap per node */
+static bool within_caps(const struct problem *k, const struct node *a, const struct node *b)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		uint32_t g = a->it[i].g;
+		int64_t cap = k->g[g].max_per_node;
+		if (cap > 0 && a->it[i].k + node_count(b, g) > cap)
+			return false;
+	}
+	return true;
+}
+
 /* the cheapest type with room that holds the load of nodes a and b (b may be NULL) and on
- * which every pod of them may run, given that a's and b's types each give back one node;
- * SIZE_MAX when none is cheaper than below_price */
+ * which every pod of them may run, with no group over its cap per node, given that a's and
+ * b's types each give back one node; SIZE_MAX when none is cheaper than below_price */
 static size_t cheapest_holding(const struct problem *k, const struct sol *s,
 			       const struct node *a, const struct node *b, double below_price)
 {
@@ -909,6 +989,8 @@ static size_t cheapest_holding(const struct problem *k, const struct sol *s,
 			continue;
 		if (k->allowed && !(node_may_run(k, a, t) && (!b || node_may_run(k, b, t))))
 			continue;
+		if (b && !within_caps(k, a, b))
+			return SIZE_MAX; /* the same on every type */
 		best = t;
 		bp = k->price[t];
 	}
@@ -1422,7 +1504,7 @@ int cost_pack_lower_bound(const struct cost_pack_input *in, double *bound, struc
 }
 
 /* The maximal patterns of one type, enumerated depth-first: how many pods of each group one
- * node holds, no group able to take one more. */
+ * node holds (at most its cap per node), no group able to take one more. */
 struct patterns {
 	const struct problem *k;
 	size_t t;
@@ -1442,7 +1524,7 @@ static void enum_patterns(struct patterns *e, size_t g, int64_t cpu, int64_t mem
 		bool any = false;
 		for (size_t h = 0; h < k->ng; h++) {
 			any |= e->cur[h] > 0;
-			if (e->cur[h] < k->g[h].count && pods >= 1 &&
+			if (e->cur[h] < k->g[h].count && e->cur[h] < group_cap(k, h) && pods >= 1 &&
 			    k->g[h].cpu_millis <= cpu && k->g[h].memory_bytes <= mem &&
 			    may_run(k, h, e->t))
 				return; /* not maximal */
@@ -1461,6 +1543,8 @@ static void enum_patterns(struct patterns *e, size_t g, int64_t cpu, int64_t mem
 	}
 	const struct cost_pack_group *gr = &k->g[g];
 	int64_t most = gr->count < pods ? gr->count : pods;
+	if (group_cap(k, g) < most)
+		most = group_cap(k, g);
 	if (gr->cpu_millis > 0 && cpu / gr->cpu_millis < most)
 		most = cpu / gr->cpu_millis;
 	if (gr->memory_bytes > 0 && mem / gr->memory_bytes < most)

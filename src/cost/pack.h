@@ -19,6 +19,19 @@
  * lets them, which packing each class of pods apart would forbid; a group allowed on no
  * type it fits is reported unplaced, COST_PACK_TOO_BIG.
  *
+ * Pods per node. A group may say "at most N of my pods on any one node"
+ * (cost_pack_group.max_per_node: a topologySpreadConstraint on kubernetes.io/hostname with
+ * DoNotSchedule and maxSkew N, or a required anti-affinity on the hostname against its own
+ * labels, N = 1; 0: no cap). The cap is the same on every type, so "the most pods of g one
+ * node of t holds" (k_gt below) is min(what fits, cap) everywhere, and everything that puts
+ * pods of g on a node honours it: the fills ("take as many of g as fit", at most the cap),
+ * the LP's split (a type gets at least share_g / cap nodes, so each node's equal part is
+ * within the cap), the greedy and the starts, the slack fills and every improvement pass
+ * (pods move only into a node's room for g, which counts the cap; two nodes merge only when
+ * no group has more than its cap on both together; a node changing type keeps its pods, so
+ * its counts), and the exact MIP's patterns (at most the cap of g each). Pruning types is
+ * unaffected: a node of a dominated type swapped for the larger one runs the same pods.
+ *
  * The heuristic (cost_pack_solve). Pods are never expanded one by one: nodes hold
  * (group, count) items, a node is filled group by group ("take as many of g as fit"), and a
  * filled node's pattern is repeated as often as the remaining counts allow.
@@ -54,9 +67,11 @@
  *                 sum_g mem_g y_gt <= M_t x_t              for every type t   (memory)
  *                 sum_g y_gt       <= P_t x_t              for every type t   (pods)
  *                 y_gt <= k_gt x_t  where k_gt = floor(min(C_t/cpu_g, M_t/mem_g, P_t)),
- *                                   the most pods of g one node of t can hold (a row only
- *                                   where it cuts: k_gt <= 32 and below the real ratio;
- *                                   fewer rows only make the bound weaker, never wrong)
+ *                                   or the group's cap when that is less: the most pods
+ *                                   of g one node of t can hold (a row only where it
+ *                                   cuts: below the real ratio and k_gt <= 32 or set by
+ *                                   the cap; fewer rows only make the bound weaker,
+ *                                   never wrong)
  *                 x_t <= cap_t.
  * Validity: take any feasible packing, let x_t be its number of nodes of type t and y_gt its
  * number of g pods on them. Every pod is somewhere (first row). Each node of type t holds
@@ -67,7 +82,10 @@
  * packing holds every pod (the caps are too small). With an allowed matrix the argument is
  * the same: a packing puts g's pods only on types g is allowed on, so its y_gt is 0 for every
  * forbidden pair, and leaving those columns out cuts off no packing; k_gt rows exist only
- * for the y_gt that do.
+ * for the y_gt that do. With a cap on pods per node, every node of a packing holds at most
+ * cap_g pods of g, so summing over its x_t nodes of type t, y_gt <= cap_g x_t: the capped
+ * k_gt row holds for every packing, and the bound stays valid. A cap always cuts (the
+ * resource rows alone let y_gt reach x_t / size), so its row is always there.
  * Why this LP. The plain per-resource LP (total cpu, memory and pod slots covered by the mix)
  * is this one without the "fits" and k_gt rows, summed over the types: it lets a 7-core pod use
  * the spare cores of 2-core nodes and lets memory-hungry pods live on cheap cpu-heavy types,
@@ -83,6 +101,8 @@
  * LP also leaves out a type t when an uncapped type u is at least as large in every resource
  * and offers at least as much of each (and of every k_gt) per dollar: any LP point using t
  * maps to one as cheap using u instead (x_u += x_t p_t / p_u), so the optimum is the same.
+ * (Where t has no k_gt row its y_gt is held only by the resource rows, to x_t / size: that
+ * ratio is what u's k_gu row must cover per dollar.)
  * (k_gt is 0 for a forbidden pair, so "as much of every k_gt per dollar" already says that
  * every group with a y_gt has a y_gu: a type that a group needs is kept.)
  * Within a family the larger sizes usually cover the smaller ones (the DaemonSet overhead
@@ -90,8 +110,8 @@
  *
  * The exact optimum (cost_pack_exact), for small cases: the configuration integer program.
  * Every maximal pattern of every type is enumerated in integers (how many pods of each group
- * one node holds, no group able to take one more; never more than the group has; only
- * groups allowed on the type); then
+ * one node holds, no group able to take one more; never more than the group has nor than
+ * its cap per node; only groups allowed on the type); then
  *     minimise sum_p p_t(p) z_p   subject to   sum_p a_gp z_p >= n_g,   z_p integer >= 0,
  *     sum_{p of type t} z_p <= cap_t,   z_p <= floor(upper / p_t(p)),
  * solved by glp_intopt. It is exact: a packing's nodes each run a sub-pattern of some
@@ -126,6 +146,9 @@ struct cost_pack_group {
 	int64_t cpu_millis;
 	int64_t memory_bytes;
 	int64_t count;
+	/* at most this many of them on any one node (hostname spread or anti-affinity);
+	 * 0: no cap */
+	int64_t max_per_node;
 };
 
 /* A candidate node type: the catalog's allocatable resources and max pods, the caller's
@@ -204,9 +227,9 @@ struct cost_pack_result {
 };
 
 /* Pack in's pods: the heuristic's node mix, the LP bound and the gap. 0, or KS_EINVAL for
- * a bad input (negative request or count, a price that is not > 0, no types, a NULL type,
- * too many groups/types/pods). Pods that cannot be placed are listed in out->unplaced, not
- * an error. */
+ * a bad input (negative request, count or cap per node, a price that is not > 0, no types,
+ * a NULL type, too many groups/types/pods). Pods that cannot be placed are listed in
+ * out->unplaced, not an error. */
 int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *out,
 		    struct ks_err *err);
 void cost_pack_result_release(struct cost_pack_result *r);
