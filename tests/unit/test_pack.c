@@ -26,8 +26,8 @@ static struct cost_instance_type mk_type(const char *name, int64_t cpu_millis, i
 					   .alloc_memory_mib = mem_mib, .max_pods = max_pods};
 }
 
-/* every pod placed once, on a type its group is allowed on, no node over its type's
- * allocatable, counts and cost consistent */
+/* every pod placed once, on a type its group is allowed on, never more of a group on one
+ * node than its cap, no node over its type's allocatable, counts and cost consistent */
 static void check_result(const struct cost_pack_input *in, const struct cost_pack_result *r)
 {
 	int64_t *placed = calloc(in->n_groups + 1, sizeof *placed);
@@ -43,6 +43,10 @@ static void check_result(const struct cost_pack_input *in, const struct cost_pac
 			if (in->allowed && !in->allowed[pl->group * in->n_types + sh->type])
 				fail_msg("group %zu placed on type %zu, where it is not allowed",
 					 pl->group, sh->type);
+			int64_t cap = in->groups[pl->group].max_per_node;
+			if (cap > 0 && pl->pods > cap)
+				fail_msg("%lld pods of group %zu on one node, over its cap %lld",
+					 (long long)pl->pods, pl->group, (long long)cap);
 			cpu += pl->pods * in->groups[pl->group].cpu_millis;
 			mem += pl->pods * in->groups[pl->group].memory_bytes;
 			pods += pl->pods;
@@ -537,6 +541,128 @@ static void glpk_is_quiet(void **state)
 	free(dir);
 }
 
+/* the most pods of group g on one node of the result */
+static int64_t most_per_node(const struct cost_pack_result *r, size_t g)
+{
+	int64_t most = 0;
+	for (size_t p = 0; p < r->n_placements; p++)
+		if (r->placements[p].group == g && r->placements[p].pods > most)
+			most = r->placements[p].pods;
+	return most;
+}
+
+/* anti-affinity (cap 1): 5 small pods that would share one node get a node each, the
+ * cheapest that holds one; the LP's k_gt row (y <= 1 x) makes the bound exact */
+static void cap_one_per_node(void **state)
+{
+	(void)state;
+	struct cost_instance_type s = mk_type("s.large", 2000, 8192, 29);
+	struct cost_instance_type l = mk_type("l.2xlarge", 8000, 32768, 58);
+	struct cost_pack_type types[] = {
+		{.it = &s, .price_usd_hr = 0.10, .max_nodes = -1},
+		{.it = &l, .price_usd_hr = 0.40, .max_nodes = -1},
+	};
+	struct cost_pack_group groups[] = {{.name = "api", .cpu_millis = 500,
+					    .memory_bytes = GIB, .count = 5}};
+	struct cost_pack_input in = {.groups = groups, .n_groups = 1, .types = types,
+				     .n_types = 2};
+	struct cost_pack_result r;
+	solve(&in, &r); /* no cap: 2 + 3 pods on two small nodes (or one large: the same $) */
+	assert_true(fabs(r.hourly_usd - 0.20) < 1e-9);
+	cost_pack_result_release(&r);
+
+	groups[0].max_per_node = 1;
+	solve(&in, &r);
+	assert_int_equal(r.nodes, 5);
+	assert_int_equal(r.nodes_per_type[0], 5);
+	assert_int_equal(most_per_node(&r, 0), 1);
+	assert_true(fabs(r.hourly_usd - 0.50) < 1e-9);
+	assert_int_equal(r.bound_status, COST_PACK_BOUND_OK);
+	assert_true(fabs(r.lower_bound_usd_hr - 0.50) < 1e-9);
+	assert_true(fabs(r.gap) < 1e-9);
+	int64_t per_type[2];
+	assert_true(fabs(exact(&in, r.hourly_usd, per_type) - 0.50) < 1e-9);
+	assert_int_equal(per_type[0], 5);
+	assert_true(fabs(exact(&in, 0, NULL) - 0.50) < 1e-9); /* no upper bound given */
+	double b = 0;
+	assert_int_equal(cost_pack_lower_bound(&in, &b, NULL), 0);
+	assert_true(fabs(b - 0.50) < 1e-9);
+	cost_pack_result_release(&r);
+
+	/* a cap above the count changes nothing; cap 3: two nodes, at most 3 on each */
+	groups[0].max_per_node = 9;
+	solve(&in, &r);
+	assert_true(fabs(r.hourly_usd - 0.20) < 1e-9);
+	cost_pack_result_release(&r);
+	groups[0].max_per_node = 3;
+	solve(&in, &r);
+	assert_true(fabs(r.hourly_usd - 0.20) < 1e-9);
+	assert_true(most_per_node(&r, 0) <= 3);
+	cost_pack_result_release(&r);
+
+	/* only 3 small nodes may be bought: the other 2 pods need large nodes, one each */
+	groups[0].max_per_node = 1;
+	types[0].max_nodes = 3;
+	solve(&in, &r);
+	assert_int_equal(r.nodes_per_type[0], 3);
+	assert_int_equal(r.nodes_per_type[1], 2);
+	assert_true(fabs(r.hourly_usd - 1.10) < 1e-9);
+	assert_true(fabs(r.lower_bound_usd_hr - 1.10) < 1e-9);
+	assert_true(fabs(exact(&in, r.hourly_usd, NULL) - 1.10) < 1e-9);
+	cost_pack_result_release(&r);
+
+	/* and with no large type allowed either, 2 pods are left without a node */
+	types[1].max_nodes = 0;
+	solve(&in, &r);
+	assert_int_equal(r.nodes, 3);
+	assert_int_equal(r.unplaced_pods, 2);
+	assert_int_equal(r.unplaced[0].reason, COST_PACK_NO_CAPACITY);
+	assert_int_equal(r.bound_status, COST_PACK_BOUND_INFEASIBLE);
+	cost_pack_result_release(&r);
+}
+
+/* a spread group (at most 2 a node) and an uncapped one share nodes: 10 spread pods need 5
+ * nodes, and the batch pods ride in their slack instead of on nodes of their own */
+static void cap_mixed_groups(void **state)
+{
+	(void)state;
+	struct cost_instance_type a = mk_type("a.xlarge", 4000, 16384, 58);
+	struct cost_pack_type types[] = {{.it = &a, .price_usd_hr = 0.20, .max_nodes = -1}};
+	struct cost_pack_group groups[] = {
+		{.name = "spread", .cpu_millis = 1000, .memory_bytes = GIB, .count = 10,
+		 .max_per_node = 2},
+		{.name = "batch", .cpu_millis = 500, .memory_bytes = GIB, .count = 10},
+	};
+	struct cost_pack_input in = {.groups = groups, .n_groups = 2, .types = types,
+				     .n_types = 1};
+	struct cost_pack_result r;
+	solve(&in, &r); /* 15 cores: 4 nodes by cpu, 5 by the cap */
+	assert_int_equal(r.nodes, 5);
+	assert_true(most_per_node(&r, 0) <= 2);
+	assert_int_equal(nodes_running(&r, 0, 0), 5); /* every node runs spread pods... */
+	assert_true(nodes_running(&r, 1, 0) > 0);     /* ...and the batch ones among them */
+	assert_true(fabs(r.lower_bound_usd_hr - 1.0) < 1e-9); /* x >= 10 / 2 */
+	assert_true(fabs(exact(&in, r.hourly_usd, NULL) - 1.0) < 1e-9);
+	cost_pack_result_release(&r);
+
+	/* 18 batch pods: 5 x (2 spread + 4 batch) = 20 slots, still 5 nodes; both capped at
+	 * 3: 19 cores fit 5 nodes, but 18 batch pods at most 3 a node need 6 */
+	groups[1].count = 18;
+	solve(&in, &r);
+	assert_int_equal(r.nodes, 5);
+	assert_true(fabs(exact(&in, r.hourly_usd, NULL) - 1.0) < 1e-9);
+	cost_pack_result_release(&r);
+	groups[0].max_per_node = 3;
+	groups[1].max_per_node = 3;
+	solve(&in, &r);
+	assert_true(most_per_node(&r, 0) <= 3 && most_per_node(&r, 1) <= 3);
+	double opt = exact(&in, r.hourly_usd, NULL);
+	assert_true(fabs(opt - r.hourly_usd) < 1e-9);
+	assert_int_equal(r.nodes, 6);
+	assert_true(r.lower_bound_usd_hr <= opt + 1e-9);
+	cost_pack_result_release(&r);
+}
+
 static void bad_input(void **state)
 {
 	(void)state;
@@ -550,6 +676,10 @@ static void bad_input(void **state)
 	assert_int_equal(cost_pack_solve(&in, &r, &e), KS_EINVAL);
 	assert_string_equal(e.msg, "packing: pod group 0 'web': negative request or count");
 	groups[0].count = 1;
+	groups[0].max_per_node = -1;
+	assert_int_equal(cost_pack_solve(&in, &r, &e), KS_EINVAL);
+	assert_string_equal(e.msg, "packing: pod group 0 'web': negative pods per node cap");
+	groups[0].max_per_node = 0;
 	types[0].price_usd_hr = 0;
 	assert_int_equal(cost_pack_solve(&in, &r, &e), KS_EINVAL);
 	assert_string_equal(e.msg, "packing: type a.large: price 0 is not a positive number");
@@ -597,6 +727,8 @@ static void print_case(const struct cost_pack_input *in, const struct cost_pack_
 			      (long long)in->groups[g].cpu_millis,
 			      (long long)(in->groups[g].memory_bytes >> 20),
 			      (long long)in->groups[g].count);
+		if (in->groups[g].max_per_node)
+			print_message(" <=%lld/node", (long long)in->groups[g].max_per_node);
 		for (size_t t = 0; in->allowed && t < in->n_types; t++)
 			if (in->allowed[g * in->n_types + t])
 				print_message(" t%zu", t);
@@ -627,8 +759,22 @@ static void random_allowed(uint64_t *seed, size_t ng, size_t nt, uint8_t *allowe
 
 enum { SMALL_MAXT = 4, SMALL_MAXG = 4 };
 
-/* one small random case (1-4 types, 1-4 groups of 1-5 pods), with a random allowed matrix
- * when `matrix` (drawn last: without one, the cases are those of before matrices) */
+/* what a random case gets on top of its pods and types, each drawn after what comes before
+ * (so a seed's pods and types stay those of the cases without it) */
+enum {
+	CASE_MATRIX = 1, /* a random allowed matrix */
+	CASE_CAPS = 2,   /* half the groups capped per node, at 1-3 (small) or 1-8 (larger) */
+};
+
+/* random caps per node for ng groups: half of them none, the others 1..most */
+static void random_caps(uint64_t *seed, struct cost_pack_group *groups, size_t ng, int64_t most)
+{
+	for (size_t g = 0; g < ng; g++)
+		groups[g].max_per_node = rnd_in(seed, 0, 1) ? rnd_in(seed, 1, most) : 0;
+}
+
+/* one small random case (1-4 types, 1-4 groups of 1-5 pods), with what `extras` asks
+ * (CASE_*: without them, the cases are those of before matrices and caps) */
 struct small_case {
 	struct cost_instance_type it[SMALL_MAXT];
 	struct cost_pack_type types[SMALL_MAXT];
@@ -637,7 +783,7 @@ struct small_case {
 	struct cost_pack_input in;
 };
 
-static void make_small_case(struct small_case *sc, uint64_t seed, bool matrix)
+static void make_small_case(struct small_case *sc, uint64_t seed, unsigned extras)
 {
 	static const char *const names[SMALL_MAXT] = {"t0", "t1", "t2", "t3"};
 	size_t nt = (size_t)rnd_in(&seed, 1, SMALL_MAXT), ng = (size_t)rnd_in(&seed, 1, SMALL_MAXG);
@@ -659,23 +805,25 @@ static void make_small_case(struct small_case *sc, uint64_t seed, bool matrix)
 	sc->in = (struct cost_pack_input){.groups = sc->groups, .n_groups = ng,
 					  .types = sc->types, .n_types = nt,
 					  .overhead_cpu_millis = 100 * rnd_in(&seed, 0, 2)};
-	if (matrix) {
+	if (extras & CASE_MATRIX) {
 		random_allowed(&seed, ng, nt, sc->allowed);
 		sc->in.allowed = sc->allowed;
 	}
+	if (extras & CASE_CAPS)
+		random_caps(&seed, sc->groups, ng, 3);
 }
 
 /* Run `cases` small random cases from base_seed against the MIP: heuristic >= optimum >=
  * bound on each; the heuristic must equal the optimum on each of the first exact_cases and
  * stay within max_excess of it on all. The misses and the cases compared (no pod unplaced)
  * are counted. */
-static void small_cases_vs_exact(uint64_t base_seed, int cases, int exact_cases, bool matrix,
-				 double max_excess, int *missed, int *compared)
+static void small_cases_vs_exact(uint64_t base_seed, int cases, int exact_cases,
+				 unsigned extras, double max_excess, int *missed, int *compared)
 {
 	*missed = *compared = 0;
 	for (int c = 0; c < cases; c++) {
 		struct small_case sc;
-		make_small_case(&sc, base_seed ^ (uint64_t)(c + 1) * 1000003ULL, matrix);
+		make_small_case(&sc, base_seed ^ (uint64_t)(c + 1) * 1000003ULL, extras);
 		struct cost_pack_result r;
 		solve(&sc.in, &r);
 		if (r.unplaced_pods) {
@@ -691,8 +839,9 @@ static void small_cases_vs_exact(uint64_t base_seed, int cases, int exact_cases,
 		assert_true(r.gap >= -1e-9);
 		if (r.hourly_usd > opt + 1e-9) {
 			(*missed)++;
-			print_message("case %d%s: heuristic $%.4f, optimum $%.4f\n", c,
-				      matrix ? " (matrix)" : "", r.hourly_usd, opt);
+			print_message("case %d%s%s: heuristic $%.4f, optimum $%.4f\n", c,
+				      extras & CASE_MATRIX ? " (matrix)" : "",
+				      extras & CASE_CAPS ? " (caps)" : "", r.hourly_usd, opt);
 			if (getenv("PACK_DEBUG"))
 				print_case(&sc.in, &r);
 			assert_true(c >= exact_cases);
@@ -713,7 +862,7 @@ static void random_small_cases(void **state)
 	(void)state;
 	enum { CASES = 400, EXACT_CASES = 100, MAX_MISSES = 4 };
 	int missed, compared;
-	small_cases_vs_exact(0x9e3779b97f4a7c15ULL, CASES, EXACT_CASES, false, 0.12, &missed,
+	small_cases_vs_exact(0x9e3779b97f4a7c15ULL, CASES, EXACT_CASES, 0, 0.12, &missed,
 			     &compared);
 	print_message("random small cases: the heuristic hit the optimum on %d of %d (%d had"
 		      " a pod too big for every type)\n",
@@ -732,7 +881,7 @@ static void random_small_cases_allowed(void **state)
 	(void)state;
 	enum { CASES = 200 };
 	int missed, compared;
-	small_cases_vs_exact(0x2545f4914f6cdd1dULL, CASES, 0, true, 1, &missed, &compared);
+	small_cases_vs_exact(0x2545f4914f6cdd1dULL, CASES, 0, CASE_MATRIX, 1, &missed, &compared);
 	print_message("random small cases with allowed matrices: the heuristic hit the optimum"
 		      " on %d of %d (%d had a group allowed on no type it fits)\n",
 		      compared - missed, compared, CASES - compared);
@@ -740,10 +889,31 @@ static void random_small_cases_allowed(void **state)
 	assert_int_equal(missed, 0);
 }
 
+/* The same with half the groups capped at 1-3 pods per node, with and without a random
+ * matrix: no node over a cap (check_result), bound <= optimum <= heuristic, and the
+ * heuristic at the optimum on all but MAX_MISSES of each run. */
+static void random_small_cases_caps(void **state)
+{
+	(void)state;
+	enum { CASES = 300, MAX_MISSES = 3 };
+	static const unsigned extras[] = {CASE_CAPS, CASE_CAPS | CASE_MATRIX};
+	static const uint64_t seeds[] = {0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL};
+	for (size_t i = 0; i < 2; i++) {
+		int missed, compared;
+		small_cases_vs_exact(seeds[i], CASES, 0, extras[i], 1, &missed, &compared);
+		print_message("random small cases with caps per node%s: the heuristic hit the"
+			      " optimum on %d of %d\n",
+			      extras[i] & CASE_MATRIX ? " and allowed matrices" : "",
+			      compared - missed, compared);
+		assert_true(compared >= CASES * 3 / 4);
+		assert_true(missed <= MAX_MISSES);
+	}
+}
+
 /* Larger random cases take the path the small ones do not (the LP's split, improvement on
  * the best start only): every pod placed once, no node overfull, bound <= heuristic; with
  * `matrix`, a random allowed matrix too, and every placement allowed. The worst gap. */
-static double larger_cases(uint64_t base_seed, bool matrix)
+static double larger_cases(uint64_t base_seed, unsigned extras)
 {
 	enum { CASES = 30, MAXT = 8, MAXG = 40 };
 	static const char *const names[MAXT] = {"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"};
@@ -774,10 +944,12 @@ static double larger_cases(uint64_t base_seed, bool matrix)
 					     .n_types = nt, .overhead_cpu_millis = 250,
 					     .overhead_memory_bytes = 400 * 1048576LL,
 					     .overhead_pods = 4};
-		if (matrix) {
+		if (extras & CASE_MATRIX) {
 			random_allowed(&seed, ng, nt, allowed);
 			in.allowed = allowed;
 		}
+		if (extras & CASE_CAPS)
+			random_caps(&seed, groups, ng, 8);
 		struct cost_pack_result r;
 		solve(&in, &r); /* checks placement, capacity and bound <= cost */
 		if (r.unplaced_pods == 0 && r.bound_status == COST_PACK_BOUND_OK && r.gap > worst)
@@ -790,13 +962,17 @@ static double larger_cases(uint64_t base_seed, bool matrix)
 static void random_larger_cases(void **state)
 {
 	(void)state;
-	double worst = larger_cases(0x51ed270b27a3c0f1ULL, false);
+	double worst = larger_cases(0x51ed270b27a3c0f1ULL, 0);
 	print_message("larger random cases: the worst gap to the LP bound %.2f%%\n", worst * 100);
 	assert_true(worst < 0.12); /* 7.2% today */
-	worst = larger_cases(0x3c6ef372fe94f82bULL, true);
+	worst = larger_cases(0x3c6ef372fe94f82bULL, CASE_MATRIX);
 	print_message("larger random cases with allowed matrices: the worst gap %.2f%%\n",
 		      worst * 100);
 	assert_true(worst < 0.15);
+	worst = larger_cases(0x3c6ef372fe94f82bULL, CASE_MATRIX | CASE_CAPS);
+	print_message("larger random cases with matrices and caps per node: the worst gap"
+		      " %.2f%%\n", worst * 100);
+	assert_true(worst < 0.20);
 }
 
 int main(void)
@@ -807,8 +983,10 @@ int main(void)
 		cmocka_unit_test(max_pods_binding),   cmocka_unit_test(too_big_and_caps),
 		cmocka_unit_test(dominated_types),    cmocka_unit_test(allowed_sharing),
 		cmocka_unit_test(allowed_nowhere),    cmocka_unit_test(allowed_keeps_types),
+		cmocka_unit_test(cap_one_per_node),   cmocka_unit_test(cap_mixed_groups),
 		cmocka_unit_test(glpk_is_quiet),      cmocka_unit_test(bad_input),
 		cmocka_unit_test(random_small_cases), cmocka_unit_test(random_small_cases_allowed),
+		cmocka_unit_test(random_small_cases_caps),
 		cmocka_unit_test(random_larger_cases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
