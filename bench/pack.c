@@ -1,7 +1,8 @@
 /* pack.c — time, memory and the LP gap of the node-mix packing (src/cost/pack.h) on
  * synthetic clusters (docs/PACKING.md).
  *   pack [--pods N] [--shapes S] [--seed X] [--families m6i,c6i,r6i] [--catalog FILE]
- *        [--exact-ms MS] [--amd64-only PCT] (--families all: every type of the catalog)
+ *        [--exact-ms MS] [--amd64-only PCT] [--spread PCT]
+ *        (--families all: every type of the catalog)
  * Draws S distinct pod shapes (cpu log-uniform 50m-4 cores in 50m steps, 1% of shapes large
  * at 8 cores; 1, 2, 4 or 8 GiB per core, weighted towards 2-4, in 64 MiB steps), spreads N
  * pods over them with Zipf-like replica counts, adds a DaemonSet overhead (250m, 400 MiB,
@@ -11,7 +12,9 @@
  * --exact-ms, also GLPK's exact optimum (cost_pack_exact) within that time, for small N.
  * --amd64-only PCT: each shape, with probability PCT%, may only use amd64 types (an allowed
  * matrix, cost_pack_input.allowed; the others go anywhere), drawn after the shapes, so the
- * pods are those of the same seed without it. */
+ * pods are those of the same seed without it. --spread PCT: each shape, with probability
+ * PCT%, may run at most 1, 2 or 3 pods on one node (cost_pack_group.max_per_node, a
+ * hostname spread or anti-affinity), drawn after the matrix, likewise. */
 #include "base/common.h"
 #include "base/timeutil.h"
 #include "cost/catalog.h"
@@ -63,12 +66,14 @@ int main(int argc, char **argv)
 	const char *families = "m6i,c6i,r6i";
 	const char *catalog_path = NULL;
 	long exact_ms = 0;
-	double amd64_only_pct = 0;
+	double amd64_only_pct = 0, spread_pct = 0;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--exact-ms"))
 			exact_ms = strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--amd64-only"))
 			amd64_only_pct = strtod(argv[i + 1], NULL);
+		else if (!strcmp(argv[i], "--spread"))
+			spread_pct = strtod(argv[i + 1], NULL);
 		else if (!strcmp(argv[i], "--pods"))
 			pods = strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--shapes"))
@@ -82,7 +87,7 @@ int main(int argc, char **argv)
 		else {
 			fprintf(stderr, "usage: pack [--pods N] [--shapes S] [--seed X] "
 					"[--families a,b] [--catalog FILE] [--exact-ms MS] "
-					"[--amd64-only PCT]\n");
+					"[--amd64-only PCT] [--spread PCT]\n");
 			return 2;
 		}
 	}
@@ -154,6 +159,12 @@ int main(int argc, char **argv)
 		}
 		in.allowed = allowed;
 	}
+	long capped = 0;
+	for (long s = 0; spread_pct > 0 && s < shapes; s++)
+		if (rnd01() * 100 < spread_pct) {
+			groups[s].max_per_node = 1 + (int64_t)(rnd() % 3);
+			capped++;
+		}
 
 	int64_t t0 = ks_mono_ms();
 	struct cost_pack_result r;
@@ -175,11 +186,11 @@ int main(int argc, char **argv)
 	       "\"bound_ms\":%.0f,\"heuristic_ms\":%.0f,\"total_ms\":%lld,"
 	       "\"peak_rss_kb\":%ld,\"nodes\":%lld,\"node_shapes\":%zu,"
 	       "\"hourly_usd\":%.4f,\"lower_bound_usd_hr\":%.4f,\"gap_pct\":%.3f,"
-	       "\"unplaced_pods\":%lld,\"amd64_only_shapes\":%ld",
+	       "\"unplaced_pods\":%lld,\"amd64_only_shapes\":%ld,\"capped_shapes\":%ld",
 	       pods, shapes, nt, families, (double)cpu_req / 1000, (double)mem_req / (1024.0 * MIB),
 	       r.bound_ms, r.heuristic_ms, (long long)total_ms, peak, (long long)r.nodes,
 	       r.n_shapes, r.hourly_usd, r.lower_bound_usd_hr, r.gap * 100,
-	       (long long)r.unplaced_pods, amd64_only);
+	       (long long)r.unplaced_pods, amd64_only, capped);
 	/* --exact-ms: GLPK's exact optimum too, when the patterns fit and it finishes in time */
 	if (exact_ms > 0) {
 		double opt = 0;
