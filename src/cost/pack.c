@@ -930,13 +930,13 @@ static void construct_lp(const struct problem *k, const double *assign, double r
 		if (need_pods == 0 || k->cap_pods[t] <= 0)
 			continue;
 		double need = need_pods / (double)k->cap_pods[t];
-		if (need_capped > need)
-			need = need_capped;
 		if (k->cap_cpu[t] > 0 && need_cpu / (double)k->cap_cpu[t] > need)
 			need = need_cpu / (double)k->cap_cpu[t];
 		if (k->cap_mem[t] > 0 && need_mem / (double)k->cap_mem[t] > need)
 			need = need_mem / (double)k->cap_mem[t];
 		int64_t nodes = (int64_t)ceil(need - round_down);
+		if (nodes < (int64_t)ceil(need_capped - 1e-9)) /* never rounded below a cap */
+			nodes = (int64_t)ceil(need_capped - 1e-9);
 		if (k->max_nodes[t] >= 0 && k->max_nodes[t] - s->used[t] < nodes)
 			nodes = k->max_nodes[t] - s->used[t];
 		if (nodes <= 0)
