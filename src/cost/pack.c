@@ -52,6 +52,7 @@ struct problem {
 	uint32_t *order;    /* [nt][ng]: the fill order of the groups allowed on each type */
 	size_t *n_order;    /* [nt] how many groups order[t] lists (ng without a matrix) */
 	long *work;         /* what the improvement passes may still spend (fills, leaves) */
+	bool any_cap;       /* some group has a cap per node */
 };
 
 struct item {
@@ -306,6 +307,7 @@ static void problem_init(struct problem *k, const struct cost_pack_input *in)
 			if (dominates(k, u, t))
 				k->cap_pods[t] = 0;
 	for (size_t g = 0; g < ng; g++) {
+		k->any_cap |= k->g[g].max_per_node > 0;
 		double best = HUGE_VAL;
 		for (size_t t = 0; t < nt; t++)
 			if (per_node(k, g, t) > 0 && k->max_nodes[t] != 0) {
@@ -650,9 +652,13 @@ static int64_t sol_unplaced(const struct problem *k, const struct sol *s)
 typedef size_t fill_fn(const struct problem *k, size_t t, const int64_t *rem, struct item *pat,
 		       double *value);
 
-/* Fill an empty node of type t from rem in the type's order: (group, pods) into pat. */
-static size_t fill(const struct problem *k, size_t t, const int64_t *rem, struct item *pat,
-		   double *value)
+/* Fill an empty node of type t from rem in the type's order: (group, pods) into pat; when
+ * `capped`, each group at most its cap per node. Inlined twice (fill): without caps, the
+ * hottest loop of the heuristic runs as it did before caps existed (the check cost 7% of
+ * its instructions, 2.5% of the whole at 10,000 pods). */
+static inline __attribute__((always_inline)) size_t
+fill_groups(const struct problem *k, size_t t, const int64_t *rem, struct item *pat,
+	    double *value, bool capped)
 {
 	int64_t cpu = k->cap_cpu[t], mem = k->cap_mem[t], pods = k->cap_pods[t];
 	size_t n = 0;
@@ -664,7 +670,7 @@ static size_t fill(const struct problem *k, size_t t, const int64_t *rem, struct
 			continue;
 		int64_t take = rem[g] < pods ? rem[g] : pods;
 		const struct cost_pack_group *gr = &k->g[g];
-		if (group_cap(k, g) < take)
+		if (capped && group_cap(k, g) < take)
 			take = group_cap(k, g);
 		if (gr->cpu_millis > 0 && cpu / gr->cpu_millis < take)
 			take = cpu / gr->cpu_millis;
@@ -680,6 +686,13 @@ static size_t fill(const struct problem *k, size_t t, const int64_t *rem, struct
 	}
 	*value = v;
 	return n;
+}
+
+static size_t fill(const struct problem *k, size_t t, const int64_t *rem, struct item *pat,
+		   double *value)
+{
+	return k->any_cap ? fill_groups(k, t, rem, pat, value, true)
+			  : fill_groups(k, t, rem, pat, value, false);
 }
 
 /* The best-valued fill of an empty node of type t, searched depth-first in the type's
