@@ -613,6 +613,8 @@ static int64_t node_room(const struct problem *k, const struct node *n, size_t g
 		r = (k->cap_cpu[t] - n->cpu) / gr->cpu_millis;
 	if (gr->memory_bytes > 0 && (k->cap_mem[t] - n->mem) / gr->memory_bytes < r)
 		r = (k->cap_mem[t] - n->mem) / gr->memory_bytes;
+	if (r <= 0)
+		return 0; /* full: no need to look at the cap */
 	if (gr->max_per_node > 0 && gr->max_per_node - node_count(n, g) < r)
 		r = gr->max_per_node - node_count(n, g);
 	return r < 0 ? 0 : r;
