@@ -30,7 +30,9 @@
  * (pods move only into a node's room for g, which counts the cap; two nodes merge only when
  * no group has more than its cap on both together; a node changing type keeps its pods, so
  * its counts), and the exact MIP's patterns (at most the cap of g each). Pruning types is
- * unaffected: a node of a dominated type swapped for the larger one runs the same pods.
+ * unaffected: a node of a dominated type swapped for the larger one runs the same pods. The
+ * LP's covering test (below) compares the capped k_gt per dollar, so it keeps a small type
+ * that is the cheaper home for capped pods (fewer types left out: a slower LP with caps).
  *
  * The heuristic (cost_pack_solve). Pods are never expanded one by one: nodes hold
  * (group, count) items, a node is filled group by group ("take as many of g as fit"), and a
@@ -85,7 +87,9 @@
  * for the y_gt that do. With a cap on pods per node, every node of a packing holds at most
  * cap_g pods of g, so summing over its x_t nodes of type t, y_gt <= cap_g x_t: the capped
  * k_gt row holds for every packing, and the bound stays valid. A cap always cuts (the
- * resource rows alone let y_gt reach x_t / size), so its row is always there.
+ * resource rows alone let y_gt reach x_t / size), so its row is always there — added
+ * lazily: the LP is solved without them, then again with the rows of every group whose
+ * optimum breaks one, until none is broken, which is the optimum with every row.
  * Why this LP. The plain per-resource LP (total cpu, memory and pod slots covered by the mix)
  * is this one without the "fits" and k_gt rows, summed over the types: it lets a 7-core pod use
  * the spare cores of 2-core nodes and lets memory-hungry pods live on cheap cpu-heavy types,
