@@ -2,9 +2,10 @@
  * crossover between two types, cpu- vs memory-bound pods, DaemonSet overhead, max pods,
  * pods too big for every type, availability caps), groups allowed only on some types (the
  * allowed matrix: never placed elsewhere, sharing nodes, unplaced when allowed on nothing
- * they fit, kept types the pruning would drop), bad input, and seeded random small cases
- * (with and without matrices) where the heuristic must equal GLPK's exact MIP optimum and
- * the LP bound must stay below. */
+ * they fit, kept types the pruning would drop), caps on pods per node (anti-affinity, a
+ * spread group sharing nodes; never more than the cap on a node), bad input, and seeded
+ * random small cases (with and without matrices and caps) where the heuristic must equal
+ * GLPK's exact MIP optimum and the LP bound must stay below. */
 #include "testutil.h"
 
 #include "cost/catalog.h"
