@@ -20,6 +20,7 @@
 #define CAPACITY_LABEL "karpenter.sh/capacity-type"
 #define TYPE_LABEL "node.kubernetes.io/instance-type"
 #define ARCH_LABEL "kubernetes.io/arch"
+#define HOSTNAME_LABEL "kubernetes.io/hostname"
 #define TOP_SAVINGS 10
 
 int opt_spot_policy_parse(const char *s)
@@ -79,6 +80,20 @@ static size_t class_of(struct om *m, struct wobj pod)
 	c->sel_ok = kube_nodereq_from_pod(j, &c->sel, NULL) == 0;
 	if (!c->sel_ok)
 		kube_nodereq_sel_free(&c->sel);
+	/* terms are ORed: a capacity type is allowed when some term allows it */
+	c->spot_ok = c->on_demand_ok = !c->sel_ok || c->sel.nterms == 0;
+	for (size_t t = 0; c->sel_ok && t < c->sel.nterms; t++) {
+		bool spot = true, od = true;
+		const struct kube_nodereq_term *term = &c->sel.terms[t];
+		for (size_t r = 0; r < term->nreqs; r++) {
+			if (strcmp(term->reqs[r].key, CAPACITY_LABEL))
+				continue;
+			spot = spot && kube_nodereq_matches_value(&term->reqs[r], "spot");
+			od = od && kube_nodereq_matches_value(&term->reqs[r], "on-demand");
+		}
+		c->spot_ok = c->spot_ok || (spot && !term->nothing);
+		c->on_demand_ok = c->on_demand_ok || (od && !term->nothing);
+	}
 	ks_map_put(&m->class_by_key, key, (void *)(uintptr_t)(m->n_classes + 1));
 	return m->n_classes++;
 }
@@ -243,6 +258,45 @@ static bool production_ns(struct om *m, const char *ns)
 	return false;
 }
 
+/* Whether a LabelSelector's matchLabels all hold in labels (matchExpressions are not
+ * judged: a selector with them counts as matching, the cautious reading). */
+static bool selects_self(const cJSON *selector, const cJSON *labels)
+{
+	const cJSON *l;
+	cJSON_ArrayForEach(l, ks_json_get(selector, "matchLabels")) {
+		const cJSON *v = ks_json_child(labels, l->string);
+		if (!cJSON_IsString(l) || !cJSON_IsString(v) || strcmp(v->valuestring, l->valuestring))
+			return false;
+	}
+	return selector != NULL;
+}
+
+/* At most how many of a workload's pods one node may hold: a hostname topology spread
+ * (DoNotSchedule, maxSkew N: with any node holding none of them, at most N on every node)
+ * or a required pod anti-affinity on the hostname against its own labels (1); 0: no cap. */
+static int64_t per_node_cap(const cJSON *pod)
+{
+	const cJSON *labels = ks_json_get(pod, "metadata.labels");
+	int64_t cap = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ks_json_get(pod, "spec.topologySpreadConstraints")) {
+		const char *when = ks_json_str_or(c, "whenUnsatisfiable", "DoNotSchedule");
+		int64_t skew = ks_json_int_or(c, "maxSkew", 0);
+		if (strcmp(ks_json_str_or(c, "topologyKey", ""), HOSTNAME_LABEL) ||
+		    strcmp(when, "DoNotSchedule") || skew < 1 ||
+		    !selects_self(ks_json_get(c, "labelSelector"), labels))
+			continue;
+		cap = cap && cap < skew ? cap : skew;
+	}
+	cJSON_ArrayForEach(c, ks_json_get(pod, "spec.affinity.podAntiAffinity."
+					       "requiredDuringSchedulingIgnoredDuringExecution")) {
+		if (!strcmp(ks_json_str_or(c, "topologyKey", ""), HOSTNAME_LABEL) &&
+		    selects_self(ks_json_get(c, "labelSelector"), labels))
+			cap = 1;
+	}
+	return cap;
+}
+
 static size_t workload_of_pod(struct om *m, struct wobj pod, const char *ns)
 {
 	uint32_t refs = wobj_get(pod, "metadata.ownerReferences");
@@ -263,6 +317,7 @@ static size_t workload_of_pod(struct om *m, struct wobj pod, const char *ns)
 			.production = production_ns(m, ns),
 			.replicated_kind = !strcmp(kind, "Job") || !strcmp(kind, "CronJob"),
 			.daemonset = !strcmp(kind, "DaemonSet"),
+			.max_per_node = per_node_cap(world_json(m->w, pod)),
 		};
 		v = ++m->n_workloads;
 		ks_map_put(&m->workload_by_key, key, (void *)v);

@@ -27,6 +27,7 @@ struct om_class {
 	bool sel_ok;                      /* parsed; a selector that does not parse allows
 					   * every type (the scheduler would reject the pod) */
 	uint8_t *type_ok;                 /* [catalog count], computed on first use */
+	bool spot_ok, on_demand_ok;       /* what its karpenter.sh/capacity-type terms allow */
 };
 
 struct om_podset {
@@ -62,6 +63,7 @@ struct om_workload {
 	struct opt_container_rec *recs;
 	size_t n_recs;
 	bool over_requested, rightsized;
+	int64_t max_per_node;             /* hostname spread / anti-affinity: 0 none */
 };
 
 struct om_pool {

@@ -231,14 +231,17 @@ static size_t pool_groups(struct om *m, size_t pool, bool rightsized,
 		int64_t cpu = rightsized ? ps->new_cpu_m : ps->cpu_m;
 		int64_t mem = rightsized ? ps->new_mem : ps->mem;
 		char key[96];
-		snprintf(key, sizeof key, "%zu/%u/%lld/%lld", ps->cls, ps->arch_ok, (long long)cpu,
-			 (long long)mem);
+		int64_t cap = m->workloads[ps->workload].max_per_node;
+		/* a cap is per workload: its pods never merge with another's into one group */
+		snprintf(key, sizeof key, "%zu/%u/%lld/%lld/%zu", ps->cls, ps->arch_ok, (long long)cpu,
+			 (long long)mem, cap ? ps->workload : (size_t)-1);
 		uintptr_t v = (uintptr_t)ks_map_get(&by, key);
 		if (!v) {
 			*groups = ks_realloc(*groups, (n + 1) * sizeof **groups);
 			*gset = ks_realloc(*gset, (n + 1) * sizeof **gset);
 			(*groups)[n] = (struct cost_pack_group){.name = m->workloads[ps->workload].name,
-								.cpu_millis = cpu, .memory_bytes = mem};
+								.cpu_millis = cpu, .memory_bytes = mem,
+								.max_per_node = cap};
 			(*gset)[n] = s;
 			v = ++n;
 			ks_map_put(&by, key, (void *)v);
@@ -273,7 +276,9 @@ static int pack(struct om *m, size_t pool, const struct cand_spec *cs, bool righ
 				/* the other-architecture candidate is priced as if the images ran
 				 * there; whether they do decides its eligibility */
 				bool arch = cs->arch >= 0 || (ps->arch_ok >> pk->types[t].it->arch) & 1;
-				bool ok = arch && om_class_allows(m, ps->cls, pk->tcat[t]);
+				const struct om_class *cl = &m->classes[ps->cls];
+				bool cap = cs->cap == COST_CAPACITY_SPOT ? cl->spot_ok : cl->on_demand_ok;
+				bool ok = arch && cap && om_class_allows(m, ps->cls, pk->tcat[t]);
 				pk->allowed[g * pk->ntypes + t] = ok;
 				all = all && ok;
 			}

@@ -126,6 +126,7 @@ struct cost_pack_group {
 	int64_t cpu_millis;
 	int64_t memory_bytes;
 	int64_t count;
+	int64_t max_per_node; /* 0: no cap; else at most this many of the group on one node */
 };
 
 /* A candidate node type: the catalog's allocatable resources and max pods, the caller's
