@@ -368,18 +368,37 @@ static void note_images(struct om *m, struct wobj pod, struct om_pool *p, int ar
 	}
 }
 
-/* The pool a pending pod's node selector names (karpenter.sh/nodepool In [one pool]). */
-static size_t pending_pool(struct om *m, size_t cls)
+/* The pool a pending pod would get: the one its node selector names (karpenter.sh/nodepool
+ * In [one pool]), else, as Karpenter chooses, the first by weight (highest first, then
+ * name) whose requirements, taints, types and limits take it (cap_pool_eval: "fits", or
+ * "limit" — the pool it should go to, limits being part of the recommendation). */
+static size_t pending_pool(struct om *m, size_t cls, const cJSON *pod, const struct cap_res *req)
 {
 	const struct om_class *c = &m->classes[cls];
-	if (!c->sel_ok || c->sel.nterms != 1)
+	if (!c->sel_ok)
 		return OM_NONE;
-	const struct kube_nodereq_term *t = &c->sel.terms[0];
-	for (size_t i = 0; i < t->nreqs; i++)
-		if (!strcmp(t->reqs[i].key, NODEPOOL_LABEL) && t->reqs[i].op == KUBE_NR_IN &&
-		    t->reqs[i].nvalues == 1)
-			return pool_index(m, t->reqs[i].values[0]);
-	return OM_NONE;
+	if (c->sel.nterms == 1) {
+		const struct kube_nodereq_term *t = &c->sel.terms[0];
+		for (size_t i = 0; i < t->nreqs; i++)
+			if (!strcmp(t->reqs[i].key, NODEPOOL_LABEL) && t->reqs[i].op == KUBE_NR_IN &&
+			    t->reqs[i].nvalues == 1)
+				return pool_index(m, t->reqs[i].values[0]);
+	}
+	size_t best = OM_NONE;
+	int64_t best_w = 0;
+	for (size_t i = 0; i < m->n_pools; i++) {
+		int64_t wt = ks_json_int_or(m->pools[i].json, "spec.weight", 0);
+		if (best != OM_NONE && (wt < best_w || (wt == best_w &&
+							strcmp(m->pools[i].name, m->pools[best].name) > 0)))
+			continue;
+		struct cap_pool_eval e;
+		cap_pool_eval(m->o->cat, m->pools[i].json, pod, &c->sel, req, NULL, &e);
+		if (e.verdict == CAP_POOL_FITS || e.verdict == CAP_POOL_LIMIT) {
+			best = i;
+			best_w = wt;
+		}
+	}
+	return best;
 }
 
 static void add_to_set(struct om *m, size_t pool, size_t cls, size_t wl, const struct cap_res *r)
@@ -436,7 +455,7 @@ static int add_pod(void *ctx, struct wobj o)
 		const cJSON *j;
 		if (cap_pod_unschedulable(w, o, &j)) {
 			cls = class_of(m, o);
-			pool = pending_pool(m, cls);
+			pool = pending_pool(m, cls, j, &r);
 		}
 		if (pool != OM_NONE)
 			m->pools[pool].pending++;
@@ -712,11 +731,10 @@ int opt_run(struct world *w, const struct opt_opts *o, struct opt_report *out,
 		out->current_hourly_usd += n->price;
 		out->idle_hourly_usd += n->price - om_share(n, n->req_cpu_m, n->req_mem);
 	}
+	/* each pool's saving where a recommendation stands (negative with pending pods) */
 	out->recommended_hourly_usd = out->current_hourly_usd;
 	for (size_t i = 0; i < out->n_pools; i++)
-		if (out->pools[i].chosen >= 0)
-			out->recommended_hourly_usd -= out->pools[i].current.hourly_usd -
-						       out->pools[i].recommended.hourly_usd;
+		out->recommended_hourly_usd -= out->pools[i].monthly_savings_usd / OPT_HOURS_PER_MONTH;
 	if (unpriced)
 		add_note(out, "%zu node%s ha%s no known price (instance type not in the catalog or "
 			      "not labelled): left out of the costs", unpriced,

@@ -635,6 +635,27 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		out->verdict = fmt_str("its requirements do not parse: left as it is");
 		return;
 	}
+	if (p->pods == 0) {
+		/* nothing to pack: the nodes (if any) run DaemonSet pods only */
+		char cur_w[256], a[32];
+		mix_words(cur_w, sizeof cur_w, &out->current);
+		fmt_money(a, sizeof a, out->current.hourly_usd * OPT_HOURS_PER_MONTH);
+		if (!out->current.nodes) {
+			out->verdict = fmt_str("no pods and no nodes: nothing to do");
+			return;
+		}
+		out->chosen = -1;
+		out->monthly_savings_usd = out->current.hourly_usd * OPT_HOURS_PER_MONTH;
+		const char *policy = ks_json_str(p->json, "spec.disruption.consolidationPolicy");
+		out->verdict = fmt_str("%s (%s a month) hold%s no pods but DaemonSet ones: "
+				       "Karpenter's emptiness consolidation should remove %s%s",
+				       cur_w, a, out->current.nodes == 1 ? "s" : "",
+				       out->current.nodes == 1 ? "it" : "them",
+				       policy ? "" : " (the pool has no consolidationPolicy)");
+		om_add_risk(out, "if the nodes stay, something keeps them: a do-not-disrupt "
+				 "annotation, a disruption budget, or nodes Karpenter did not launch");
+		return;
+	}
 	enum cost_capacity eff = p->allows_spot ? COST_CAPACITY_SPOT : COST_CAPACITY_ON_DEMAND;
 	enum cost_capacity pol = m->o->spot == OPT_SPOT_NEVER ? COST_CAPACITY_ON_DEMAND
 				 : m->o->spot == OPT_SPOT_PREFER && p->tolerant_spot

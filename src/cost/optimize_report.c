@@ -247,7 +247,8 @@ static void pool_text(struct ks_buf *b, const struct opt_pool *p, const struct s
 			       p->lower_bound_monthly_usd, isfinite(p->gap_pct) ? p->gap_pct : 0.0);
 	if (p->has_rightsized)
 		row(b, "with right-sizing", &p->with_rightsizing, NULL);
-	ks_buf_appendf(b, "  %salternatives%s\n", s->dim, s->off);
+	if (p->n_cands)
+		ks_buf_appendf(b, "  %salternatives%s\n", s->dim, s->off);
 	for (size_t i = 0; i < p->n_cands; i++) {
 		const struct opt_candidate *c = &p->cands[i];
 		char label[40];
