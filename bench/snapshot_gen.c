@@ -1,8 +1,8 @@
 /* snapshot_gen.c — synthetic, realistic cluster snapshots for the ingest benchmark.
  *   snapshot_gen --pods N [--seed S] [-o FILE]
  * writes one JSON document {"kind":"List","apiVersion":"v1","metadata":{...},"items":[...]}
- * holding Namespaces, Nodes, Services, Deployments, ReplicaSets, StatefulSets, DaemonSets
- * and exactly N Pods, one item per line (the ingest scanner does not rely on the newlines;
+ * holding Namespaces, Nodes, Services, Deployments, ReplicaSets, StatefulSets, DaemonSets,
+ * the four karpenter.sh/v1 NodePools and exactly N Pods, one item per line (the ingest scanner does not rely on the newlines;
  * they make the file greppable). Items are in the order a full list would come: by kind,
  * then namespace and name.
  *
@@ -11,13 +11,21 @@
  * replicas with app.kubernetes.io labels, pod-template-hash and owner references; pods with
  * images, ports, env, resources, probes, a kube-api-access-XXXXX projected volume, default
  * tolerations, conditions, container statuses (containerd IDs, image digests), pod IPs; some
- * Pending and CrashLoopBackOff pods; StatefulSet and DaemonSet pods; and managedFields as the
+ * Pending and CrashLoopBackOff pods; StatefulSet and DaemonSet pods (aws-node, kube-proxy,
+ * node-exporter: their DaemonSets tolerate every taint); NodePools default (m, on-demand and
+ * spot), spot-general (c/m/r, spot), compute (c, 4xlarge/8xlarge, tainted
+ * workload-class=compute) and memory (r6i/r7i, on-demand), each node's instance type drawn
+ * from what its pool allows, each pod placed on a node of the pool its node selector names
+ * (pods selecting compute tolerate its taint) or, without one, of an untainted pool — but
+ * without regard to the nodes' capacity: requests add up to more than the nodes hold (about
+ * 23 cores and 40 GiB requested per ~10-core node); and managedFields as the
  * API server writes them (kube-controller-manager, kubelet, kubectl-client-side-apply, with
  * fieldsV1 derived from the object's own fields) plus last-applied-configuration
  * annotations — the parts an informer's transform strips, and most of the bytes.
  * Deterministic: the same --pods and --seed give the same bytes (time is a fixed "now"). */
 #include "base/common.h"
 #include "base/buf.h"
+#include "base/json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -392,7 +400,24 @@ struct workload {
 	char svc_uid[37], svc_ip[16];
 };
 
+/* The Karpenter NodePools and what each allows (make_nodepool writes them; plan draws each
+ * node's instance type from its pool's list, so nodes and requirements agree). */
 static const char *const pools[] = {"default", "spot-general", "compute", "memory"};
+enum { POOL_DEFAULT, POOL_SPOT, POOL_COMPUTE, POOL_MEMORY };
+static const int pool_types[][8] = {
+	[POOL_DEFAULT] = {0, 1, 2, 3, 6, -1},         /* m: m5, m6i, m7g */
+	[POOL_SPOT] = {0, 1, 2, 3, 4, 5, 6, 7},       /* c, m, r on spot */
+	[POOL_COMPUTE] = {4, 7, -1},                  /* c: c6i, c7g (tainted) */
+	[POOL_MEMORY] = {5, -1},                      /* r: r6i, on-demand */
+};
+
+static size_t pool_ntypes(int pool)
+{
+	size_t n = 0;
+	while (n < KS_ARRAY_LEN(pool_types[pool]) && pool_types[pool][n] >= 0)
+		n++;
+	return n;
+}
 
 static char **ns_names;
 static size_t n_ns;
@@ -431,8 +456,8 @@ static void plan(long pods)
 		struct node *n = &nodes[i];
 		n->zone = (int)(rnd() % 3);
 		n->pool = (int)(rnd() % KS_ARRAY_LEN(pools));
-		n->spot = n->pool == 1 || chance(20);
-		n->itype = (int)(rnd() % KS_ARRAY_LEN(itypes));
+		n->spot = n->pool == POOL_SPOT || (n->pool != POOL_MEMORY && chance(20));
+		n->itype = pool_types[n->pool][rnd() % pool_ntypes(n->pool)];
 		n->subnet = n->zone * 64 + (int)(i % 31) * 2;
 		snprintf(n->ip, sizeof n->ip, "10.0.%d.%d", n->subnet, 2 + (int)(i / 31) % 250);
 		snprintf(n->name, sizeof n->name, "ip-10-0-%d-%d.us-west-2.compute.internal",
@@ -791,9 +816,11 @@ static cJSON *template_spec(const struct workload *w)
 	S(s, "restartPolicy", "Always");
 	N(s, "terminationGracePeriodSeconds", w->kind == W_DS ? 1 : 30);
 	S(s, "dnsPolicy", w->kind == W_DS ? "ClusterFirstWithHostNet" : "ClusterFirst");
+	int sel_pool = -1;
 	if (w->kind != W_DS && chance(40)) {
 		cJSON *ns = OO(s, "nodeSelector");
-		S(ns, "karpenter.sh/nodepool", pools[rnd() % KS_ARRAY_LEN(pools)]);
+		sel_pool = (int)(rnd() % KS_ARRAY_LEN(pools));
+		S(ns, "karpenter.sh/nodepool", pools[sel_pool]);
 	}
 	if (w->kind == W_DS) {
 		S(s, "serviceAccountName", w->name);
@@ -828,6 +855,12 @@ static cJSON *template_spec(const struct workload *w)
 		cJSON *t = AA(s, "tolerations");
 		put(t, NULL,
 		    toleration("karpenter.sh/capacity-type", "Equal", "spot", "NoSchedule", -1));
+	}
+	if (sel_pool == POOL_COMPUTE) { /* the compute pool's nodes are tainted */
+		cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "tolerations");
+		if (!t)
+			t = AA(s, "tolerations");
+		put(t, NULL, toleration("workload-class", "Equal", "compute", "NoSchedule", -1));
 	}
 	B(s, "enableServiceLinks", w->kind != W_DS);
 	if (w->kind == W_DEPLOY && chance(25)) {
@@ -1359,7 +1392,7 @@ static cJSON *make_node(struct node *n)
 	cJSON *sp = OO(o, "spec");
 	snprintf(b, sizeof b, "aws:///%s/%s", zones[n->zone], n->instance);
 	S(sp, "providerID", b);
-	if (n->pool == 2) {
+	if (n->pool == POOL_COMPUTE) {
 		cJSON *tn = AA(sp, "taints");
 		cJSON *t = O();
 		S(t, "key", "workload-class");
@@ -1447,6 +1480,148 @@ static cJSON *make_node(struct node *n)
 	OO(fni, "f:bootID");
 	put(fs, "f:status", fst);
 	add_managed(o, mf_entry("kubelet", "v1", hb, fs, "status"));
+	return o;
+}
+
+/* One requirement of a NodePool's template: {"key":..., "operator":..., "values":[...]}. */
+static void requirement(cJSON *reqs, const char *key, const char *op, const char *const *values)
+{
+	cJSON *r = O();
+	S(r, "key", key);
+	S(r, "operator", op);
+	cJSON *v = AA(r, "values");
+	for (; *values; values++)
+		S(v, NULL, *values);
+	put(reqs, NULL, r);
+}
+
+/* A karpenter.sh/v1 NodePool shaped as Karpenter's documentation writes them, its
+ * requirements admitting every type plan draws for its nodes; limits at about 1.5 times what
+ * its nodes hold; the status Karpenter writes (resources of its nodes, conditions). */
+static cJSON *make_nodepool(int pool)
+{
+	static const char *const small[] = {"nano", "micro", "small", "medium", "metal", NULL};
+	static const char *const both_arch[] = {"amd64", "arm64", NULL};
+	static const char *const od_spot[] = {"on-demand", "spot", NULL};
+	static const char *const linux_os[] = {"linux", NULL};
+	static const char *const gen4[] = {"4", NULL}, *const gen5[] = {"5", NULL};
+	int64_t cpu = 0, mem_gi = 0, count = 0, max_pods = 0;
+	for (size_t i = 0; i < n_nodes; i++) {
+		if (nodes[i].pool != pool)
+			continue;
+		cpu += itypes[nodes[i].itype].cpu;
+		mem_gi += itypes[nodes[i].itype].mem_gi;
+		max_pods += itypes[nodes[i].itype].pods;
+		count++;
+	}
+	cJSON *o = O();
+	S(o, "apiVersion", "karpenter.sh/v1");
+	S(o, "kind", "NodePool");
+	char uid[37], b[64];
+	rand_uuid(uid);
+	int64_t created = NOW - 400 * 86400LL + pool * 3600LL;
+	cJSON *md = meta_common(pools[pool], NULL, uid, created);
+	put(o, "metadata", md);
+	T(md, "creationTimestamp", created);
+	N(md, "generation", 1 + pool);
+	cJSON *ann = OO(md, "annotations");
+	S(ann, "karpenter.sh/nodepool-hash", "6821555240594823858");
+	S(ann, "karpenter.sh/nodepool-hash-version", "v3");
+	cJSON *sp = OO(o, "spec");
+	if (pool == POOL_SPOT)
+		N(sp, "weight", 50);
+	cJSON *tpl = OO(sp, "template");
+	if (pool == POOL_COMPUTE || pool == POOL_MEMORY)
+		S(OO(OO(tpl, "metadata"), "labels"), "workload-class", pools[pool]);
+	cJSON *ts_ = OO(tpl, "spec");
+	cJSON *ref = OO(ts_, "nodeClassRef");
+	S(ref, "group", "karpenter.k8s.aws");
+	S(ref, "kind", "EC2NodeClass");
+	S(ref, "name", "default");
+	cJSON *reqs = AA(ts_, "requirements");
+	switch (pool) {
+	case POOL_DEFAULT:
+		requirement(reqs, "karpenter.k8s.aws/instance-category", "In",
+			    (const char *const[]){"m", NULL});
+		requirement(reqs, "karpenter.k8s.aws/instance-generation", "Gt", gen4);
+		requirement(reqs, "karpenter.k8s.aws/instance-size", "NotIn", small);
+		requirement(reqs, "kubernetes.io/arch", "In", both_arch);
+		requirement(reqs, "karpenter.sh/capacity-type", "In", od_spot);
+		break;
+	case POOL_SPOT:
+		requirement(reqs, "karpenter.k8s.aws/instance-category", "In",
+			    (const char *const[]){"c", "m", "r", NULL});
+		requirement(reqs, "karpenter.k8s.aws/instance-generation", "Gt", gen4);
+		requirement(reqs, "karpenter.k8s.aws/instance-size", "NotIn", small);
+		requirement(reqs, "kubernetes.io/arch", "In", both_arch);
+		requirement(reqs, "karpenter.sh/capacity-type", "In",
+			    (const char *const[]){"spot", NULL});
+		break;
+	case POOL_COMPUTE:
+		requirement(reqs, "karpenter.k8s.aws/instance-category", "In",
+			    (const char *const[]){"c", NULL});
+		requirement(reqs, "karpenter.k8s.aws/instance-generation", "Gt", gen5);
+		requirement(reqs, "karpenter.k8s.aws/instance-size", "In",
+			    (const char *const[]){"4xlarge", "8xlarge", NULL});
+		requirement(reqs, "kubernetes.io/arch", "In", both_arch);
+		requirement(reqs, "karpenter.sh/capacity-type", "In", od_spot);
+		break;
+	default:
+		requirement(reqs, "karpenter.k8s.aws/instance-family", "In",
+			    (const char *const[]){"r6i", "r7i", NULL});
+		requirement(reqs, "karpenter.k8s.aws/instance-size", "In",
+			    (const char *const[]){"2xlarge", "4xlarge", NULL});
+		requirement(reqs, "kubernetes.io/arch", "In", (const char *const[]){"amd64", NULL});
+		requirement(reqs, "karpenter.sh/capacity-type", "In",
+			    (const char *const[]){"on-demand", NULL});
+		break;
+	}
+	requirement(reqs, "kubernetes.io/os", "In", linux_os);
+	if (pool == POOL_COMPUTE) {
+		cJSON *t = O();
+		S(t, "key", "workload-class");
+		S(t, "value", "compute");
+		S(t, "effect", "NoSchedule");
+		put(AA(ts_, "taints"), NULL, t);
+	}
+	S(ts_, "expireAfter", "720h");
+	cJSON *lim = OO(sp, "limits");
+	snprintf(b, sizeof b, "%lld", (long long)((cpu * 3 / 2 + 99) / 100 * 100));
+	S(lim, "cpu", b);
+	snprintf(b, sizeof b, "%lldGi", (long long)((mem_gi * 3 / 2 + 99) / 100 * 100));
+	S(lim, "memory", b);
+	cJSON *dis = OO(sp, "disruption");
+	bool when_empty = pool == POOL_COMPUTE || pool == POOL_MEMORY;
+	S(dis, "consolidationPolicy", when_empty ? "WhenEmpty" : "WhenEmptyOrUnderutilized");
+	S(dis, "consolidateAfter", pool == POOL_SPOT ? "30s" : when_empty ? "5m" : "1m");
+	cJSON *bud = O();
+	S(bud, "nodes", pool == POOL_MEMORY ? "1" : "10%");
+	put(AA(dis, "budgets"), NULL, bud);
+	cJSON *st = OO(o, "status");
+	cJSON *res = OO(st, "resources");
+	snprintf(b, sizeof b, "%lld", (long long)cpu);
+	S(res, "cpu", b);
+	snprintf(b, sizeof b, "%lldGi", (long long)mem_gi);
+	S(res, "memory", b);
+	snprintf(b, sizeof b, "%lld", (long long)count);
+	S(res, "nodes", b);
+	snprintf(b, sizeof b, "%lld", (long long)max_pods);
+	S(res, "pods", b);
+	cJSON *conds = AA(st, "conditions");
+	static const char *const ct[] = {"NodeClassReady", "ValidationSucceeded", "Ready"};
+	for (size_t i = 0; i < KS_ARRAY_LEN(ct); i++) {
+		cJSON *c = condition(ct[i], "True", created + 5, ct[i], "", false);
+		N(c, "observedGeneration", 1 + pool);
+		put(conds, NULL, c);
+	}
+	add_last_applied(o);
+	static const char *const mf[] = {"annotations", NULL};
+	add_managed(o, mf_entry("kubectl-client-side-apply", "karpenter.sh/v1", created,
+				fields_meta_spec(o, mf, NULL), NULL));
+	cJSON *fs = O();
+	put(fs, "f:status", fset(st, false, NULL));
+	add_managed(o, mf_entry("karpenter", "karpenter.sh/v1", NOW - rint_(0, 600), fs,
+				"status"));
 	return o;
 }
 
@@ -1653,7 +1828,7 @@ struct out {
 	FILE *f;
 	bool first;
 	size_t items, bytes;
-	size_t by_kind[8];
+	size_t by_kind[9];
 	struct ks_buf b;
 };
 
@@ -1676,7 +1851,7 @@ static void emit(struct out *o, cJSON *item, int kind)
 	cJSON_Delete(item);
 }
 
-enum { K_NS, K_NODE, K_SVC, K_DEPLOY, K_RS, K_STS, K_DS, K_POD };
+enum { K_NS, K_NODE, K_SVC, K_DEPLOY, K_RS, K_STS, K_DS, K_NODEPOOL, K_POD };
 
 static void usage(void)
 {
@@ -1734,13 +1909,33 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct out po = {.f = pf, .first = true};
-	/* Spread each workload's pods over nodes in its zone-agnostic random order. */
+	/* The nodes a pod may land on: its node selector's pool; without one, any pool the
+	 * pod tolerates (every one but the tainted compute pool). */
+	size_t *by_pool[KS_ARRAY_LEN(pools) + 1], n_by_pool[KS_ARRAY_LEN(pools) + 1] = {0};
+	enum { UNTAINTED = KS_ARRAY_LEN(pools) };
+	for (size_t p = 0; p <= UNTAINTED; p++)
+		by_pool[p] = ks_calloc(n_nodes, sizeof *by_pool[p]);
+	for (size_t i = 0; i < n_nodes; i++) {
+		size_t p = (size_t)nodes[i].pool;
+		by_pool[p][n_by_pool[p]++] = i;
+		if (p != POOL_COMPUTE)
+			by_pool[UNTAINTED][n_by_pool[UNTAINTED]++] = i;
+	}
+	/* Spread each workload's pods over those nodes in random order. */
 	for (size_t i = 0; i < n_wl; i++) {
 		struct workload *w = &wls[i];
+		const char *sel = cJSON_GetStringValue(
+			ks_json_child(ks_json_get(tm[i].spec, "nodeSelector"), "karpenter.sh/nodepool"));
+		size_t allowed = UNTAINTED;
+		for (size_t p = 0; sel && p < KS_ARRAY_LEN(pools); p++)
+			if (!strcmp(sel, pools[p]))
+				allowed = p;
 		for (int r = 0; r < w->replicas; r++) {
 			struct node *nd;
 			if (w->kind == W_DS)
 				nd = &nodes[r];
+			else if (n_by_pool[allowed])
+				nd = &nodes[by_pool[allowed][rnd() % n_by_pool[allowed]]];
 			else
 				nd = &nodes[rnd() % n_nodes];
 			bool pending = w->kind == W_DEPLOY && chance(1);
@@ -1748,6 +1943,8 @@ int main(int argc, char **argv)
 			emit(&po, make_pod(w, &tm[i], r, pending ? NULL : nd, crash), K_POD);
 		}
 	}
+	for (size_t p = 0; p <= UNTAINTED; p++)
+		free(by_pool[p]);
 	for (size_t i = 0; i < n_nodes; i++)
 		emit(&o, make_node(&nodes[i]), K_NODE);
 	for (size_t i = 0; i < n_wl; i++) {
@@ -1773,6 +1970,8 @@ int main(int argc, char **argv)
 		if (wls[i].kind == W_DS)
 			emit(&o, make_controller(&wls[i], &tm[i], "DaemonSet", false), K_DS);
 	}
+	for (size_t p = 0; p < KS_ARRAY_LEN(pools); p++)
+		emit(&o, make_nodepool((int)p), K_NODEPOOL);
 	/* append the pods */
 	fflush(pf);
 	rewind(pf);
@@ -1799,10 +1998,11 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"snapshot_gen: %zu items (%zu namespaces, %zu nodes, %zu services, %zu "
 		"deployments, "
-		"%zu replicasets, %zu statefulsets, %zu daemonsets, %zu pods), %.1f MB, "
-		"%.0f bytes/pod\n",
+		"%zu replicasets, %zu statefulsets, %zu daemonsets, %zu nodepools, %zu pods), "
+		"%.1f MB, %.0f bytes/pod\n",
 		o.items, o.by_kind[K_NS], o.by_kind[K_NODE], o.by_kind[K_SVC], o.by_kind[K_DEPLOY],
-		o.by_kind[K_RS], o.by_kind[K_STS], o.by_kind[K_DS], o.by_kind[K_POD],
+		o.by_kind[K_RS], o.by_kind[K_STS], o.by_kind[K_DS], o.by_kind[K_NODEPOOL],
+		o.by_kind[K_POD],
 		(double)o.bytes / 1e6, (double)po.bytes / (double)(po.items ? po.items : 1));
 	for (size_t i = 0; i < n_wl; i++) {
 		cJSON_Delete(tm[i].meta);
