@@ -16,9 +16,9 @@
  * spot), spot-general (c/m/r, spot), compute (c, 4xlarge/8xlarge, tainted
  * workload-class=compute) and memory (r6i/r7i, on-demand), each node's instance type drawn
  * from what its pool allows, each pod placed on a node of the pool its node selector names
- * (pods selecting compute tolerate its taint) or, without one, of an untainted pool — but
- * without regard to the nodes' capacity: requests add up to more than the nodes hold (about
- * 23 cores and 40 GiB requested per ~10-core node); and managedFields as the
+ * (pods selecting compute tolerate its taint) or, without one, of an untainted pool, where
+ * its requests fit (DaemonSet pods counted): nodes end up about two-thirds requested, the
+ * compute pool less; and managedFields as the
  * API server writes them (kube-controller-manager, kubelet, kubectl-client-side-apply, with
  * fieldsV1 derived from the object's own fields) plus last-applied-configuration
  * annotations — the parts an informer's transform strips, and most of the bytes.
@@ -383,6 +383,7 @@ struct node {
 	int next_ip; /* pods get 10.<1+index/128>.<(index%128)*2 + k/250>.<4 + k%250> */
 	char **images; /* images of the pods placed here (borrowed) */
 	size_t nimages, capimages;
+	int64_t free_cpu_m, free_mem_mi, free_pods; /* what the pods placed so far leave */
 };
 
 enum wkind { W_DEPLOY, W_STS, W_DS };
@@ -395,6 +396,7 @@ struct workload {
 	char team[32], component[32];
 	int replicas, side; /* side: 0 none, 1 fluent-bit, 2 envoy */
 	uint64_t seed;      /* template randomness */
+	int64_t req_cpu_m, req_mem_mi; /* a pod's requests (from its template) */
 	int64_t created, rollout;
 	int rs_revision;
 	char svc_uid[37], svc_ip[16];
@@ -455,7 +457,9 @@ static void plan(long pods)
 	for (size_t i = 0; i < n_nodes; i++) {
 		struct node *n = &nodes[i];
 		n->zone = (int)(rnd() % 3);
-		n->pool = (int)(rnd() % KS_ARRAY_LEN(pools));
+		/* 40% default, 30% spot-general, 10% compute, 20% memory */
+		static const int pool_of_draw[10] = {0, 0, 0, 0, 1, 1, 1, 2, 3, 3};
+		n->pool = pool_of_draw[rnd() % 10];
 		n->spot = n->pool == POOL_SPOT || (n->pool != POOL_MEMORY && chance(20));
 		n->itype = pool_types[n->pool][rnd() % pool_ntypes(n->pool)];
 		n->subnet = n->zone * 64 + (int)(i % 31) * 2;
@@ -712,10 +716,14 @@ static cJSON *container_main(const struct workload *w)
 		}
 		put(env, NULL, e);
 	}
-	static const char *const cpus[] = {"100m", "250m", "500m", "1", "2"};
-	static const char *const mems[] = {"128Mi", "256Mi", "512Mi", "1Gi", "2Gi", "4Gi"};
-	const char *mem = PICK(mems);
-	put(c, "resources", resources(PICK(cpus), mem, chance(30) ? "2" : NULL, mem));
+	/* about 200m and 1 GiB a pod on average: with ~27 pods a node, the nodes end up about
+	 * two-thirds requested, as in a cluster Karpenter consolidates */
+	static const char *const cpus[] = {"50m", "100m", "100m", "200m", "250m", "500m"};
+	static const char *const mems[] = {"128Mi", "256Mi", "512Mi", "1Gi", "2Gi", "2Gi"};
+	const char *mem = PICK(mems), *cpu = PICK(cpus);
+	if (w->kind == W_DS) /* node agents ask for little */
+		cpu = "100m", mem = "128Mi";
+	put(c, "resources", resources(cpu, mem, chance(30) ? "2" : NULL, mem));
 	cJSON *vm = AA(c, "volumeMounts");
 	if (w->kind != W_DS) {
 		cJSON *m = O();
@@ -1567,6 +1575,8 @@ static cJSON *make_nodepool(int pool)
 		requirement(reqs, "karpenter.sh/capacity-type", "In", od_spot);
 		break;
 	default:
+		requirement(reqs, "karpenter.k8s.aws/instance-category", "In",
+			    (const char *const[]){"r", NULL});
 		requirement(reqs, "karpenter.k8s.aws/instance-family", "In",
 			    (const char *const[]){"r6i", "r7i", NULL});
 		requirement(reqs, "karpenter.k8s.aws/instance-size", "In",
@@ -1822,6 +1832,47 @@ static cJSON *make_controller(const struct workload *w, const struct tmpl *t, co
 	return o;
 }
 
+/* ---- placement ---- */
+
+/* A quantity as the generator writes them ("50m", "2", "128Mi", "1Gi") in milli-units or MiB. */
+static int64_t qty(const char *q, bool cpu)
+{
+	if (!q)
+		return 0;
+	char *end;
+	long long v = strtoll(q, &end, 10);
+	if (cpu)
+		return *end == 'm' ? v : v * 1000;
+	return *end == 'G' ? v * 1024 : *end == 'M' ? v : v / 1048576;
+}
+
+/* The requests of a pod template's containers: milli-cores and MiB. */
+static void template_requests(const cJSON *spec, int64_t *cpu_m, int64_t *mem_mi)
+{
+	*cpu_m = *mem_mi = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ks_json_get(spec, "containers")) {
+		*cpu_m += qty(ks_json_str(c, "resources.requests.cpu"), true);
+		*mem_mi += qty(ks_json_str(c, "resources.requests.memory"), false);
+	}
+}
+
+/* A node among list[0..n) with room for the requests: up to 16 random draws, else the draw
+ * with the most CPU left (the pods are then overcommitted there, as a real scheduler would
+ * not do; it happens only when the pool is full). */
+static struct node *place(const size_t *list, size_t n, int64_t cpu_m, int64_t mem_mi)
+{
+	struct node *best = NULL;
+	for (int k = 0; k < 16; k++) {
+		struct node *nd = &nodes[list[rnd() % n]];
+		if (nd->free_cpu_m >= cpu_m && nd->free_mem_mi >= mem_mi && nd->free_pods > 0)
+			return nd;
+		if (!best || nd->free_cpu_m > best->free_cpu_m)
+			best = nd;
+	}
+	return best;
+}
+
 /* ---- output ---- */
 
 struct out {
@@ -1921,7 +1972,23 @@ int main(int argc, char **argv)
 		if (p != POOL_COMPUTE)
 			by_pool[UNTAINTED][n_by_pool[UNTAINTED]++] = i;
 	}
-	/* Spread each workload's pods over those nodes in random order. */
+	/* Room on each node: its allocatable less what every DaemonSet's pod asks for. */
+	int64_t ds_cpu = 0, ds_mem = 0, ds_pods = 0;
+	for (size_t i = 0; i < n_wl; i++) {
+		int64_t c, m;
+		template_requests(tm[i].spec, &c, &m);
+		if (wls[i].kind == W_DS)
+			ds_cpu += c, ds_mem += m, ds_pods++;
+		wls[i].req_cpu_m = c;
+		wls[i].req_mem_mi = m;
+	}
+	for (size_t i = 0; i < n_nodes; i++) {
+		const struct itype *it = &itypes[nodes[i].itype];
+		nodes[i].free_cpu_m = it->cpu * 1000 - 90 - ds_cpu;
+		nodes[i].free_mem_mi = it->mem_gi * 1024 - 1024 - ds_mem;
+		nodes[i].free_pods = it->pods - ds_pods;
+	}
+	/* Spread each workload's pods over those nodes in random order, where they fit. */
 	for (size_t i = 0; i < n_wl; i++) {
 		struct workload *w = &wls[i];
 		const char *sel = cJSON_GetStringValue(
@@ -1935,10 +2002,16 @@ int main(int argc, char **argv)
 			if (w->kind == W_DS)
 				nd = &nodes[r];
 			else if (n_by_pool[allowed])
-				nd = &nodes[by_pool[allowed][rnd() % n_by_pool[allowed]]];
+				nd = place(by_pool[allowed], n_by_pool[allowed], w->req_cpu_m,
+					   w->req_mem_mi);
 			else
 				nd = &nodes[rnd() % n_nodes];
 			bool pending = w->kind == W_DEPLOY && chance(1);
+			if (!pending && w->kind != W_DS) {
+				nd->free_cpu_m -= w->req_cpu_m;
+				nd->free_mem_mi -= w->req_mem_mi;
+				nd->free_pods--;
+			}
 			bool crash = !pending && w->kind == W_DEPLOY && chance(1);
 			emit(&po, make_pod(w, &tm[i], r, pending ? NULL : nd, crash), K_POD);
 		}

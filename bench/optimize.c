@@ -1,0 +1,232 @@
+/* optimize.c — the time and memory of `kswarm optimize` on a snapshot (docs/BENCHMARKS.md).
+ *   optimize SNAPSHOT [--json-only]
+ * Loads the snapshot into a world (timed apart, like bench/analyze), loads the instance
+ * catalog (cost_catalog_default_path: set KSWARM_DATA_DIR=$PWD/data when running from
+ * build/bench) with its built-in prices, then runs opt_run three times, no usage history,
+ * spot policy "keep":
+ *   1. first: what `kswarm optimize` does once (wall and CPU ms, the peak RSS during the run
+ *      over the RSS before it — /proc/self/clear_refs resets the peak first);
+ *   2. again, the steady state (nothing is cached between runs by opt_run itself; this shows
+ *      the cost of a cold cache and page faults on the first);
+ *   3. with the LP bound skipped (opt_opts.no_pack_bound): run 2 minus this one is the time
+ *      the bounds take, the rest being the model and the packing heuristic.
+ * Per NodePool (from run 1): pods, candidates, current and recommended $/h, the lower bound,
+ * the gap of the recommendation (the report's) and the smallest gap of a feasible candidate,
+ * and each candidate's cost, bound and gap in the JSON.
+ * Prints one JSON line (the only output with --json-only), then a table. */
+#include "base/common.h"
+#include "base/json.h"
+#include "benchclock.h"
+#include "cost/catalog.h"
+#include "cost/optimize.h"
+#include "cost/pricing.h"
+#include "world/world.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static long status_kb(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	size_t n = strlen(field);
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, field, n) && line[n] == ':')
+			v = strtol(line + n + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Reset VmHWM to the current RSS (Linux 4.0+); false when the kernel refuses. */
+static bool reset_peak_rss(void)
+{
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	if (!f)
+		return false;
+	bool ok = fputs("5", f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+struct timed_run {
+	double wall_ms, cpu_ms;
+	long rss_before_kb, peak_kb; /* peak: VmHWM after the run, -1 when not reset */
+};
+
+static int run_once(struct world *w, const struct opt_opts *o, struct opt_report *rep,
+		    struct timed_run *t, struct ks_err *err)
+{
+	t->rss_before_kb = status_kb("VmRSS");
+	bool reset = reset_peak_rss();
+	double c0 = bench_cpu_ms(), w0 = bench_wall_ms();
+	int rc = opt_run(w, o, rep, err);
+	t->wall_ms = bench_wall_ms() - w0;
+	t->cpu_ms = bench_cpu_ms() - c0;
+	t->peak_kb = reset ? status_kb("VmHWM") : -1;
+	return rc;
+}
+
+static double hourly_or_null(double usd) { return usd < 0 ? NAN : usd; }
+
+static void add_num(cJSON *o, const char *k, double v)
+{
+	if (isnan(v))
+		cJSON_AddNullToObject(o, k);
+	else
+		cJSON_AddNumberToObject(o, k, round(v * 1e4) / 1e4);
+}
+
+/* The smallest gap among the pool's feasible candidates (NAN: none has a bound). */
+static double best_gap(const struct opt_pool *p)
+{
+	double g = NAN;
+	for (size_t i = 0; i < p->n_cands; i++) {
+		const struct opt_candidate *c = &p->cands[i];
+		if (c->feasible && !isnan(c->gap_pct) && (isnan(g) || c->gap_pct < g))
+			g = c->gap_pct;
+	}
+	return g;
+}
+
+static cJSON *pool_json(const struct opt_pool *p)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "name", p->name);
+	cJSON_AddNumberToObject(j, "pods", (double)p->pods);
+	cJSON_AddNumberToObject(j, "pending_pods", (double)p->pending_pods);
+	cJSON_AddNumberToObject(j, "current_nodes", (double)p->current.nodes);
+	add_num(j, "current_usd_hr", p->current.hourly_usd);
+	cJSON_AddNumberToObject(j, "recommended_nodes", (double)p->recommended.nodes);
+	add_num(j, "recommended_usd_hr", p->recommended.hourly_usd);
+	add_num(j, "lower_bound_usd_hr", p->lower_bound_monthly_usd < 0
+						 ? NAN : p->lower_bound_monthly_usd /
+							       OPT_HOURS_PER_MONTH);
+	add_num(j, "gap_pct", p->gap_pct);
+	add_num(j, "best_candidate_gap_pct", best_gap(p));
+	cJSON_AddStringToObject(j, "chosen", p->chosen >= 0 ? p->cands[p->chosen].name : "keep");
+	cJSON *cands = cJSON_AddArrayToObject(j, "candidates");
+	for (size_t i = 0; i < p->n_cands; i++) {
+		const struct opt_candidate *c = &p->cands[i];
+		cJSON *cj = cJSON_CreateObject();
+		cJSON_AddStringToObject(cj, "name", c->name);
+		cJSON_AddBoolToObject(cj, "feasible", c->feasible);
+		cJSON_AddNumberToObject(cj, "types", (double)c->types_considered);
+		cJSON_AddNumberToObject(cj, "nodes", (double)c->mix.nodes);
+		add_num(cj, "usd_hr", c->mix.hourly_usd);
+		add_num(cj, "lower_bound_usd_hr", hourly_or_null(c->lower_bound_usd_hr));
+		add_num(cj, "gap_pct", c->gap_pct);
+		cJSON_AddItemToArray(cands, cj);
+	}
+	return j;
+}
+
+static void table(const struct opt_report *r)
+{
+	printf("\n%-14s %7s %5s %6s %10s %10s %10s %7s %7s  %s\n", "pool", "pods", "cands",
+	       "nodes", "current/h", "recomm./h", "bound/h", "gap%", "best%", "chosen");
+	for (size_t i = 0; i < r->n_pools; i++) {
+		const struct opt_pool *p = &r->pools[i];
+		printf("%-14s %7lld %5zu %6lld %10.4f %10.4f %10.4f %7.2f %7.2f  %s\n", p->name,
+		       (long long)p->pods, p->n_cands, (long long)p->recommended.nodes,
+		       p->current.hourly_usd, p->recommended.hourly_usd,
+		       p->lower_bound_monthly_usd / OPT_HOURS_PER_MONTH, p->gap_pct, best_gap(p),
+		       p->chosen >= 0 ? p->cands[p->chosen].name : "keep");
+	}
+	printf("gap%%: the recommendation (or the kept current mix) over the LP bound of the "
+	       "chosen types; best%%: the smallest gap of a feasible candidate\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || (argc > 2 && strcmp(argv[2], "--json-only")) || argc > 3) {
+		fprintf(stderr, "usage: optimize SNAPSHOT [--json-only]\n");
+		return 2;
+	}
+	bool json_only = argc == 3;
+	struct ks_err err = {0};
+	char *path = cost_catalog_default_path();
+	struct cost_catalog *cat = NULL;
+	if (cost_catalog_load(path, &cat, &err)) {
+		fprintf(stderr, "optimize: %s (set KSWARM_DATA_DIR=$PWD/data)\n", err.msg);
+		free(path);
+		return 1;
+	}
+	free(path);
+	struct cost_prices *prices = cost_prices_from_catalog(cat);
+
+	long rss0 = status_kb("VmRSS");
+	struct world *w = world_new();
+	double t0 = bench_wall_ms();
+	if (world_load_snapshot(w, argv[1], &err)) {
+		fprintf(stderr, "optimize: %s\n", err.msg);
+		return 1;
+	}
+	double load_ms = bench_wall_ms() - t0;
+	long rss_world = status_kb("VmRSS") - rss0;
+
+	struct opt_opts o = {.cat = cat, .prices = prices, .spot = OPT_SPOT_KEEP};
+	struct opt_report first = {0}, again = {0}, nobound = {0};
+	struct timed_run t1, t2, t3;
+	if (run_once(w, &o, &first, &t1, &err) || run_once(w, &o, &again, &t2, &err)) {
+		fprintf(stderr, "optimize: %s\n", err.msg);
+		return 1;
+	}
+	o.no_pack_bound = true;
+	if (run_once(w, &o, &nobound, &t3, &err)) {
+		fprintf(stderr, "optimize: %s\n", err.msg);
+		return 1;
+	}
+
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "snapshot", argv[1]);
+	cJSON_AddNumberToObject(j, "pods", (double)world_count(w, WK_POD));
+	cJSON_AddNumberToObject(j, "nodes", (double)first.nodes);
+	cJSON_AddNumberToObject(j, "pools", (double)first.n_pools);
+	cJSON_AddNumberToObject(j, "workloads", (double)first.n_workloads);
+	cJSON_AddNumberToObject(j, "load_ms", round(load_ms));
+	add_num(j, "optimize_ms_first", t1.wall_ms);
+	add_num(j, "optimize_cpu_ms_first", t1.cpu_ms);
+	add_num(j, "optimize_ms_again", t2.wall_ms);
+	add_num(j, "optimize_cpu_ms_again", t2.cpu_ms);
+	add_num(j, "optimize_ms_no_bound", t3.wall_ms);
+	add_num(j, "bound_ms_estimate", t2.wall_ms - t3.wall_ms);
+	cJSON_AddNumberToObject(j, "world_rss_kb", (double)rss_world);
+	cJSON_AddNumberToObject(j, "rss_before_kb", (double)t1.rss_before_kb);
+	cJSON_AddNumberToObject(j, "optimize_peak_rss_kb", (double)t1.peak_kb);
+	cJSON_AddNumberToObject(j, "optimize_peak_delta_kb",
+				t1.peak_kb < 0 ? -1 : (double)(t1.peak_kb - t1.rss_before_kb));
+	add_num(j, "current_usd_hr", first.current_hourly_usd);
+	add_num(j, "recommended_usd_hr", first.recommended_hourly_usd);
+	double worst = NAN;
+	for (size_t i = 0; i < first.n_pools; i++)
+		if (!isnan(first.pools[i].gap_pct) && (isnan(worst) || first.pools[i].gap_pct > worst))
+			worst = first.pools[i].gap_pct;
+	add_num(j, "max_gap_pct", worst);
+	cJSON *pools = cJSON_AddArrayToObject(j, "per_pool");
+	for (size_t i = 0; i < first.n_pools; i++)
+		cJSON_AddItemToArray(pools, pool_json(&first.pools[i]));
+	char *line = ks_json_print(j);
+	printf("%s\n", line);
+	free(line);
+	cJSON_Delete(j);
+
+	if (!json_only) {
+		printf("\n%zu pods, %lld nodes, %zu NodePools: load %.0f ms (world %ld MiB)\n",
+		       world_count(w, WK_POD), (long long)first.nodes, first.n_pools, load_ms,
+		       rss_world / 1024);
+		printf("opt_run first %.0f ms wall, %.0f ms CPU; again %.0f ms; without the LP "
+		       "bound %.0f ms; peak RSS during the run +%ld MiB\n",
+		       t1.wall_ms, t1.cpu_ms, t2.wall_ms, t3.wall_ms,
+		       t1.peak_kb < 0 ? -1 : (t1.peak_kb - t1.rss_before_kb) / 1024);
+		table(&first);
+	}
+	opt_report_free(&first);
+	opt_report_free(&again);
+	opt_report_free(&nobound);
+	world_free(w);
+	cost_prices_free(prices);
+	cost_catalog_free(cat);
+	return 0;
+}
