@@ -91,7 +91,7 @@ int __wrap_cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_re
 
 struct timed_run {
 	double wall_ms, cpu_ms;
-	long rss_before_kb, peak_kb; /* peak: VmHWM after the run, -1 when not reset */
+	long rss_before_kb, rss_after_kb, peak_kb; /* peak: VmHWM after, -1 when not reset */
 	struct pack_stats pack;
 };
 
@@ -106,6 +106,7 @@ static int run_once(struct world *w, const struct opt_opts *o, struct opt_report
 	t->wall_ms = bench_wall_ms() - w0;
 	t->cpu_ms = bench_cpu_ms() - c0;
 	t->peak_kb = reset ? status_kb("VmHWM") : -1;
+	t->rss_after_kb = status_kb("VmRSS");
 	t->pack = pack_now;
 	return rc;
 }
@@ -240,6 +241,10 @@ int main(int argc, char **argv)
 	cJSON_AddNumberToObject(j, "optimize_peak_rss_kb", (double)t1.peak_kb);
 	cJSON_AddNumberToObject(j, "optimize_peak_delta_kb",
 				t1.peak_kb < 0 ? -1 : (double)(t1.peak_kb - t1.rss_before_kb));
+	/* what the first run leaves behind: the world's cache of decoded objects (world_json) */
+	cJSON_AddNumberToObject(j, "rss_kept_kb", (double)(t1.rss_after_kb - t1.rss_before_kb));
+	cJSON_AddNumberToObject(j, "optimize_peak_delta_again_kb",
+				t2.peak_kb < 0 ? -1 : (double)(t2.peak_kb - t2.rss_before_kb));
 	add_num(j, "current_usd_hr", first.current_hourly_usd);
 	add_num(j, "recommended_usd_hr", first.recommended_hourly_usd);
 	double worst = NAN;
@@ -260,8 +265,11 @@ int main(int argc, char **argv)
 		       world_count(w, WK_POD), (long long)first.nodes, first.n_pools, load_ms,
 		       rss_world / 1024);
 		printf("opt_run first %.0f ms wall, %.0f ms CPU; again %.0f ms; peak RSS during "
-		       "the run +%ld MiB\n", t1.wall_ms, t1.cpu_ms, t2.wall_ms,
-		       t1.peak_kb < 0 ? -1 : (t1.peak_kb - t1.rss_before_kb) / 1024);
+		       "the run +%ld MiB (again +%ld MiB), kept after it +%ld MiB\n", t1.wall_ms,
+		       t1.cpu_ms, t2.wall_ms,
+		       t1.peak_kb < 0 ? -1 : (t1.peak_kb - t1.rss_before_kb) / 1024,
+		       t2.peak_kb < 0 ? -1 : (t2.peak_kb - t2.rss_before_kb) / 1024,
+		       (t1.rss_after_kb - t1.rss_before_kb) / 1024);
 		printf("  %zu packings %.0f ms (LP %.0f ms, heuristic %.0f ms; slowest %.0f ms: "
 		       "%zu groups x %zu types); model and report %.0f ms\n",
 		       t1.pack.calls, t1.pack.ms, t1.pack.bound_ms, t1.pack.heuristic_ms,
