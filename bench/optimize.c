@@ -56,11 +56,17 @@ static bool reset_peak_rss(void)
 	return fclose(f) == 0 && ok;
 }
 
-/* The packings of one opt_run, added up by the wrapper. */
+/* The packings of one opt_run, added up by the wrapper; the first MAX_CALLS one by one. */
+#define MAX_CALLS 256
+struct pack_call {
+	size_t groups, types;
+	double ms, bound_ms;
+};
 struct pack_stats {
 	size_t calls;
 	double ms, bound_ms, heuristic_ms, max_ms;
 	size_t max_groups, max_types; /* of the slowest call */
+	struct pack_call each[MAX_CALLS];
 };
 static struct pack_stats pack_now;
 
@@ -81,6 +87,9 @@ int __wrap_cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_re
 		pack_now.bound_ms += out->bound_ms;
 		pack_now.heuristic_ms += out->heuristic_ms;
 	}
+	if (pack_now.calls <= MAX_CALLS)
+		pack_now.each[pack_now.calls - 1] = (struct pack_call){
+			in->n_groups, in->n_types, ms, rc ? 0 : out->bound_ms};
 	if (ms > pack_now.max_ms) {
 		pack_now.max_ms = ms;
 		pack_now.max_groups = in->n_groups;
@@ -236,6 +245,17 @@ int main(int argc, char **argv)
 	add_num(j, "slowest_pack_ms", t1.pack.max_ms);
 	cJSON_AddNumberToObject(j, "slowest_pack_groups", (double)t1.pack.max_groups);
 	cJSON_AddNumberToObject(j, "slowest_pack_types", (double)t1.pack.max_types);
+	/* each packing in the order opt_run asked: [groups, types, ms, LP ms] */
+	cJSON *calls = cJSON_AddArrayToObject(j, "pack_calls");
+	for (size_t i = 0; i < t1.pack.calls && i < MAX_CALLS; i++) {
+		const struct pack_call *c = &t1.pack.each[i];
+		cJSON *a = cJSON_CreateArray();
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)c->groups));
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)c->types));
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(round(c->ms * 10) / 10));
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(round(c->bound_ms * 10) / 10));
+		cJSON_AddItemToArray(calls, a);
+	}
 	cJSON_AddNumberToObject(j, "world_rss_kb", (double)rss_world);
 	cJSON_AddNumberToObject(j, "rss_before_kb", (double)t1.rss_before_kb);
 	cJSON_AddNumberToObject(j, "optimize_peak_rss_kb", (double)t1.peak_kb);
