@@ -268,9 +268,11 @@ int main(int argc, char **argv)
 	add_num(j, "current_usd_hr", first.current_hourly_usd);
 	add_num(j, "recommended_usd_hr", first.recommended_hourly_usd);
 	double worst = NAN;
-	for (size_t i = 0; i < first.n_pools; i++)
-		if (!isnan(first.pools[i].gap_pct) && (isnan(worst) || first.pools[i].gap_pct > worst))
-			worst = first.pools[i].gap_pct;
+	for (size_t i = 0; i < first.n_pools; i++) {
+		double g = first.pools[i].gap_pct;
+		if (!isnan(g) && (isnan(worst) || g > worst))
+			worst = g;
+	}
 	add_num(j, "max_gap_pct", worst);
 	cJSON *pools = cJSON_AddArrayToObject(j, "per_pool");
 	for (size_t i = 0; i < first.n_pools; i++)

@@ -1,10 +1,11 @@
-/* snapshot_gen.c — synthetic, realistic cluster snapshots for the ingest benchmark.
+/* snapshot_gen.c — synthetic, realistic cluster snapshots for the benchmarks (ingest,
+ * informer, analyze, optimize).
  *   snapshot_gen --pods N [--seed S] [-o FILE]
  * writes one JSON document {"kind":"List","apiVersion":"v1","metadata":{...},"items":[...]}
  * holding Namespaces, Nodes, Services, Deployments, ReplicaSets, StatefulSets, DaemonSets,
- * the four karpenter.sh/v1 NodePools and exactly N Pods, one item per line (the ingest scanner does not rely on the newlines;
- * they make the file greppable). Items are in the order a full list would come: by kind,
- * then namespace and name.
+ * the four karpenter.sh/v1 NodePools and exactly N Pods, one item per line (the ingest
+ * scanner does not rely on the newlines; they make the file greppable). Items are in the
+ * order a full list would come: by kind, then namespace and name.
  *
  * The objects are shaped as an EKS cluster with Karpenter serves them: ~30 pods per node;
  * node labels for instance type, zone, nodepool, capacity type, arch; Deployments of 3-20
@@ -1991,8 +1992,9 @@ int main(int argc, char **argv)
 	/* Spread each workload's pods over those nodes in random order, where they fit. */
 	for (size_t i = 0; i < n_wl; i++) {
 		struct workload *w = &wls[i];
-		const char *sel = cJSON_GetStringValue(
-			ks_json_child(ks_json_get(tm[i].spec, "nodeSelector"), "karpenter.sh/nodepool"));
+		const cJSON *selector = ks_json_get(tm[i].spec, "nodeSelector");
+		const char *sel =
+			cJSON_GetStringValue(ks_json_child(selector, "karpenter.sh/nodepool"));
 		size_t allowed = UNTAINTED;
 		for (size_t p = 0; sel && p < KS_ARRAY_LEN(pools); p++)
 			if (!strcmp(sel, pools[p]))

@@ -119,7 +119,8 @@ for n in $sizes; do
   echo "bench: optimize ($n pods)" >&2
   line=$(KSWARM_DATA_DIR="$data_dir" "$optimizer" "$(snapshot "$n")" --json-only 2>/dev/null)
   echo "$line" >>"$results"
-  orows+=("$(printf '%-22s %7s %6s %8.0f %8.0f %8.0f %7.0f %7.0f %7.0f %8s %6.2f' "optimize, snapshot" "$n" \
+  orows+=("$(printf '%-22s %7s %6s %8.0f %8.0f %8.0f %7.0f %7.0f %7.0f %8s %6.2f' \
+    "optimize, snapshot" "$n" \
     "$(field nodes "$line")" "$(field optimize_ms_first "$line")" \
     "$(field optimize_cpu_ms_first "$line")" "$(field optimize_ms_again "$line")" \
     "$(field pack_lp_ms "$line")" "$(field pack_heuristic_ms "$line")" \
