@@ -210,20 +210,21 @@ int main(int argc, char **argv)
 
 	long rss0 = status_kb("VmRSS");
 	struct world *w = world_new();
+	struct opt_report first = {0}, again = {0};
+	int status = 1;
 	double t0 = bench_wall_ms();
 	if (world_load_snapshot(w, argv[1], &err)) {
 		fprintf(stderr, "optimize: %s\n", err.msg);
-		return 1;
+		goto out;
 	}
 	double load_ms = bench_wall_ms() - t0;
 	long rss_world = status_kb("VmRSS") - rss0;
 
 	struct opt_opts o = {.cat = cat, .prices = prices, .spot = OPT_SPOT_KEEP};
-	struct opt_report first = {0}, again = {0};
 	struct timed_run t1, t2;
 	if (run_once(w, &o, &first, &t1, &err) || run_once(w, &o, &again, &t2, &err)) {
 		fprintf(stderr, "optimize: %s\n", err.msg);
-		return 1;
+		goto out;
 	}
 
 	cJSON *j = cJSON_CreateObject();
@@ -299,10 +300,12 @@ int main(int argc, char **argv)
 		       t1.wall_ms - t1.pack.ms);
 		table(&first);
 	}
+	status = 0;
+out:
 	opt_report_free(&first);
 	opt_report_free(&again);
 	world_free(w);
 	cost_prices_free(prices);
 	cost_catalog_free(cat);
-	return 0;
+	return status;
 }
