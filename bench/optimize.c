@@ -32,20 +32,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static long status_kb(const char *field)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-	size_t n = strlen(field);
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, field, n) && line[n] == ':')
-			v = strtol(line + n + 1, NULL, 10);
-	if (f)
-		fclose(f);
-	return v;
-}
-
 /* Reset VmHWM to the current RSS (Linux 4.0+); false when the kernel refuses. */
 static bool reset_peak_rss(void)
 {
@@ -107,15 +93,15 @@ struct timed_run {
 static int run_once(struct world *w, const struct opt_opts *o, struct opt_report *rep,
 		    struct timed_run *t, struct ks_err *err)
 {
-	t->rss_before_kb = status_kb("VmRSS");
+	t->rss_before_kb = bench_status_kb("VmRSS");
 	bool reset = reset_peak_rss();
 	pack_now = (struct pack_stats){0};
 	double c0 = bench_cpu_ms(), w0 = bench_wall_ms();
 	int rc = opt_run(w, o, rep, err);
 	t->wall_ms = bench_wall_ms() - w0;
 	t->cpu_ms = bench_cpu_ms() - c0;
-	t->peak_kb = reset ? status_kb("VmHWM") : -1;
-	t->rss_after_kb = status_kb("VmRSS");
+	t->peak_kb = reset ? bench_status_kb("VmHWM") : -1;
+	t->rss_after_kb = bench_status_kb("VmRSS");
 	t->pack = pack_now;
 	return rc;
 }
@@ -208,7 +194,7 @@ int main(int argc, char **argv)
 	free(path);
 	struct cost_prices *prices = cost_prices_from_catalog(cat);
 
-	long rss0 = status_kb("VmRSS");
+	long rss0 = bench_status_kb("VmRSS");
 	struct world *w = world_new();
 	struct opt_report first = {0}, again = {0};
 	int status = 1;
@@ -218,7 +204,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	double load_ms = bench_wall_ms() - t0;
-	long rss_world = status_kb("VmRSS") - rss0;
+	long rss_world = bench_status_kb("VmRSS") - rss0;
 
 	struct opt_opts o = {.cat = cat, .prices = prices, .spot = OPT_SPOT_KEEP};
 	struct timed_run t1, t2;
