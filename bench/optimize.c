@@ -2,8 +2,8 @@
  *   optimize SNAPSHOT [--json-only]
  * Loads the snapshot into a world (timed apart, like bench/analyze), loads the instance
  * catalog (cost_catalog_default_path: set KSWARM_DATA_DIR=$PWD/data when running from
- * build/bench) with its built-in prices, then runs opt_run three times, no usage history,
- * spot policy "keep", twice:
+ * build/bench) with its built-in prices, then runs opt_run twice, without usage history,
+ * spot policy "keep":
  *   1. first: what `kswarm optimize` does once (wall and CPU ms, the peak RSS during the run
  *      over the RSS before it — /proc/self/clear_refs resets the peak first);
  *   2. again: the steady state (opt_run keeps nothing between runs; the world's decoded
@@ -15,9 +15,10 @@
  * opt_run's time less the packings' is the model (pools, nodes, pods, groups, DaemonSet
  * overhead, workloads) and the report. (opt_opts.no_pack_bound cannot split it: the LP's
  * split and duals feed the heuristic, so it is always solved.)
- * Per NodePool (from run 1): pods, candidates, current and recommended $/h, the lower bound,
- * the gap of the recommendation (the report's) and the smallest gap of a feasible candidate,
- * and each candidate's cost, bound and gap in the JSON.
+ * Per NodePool (from run 1): pods, pod groups, candidates and the time their packings took,
+ * current and recommended $/h, the lower bound, the gap of the recommendation (the report's)
+ * and the smallest gap of a feasible candidate; in the JSON also each candidate's cost,
+ * bound, gap and packing time (packings matched to candidates in order: see call_of).
  * Prints one JSON line (the only output with --json-only), then a table. */
 #include "base/common.h"
 #include "base/json.h"
@@ -106,6 +107,7 @@ static int run_once(struct world *w, const struct opt_opts *o, struct opt_report
 	return rc;
 }
 
+/* A cost the report gives as < 0 when there is none, as NAN. */
 static double hourly_or_null(double usd) { return usd < 0 ? NAN : usd; }
 
 static void add_num(cJSON *o, const char *k, double v)
@@ -128,8 +130,27 @@ static double best_gap(const struct opt_pool *p)
 	return g;
 }
 
-static cJSON *pool_json(const struct opt_pool *p)
+/* The packing of candidate c of pool p, when the calls match the report's candidates one to
+ * one, in order (opt_run packs each candidate once, pools in order; checked by the counts and
+ * the number of types), else NULL. */
+static const struct pack_call *call_of(const struct opt_report *r, const struct pack_stats *ps,
+				       size_t p, size_t c)
 {
+	size_t k = 0, at = 0;
+	for (size_t i = 0; i < r->n_pools; i++)
+		for (size_t j = 0; j < r->pools[i].n_cands; j++, k++) {
+			if (k >= ps->calls || k >= MAX_CALLS ||
+			    ps->each[k].types != r->pools[i].cands[j].types_considered)
+				return NULL;
+			if (i == p && j == c)
+				at = k;
+		}
+	return k == ps->calls ? &ps->each[at] : NULL;
+}
+
+static cJSON *pool_json(const struct opt_report *r, const struct pack_stats *ps, size_t pi)
+{
+	const struct opt_pool *p = &r->pools[pi];
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "name", p->name);
 	cJSON_AddNumberToObject(j, "pods", (double)p->pods);
@@ -138,12 +159,14 @@ static cJSON *pool_json(const struct opt_pool *p)
 	add_num(j, "current_usd_hr", p->current.hourly_usd);
 	cJSON_AddNumberToObject(j, "recommended_nodes", (double)p->recommended.nodes);
 	add_num(j, "recommended_usd_hr", p->recommended.hourly_usd);
-	add_num(j, "lower_bound_usd_hr", p->lower_bound_monthly_usd < 0
-						 ? NAN : p->lower_bound_monthly_usd /
-							       OPT_HOURS_PER_MONTH);
+	add_num(j, "lower_bound_usd_hr",
+		hourly_or_null(p->lower_bound_monthly_usd) / OPT_HOURS_PER_MONTH);
 	add_num(j, "gap_pct", p->gap_pct);
 	add_num(j, "best_candidate_gap_pct", best_gap(p));
 	cJSON_AddStringToObject(j, "chosen", p->chosen >= 0 ? p->cands[p->chosen].name : "keep");
+	const struct pack_call *first = p->n_cands ? call_of(r, ps, pi, 0) : NULL;
+	if (first)
+		cJSON_AddNumberToObject(j, "groups", (double)first->groups);
 	cJSON *cands = cJSON_AddArrayToObject(j, "candidates");
 	for (size_t i = 0; i < p->n_cands; i++) {
 		const struct opt_candidate *c = &p->cands[i];
@@ -155,25 +178,42 @@ static cJSON *pool_json(const struct opt_pool *p)
 		add_num(cj, "usd_hr", c->mix.hourly_usd);
 		add_num(cj, "lower_bound_usd_hr", hourly_or_null(c->lower_bound_usd_hr));
 		add_num(cj, "gap_pct", c->gap_pct);
+		const struct pack_call *pc = call_of(r, ps, pi, i);
+		if (pc) {
+			add_num(cj, "pack_ms", pc->ms);
+			add_num(cj, "pack_lp_ms", pc->bound_ms);
+		}
 		cJSON_AddItemToArray(cands, cj);
 	}
 	return j;
 }
 
-static void table(const struct opt_report *r)
+static void table(const struct opt_report *r, const struct pack_stats *ps)
 {
-	printf("\n%-14s %7s %5s %6s %10s %10s %10s %7s %7s  %s\n", "pool", "pods", "cands",
-	       "nodes", "current/h", "recomm./h", "bound/h", "gap%", "best%", "chosen");
+	printf("\n%-14s %7s %6s %5s %8s %6s %10s %10s %10s %7s %7s  %s\n", "pool", "pods",
+	       "groups", "cands", "pack ms", "nodes", "current/h", "recomm./h", "bound/h", "gap%",
+	       "best%", "chosen");
 	for (size_t i = 0; i < r->n_pools; i++) {
 		const struct opt_pool *p = &r->pools[i];
-		printf("%-14s %7lld %5zu %6lld %10.4f %10.4f %10.4f %7.2f %7.2f  %s\n", p->name,
-		       (long long)p->pods, p->n_cands, (long long)p->recommended.nodes,
+		double ms = 0;
+		long groups = -1;
+		for (size_t c = 0; c < p->n_cands; c++) {
+			const struct pack_call *pc = call_of(r, ps, i, c);
+			ms += pc ? pc->ms : NAN;
+			groups = pc ? (long)pc->groups : -1;
+		}
+		printf("%-14s %7lld %6ld %5zu %8.0f %6lld %10.4f %10.4f %10.4f %7.2f %7.2f  %s\n",
+		       p->name, (long long)p->pods, groups, p->n_cands, ms,
+		       (long long)p->recommended.nodes,
 		       p->current.hourly_usd, p->recommended.hourly_usd,
-		       p->lower_bound_monthly_usd / OPT_HOURS_PER_MONTH, p->gap_pct, best_gap(p),
+		       hourly_or_null(p->lower_bound_monthly_usd) / OPT_HOURS_PER_MONTH, p->gap_pct,
+		       best_gap(p),
 		       p->chosen >= 0 ? p->cands[p->chosen].name : "keep");
 	}
-	printf("gap%%: the recommendation (or the kept current mix) over the LP bound of the "
-	       "chosen types; best%%: the smallest gap of a feasible candidate\n");
+	printf("groups: pod groups packed (-1: the packings did not match the candidates); pack "
+	       "ms: every candidate's packing;\ngap%%: the recommendation (or the kept current "
+	       "mix) over the LP bound of the chosen types; best%%: the smallest gap of a "
+	       "feasible candidate\n");
 }
 
 int main(int argc, char **argv)
@@ -263,7 +303,7 @@ int main(int argc, char **argv)
 	add_num(j, "max_gap_pct", worst);
 	cJSON *pools = cJSON_AddArrayToObject(j, "per_pool");
 	for (size_t i = 0; i < first.n_pools; i++)
-		cJSON_AddItemToArray(pools, pool_json(&first.pools[i]));
+		cJSON_AddItemToArray(pools, pool_json(&first, &t1.pack, i));
 	char *line = ks_json_print(j);
 	printf("%s\n", line);
 	free(line);
@@ -284,7 +324,7 @@ int main(int argc, char **argv)
 		       t1.pack.calls, t1.pack.ms, t1.pack.bound_ms, t1.pack.heuristic_ms,
 		       t1.pack.max_ms, t1.pack.max_groups, t1.pack.max_types,
 		       t1.wall_ms - t1.pack.ms);
-		table(&first);
+		table(&first, &t1.pack);
 	}
 	status = 0;
 out:
