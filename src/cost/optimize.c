@@ -10,6 +10,8 @@
 #include "cost/pricing.h"
 #include "diag/capacity.h"
 #include "diag/infra.h"
+#include "kube/objstore.h"
+#include "kube/quantity.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -76,8 +78,16 @@ static size_t class_of(struct om *m, struct wobj pod)
 	m->classes = ks_realloc(m->classes, (m->n_classes + 1) * sizeof *m->classes);
 	struct om_class *c = &m->classes[m->n_classes];
 	*c = (struct om_class){.node_selector = ns, .affinity = aff};
-	const cJSON *j = world_json(m->w, pod);
+	/* only the two subtrees are decoded (a whole pod would stay in the world's cache) */
+	cJSON *j = cJSON_CreateObject();
+	cJSON *spec = cJSON_AddObjectToObject(j, "spec");
+	if (ns)
+		cJSON_AddItemToObject(spec, "nodeSelector", kube_objstore_to_cjson(pod.st, ns));
+	if (aff)
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(spec, "affinity"), "nodeAffinity",
+				      kube_objstore_to_cjson(pod.st, aff));
 	c->sel_ok = kube_nodereq_from_pod(j, &c->sel, NULL) == 0;
+	cJSON_Delete(j);
 	if (!c->sel_ok)
 		kube_nodereq_sel_free(&c->sel);
 	/* terms are ORed: a capacity type is allowed when some term allows it */
@@ -108,34 +118,49 @@ static size_t pool_index(const struct om *m, const char *name)
 	return OM_NONE;
 }
 
-/* A label's value (label keys hold dots: not a ks_json_get path). */
-static const char *label(const cJSON *labels, const char *key)
+/* A label's value, read from the store (label keys hold dots: not a path); copied to buf. */
+static const char *wlabel(struct wobj o, const char *key, char *buf, size_t n)
 {
-	const cJSON *v = ks_json_child(labels, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	uint32_t v = kube_objstore_child(o.st, wobj_get(o, "metadata.labels"), key, strlen(key));
+	char tmp[KUBE_OBJSTORE_STRTMP];
+	const char *s = kube_objstore_str(o.st, v, tmp, NULL);
+	if (!s)
+		return NULL;
+	snprintf(buf, n, "%s", s);
+	return buf;
 }
 
+/* A quantity field of the object (path to a string), milli or plain; def when absent. */
+static int64_t wqty(struct wobj o, const char *path, bool milli, int64_t def)
+{
+	char buf[64];
+	const char *s = wobj_str(o, path, buf, sizeof buf);
+	struct kube_quantity q;
+	if (!s || kube_quantity_parse(s, strlen(s), &q, NULL))
+		return def;
+	return milli ? kube_quantity_milli(&q) : kube_quantity_value(&q);
+}
+
+/* Nodes are read from the store, never decoded (a decoded Node is ~48 KiB the world would
+ * keep). */
 static int add_node(void *ctx, struct wobj o)
 {
 	struct om *m = ctx;
-	const cJSON *j = world_json(m->w, o);
-	m->nodes = ks_realloc(m->nodes, (m->n_nodes + 1) * sizeof *m->nodes);
+	m->nodes = ks_grow(m->nodes, sizeof *m->nodes, m->n_nodes + 1, &m->cap_nodes);
 	struct om_node *n = &m->nodes[m->n_nodes];
-	const cJSON *labels = ks_json_get(j, "metadata.labels");
-	const char *tn = label(labels, TYPE_LABEL);
-	const char *arch = label(labels, ARCH_LABEL);
-	const char *capacity = label(labels, CAPACITY_LABEL);
-	struct cap_res alloc;
-	cap_node_allocatable(j, &alloc);
+	char tbuf[64], abuf[16], cbuf[16], pbuf[64];
+	const char *tn = wlabel(o, TYPE_LABEL, tbuf, sizeof tbuf);
+	const char *arch = wlabel(o, ARCH_LABEL, abuf, sizeof abuf);
+	const char *capacity = wlabel(o, CAPACITY_LABEL, cbuf, sizeof cbuf);
 	*n = (struct om_node){
 		.name = wobj_name(m->w, o),
-		.pool = pool_index(m, label(labels, NODEPOOL_LABEL)),
+		.pool = pool_index(m, wlabel(o, NODEPOOL_LABEL, pbuf, sizeof pbuf)),
 		.type = tn ? cost_catalog_find(m->o->cat, tn) : NULL,
 		.type_name = tn ? world_strdup(m->w, tn) : NULL,
 		.spot = capacity && !strcmp(capacity, "spot"),
 		.price = -1,
-		.alloc_cpu_m = alloc.cpu_m,
-		.alloc_mem = alloc.mem,
+		.alloc_cpu_m = wqty(o, "status.allocatable.cpu", true, 0),
+		.alloc_mem = wqty(o, "status.allocatable.memory", false, 0),
 		.arch = !arch ? -1 : !strcmp(arch, "arm64") ? COST_ARCH_ARM64
 			   : !strcmp(arch, "amd64") ? COST_ARCH_AMD64 : -1,
 	};
@@ -175,7 +200,7 @@ static int add_pool(void *ctx, struct wobj o)
 	m->pools = ks_realloc(m->pools, (m->n_pools + 1) * sizeof *m->pools);
 	struct om_pool *p = &m->pools[m->n_pools++];
 	*p = (struct om_pool){.o = o, .json = world_json(m->w, o), .name = name};
-	ks_map_init(&p->images);
+	ks_u32set_init(&p->images);
 	p->term_ok = cap_pool_term(p->json, NULL, &p->term) == 0;
 	p->allows_spot = p->allows_od = true;
 	for (size_t i = 0; p->term_ok && i < p->term.nreqs; i++) {
@@ -274,12 +299,24 @@ static bool selects_self(const cJSON *selector, const cJSON *labels)
 /* At most how many of a workload's pods one node may hold: a hostname topology spread
  * (DoNotSchedule, maxSkew N: with any node holding none of them, at most N on every node)
  * or a required pod anti-affinity on the hostname against its own labels (1); 0: no cap. */
-static int64_t per_node_cap(const cJSON *pod)
+static int64_t per_node_cap(struct wobj o)
 {
-	const cJSON *labels = ks_json_get(pod, "metadata.labels");
+	uint32_t tsc = wobj_get(o, "spec.topologySpreadConstraints");
+	uint32_t anti = wobj_get(o, "spec.affinity.podAntiAffinity");
+	if (!tsc && !anti)
+		return 0;
+	/* only these subtrees are decoded (a whole pod would stay in the world's cache) */
+	cJSON *pod = cJSON_CreateObject();
+	cJSON_AddItemToObject(pod, "labels", kube_objstore_to_cjson(o.st, wobj_get(o,
+										   "metadata.labels")));
+	if (tsc)
+		cJSON_AddItemToObject(pod, "tsc", kube_objstore_to_cjson(o.st, tsc));
+	if (anti)
+		cJSON_AddItemToObject(pod, "anti", kube_objstore_to_cjson(o.st, anti));
+	const cJSON *labels = ks_json_child(pod, "labels");
 	int64_t cap = 0;
 	const cJSON *c;
-	cJSON_ArrayForEach(c, ks_json_get(pod, "spec.topologySpreadConstraints")) {
+	cJSON_ArrayForEach(c, ks_json_child(pod, "tsc")) {
 		const char *when = ks_json_str_or(c, "whenUnsatisfiable", "DoNotSchedule");
 		int64_t skew = ks_json_int_or(c, "maxSkew", 0);
 		if (strcmp(ks_json_str_or(c, "topologyKey", ""), HOSTNAME_LABEL) ||
@@ -288,12 +325,13 @@ static int64_t per_node_cap(const cJSON *pod)
 			continue;
 		cap = cap && cap < skew ? cap : skew;
 	}
-	cJSON_ArrayForEach(c, ks_json_get(pod, "spec.affinity.podAntiAffinity."
-					       "requiredDuringSchedulingIgnoredDuringExecution")) {
+	cJSON_ArrayForEach(c, ks_json_child(ks_json_child(pod, "anti"),
+					    "requiredDuringSchedulingIgnoredDuringExecution")) {
 		if (!strcmp(ks_json_str_or(c, "topologyKey", ""), HOSTNAME_LABEL) &&
 		    selects_self(ks_json_get(c, "labelSelector"), labels))
 			cap = 1;
 	}
+	cJSON_Delete(pod);
 	return cap;
 }
 
@@ -311,13 +349,14 @@ static size_t workload_of_pod(struct om *m, struct wobj pod, const char *ns)
 	char *key = ks_asprintf("%s/%s/%s", ns, kind, name);
 	v = (uintptr_t)ks_map_get(&m->workload_by_key, key);
 	if (!v) {
-		m->workloads = ks_realloc(m->workloads, (m->n_workloads + 1) * sizeof *m->workloads);
+		m->workloads = ks_grow(m->workloads, sizeof *m->workloads, m->n_workloads + 1,
+				       &m->cap_workloads);
 		m->workloads[m->n_workloads] = (struct om_workload){
 			.ns = ns, .kind = kind, .name = name, .first_pod = pod, .pool = OM_NONE,
 			.production = production_ns(m, ns),
 			.replicated_kind = !strcmp(kind, "Job") || !strcmp(kind, "CronJob"),
 			.daemonset = !strcmp(kind, "DaemonSet"),
-			.max_per_node = per_node_cap(world_json(m->w, pod)),
+			.max_per_node = per_node_cap(pod),
 		};
 		v = ++m->n_workloads;
 		ks_map_put(&m->workload_by_key, key, (void *)v);
@@ -345,25 +384,24 @@ const char *opt_workload_of(void *world, const char *ns, const char *pod)
 
 /* ---- pods --------------------------------------------------------------------------------- */
 
+/* Image string ids are interned: a set of ids per architecture and per pool, no strings
+ * hashed per pod. */
 static void note_images(struct om *m, struct wobj pod, struct om_pool *p, int arch)
 {
 	static const char *const lists[] = {"spec.containers", "spec.initContainers"};
+	m->pod_st = pod.st;
 	for (size_t l = 0; l < KS_ARRAY_LEN(lists); l++) {
 		uint32_t arr = wobj_get(pod, lists[l]);
 		size_t n = kube_objstore_len(pod.st, arr);
 		for (size_t i = 0; i < n; i++) {
-			char tmp[KUBE_OBJSTORE_STRTMP];
 			uint32_t img = kube_objstore_child(pod.st, kube_objstore_at(pod.st, arr, i),
 							   "image", 5);
-			const char *s = kube_objstore_str(pod.st, img, tmp, NULL);
-			if (!s)
+			if (kube_objstore_type(pod.st, img) != KUBE_OBJ_STRING)
 				continue;
-			if (p && !ks_map_get(&p->images, s))
-				ks_map_put(&p->images, s, (void *)1);
-			if (arch >= 0) {
-				uintptr_t bits = (uintptr_t)ks_map_get(&m->image_arch, s);
-				ks_map_put(&m->image_arch, s, (void *)(bits | (1u << arch)));
-			}
+			if (p)
+				ks_u32set_add(&p->images, img);
+			if (arch >= 0)
+				ks_u32set_add(&m->image_seen[arch], img);
 		}
 	}
 }
@@ -372,7 +410,8 @@ static void note_images(struct om *m, struct wobj pod, struct om_pool *p, int ar
  * In [one pool]), else, as Karpenter chooses, the first by weight (highest first, then
  * name) whose requirements, taints, types and limits take it (cap_pool_eval: "fits", or
  * "limit" — the pool it should go to, limits being part of the recommendation). */
-static size_t pending_pool(struct om *m, size_t cls, const cJSON *pod, const struct cap_res *req)
+static size_t pending_pool_eval(struct om *m, size_t cls, const cJSON *pod,
+				const struct cap_res *req)
 {
 	const struct om_class *c = &m->classes[cls];
 	if (!c->sel_ok)
@@ -401,14 +440,44 @@ static size_t pending_pool(struct om *m, size_t cls, const cJSON *pod, const str
 	return best;
 }
 
+/* pending_pool_eval, memoized per (selector class, tolerations, requests): the replicas of a
+ * pending workload ask the same question; only the tolerations are decoded. */
+static size_t pending_pool(struct om *m, size_t cls, struct wobj o, const struct cap_res *req)
+{
+	uint32_t tol = wobj_get(o, "spec.tolerations");
+	char key[96];
+	snprintf(key, sizeof key, "pending/%zu/%u/%lld/%lld", cls, tol, (long long)req->cpu_m,
+		 (long long)req->mem);
+	uintptr_t v = (uintptr_t)ks_map_get(&m->pending_by_key, key);
+	if (v)
+		return v - 1;
+	cJSON *pod = cJSON_CreateObject();
+	cJSON *spec = cJSON_AddObjectToObject(pod, "spec");
+	if (tol)
+		cJSON_AddItemToObject(spec, "tolerations", kube_objstore_to_cjson(o.st, tol));
+	size_t p = pending_pool_eval(m, cls, pod, req);
+	cJSON_Delete(pod);
+	ks_map_put(&m->pending_by_key, key, (void *)(uintptr_t)(p + 1));
+	return p;
+}
+
 static void add_to_set(struct om *m, size_t pool, size_t cls, size_t wl, const struct cap_res *r)
 {
+	/* replicas follow each other: the workload's last set is most often the one */
+	struct om_workload *W = &m->workloads[wl];
+	if (W->last_set) {
+		struct om_podset *ps = &m->sets[W->last_set - 1];
+		if (ps->pool == pool && ps->cls == cls && ps->cpu_m == r->cpu_m && ps->mem == r->mem) {
+			ps->count++;
+			return;
+		}
+	}
 	char key[96];
 	snprintf(key, sizeof key, "%zu/%zu/%zu/%lld/%lld", pool, cls, wl, (long long)r->cpu_m,
 		 (long long)r->mem);
 	uintptr_t v = (uintptr_t)ks_map_get(&m->set_by_key, key);
 	if (!v) {
-		m->sets = ks_realloc(m->sets, (m->n_sets + 1) * sizeof *m->sets);
+		m->sets = ks_grow(m->sets, sizeof *m->sets, m->n_sets + 1, &m->cap_sets);
 		m->sets[m->n_sets] = (struct om_podset){
 			.pool = pool, .cls = cls, .workload = wl, .cpu_m = r->cpu_m, .mem = r->mem,
 			.new_cpu_m = r->cpu_m, .new_mem = r->mem};
@@ -416,6 +485,7 @@ static void add_to_set(struct om *m, size_t pool, size_t cls, size_t wl, const s
 		ks_map_put(&m->set_by_key, key, (void *)v);
 	}
 	m->sets[v - 1].count++;
+	W->last_set = v;
 }
 
 static int add_pod(void *ctx, struct wobj o)
@@ -451,11 +521,9 @@ static int add_pod(void *ctx, struct wobj o)
 	if (n) {
 		pool = n->pool;
 	} else if (!node) {
-		struct world *w = m->w;
-		const cJSON *j;
-		if (cap_pod_unschedulable(w, o, &j)) {
+		if (cap_wpod_unschedulable(o)) {
 			cls = class_of(m, o);
-			pool = pending_pool(m, cls, j, &r);
+			pool = pending_pool(m, cls, o, &r);
 		}
 		if (pool != OM_NONE)
 			m->pools[pool].pending++;
@@ -486,13 +554,15 @@ static unsigned image_bits(struct om *m, struct wobj pod)
 		uint32_t arr = wobj_get(pod, lists[l]);
 		size_t n = kube_objstore_len(pod.st, arr);
 		for (size_t i = 0; i < n; i++) {
-			char tmp[KUBE_OBJSTORE_STRTMP];
 			uint32_t img = kube_objstore_child(pod.st, kube_objstore_at(pod.st, arr, i),
 							   "image", 5);
-			const char *s = kube_objstore_str(pod.st, img, tmp, NULL);
-			if (!s)
+			if (kube_objstore_type(pod.st, img) != KUBE_OBJ_STRING)
 				continue;
-			bits &= (unsigned)(uintptr_t)ks_map_get(&m->image_arch, s);
+			unsigned b = 0;
+			for (int a = 0; a < 2; a++)
+				if (ks_u32set_has(&m->image_seen[a], img))
+					b |= 1u << a;
+			bits &= b;
 			seen = true;
 		}
 	}
@@ -636,7 +706,7 @@ static void om_release(struct om *m)
 	free(m->classes);
 	for (size_t i = 0; i < m->n_pools; i++) {
 		kube_nodereq_term_free(&m->pools[i].term);
-		ks_map_release(&m->pools[i].images);
+		ks_u32set_release(&m->pools[i].images);
 	}
 	free(m->pools);
 	for (size_t i = 0; i < m->n_workloads; i++) {
@@ -652,10 +722,12 @@ static void om_release(struct om *m)
 	free(m->nodes);
 	ks_map_release(&m->class_by_key);
 	ks_map_release(&m->set_by_key);
+	ks_map_release(&m->pending_by_key);
 	ks_map_release(&m->node_by_name);
 	ks_map_release(&m->workload_by_key);
 	ks_map_release(&m->workload_by_refs);
-	ks_map_release(&m->image_arch);
+	ks_u32set_release(&m->image_seen[0]);
+	ks_u32set_release(&m->image_seen[1]);
 }
 
 int opt_run(struct world *w, const struct opt_opts *o, struct opt_report *out,
@@ -668,10 +740,12 @@ int opt_run(struct world *w, const struct opt_opts *o, struct opt_report *out,
 	struct om m = {.w = w, .o = o, .ncat = cost_catalog_count(o->cat)};
 	ks_map_init(&m.class_by_key);
 	ks_map_init(&m.set_by_key);
+	ks_map_init(&m.pending_by_key);
 	ks_map_init(&m.node_by_name);
 	ks_map_init(&m.workload_by_key);
 	ks_map_init(&m.workload_by_refs);
-	ks_map_init(&m.image_arch);
+	ks_u32set_init(&m.image_seen[0]);
+	ks_u32set_init(&m.image_seen[1]);
 	world_each(w, WK_NODEPOOL, add_pool, &m);
 	if (o->nodepool && m.n_pools == 0) {
 		om_release(&m);

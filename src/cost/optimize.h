@@ -64,6 +64,7 @@ struct rs_set;
 #define OPT_SPOT_MAX_BUCKET 2       /* spot preferred only for interruption buckets 0-2 (<15%) */
 #define OPT_MAX_RISKS 8
 #define OPT_MAX_ALTERNATIVES 8
+#define OPT_INFO_MAX_PODS 5000      /* "any category" is packed only for pools up to this */
 
 enum opt_spot_policy {
 	OPT_SPOT_KEEP,   /* the capacity types the pool allows today (default) */
@@ -81,7 +82,6 @@ struct opt_opts {
 	enum opt_spot_policy spot;
 	struct rs_set *usage;          /* right-sizing history (rs_fetch_prometheus), or NULL */
 	const char *usage_source;      /* for the report ("Prometheus URL"), may be NULL */
-	bool no_pack_bound;            /* skip the LP bound (benchmarks of the heuristic only) */
 };
 
 /* count nodes of one instance type and capacity type */

@@ -363,14 +363,14 @@ static bool term_has(const struct om_pool *p, unsigned cls)
 static bool images_run_on(struct om *m, const struct om_pool *p, int arch, char *why, size_t n)
 {
 	size_t missing = 0, len = 0;
-	const char *k;
-	void *v;
+	uint32_t id;
 	why[0] = 0;
-	for (size_t i = 0; ks_map_next(&p->images, &i, &k, &v);) {
-		uintptr_t bits = (uintptr_t)ks_map_get(&m->image_arch, k);
-		if (bits & (1u << arch))
+	for (size_t i = 0; ks_u32set_next(&p->images, &i, &id);) {
+		if (ks_u32set_has(&m->image_seen[arch], id))
 			continue;
-		if (missing++ < 3 && len < n)
+		char tmp[KUBE_OBJSTORE_STRTMP];
+		const char *k = kube_objstore_str(m->pod_st, id, tmp, NULL);
+		if (missing++ < 3 && len < n && k)
 			len += (size_t)snprintf(why + len, n - len, "%s%s", len ? ", " : "", k);
 	}
 	if (missing > 3 && len < n)
@@ -700,6 +700,15 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		c->spot = specs[i].cap == COST_CAPACITY_SPOT;
 		c->lower_bound_usd_hr = -1;
 		c->gap_pct = NAN;
+		if (specs[i].info_only && p->pods > OPT_INFO_MAX_PODS) {
+			/* for comparison only, and the costliest to pack (every category) */
+			memset(&pk[i], 0, sizeof pk[i]);
+			describe(p, &specs[i], 0, c);
+			c->why_not = fmt_str("not computed for pools of more than %d pods (this one "
+					     "has %lld): shown for comparison on smaller pools",
+					     OPT_INFO_MAX_PODS, (long long)p->pods);
+			continue;
+		}
 		int rc = pack(m, pi, &specs[i], false, &pk[i], &err);
 		describe(p, &specs[i], pk[i].ntypes, c);
 		c->types_considered = pk[i].ntypes;

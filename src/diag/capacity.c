@@ -483,21 +483,30 @@ struct wobj cap_pod_owner(struct world *w, const cJSON *pod, struct wobj self)
 	return self;
 }
 
-bool cap_pod_unschedulable(struct world *w, struct wobj o, const cJSON **json)
+bool cap_wpod_unschedulable(struct wobj o)
 {
 	if (!wobj_str_eq(o, "status.phase", "Pending") || wobj_get(o, "spec.nodeName"))
 		return false;
-	const cJSON *pod = world_json(w, o);
-	const cJSON *c;
-	cJSON_ArrayForEach(c, ks_json_get(pod, "status.conditions")) {
-		if (!strcmp(ks_json_str_or(c, "type", ""), "PodScheduled") &&
-		    !strcmp(ks_json_str_or(c, "status", ""), "False") &&
-		    !strcmp(ks_json_str_or(c, "reason", ""), "Unschedulable")) {
-			*json = pod;
+	uint32_t conds = wobj_get(o, "status.conditions");
+	size_t n = kube_objstore_len(o.st, conds);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = kube_objstore_at(o.st, conds, i);
+		if (kube_objstore_str_eq(o.st, kube_objstore_child(o.st, c, "type", 4), "PodScheduled",
+					 12) &&
+		    kube_objstore_str_eq(o.st, kube_objstore_child(o.st, c, "status", 6), "False", 5) &&
+		    kube_objstore_str_eq(o.st, kube_objstore_child(o.st, c, "reason", 6),
+					 "Unschedulable", 13))
 			return true;
-		}
 	}
 	return false;
+}
+
+bool cap_pod_unschedulable(struct world *w, struct wobj o, const cJSON **json)
+{
+	if (!cap_wpod_unschedulable(o))
+		return false;
+	*json = world_json(w, o);
+	return true;
 }
 
 void cap_fix_pool_limit(struct diag_finding *f, const struct diag_ref *pool,

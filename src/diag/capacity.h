@@ -105,6 +105,8 @@ struct wobj cap_pod_owner(struct world *w, const cJSON *pod, struct wobj self);
 /* Whether pod o is Pending with PodScheduled=False reason Unschedulable (screened with the
  * accessors, decoded only when it is Pending and unbound); *json gets the decoded pod. */
 bool cap_pod_unschedulable(struct world *w, struct wobj o, const cJSON **json);
+/* The same test, without decoding the pod. */
+bool cap_wpod_unschedulable(struct wobj o);
 
 /* The remediation for a NodePool at its CPU limit: a merge patch of spec.limits.cpu to what
  * is in use plus pending_cpu_m, with 25% headroom, in whole cores. */
