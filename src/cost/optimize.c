@@ -11,7 +11,6 @@
 #include "diag/capacity.h"
 #include "diag/infra.h"
 #include "kube/objstore.h"
-#include "kube/quantity.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -118,29 +117,6 @@ static size_t pool_index(const struct om *m, const char *name)
 	return OM_NONE;
 }
 
-/* A label's value, read from the store (label keys hold dots: not a path); copied to buf. */
-static const char *wlabel(struct wobj o, const char *key, char *buf, size_t n)
-{
-	uint32_t v = kube_objstore_child(o.st, wobj_get(o, "metadata.labels"), key, strlen(key));
-	char tmp[KUBE_OBJSTORE_STRTMP];
-	const char *s = kube_objstore_str(o.st, v, tmp, NULL);
-	if (!s)
-		return NULL;
-	snprintf(buf, n, "%s", s);
-	return buf;
-}
-
-/* A quantity field of the object (path to a string), milli or plain; def when absent. */
-static int64_t wqty(struct wobj o, const char *path, bool milli, int64_t def)
-{
-	char buf[64];
-	const char *s = wobj_str(o, path, buf, sizeof buf);
-	struct kube_quantity q;
-	if (!s || kube_quantity_parse(s, strlen(s), &q, NULL))
-		return def;
-	return milli ? kube_quantity_milli(&q) : kube_quantity_value(&q);
-}
-
 /* Nodes are read from the store, never decoded (a decoded Node is ~48 KiB the world would
  * keep). */
 static int add_node(void *ctx, struct wobj o)
@@ -149,18 +125,20 @@ static int add_node(void *ctx, struct wobj o)
 	m->nodes = ks_grow(m->nodes, sizeof *m->nodes, m->n_nodes + 1, &m->cap_nodes);
 	struct om_node *n = &m->nodes[m->n_nodes];
 	char tbuf[64], abuf[16], cbuf[16], pbuf[64];
-	const char *tn = wlabel(o, TYPE_LABEL, tbuf, sizeof tbuf);
-	const char *arch = wlabel(o, ARCH_LABEL, abuf, sizeof abuf);
-	const char *capacity = wlabel(o, CAPACITY_LABEL, cbuf, sizeof cbuf);
+	const char *tn = cap_wlabel(o, TYPE_LABEL, tbuf, sizeof tbuf);
+	const char *arch = cap_wlabel(o, ARCH_LABEL, abuf, sizeof abuf);
+	const char *capacity = cap_wlabel(o, CAPACITY_LABEL, cbuf, sizeof cbuf);
+	struct cap_res alloc;
+	cap_wnode_allocatable(o, &alloc);
 	*n = (struct om_node){
 		.name = wobj_name(m->w, o),
-		.pool = pool_index(m, wlabel(o, NODEPOOL_LABEL, pbuf, sizeof pbuf)),
+		.pool = pool_index(m, cap_wlabel(o, NODEPOOL_LABEL, pbuf, sizeof pbuf)),
 		.type = tn ? cost_catalog_find(m->o->cat, tn) : NULL,
 		.type_name = tn ? world_strdup(m->w, tn) : NULL,
 		.spot = capacity && !strcmp(capacity, "spot"),
 		.price = -1,
-		.alloc_cpu_m = wqty(o, "status.allocatable.cpu", true, 0),
-		.alloc_mem = wqty(o, "status.allocatable.memory", false, 0),
+		.alloc_cpu_m = alloc.cpu_m,
+		.alloc_mem = alloc.mem,
 		.arch = !arch ? -1 : !strcmp(arch, "arm64") ? COST_ARCH_ARM64
 			   : !strcmp(arch, "amd64") ? COST_ARCH_AMD64 : -1,
 	};
@@ -431,7 +409,7 @@ static size_t pending_pool_eval(struct om *m, size_t cls, const cJSON *pod,
 							strcmp(m->pools[i].name, m->pools[best].name) > 0)))
 			continue;
 		struct cap_pool_eval e;
-		cap_pool_eval(m->o->cat, m->pools[i].json, pod, &c->sel, req, NULL, &e);
+		cap_pool_eval(m->w, m->o->cat, m->pools[i].json, pod, &c->sel, req, NULL, &e);
 		if (e.verdict == CAP_POOL_FITS || e.verdict == CAP_POOL_LIMIT) {
 			best = i;
 			best_w = wt;
