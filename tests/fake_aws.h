@@ -277,7 +277,8 @@ static enum MHD_Result fake_aws_on_req(void *cls, struct MHD_Connection *conn, c
 	const char *etype = NULL;
 	if (!signed_ok || strlen(fa->problems) != before) {
 		status = 403;
-		text = ks_strdup(ec2 ? "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors>"
+		text = ks_strdup(ec2 ? "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+				       "<Response><Errors>"
 				       "<Error><Code>SignatureDoesNotMatch</Code><Message>The "
 				       "request signature we calculated does not match the "
 				       "signature you provided.</Message></Error></Errors>"

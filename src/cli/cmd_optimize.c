@@ -130,9 +130,9 @@ static int parse_flags(int argc, char **argv, struct optimize_flags *f)
 		return -1;
 	}
 	if (f->region && !f->prices && !f->aws && strcmp(f->region, COST_SNAPSHOT_REGION)) {
-		fprintf(stderr, "kswarm optimize: --region %s needs --prices (an offer file for it) "
-				"or --aws: the built-in prices are %s's\n", f->region,
-			COST_SNAPSHOT_REGION);
+		fprintf(stderr,
+			"kswarm optimize: --region %s needs --prices (an offer file for it) or "
+			"--aws: the built-in prices are %s's\n", f->region, COST_SNAPSHOT_REGION);
 		return -1;
 	}
 	if (!f->aws && (f->aws_endpoint_pricing || f->aws_endpoint_ec2)) {

@@ -64,7 +64,8 @@ int aws_credentials_from_env(struct cost_sigv4_credentials *c, struct ks_err *er
 		return ks_err_set(err, KS_EAUTH, "no AWS credentials: %s%s%s not set (the "
 				  "environment's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and "
 				  "optional AWS_SESSION_TOKEN are used)",
-				  no_id ? "AWS_ACCESS_KEY_ID" : "", no_id && no_secret ? " and " : "",
+				  no_id ? "AWS_ACCESS_KEY_ID" : "",
+				  no_id && no_secret ? " and " : "",
 				  no_secret ? "AWS_SECRET_ACCESS_KEY" : "");
 	*c = (struct cost_sigv4_credentials){
 		.access_key_id = id,
@@ -348,7 +349,8 @@ static int aws_call(const struct aws_call *c, const char *body, struct ks_buf *r
 						      : KS_EHTTP;
 		rc = ks_err_set(err, kc, "%s: HTTP %ld %s: %s%s", c->label, r.status,
 				code[0] ? code : "(no error code)", msg[0] ? msg : "(no message)",
-				throttled(code, r.status) ? " (still throttled after retries)" : "");
+				throttled(code, r.status) ? " (still throttled after retries)"
+							  : "");
 		if (err) {
 			err->http_status = (int)r.status;
 			snprintf(err->reason, sizeof err->reason, "%s", code);

@@ -927,7 +927,8 @@ int cost__offer_add_document(struct offer_import *im, const char *text, size_t l
 	document_meta(im, doc);
 	rc = take_product_json(im, product, index, err);
 	if (!rc && ondemand && !cJSON_IsObject(ondemand))
-		rc = offer_err(im, err, index, KS_EINVAL, "\"terms\".\"OnDemand\" is not an object");
+		rc = offer_err(im, err, index, KS_EINVAL,
+			       "\"terms\".\"OnDemand\" is not an object");
 	if (!rc && ondemand)
 		rc = take_term_json(im, sku, ondemand, index, err);
 out:

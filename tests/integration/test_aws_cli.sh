@@ -3,8 +3,9 @@
 # build/tests/helper_fake_aws (one for Pricing, one for EC2, each checking every request's
 # SigV4 signature, headers and parameters as AWS would): two pages of GetProducts (the second
 # holds the snapshot's types) and two of DescribeSpotPriceHistory price the snapshot's
-# NodePools, the report names the live source, the planted secret key appears in no output; without credentials, or with AWS refusing,
-# --aws fails with exit 1 and AWS's error. Needs no control plane. TAP output.
+# NodePools, the report names the live source, the planted secret key appears in no output;
+# without credentials, or with AWS refusing, --aws fails with exit 1 and AWS's error. Needs no
+# control plane. TAP output.
 set -uo pipefail
 : "${KSWARM_BIN:?}" "${KSWARM_SRCDIR:?}"
 tmp=$(mktemp -d)

@@ -207,7 +207,8 @@ static void ondemand_still_throttled(void **state)
 static const struct fake_aws_step page_then_denied[] = {
 	{200, "getproducts-page1.json", NULL, NULL},
 	{400, "getproducts-error-access-denied.json", NULL,
-	 "AccessDeniedException:http://internal.amazon.com/coral/com.amazonaws.awspricelistservice/"},
+	 "AccessDeniedException:"
+	 "http://internal.amazon.com/coral/com.amazonaws.awspricelistservice/"},
 };
 
 /* A failure at page 2 leaves the table as it was: no price from page 1. */
