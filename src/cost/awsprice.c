@@ -537,6 +537,18 @@ static int ondemand_page(void *ctx, const char *body, size_t len, char **next,
 	return getproducts_page(x->im, x->label, body, len, &x->index, next, err);
 }
 
+/* The region of an "api.pricing.REGION.amazonaws.com[:PORT]" host into out: true if it is one. */
+static bool pricing_host_region(const char *host, char *out, size_t cap)
+{
+	static const char pre[] = "api.pricing.", suf[] = ".amazonaws.com";
+	size_t hl = strcspn(host, ":"), pl = sizeof pre - 1, sl = sizeof suf - 1;
+	if (hl <= pl + sl || strncmp(host, pre, pl) || strncmp(host + hl - sl, suf, sl) ||
+	    hl - pl - sl >= cap)
+		return false;
+	snprintf(out, cap, "%.*s", (int)(hl - pl - sl), host + pl);
+	return region_ok(out);
+}
+
 int cost_prices_fetch_ondemand(struct cost_prices *p, const struct aws_opts *o,
 			       struct cost_offer_stats *st, struct ks_err *err)
 {
@@ -558,6 +570,10 @@ int cost_prices_fetch_ondemand(struct cost_prices *p, const struct aws_opts *o,
 	free(def);
 	if (rc)
 		return rc;
+	/* an AWS Pricing URL names the region it signs for */
+	char url_region[32];
+	if (!o->pricing_region && pricing_host_region(c.host, url_region, sizeof url_region))
+		c.sign_region = url_region;
 	struct ondemand_ctx x = {.region = o->region, .label = label,
 				 .im = cost__offer_new(label, o->region)};
 	rc = page_through(&c, ondemand_request, ondemand_page, &x, err);

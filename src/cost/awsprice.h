@@ -53,7 +53,8 @@ struct cost_offer_stats;
 struct aws_opts {
 	const char *region;         /* the region priced ("us-east-1"); required */
 	const char *pricing_region; /* the Pricing endpoint's region: us-east-1 (NULL),
-				     * eu-central-1 or ap-south-1 */
+				     * eu-central-1 or ap-south-1; NULL with a pricing_url
+				     * https://api.pricing.R.amazonaws.com/: R */
 	const char *pricing_url;    /* NULL: https://api.pricing.PRICING_REGION.amazonaws.com/ */
 	const char *ec2_url;        /* NULL: https://ec2.REGION.amazonaws.com/ */
 	struct cost_sigv4_credentials creds;
