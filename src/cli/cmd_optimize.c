@@ -67,11 +67,14 @@ struct optimize_flags {
 static int parse_flags(int argc, char **argv, struct optimize_flags *f)
 {
 	for (int i = 1; i < argc; i++) {
-		int r = cli_kube_flag(&f->k, argc, argv, &i, "optimize");
-		if (r < 0)
-			return -1;
-		if (r > 0)
+		switch (cli_kube_flag(&f->k, argc, argv, &i, "optimize")) {
+		case 0:
+			break;
+		case 1:
 			continue;
+		default:
+			return -1;
+		}
 		const char *s = argv[i];
 		bool has_val = i + 1 < argc;
 		static const struct {
@@ -250,21 +253,8 @@ int cmd_optimize(int argc, char **argv)
 	struct ks_err err = {0};
 	if (load_prices(&f, &cat, &prices))
 		goto out;
-	if (f.snapshot) {
-		if (world_load_snapshot(w, f.snapshot, &err)) {
-			fprintf(stderr, "kswarm optimize: %s\n", err.msg);
-			goto out;
-		}
-	} else {
-		if (cli_kube_connect(&f.k, &c))
-			goto out;
-		connected = true;
-		struct world_load_opts lo = {.progress = isatty(2) != 0};
-		if (world_load_live(w, &c, &lo, &err)) {
-			fprintf(stderr, "kswarm optimize: %s\n", err.msg);
-			goto out;
-		}
-	}
+	if (cli_load_world(&f.k, f.snapshot, NULL, "optimize", w, &c, &connected))
+		goto out;
 	if (f.prometheus)
 		usage = fetch_usage(f.prometheus, w);
 	char *source = f.prometheus ? ks_asprintf("Prometheus %s", f.prometheus) : NULL;

@@ -25,6 +25,7 @@
  * Ownership: everything allocated here is freed before returning, but *next_token of the page
  * importers. */
 #include "base/common.h"
+#include "base/curlopt.h"
 
 #include "cost/awsprice.h"
 
@@ -169,7 +170,8 @@ static int http_post(const struct aws_call *c, struct curl_slist *headers, const
 	if (!e)
 		return ks_err_set(err, KS_EIO, "%s: cannot create a libcurl handle", c->label);
 	long timeout = c->o->timeout_ms > 0 ? c->o->timeout_ms : AWS_DEFAULT_TIMEOUT_MS;
-	curl_easy_setopt(e, CURLOPT_URL, c->url);
+	char ebuf[CURL_ERROR_SIZE];
+	ks_curl_defaults(e, c->url, timeout, ebuf);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -177,14 +179,6 @@ static int http_post(const struct aws_call *c, struct curl_slist *headers, const
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &r->body);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "kswarm/" KSWARM_VERSION);
-	char ebuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
 	CURLcode cc = curl_easy_perform(e);
 	int rc = 0;
 	if (cc == CURLE_WRITE_ERROR)

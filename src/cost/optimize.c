@@ -125,14 +125,14 @@ static int add_node(void *ctx, struct wobj o)
 	m->nodes = ks_grow(m->nodes, sizeof *m->nodes, m->n_nodes + 1, &m->cap_nodes);
 	struct om_node *n = &m->nodes[m->n_nodes];
 	char tbuf[64], abuf[16], cbuf[16], pbuf[64];
-	const char *tn = cap_wlabel(o, TYPE_LABEL, tbuf, sizeof tbuf);
-	const char *arch = cap_wlabel(o, ARCH_LABEL, abuf, sizeof abuf);
-	const char *capacity = cap_wlabel(o, CAPACITY_LABEL, cbuf, sizeof cbuf);
+	const char *tn = infra_label(o, TYPE_LABEL, tbuf, sizeof tbuf);
+	const char *arch = infra_label(o, ARCH_LABEL, abuf, sizeof abuf);
+	const char *capacity = infra_label(o, CAPACITY_LABEL, cbuf, sizeof cbuf);
 	struct cap_res alloc;
 	cap_wnode_allocatable(o, &alloc);
 	*n = (struct om_node){
 		.name = wobj_name(m->w, o),
-		.pool = pool_index(m, cap_wlabel(o, NODEPOOL_LABEL, pbuf, sizeof pbuf)),
+		.pool = pool_index(m, infra_label(o, NODEPOOL_LABEL, pbuf, sizeof pbuf)),
 		.type = tn ? cost_catalog_find(m->o->cat, tn) : NULL,
 		.type_name = tn ? world_strdup(m->w, tn) : NULL,
 		.spot = capacity && !strcmp(capacity, "spot"),
@@ -362,26 +362,44 @@ const char *opt_workload_of(void *world, const char *ns, const char *pod)
 
 /* ---- pods --------------------------------------------------------------------------------- */
 
-/* Image string ids are interned: a set of ids per architecture and per pool, no strings
- * hashed per pod. */
-static void note_images(struct om *m, struct wobj pod, struct om_pool *p, int arch)
+/* Each container image of the pod (containers and init containers): its string id in the
+ * pod store (image strings are interned, so ids compare as the strings do). */
+static void each_image(struct wobj pod, void (*fn)(uint32_t img, void *ctx), void *ctx)
 {
 	static const char *const lists[] = {"spec.containers", "spec.initContainers"};
-	m->pod_st = pod.st;
 	for (size_t l = 0; l < KS_ARRAY_LEN(lists); l++) {
 		uint32_t arr = wobj_get(pod, lists[l]);
 		size_t n = kube_objstore_len(pod.st, arr);
 		for (size_t i = 0; i < n; i++) {
 			uint32_t img = kube_objstore_child(pod.st, kube_objstore_at(pod.st, arr, i),
 							   "image", 5);
-			if (kube_objstore_type(pod.st, img) != KUBE_OBJ_STRING)
-				continue;
-			if (p)
-				ks_u32set_add(&p->images, img);
-			if (arch >= 0)
-				ks_u32set_add(&m->image_seen[arch], img);
+			if (kube_objstore_type(pod.st, img) == KUBE_OBJ_STRING)
+				fn(img, ctx);
 		}
 	}
+}
+
+struct note_ctx {
+	struct om *m;
+	struct om_pool *p;
+	int arch;
+};
+
+static void note_one(uint32_t img, void *ctx)
+{
+	struct note_ctx *c = ctx;
+	if (c->p)
+		ks_u32set_add(&c->p->images, img);
+	if (c->arch >= 0)
+		ks_u32set_add(&c->m->image_seen[c->arch], img);
+}
+
+/* A set of image ids per architecture and per pool: no strings hashed per pod. */
+static void note_images(struct om *m, struct wobj pod, struct om_pool *p, int arch)
+{
+	m->pod_st = pod.st;
+	struct note_ctx c = {m, p, arch};
+	each_image(pod, note_one, &c);
 }
 
 /* The pool a pending pod would get: the one its node selector names (karpenter.sh/nodepool
@@ -523,28 +541,28 @@ static int add_pod(void *ctx, struct wobj o)
  * a node of that architecture (kswarm reads no registry manifests). A workload none of whose
  * pods ever ran (every image unseen) gets what its pool allows: there is nothing better to
  * go on. */
+struct bits_ctx {
+	struct om *m;
+	unsigned bits;
+	bool seen;
+};
+
+static void bits_one(uint32_t img, void *ctx)
+{
+	struct bits_ctx *c = ctx;
+	unsigned b = 0;
+	for (int a = 0; a < 2; a++)
+		if (ks_u32set_has(&c->m->image_seen[a], img))
+			b |= 1u << a;
+	c->bits &= b;
+	c->seen = true;
+}
+
 static unsigned image_bits(struct om *m, struct wobj pod)
 {
-	static const char *const lists[] = {"spec.containers", "spec.initContainers"};
-	unsigned bits = 3;
-	bool seen = false;
-	for (size_t l = 0; l < KS_ARRAY_LEN(lists); l++) {
-		uint32_t arr = wobj_get(pod, lists[l]);
-		size_t n = kube_objstore_len(pod.st, arr);
-		for (size_t i = 0; i < n; i++) {
-			uint32_t img = kube_objstore_child(pod.st, kube_objstore_at(pod.st, arr, i),
-							   "image", 5);
-			if (kube_objstore_type(pod.st, img) != KUBE_OBJ_STRING)
-				continue;
-			unsigned b = 0;
-			for (int a = 0; a < 2; a++)
-				if (ks_u32set_has(&m->image_seen[a], img))
-					b |= 1u << a;
-			bits &= b;
-			seen = true;
-		}
-	}
-	return seen ? bits : 0;
+	struct bits_ctx c = {m, 3, false};
+	each_image(pod, bits_one, &c);
+	return c.seen ? c.bits : 0;
 }
 
 static void arch_evidence(struct om *m)

@@ -199,6 +199,9 @@ void opt_report_free(struct opt_report *r);
  * rs_workload_fn for rs_set_new, world being the struct world *. */
 const char *opt_workload_of(void *world, const char *ns, const char *pod);
 
+/* "2 x m5.large + 1 x c6a.xlarge spot" ("no nodes"; "..." when cut at n). */
+void opt_mix_text(char *buf, size_t n, const struct opt_mix *x);
+
 /* Output (optimize_report.c): the JSON of docs/optimize.schema.json; a table per NodePool
  * with a one-line verdict; the patched NodePools as a YAML stream (pools with a patch). */
 cJSON *opt_report_json(const struct opt_report *r);

@@ -583,14 +583,16 @@ static void fmt_money(char *buf, size_t n, double usd)
 	snprintf(buf, n, "$%.2f", usd);
 }
 
-static void mix_words(char *buf, size_t n, const struct opt_mix *x)
+void opt_mix_text(char *buf, size_t n, const struct opt_mix *x)
 {
 	size_t len = 0;
 	buf[0] = 0;
 	for (size_t i = 0; i < x->n_items && len < n; i++)
 		len += (size_t)snprintf(buf + len, n - len, "%s%lld x %s%s", i ? " + " : "",
 					(long long)x->items[i].nodes, x->items[i].type,
-					strcmp(x->items[i].capacity, "spot") ? "" : " (spot)");
+					strcmp(x->items[i].capacity, "spot") ? "" : " spot");
+	if (len >= n && n > 4)
+		memcpy(buf + n - 4, "...", 4);
 	if (!x->n_items)
 		snprintf(buf, n, "no nodes");
 }
@@ -638,7 +640,7 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 	if (p->pods == 0) {
 		/* nothing to pack: the nodes (if any) run DaemonSet pods only */
 		char cur_w[256], a[32];
-		mix_words(cur_w, sizeof cur_w, &out->current);
+		opt_mix_text(cur_w, sizeof cur_w, &out->current);
 		fmt_money(a, sizeof a, out->current.hourly_usd * OPT_HOURS_PER_MONTH);
 		if (!out->current.nodes) {
 			out->verdict = fmt_str("no pods and no nodes: nothing to do");
@@ -762,7 +764,7 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		c->bound_exact = true;
 	}
 	char cur_w[256], rec_w[256], a[32], b[32], s[32];
-	mix_words(cur_w, sizeof cur_w, &out->current);
+	opt_mix_text(cur_w, sizeof cur_w, &out->current);
 	double cur = out->current.hourly_usd;
 	double gain = best >= 0 ? cur - out->cands[best].mix.hourly_usd : 0;
 	/* pending pods: the current nodes do not hold every pod, so the cheapest mix that does
@@ -810,7 +812,7 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 			out->gap_pct = c->gap_pct;
 			out->bound_exact = c->bound_exact;
 		}
-		mix_words(rec_w, sizeof rec_w, &c->mix);
+		opt_mix_text(rec_w, sizeof rec_w, &c->mix);
 		fmt_money(a, sizeof a, cur * OPT_HOURS_PER_MONTH);
 		fmt_money(b, sizeof b, c->mix.hourly_usd * OPT_HOURS_PER_MONTH);
 		fmt_money(s, sizeof s, out->monthly_savings_usd);

@@ -26,6 +26,7 @@
 #include "base/json.h"
 #include "cost/catalog.h"
 #include "diag/capacity.h"
+#include "diag/infra.h"
 #include "diag/analyzers.h"
 #include "diag/diag.h"
 #include "kube/selector.h"
@@ -293,7 +294,7 @@ static int visit_pool_node(void *ctx, struct wobj o)
 	if (pn->workloads_too)
 		world_pods_on_node(pn->k->w, wobj_name(pn->k->w, o), note_pool_workload, pn);
 	char tbuf[64];
-	const char *type = cap_wlabel(o, "node.kubernetes.io/instance-type", tbuf, sizeof tbuf);
+	const char *type = infra_label(o, "node.kubernetes.io/instance-type", tbuf, sizeof tbuf);
 	if (!type)
 		type = "";
 	const struct cost_instance_type *t =

@@ -117,17 +117,6 @@ void cap_wnode_allocatable(struct wobj node, struct cap_res *out)
 	out->pods = wqty(node, "status.allocatable.pods", false, 110);
 }
 
-const char *cap_wlabel(struct wobj o, const char *key, char *buf, size_t n)
-{
-	uint32_t v = kube_objstore_child(o.st, wobj_get(o, "metadata.labels"), key, strlen(key));
-	char tmp[KUBE_OBJSTORE_STRTMP];
-	const char *s = kube_objstore_str(o.st, v, tmp, NULL);
-	if (!s)
-		return NULL;
-	snprintf(buf, n, "%s", s);
-	return buf;
-}
-
 struct requested {
 	struct world *w;
 	struct cap_res *sum;

@@ -55,9 +55,7 @@ bool cap_pod_active(struct wobj pod);
 void cap_node_allocatable(const cJSON *node, struct cap_res *out);
 /* The same from the stored node, without decoding it. */
 void cap_wnode_allocatable(struct wobj node, struct cap_res *out);
-/* A label's value from the stored object (keys hold dots: not a path), copied to buf; NULL
- * when absent. */
-const char *cap_wlabel(struct wobj o, const char *key, char *buf, size_t n);
+
 /* Sum of the requests of the active pods bound to node. */
 void cap_node_requested(struct world *w, const char *node, struct cap_res *out);
 
