@@ -7,25 +7,12 @@
  * loaded world takes. */
 #include "base/common.h"
 #include "base/timeutil.h"
+#include "benchclock.h"
 #include "diag/diag.h"
 #include "world/world.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static long status_kb(const char *field)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-	size_t n = strlen(field);
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, field, n) && line[n] == ':')
-			v = strtol(line + n + 1, NULL, 10);
-	if (f)
-		fclose(f);
-	return v;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -48,7 +35,7 @@ int main(int argc, char **argv)
 			filter = argv[++i];
 	if (runs < 1 || runs > 100)
 		runs = 3;
-	long rss0 = status_kb("VmRSS");
+	long rss0 = bench_status_kb("VmRSS");
 	struct world *w = world_new();
 	struct ks_err err = {0};
 	int64_t t0 = ks_mono_ms();
@@ -57,7 +44,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int64_t load_ms = ks_mono_ms() - t0;
-	long rss_world = status_kb("VmRSS") - rss0;
+	long rss_world = bench_status_kb("VmRSS") - rss0;
 	double ms[100];
 	size_t raw = 0, found = 0, scanned = 0;
 	for (int r = 0; r < runs; r++) {
@@ -89,7 +76,7 @@ int main(int argc, char **argv)
 	       "\"world_rss_kb\":%ld,\"peak_rss_kb\":%ld}\n",
 	       argv[1], (unsigned long long)ws.objects, world_count(w, WK_POD),
 	       (long long)load_ms, first, median, ms[0], ms[runs - 1], runs, scanned, raw, found,
-	       rss_world, status_kb("VmHWM"));
+	       rss_world, bench_status_kb("VmHWM"));
 	world_free(w);
 	return 0;
 }

@@ -1,8 +1,11 @@
-/* benchclock.h — the clocks the benchmarks time their work with (static functions: each
- * benchmark program includes it once). */
+/* benchclock.h — the clocks the benchmarks time their work with, and their process's memory
+ * (static functions: each benchmark program includes it once). */
 #ifndef KS_BENCH_CLOCK_H
 #define KS_BENCH_CLOCK_H
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* CPU time of the process, milliseconds. */
@@ -19,6 +22,21 @@ static inline double bench_wall_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A "kB" field of /proc/self/status ("VmRSS", "VmHWM"), -1 when it cannot be read. */
+static inline long bench_status_kb(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	size_t n = strlen(field);
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, field, n) && line[n] == ':')
+			v = strtol(line + n + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
 }
 
 #endif

@@ -1,23 +1,32 @@
-/* snapshot_gen.c — synthetic, realistic cluster snapshots for the ingest benchmark.
+/* snapshot_gen.c — synthetic, realistic cluster snapshots for the benchmarks (ingest,
+ * informer, analyze, optimize).
  *   snapshot_gen --pods N [--seed S] [-o FILE]
  * writes one JSON document {"kind":"List","apiVersion":"v1","metadata":{...},"items":[...]}
- * holding Namespaces, Nodes, Services, Deployments, ReplicaSets, StatefulSets, DaemonSets
- * and exactly N Pods, one item per line (the ingest scanner does not rely on the newlines;
- * they make the file greppable). Items are in the order a full list would come: by kind,
- * then namespace and name.
+ * holding Namespaces, Nodes, Services, Deployments, ReplicaSets, StatefulSets, DaemonSets,
+ * the four karpenter.sh/v1 NodePools and exactly N Pods, one item per line (the ingest
+ * scanner does not rely on the newlines; they make the file greppable). Items are in the
+ * order a full list would come: by kind, then namespace and name.
  *
  * The objects are shaped as an EKS cluster with Karpenter serves them: ~30 pods per node;
  * node labels for instance type, zone, nodepool, capacity type, arch; Deployments of 3-20
  * replicas with app.kubernetes.io labels, pod-template-hash and owner references; pods with
  * images, ports, env, resources, probes, a kube-api-access-XXXXX projected volume, default
  * tolerations, conditions, container statuses (containerd IDs, image digests), pod IPs; some
- * Pending and CrashLoopBackOff pods; StatefulSet and DaemonSet pods; and managedFields as the
+ * Pending and CrashLoopBackOff pods; StatefulSet and DaemonSet pods (aws-node, kube-proxy,
+ * node-exporter: their DaemonSets tolerate every taint); NodePools default (m, on-demand and
+ * spot), spot-general (c/m/r, spot), compute (c, 4xlarge/8xlarge, tainted
+ * workload-class=compute) and memory (r6i/r7i, on-demand), each node's instance type drawn
+ * from what its pool allows, each pod placed on a node of the pool its node selector names
+ * (pods selecting compute tolerate its taint) or, without one, of an untainted pool, where
+ * its requests fit (DaemonSet pods counted): nodes end up about two-thirds requested, the
+ * compute pool less; and managedFields as the
  * API server writes them (kube-controller-manager, kubelet, kubectl-client-side-apply, with
  * fieldsV1 derived from the object's own fields) plus last-applied-configuration
  * annotations — the parts an informer's transform strips, and most of the bytes.
  * Deterministic: the same --pods and --seed give the same bytes (time is a fixed "now"). */
 #include "base/common.h"
 #include "base/buf.h"
+#include "base/json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -375,6 +384,7 @@ struct node {
 	int next_ip; /* pods get 10.<1+index/128>.<(index%128)*2 + k/250>.<4 + k%250> */
 	char **images; /* images of the pods placed here (borrowed) */
 	size_t nimages, capimages;
+	int64_t free_cpu_m, free_mem_mi, free_pods; /* what the pods placed so far leave */
 };
 
 enum wkind { W_DEPLOY, W_STS, W_DS };
@@ -387,12 +397,30 @@ struct workload {
 	char team[32], component[32];
 	int replicas, side; /* side: 0 none, 1 fluent-bit, 2 envoy */
 	uint64_t seed;      /* template randomness */
+	int64_t req_cpu_m, req_mem_mi; /* a pod's requests (from its template) */
 	int64_t created, rollout;
 	int rs_revision;
 	char svc_uid[37], svc_ip[16];
 };
 
+/* The Karpenter NodePools and what each allows (make_nodepool writes them; plan draws each
+ * node's instance type from its pool's list, so nodes and requirements agree). */
 static const char *const pools[] = {"default", "spot-general", "compute", "memory"};
+enum { POOL_DEFAULT, POOL_SPOT, POOL_COMPUTE, POOL_MEMORY };
+static const int pool_types[][8] = {
+	[POOL_DEFAULT] = {0, 1, 2, 3, 6, -1},         /* m: m5, m6i, m7g */
+	[POOL_SPOT] = {0, 1, 2, 3, 4, 5, 6, 7},       /* c, m, r on spot */
+	[POOL_COMPUTE] = {4, 7, -1},                  /* c: c6i, c7g (tainted) */
+	[POOL_MEMORY] = {5, -1},                      /* r: r6i, on-demand */
+};
+
+static size_t pool_ntypes(int pool)
+{
+	size_t n = 0;
+	while (n < KS_ARRAY_LEN(pool_types[pool]) && pool_types[pool][n] >= 0)
+		n++;
+	return n;
+}
 
 static char **ns_names;
 static size_t n_ns;
@@ -430,9 +458,11 @@ static void plan(long pods)
 	for (size_t i = 0; i < n_nodes; i++) {
 		struct node *n = &nodes[i];
 		n->zone = (int)(rnd() % 3);
-		n->pool = (int)(rnd() % KS_ARRAY_LEN(pools));
-		n->spot = n->pool == 1 || chance(20);
-		n->itype = (int)(rnd() % KS_ARRAY_LEN(itypes));
+		/* 40% default, 30% spot-general, 10% compute, 20% memory */
+		static const int pool_of_draw[10] = {0, 0, 0, 0, 1, 1, 1, 2, 3, 3};
+		n->pool = pool_of_draw[rnd() % 10];
+		n->spot = n->pool == POOL_SPOT || (n->pool != POOL_MEMORY && chance(20));
+		n->itype = pool_types[n->pool][rnd() % pool_ntypes(n->pool)];
 		n->subnet = n->zone * 64 + (int)(i % 31) * 2;
 		snprintf(n->ip, sizeof n->ip, "10.0.%d.%d", n->subnet, 2 + (int)(i / 31) % 250);
 		snprintf(n->name, sizeof n->name, "ip-10-0-%d-%d.us-west-2.compute.internal",
@@ -687,10 +717,14 @@ static cJSON *container_main(const struct workload *w)
 		}
 		put(env, NULL, e);
 	}
-	static const char *const cpus[] = {"100m", "250m", "500m", "1", "2"};
-	static const char *const mems[] = {"128Mi", "256Mi", "512Mi", "1Gi", "2Gi", "4Gi"};
-	const char *mem = PICK(mems);
-	put(c, "resources", resources(PICK(cpus), mem, chance(30) ? "2" : NULL, mem));
+	/* about 200m and 1 GiB a pod on average: with ~27 pods a node, the nodes end up about
+	 * two-thirds requested, as in a cluster Karpenter consolidates */
+	static const char *const cpus[] = {"50m", "100m", "100m", "200m", "250m", "500m"};
+	static const char *const mems[] = {"128Mi", "256Mi", "512Mi", "1Gi", "2Gi", "2Gi"};
+	const char *mem = PICK(mems), *cpu = PICK(cpus);
+	if (w->kind == W_DS) /* node agents ask for little */
+		cpu = "100m", mem = "128Mi";
+	put(c, "resources", resources(cpu, mem, chance(30) ? "2" : NULL, mem));
 	cJSON *vm = AA(c, "volumeMounts");
 	if (w->kind != W_DS) {
 		cJSON *m = O();
@@ -791,9 +825,11 @@ static cJSON *template_spec(const struct workload *w)
 	S(s, "restartPolicy", "Always");
 	N(s, "terminationGracePeriodSeconds", w->kind == W_DS ? 1 : 30);
 	S(s, "dnsPolicy", w->kind == W_DS ? "ClusterFirstWithHostNet" : "ClusterFirst");
+	int sel_pool = -1;
 	if (w->kind != W_DS && chance(40)) {
 		cJSON *ns = OO(s, "nodeSelector");
-		S(ns, "karpenter.sh/nodepool", pools[rnd() % KS_ARRAY_LEN(pools)]);
+		sel_pool = (int)(rnd() % KS_ARRAY_LEN(pools));
+		S(ns, "karpenter.sh/nodepool", pools[sel_pool]);
 	}
 	if (w->kind == W_DS) {
 		S(s, "serviceAccountName", w->name);
@@ -828,6 +864,12 @@ static cJSON *template_spec(const struct workload *w)
 		cJSON *t = AA(s, "tolerations");
 		put(t, NULL,
 		    toleration("karpenter.sh/capacity-type", "Equal", "spot", "NoSchedule", -1));
+	}
+	if (sel_pool == POOL_COMPUTE) { /* the compute pool's nodes are tainted */
+		cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "tolerations");
+		if (!t)
+			t = AA(s, "tolerations");
+		put(t, NULL, toleration("workload-class", "Equal", "compute", "NoSchedule", -1));
 	}
 	B(s, "enableServiceLinks", w->kind != W_DS);
 	if (w->kind == W_DEPLOY && chance(25)) {
@@ -1359,7 +1401,7 @@ static cJSON *make_node(struct node *n)
 	cJSON *sp = OO(o, "spec");
 	snprintf(b, sizeof b, "aws:///%s/%s", zones[n->zone], n->instance);
 	S(sp, "providerID", b);
-	if (n->pool == 2) {
+	if (n->pool == POOL_COMPUTE) {
 		cJSON *tn = AA(sp, "taints");
 		cJSON *t = O();
 		S(t, "key", "workload-class");
@@ -1447,6 +1489,150 @@ static cJSON *make_node(struct node *n)
 	OO(fni, "f:bootID");
 	put(fs, "f:status", fst);
 	add_managed(o, mf_entry("kubelet", "v1", hb, fs, "status"));
+	return o;
+}
+
+/* One requirement of a NodePool's template: {"key":..., "operator":..., "values":[...]}. */
+static void requirement(cJSON *reqs, const char *key, const char *op, const char *const *values)
+{
+	cJSON *r = O();
+	S(r, "key", key);
+	S(r, "operator", op);
+	cJSON *v = AA(r, "values");
+	for (; *values; values++)
+		S(v, NULL, *values);
+	put(reqs, NULL, r);
+}
+
+/* A karpenter.sh/v1 NodePool shaped as Karpenter's documentation writes them, its
+ * requirements admitting every type plan draws for its nodes; limits at about 1.5 times what
+ * its nodes hold; the status Karpenter writes (resources of its nodes, conditions). */
+static cJSON *make_nodepool(int pool)
+{
+	static const char *const small[] = {"nano", "micro", "small", "medium", "metal", NULL};
+	static const char *const both_arch[] = {"amd64", "arm64", NULL};
+	static const char *const od_spot[] = {"on-demand", "spot", NULL};
+	static const char *const linux_os[] = {"linux", NULL};
+	static const char *const gen4[] = {"4", NULL}, *const gen5[] = {"5", NULL};
+	int64_t cpu = 0, mem_gi = 0, count = 0, max_pods = 0;
+	for (size_t i = 0; i < n_nodes; i++) {
+		if (nodes[i].pool != pool)
+			continue;
+		cpu += itypes[nodes[i].itype].cpu;
+		mem_gi += itypes[nodes[i].itype].mem_gi;
+		max_pods += itypes[nodes[i].itype].pods;
+		count++;
+	}
+	cJSON *o = O();
+	S(o, "apiVersion", "karpenter.sh/v1");
+	S(o, "kind", "NodePool");
+	char uid[37], b[64];
+	rand_uuid(uid);
+	int64_t created = NOW - 400 * 86400LL + pool * 3600LL;
+	cJSON *md = meta_common(pools[pool], NULL, uid, created);
+	put(o, "metadata", md);
+	T(md, "creationTimestamp", created);
+	N(md, "generation", 1 + pool);
+	cJSON *ann = OO(md, "annotations");
+	S(ann, "karpenter.sh/nodepool-hash", "6821555240594823858");
+	S(ann, "karpenter.sh/nodepool-hash-version", "v3");
+	cJSON *sp = OO(o, "spec");
+	if (pool == POOL_SPOT)
+		N(sp, "weight", 50);
+	cJSON *tpl = OO(sp, "template");
+	if (pool == POOL_COMPUTE || pool == POOL_MEMORY)
+		S(OO(OO(tpl, "metadata"), "labels"), "workload-class", pools[pool]);
+	cJSON *ts_ = OO(tpl, "spec");
+	cJSON *ref = OO(ts_, "nodeClassRef");
+	S(ref, "group", "karpenter.k8s.aws");
+	S(ref, "kind", "EC2NodeClass");
+	S(ref, "name", "default");
+	cJSON *reqs = AA(ts_, "requirements");
+	switch (pool) {
+	case POOL_DEFAULT:
+		requirement(reqs, "karpenter.k8s.aws/instance-category", "In",
+			    (const char *const[]){"m", NULL});
+		requirement(reqs, "karpenter.k8s.aws/instance-generation", "Gt", gen4);
+		requirement(reqs, "karpenter.k8s.aws/instance-size", "NotIn", small);
+		requirement(reqs, "kubernetes.io/arch", "In", both_arch);
+		requirement(reqs, "karpenter.sh/capacity-type", "In", od_spot);
+		break;
+	case POOL_SPOT:
+		requirement(reqs, "karpenter.k8s.aws/instance-category", "In",
+			    (const char *const[]){"c", "m", "r", NULL});
+		requirement(reqs, "karpenter.k8s.aws/instance-generation", "Gt", gen4);
+		requirement(reqs, "karpenter.k8s.aws/instance-size", "NotIn", small);
+		requirement(reqs, "kubernetes.io/arch", "In", both_arch);
+		requirement(reqs, "karpenter.sh/capacity-type", "In",
+			    (const char *const[]){"spot", NULL});
+		break;
+	case POOL_COMPUTE:
+		requirement(reqs, "karpenter.k8s.aws/instance-category", "In",
+			    (const char *const[]){"c", NULL});
+		requirement(reqs, "karpenter.k8s.aws/instance-generation", "Gt", gen5);
+		requirement(reqs, "karpenter.k8s.aws/instance-size", "In",
+			    (const char *const[]){"4xlarge", "8xlarge", NULL});
+		requirement(reqs, "kubernetes.io/arch", "In", both_arch);
+		requirement(reqs, "karpenter.sh/capacity-type", "In", od_spot);
+		break;
+	default:
+		requirement(reqs, "karpenter.k8s.aws/instance-category", "In",
+			    (const char *const[]){"r", NULL});
+		requirement(reqs, "karpenter.k8s.aws/instance-family", "In",
+			    (const char *const[]){"r6i", "r7i", NULL});
+		requirement(reqs, "karpenter.k8s.aws/instance-size", "In",
+			    (const char *const[]){"2xlarge", "4xlarge", NULL});
+		requirement(reqs, "kubernetes.io/arch", "In", (const char *const[]){"amd64", NULL});
+		requirement(reqs, "karpenter.sh/capacity-type", "In",
+			    (const char *const[]){"on-demand", NULL});
+		break;
+	}
+	requirement(reqs, "kubernetes.io/os", "In", linux_os);
+	if (pool == POOL_COMPUTE) {
+		cJSON *t = O();
+		S(t, "key", "workload-class");
+		S(t, "value", "compute");
+		S(t, "effect", "NoSchedule");
+		put(AA(ts_, "taints"), NULL, t);
+	}
+	S(ts_, "expireAfter", "720h");
+	cJSON *lim = OO(sp, "limits");
+	snprintf(b, sizeof b, "%lld", (long long)((cpu * 3 / 2 + 99) / 100 * 100));
+	S(lim, "cpu", b);
+	snprintf(b, sizeof b, "%lldGi", (long long)((mem_gi * 3 / 2 + 99) / 100 * 100));
+	S(lim, "memory", b);
+	cJSON *dis = OO(sp, "disruption");
+	bool when_empty = pool == POOL_COMPUTE || pool == POOL_MEMORY;
+	S(dis, "consolidationPolicy", when_empty ? "WhenEmpty" : "WhenEmptyOrUnderutilized");
+	S(dis, "consolidateAfter", pool == POOL_SPOT ? "30s" : when_empty ? "5m" : "1m");
+	cJSON *bud = O();
+	S(bud, "nodes", pool == POOL_MEMORY ? "1" : "10%");
+	put(AA(dis, "budgets"), NULL, bud);
+	cJSON *st = OO(o, "status");
+	cJSON *res = OO(st, "resources");
+	snprintf(b, sizeof b, "%lld", (long long)cpu);
+	S(res, "cpu", b);
+	snprintf(b, sizeof b, "%lldGi", (long long)mem_gi);
+	S(res, "memory", b);
+	snprintf(b, sizeof b, "%lld", (long long)count);
+	S(res, "nodes", b);
+	snprintf(b, sizeof b, "%lld", (long long)max_pods);
+	S(res, "pods", b);
+	cJSON *conds = AA(st, "conditions");
+	static const char *const ct[] = {"NodeClassReady", "ValidationSucceeded", "Ready"};
+	for (size_t i = 0; i < KS_ARRAY_LEN(ct); i++) {
+		cJSON *c = condition(ct[i], "True", created + 5, ct[i], "", false);
+		N(c, "observedGeneration", 1 + pool);
+		put(conds, NULL, c);
+	}
+	add_last_applied(o);
+	static const char *const mf[] = {"annotations", NULL};
+	add_managed(o, mf_entry("kubectl-client-side-apply", "karpenter.sh/v1", created,
+				fields_meta_spec(o, mf, NULL), NULL));
+	cJSON *fs = O();
+	put(fs, "f:status", fset(st, false, NULL));
+	add_managed(o, mf_entry("karpenter", "karpenter.sh/v1", NOW - rint_(0, 600), fs,
+				"status"));
 	return o;
 }
 
@@ -1647,13 +1833,54 @@ static cJSON *make_controller(const struct workload *w, const struct tmpl *t, co
 	return o;
 }
 
+/* ---- placement ---- */
+
+/* A quantity as the generator writes them ("50m", "2", "128Mi", "1Gi") in milli-units or MiB. */
+static int64_t qty(const char *q, bool cpu)
+{
+	if (!q)
+		return 0;
+	char *end;
+	long long v = strtoll(q, &end, 10);
+	if (cpu)
+		return *end == 'm' ? v : v * 1000;
+	return *end == 'G' ? v * 1024 : *end == 'M' ? v : v / 1048576;
+}
+
+/* The requests of a pod template's containers: milli-cores and MiB. */
+static void template_requests(const cJSON *spec, int64_t *cpu_m, int64_t *mem_mi)
+{
+	*cpu_m = *mem_mi = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ks_json_get(spec, "containers")) {
+		*cpu_m += qty(ks_json_str(c, "resources.requests.cpu"), true);
+		*mem_mi += qty(ks_json_str(c, "resources.requests.memory"), false);
+	}
+}
+
+/* A node among list[0..n) with room for the requests: up to 16 random draws, else the draw
+ * with the most CPU left (the pods are then overcommitted there, as a real scheduler would
+ * not do; it happens only when the pool is full). */
+static struct node *place(const size_t *list, size_t n, int64_t cpu_m, int64_t mem_mi)
+{
+	struct node *best = NULL;
+	for (int k = 0; k < 16; k++) {
+		struct node *nd = &nodes[list[rnd() % n]];
+		if (nd->free_cpu_m >= cpu_m && nd->free_mem_mi >= mem_mi && nd->free_pods > 0)
+			return nd;
+		if (!best || nd->free_cpu_m > best->free_cpu_m)
+			best = nd;
+	}
+	return best;
+}
+
 /* ---- output ---- */
 
 struct out {
 	FILE *f;
 	bool first;
 	size_t items, bytes;
-	size_t by_kind[8];
+	size_t by_kind[9];
 	struct ks_buf b;
 };
 
@@ -1676,7 +1903,7 @@ static void emit(struct out *o, cJSON *item, int kind)
 	cJSON_Delete(item);
 }
 
-enum { K_NS, K_NODE, K_SVC, K_DEPLOY, K_RS, K_STS, K_DS, K_POD };
+enum { K_NS, K_NODE, K_SVC, K_DEPLOY, K_RS, K_STS, K_DS, K_NODEPOOL, K_POD };
 
 static void usage(void)
 {
@@ -1734,20 +1961,65 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct out po = {.f = pf, .first = true};
-	/* Spread each workload's pods over nodes in its zone-agnostic random order. */
+	/* The nodes a pod may land on: its node selector's pool; without one, any pool the
+	 * pod tolerates (every one but the tainted compute pool). */
+	size_t *by_pool[KS_ARRAY_LEN(pools) + 1], n_by_pool[KS_ARRAY_LEN(pools) + 1] = {0};
+	enum { UNTAINTED = KS_ARRAY_LEN(pools) };
+	for (size_t p = 0; p <= UNTAINTED; p++)
+		by_pool[p] = ks_calloc(n_nodes, sizeof *by_pool[p]);
+	for (size_t i = 0; i < n_nodes; i++) {
+		size_t p = (size_t)nodes[i].pool;
+		by_pool[p][n_by_pool[p]++] = i;
+		if (p != POOL_COMPUTE)
+			by_pool[UNTAINTED][n_by_pool[UNTAINTED]++] = i;
+	}
+	/* Room on each node: its allocatable less what every DaemonSet's pod asks for. */
+	int64_t ds_cpu = 0, ds_mem = 0, ds_pods = 0;
+	for (size_t i = 0; i < n_wl; i++) {
+		int64_t c, m;
+		template_requests(tm[i].spec, &c, &m);
+		if (wls[i].kind == W_DS)
+			ds_cpu += c, ds_mem += m, ds_pods++;
+		wls[i].req_cpu_m = c;
+		wls[i].req_mem_mi = m;
+	}
+	for (size_t i = 0; i < n_nodes; i++) {
+		const struct itype *it = &itypes[nodes[i].itype];
+		nodes[i].free_cpu_m = it->cpu * 1000 - 90 - ds_cpu;
+		nodes[i].free_mem_mi = it->mem_gi * 1024 - 1024 - ds_mem;
+		nodes[i].free_pods = it->pods - ds_pods;
+	}
+	/* Spread each workload's pods over those nodes in random order, where they fit. */
 	for (size_t i = 0; i < n_wl; i++) {
 		struct workload *w = &wls[i];
+		const cJSON *selector = ks_json_get(tm[i].spec, "nodeSelector");
+		const char *sel =
+			cJSON_GetStringValue(ks_json_child(selector, "karpenter.sh/nodepool"));
+		size_t allowed = UNTAINTED;
+		for (size_t p = 0; sel && p < KS_ARRAY_LEN(pools); p++)
+			if (!strcmp(sel, pools[p]))
+				allowed = p;
 		for (int r = 0; r < w->replicas; r++) {
 			struct node *nd;
 			if (w->kind == W_DS)
 				nd = &nodes[r];
+			else if (n_by_pool[allowed])
+				nd = place(by_pool[allowed], n_by_pool[allowed], w->req_cpu_m,
+					   w->req_mem_mi);
 			else
 				nd = &nodes[rnd() % n_nodes];
 			bool pending = w->kind == W_DEPLOY && chance(1);
+			if (!pending && w->kind != W_DS) {
+				nd->free_cpu_m -= w->req_cpu_m;
+				nd->free_mem_mi -= w->req_mem_mi;
+				nd->free_pods--;
+			}
 			bool crash = !pending && w->kind == W_DEPLOY && chance(1);
 			emit(&po, make_pod(w, &tm[i], r, pending ? NULL : nd, crash), K_POD);
 		}
 	}
+	for (size_t p = 0; p <= UNTAINTED; p++)
+		free(by_pool[p]);
 	for (size_t i = 0; i < n_nodes; i++)
 		emit(&o, make_node(&nodes[i]), K_NODE);
 	for (size_t i = 0; i < n_wl; i++) {
@@ -1773,6 +2045,8 @@ int main(int argc, char **argv)
 		if (wls[i].kind == W_DS)
 			emit(&o, make_controller(&wls[i], &tm[i], "DaemonSet", false), K_DS);
 	}
+	for (size_t p = 0; p < KS_ARRAY_LEN(pools); p++)
+		emit(&o, make_nodepool((int)p), K_NODEPOOL);
 	/* append the pods */
 	fflush(pf);
 	rewind(pf);
@@ -1799,10 +2073,11 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"snapshot_gen: %zu items (%zu namespaces, %zu nodes, %zu services, %zu "
 		"deployments, "
-		"%zu replicasets, %zu statefulsets, %zu daemonsets, %zu pods), %.1f MB, "
-		"%.0f bytes/pod\n",
+		"%zu replicasets, %zu statefulsets, %zu daemonsets, %zu nodepools, %zu pods), "
+		"%.1f MB, %.0f bytes/pod\n",
 		o.items, o.by_kind[K_NS], o.by_kind[K_NODE], o.by_kind[K_SVC], o.by_kind[K_DEPLOY],
-		o.by_kind[K_RS], o.by_kind[K_STS], o.by_kind[K_DS], o.by_kind[K_POD],
+		o.by_kind[K_RS], o.by_kind[K_STS], o.by_kind[K_DS], o.by_kind[K_NODEPOOL],
+		o.by_kind[K_POD],
 		(double)o.bytes / 1e6, (double)po.bytes / (double)(po.items ? po.items : 1));
 	for (size_t i = 0; i < n_wl; i++) {
 		cJSON_Delete(tm[i].meta);

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks: ingest of synthetic cluster snapshots into the object store (docs/BENCHMARKS.md).
+# Benchmarks: ingest of synthetic cluster snapshots into the object store, the informer cache,
+# kswarm analyze and kswarm optimize on them, and the packing and right-sizing modules alone
+# (docs/BENCHMARKS.md).
 #   scripts/bench.sh BUILD_DIR          (make bench calls it with build/)
 # Generates 1k, 10k and 150k-pod snapshots with BUILD_DIR/bench/snapshot_gen into
 # ${KSWARM_CACHE:-$HOME/.cache/kswarm}/bench/ (kept between runs; a change to
@@ -8,9 +10,12 @@
 # BUILD_DIR/bench/results.jsonl.
 # KSWARM_BENCH_SIZES="1000 10000" overrides the sizes; KSWARM_BENCH_SEED (default 1) the seed.
 # With KSWARM_BENCH_KUBECONFIG set, the measurement against a live API server runs too.
+# optimize and pack read the instance catalog from KSWARM_DATA_DIR (default: the checkout's
+# data/; the other benchmarks run as before, without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}
+data_dir=${KSWARM_DATA_DIR:-$PWD/data}
 gen="$B/bench/snapshot_gen"
 ingest="$B/bench/ingest"
 for x in "$gen" "$ingest"; do
@@ -104,6 +109,52 @@ for n in $sizes; do
     "$(awk "BEGIN{print int($(field peak_rss_kb "$line")/1024)}")")")
 done
 
+# kswarm optimize on the snapshots (bench/optimize): opt_run once, as the command does, then
+# again; the packings' part of the first run (LP and heuristic, timed inside cost_pack_solve),
+# the peak RSS during it over the RSS before, the largest gap of a pool to its LP bound.
+optimizer="$B/bench/optimize"
+orows=()
+for n in $sizes; do
+  [ -x "$optimizer" ] || break
+  echo "bench: optimize ($n pods)" >&2
+  line=$(KSWARM_DATA_DIR="$data_dir" "$optimizer" "$(snapshot "$n")" --json-only 2>/dev/null)
+  echo "$line" >>"$results"
+  orows+=("$(printf '%-22s %7s %6s %8.0f %8.0f %8.0f %7.0f %7.0f %7.0f %8s %6.2f' \
+    "optimize, snapshot" "$n" \
+    "$(field nodes "$line")" "$(field optimize_ms_first "$line")" \
+    "$(field optimize_cpu_ms_first "$line")" "$(field optimize_ms_again "$line")" \
+    "$(field pack_lp_ms "$line")" "$(field pack_heuristic_ms "$line")" \
+    "$(field model_and_report_ms "$line")" \
+    "$(awk "BEGIN{print int($(field optimize_peak_delta_kb "$line")/1024)}")" \
+    "$(field max_gap_pct "$line")")")
+done
+
+# The packing and right-sizing modules alone, on their own synthetic inputs (no snapshot):
+# bench/pack (200 pod shapes on the m6i, c6i and r6i types) and bench/rightsize (192 CPU
+# samples a container).
+packer="$B/bench/pack"
+rightsizer="$B/bench/rightsize"
+mrows=()
+for n in $sizes; do
+  if [ -x "$packer" ]; then
+    echo "bench: pack ($n pods)" >&2
+    line=$(KSWARM_DATA_DIR="$data_dir" "$packer" --pods "$n" --shapes 200 --seed "$seed" \
+      --families m6i,c6i,r6i)
+    echo "$line" >>"$results"
+    mrows+=("$(printf '%-22s %7s %8s %8s %8s %8s %7s' "pack, 200 shapes" "$n" \
+      "$(field total_ms "$line")" "$(field bound_ms "$line")" "$(field heuristic_ms "$line")" \
+      "$(awk "BEGIN{print int($(field peak_rss_kb "$line")/1024)}")" "$(field gap_pct "$line")")")
+  fi
+  if [ -x "$rightsizer" ]; then
+    echo "bench: rightsize ($n pods)" >&2
+    line=$("$rightsizer" --pods "$n" | head -1)
+    echo "$line" >>"$results"
+    mrows+=("$(printf '%-22s %7s %8.0f %8s %8s %8.0f %7s' "rightsize, 192 samples" "$n" \
+      "$(awk "BEGIN{print $(field fill_cpu_ms "$line")+$(field recommend_cpu_ms "$line")}")" \
+      "-" "-" "$(field set_rss_mib "$line")" "-")")
+  fi
+done
+
 bench_apiserver() {
   local kubeconfig=$1 load=$2 line
   echo "bench: LIST from the API server vs informer ingest of the same bytes" >&2
@@ -146,3 +197,19 @@ for r in "${arows[@]}"; do echo "$r"; done
 echo "analyze: the snapshot read into the world (load), then every default analyzer: the"
 echo "first run (what kswarm analyze does) and the median of the later ones (decoded objects"
 echo "cached)."
+if [ ${#orows[@]} -gt 0 ]; then
+  echo
+  printf '%-22s %7s %6s %8s %8s %8s %7s %7s %7s %8s %6s\n' "run" "pods" "nodes" "first ms" \
+    "cpu ms" "again ms" "LP ms" "heur ms" "rest ms" "peakMiB" "gap%"
+  for r in "${orows[@]}"; do echo "$r"; done
+  echo "optimize: opt_run on the loaded world (first, its CPU time, a second run); LP and heur:"
+  echo "the packings' own split; rest: the model and the report; peakMiB: peak RSS during the"
+  echo "first run over the RSS before it; gap%: the largest of the pools' gaps to the LP bound."
+fi
+if [ ${#mrows[@]} -gt 0 ]; then
+  echo
+  printf '%-22s %7s %8s %8s %8s %8s %7s\n' "run" "pods" "ms" "LP ms" "heur ms" "peakMiB" "gap%"
+  for r in "${mrows[@]}"; do echo "$r"; done
+  echo "pack: cost_pack_solve alone (wall ms); rightsize: filling the histograms and the"
+  echo "recommendations (CPU ms), the set's memory."
+fi

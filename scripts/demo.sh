@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# make demo (steps 1-3 of 6 so far): start the local Kubernetes control plane (building it
+# make demo (steps 1-4 of 6 so far): start the local Kubernetes control plane (building it
 # the first time), bring simulated EKS + Karpenter nodes with `kswarm sim` playing scenarios
 # (a crash-looping service whose Secret differs from Vault, an image typo, an OOM kill, a
 # missing ConfigMap key, a Service selecting nothing, a bad rollout), Prometheus scraping the
 # simulator's metrics when installed, then each scenario's documented fix applied with
 # kubectl until the cluster is healthy; on the way, `kswarm analyze` (step 3) shows each
-# problem's root cause, evidence and fix. (The swarm that fixes them by itself comes in
-# steps 4-6.) Everything it started is stopped on exit or Ctrl-C; it exits non-zero when
+# problem's root cause, evidence and fix, and `kswarm optimize` (step 4) the cheapest node
+# mix of an overprovisioned NodePool, whose patch is applied and the cost measured after. (The
+# swarm that fixes them by itself comes in steps 5-6.) Everything it started is stopped on exit or Ctrl-C; it exits non-zero when
 # a scenario did not heal.
 # KSWARM_DEMO_SHORT=1 skips the final live watch (for CI).
 set -euo pipefail
@@ -40,7 +41,7 @@ $ks get namespaces
 say "kswarm get pods -A   (the control plane's own pods: none — it runs as processes)"
 $ks get pods -A || true
 demo_scenarios=(baseline payment-db-secret image-typo oom-limit missing-config-key
-                service-selector-mismatch bad-rollout)
+                service-selector-mismatch bad-rollout overprovisioned-nodepool)
 say "kswarm sim --list   (the simulator's scenarios: each breaks something, and knows the fix)"
 $ks sim --list
 # A previous demo on this environment left its scenarios' namespaces, fixed: start from a
@@ -52,6 +53,7 @@ done
 if [ -n "$("$tools/kubectl" get ns "${demo_namespaces[@]}" --ignore-not-found --no-headers 2>/dev/null)" ]; then
   say "removing the previous demo's namespaces (${demo_namespaces[*]})"
   "$tools/kubectl" delete ns "${demo_namespaces[@]}" --ignore-not-found --wait=false >/dev/null
+  "$tools/kubectl" delete nodepools.karpenter.sh internal-tools --ignore-not-found >/dev/null 2>&1 || true
   for _ in $(seq 1 90); do
     [ -z "$("$tools/kubectl" get ns "${demo_namespaces[@]}" --ignore-not-found --no-headers 2>/dev/null)" ] && break
     sleep 2
@@ -91,8 +93,18 @@ if [ "$prom" = 1 ]; then
 fi
 $ks analyze -A "${prom_args[@]}" || true
 
+say "kswarm optimize: the cheapest node mix for each NodePool, with proof and the patch"
+$ks optimize "${prom_args[@]}" || true
+
 say "applying each scenario's documented fix with kubectl"
 for sc in "${demo_scenarios[@]}"; do
+  if [ "$sc" = overprovisioned-nodepool ]; then
+    # kswarm's own recommendation instead of the scenario's documented fix
+    patch=$($ks optimize --nodepool internal-tools -o json | jq -c '.nodepools[0].patch')
+    echo "-- $sc: kswarm optimize's patch: $patch"
+    "$tools/kubectl" patch nodepools.karpenter.sh internal-tools --type merge -p "$patch" || true
+    continue
+  fi
   echo "-- $sc: $($ks sim --describe "$sc" -o json | jq -r .ground_truth.fix.description)"
   KUBECTL="$tools/kubectl" scripts/scenario-fix.sh "$sc" "$state/vault.env" || true
 done
@@ -103,6 +115,14 @@ for sc in "${demo_scenarios[@]}"; do
 done
 $ks get pods -A
 echo "${healthy}/${#demo_scenarios[@]} scenarios healthy after their fixes"
+say "NodePool internal-tools after the patch: the simulator's Karpenter replaced the nodes"
+for _ in $(seq 1 60); do
+  "$tools/kubectl" get nodes -l karpenter.sh/nodepool=internal-tools --no-headers 2>/dev/null |
+    grep -q -e m5.8xlarge -e SchedulingDisabled || break
+  sleep 2
+done
+"$tools/kubectl" get nodes -l karpenter.sh/nodepool=internal-tools -L node.kubernetes.io/instance-type
+$ks optimize --nodepool internal-tools | sed -n '/^NodePool/,/^  current/p' || true
 if [ "$prom" = 1 ]; then
   eval "$(scripts/prometheus.sh env --name "$env_name")"
   say "Prometheus: CPU used per namespace (cores, simulated) from cAdvisor's counters"

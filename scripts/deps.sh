@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config clang llvm libclang-rt-14-dev valgrind
   libcurl4-openssl-dev libcjson-dev libfyaml-dev libsqlite3-dev libcmocka-dev libssl-dev
-  libmicrohttpd-dev libgnutls28-dev libglpk-dev
+  libmicrohttpd-dev libgnutls28-dev libglpk-dev libexpat1-dev
   openssl ca-certificates curl unzip xz-utils dpkg-dev jq libfyaml-utils iproute2 procps
   golang-go etcd-server
   prometheus python3-jsonschema

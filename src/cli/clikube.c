@@ -3,8 +3,10 @@
 #include "base/json.h"
 #include "cli/cli.h"
 #include "cli/clikube.h"
+#include "world/world.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static const char *flag_value(const char *arg, const char *name, int argc, char **argv, int *i,
 			      const char *cmd, int *rc)
@@ -169,4 +171,27 @@ int cli_print_table(FILE *out, const cJSON *table, bool with_namespace, bool wid
 	free(width);
 	free(pick);
 	return nrows;
+}
+
+int cli_load_world(const struct cli_kube_flags *f, const char *snapshot, const char *ns,
+		   const char *cmd, struct world *w, struct kube_client *c, bool *connected)
+{
+	struct ks_err err = {0};
+	*connected = false;
+	if (snapshot) {
+		if (world_load_snapshot(w, snapshot, &err)) {
+			fprintf(stderr, "kswarm %s: %s\n", cmd, err.msg);
+			return -1;
+		}
+		return 0;
+	}
+	if (cli_kube_connect(f, c))
+		return -1;
+	*connected = true;
+	struct world_load_opts lo = {.ns = ns, .progress = isatty(2) != 0};
+	if (world_load_live(w, c, &lo, &err)) {
+		fprintf(stderr, "kswarm %s: %s\n", cmd, err.msg);
+		return -1;
+	}
+	return 0;
 }

@@ -29,6 +29,13 @@ int cli_kube_connect(const struct cli_kube_flags *f, struct kube_client *c);
 /* The namespace to use: -n, else the context's. */
 const char *cli_kube_namespace(const struct cli_kube_flags *f, const struct kube_client *c);
 
+struct world;
+/* Load w from snapshot when it is not NULL, else from the cluster (one LIST+WATCH per kind,
+ * namespace ns or all; progress on a terminal), connecting c (*connected: close it after).
+ * Errors are printed as "kswarm CMD: ...". 0, or -1. */
+int cli_load_world(const struct cli_kube_flags *f, const char *snapshot, const char *ns,
+		   const char *cmd, struct world *w, struct kube_client *c, bool *connected);
+
 /* Print a meta.k8s.io Table as kubectl's tabwriter does (padding 3, minimum width 6),
  * with a NAMESPACE column first when with_namespace, the priority>0 columns when wide,
  * the header unless no_headers, and name_prefix ("deployment.apps/") before the first

@@ -163,16 +163,11 @@ static void list_analyzers(void)
 		printf("%-32s %s%s\n", an[i].name, an[i].describe, an[i].opt_in ? " (opt-in)" : "");
 }
 
-/* Load the world from the cluster: every kind, then the failing containers' logs. */
-static int load_live(struct analyze_flags *f, struct world *w, struct kube_client *c,
-		     const char *ns, const char *cmd)
+/* After a live load: the failing containers' logs and the usage, when asked for. */
+static void load_extras(struct analyze_flags *f, struct world *w, struct kube_client *c,
+			const char *ns, const char *cmd)
 {
 	struct ks_err err = {0};
-	struct world_load_opts lo = {.ns = ns, .progress = isatty(2) != 0};
-	if (world_load_live(w, c, &lo, &err)) {
-		fprintf(stderr, "kswarm %s: %s\n", cmd, err.msg);
-		return -1;
-	}
 	if (!f->no_logs) {
 		struct world_log_opts gl = {.ns = ns};
 		if (world_fetch_logs(w, c, &gl, &err))
@@ -182,7 +177,6 @@ static int load_live(struct analyze_flags *f, struct world *w, struct kube_clien
 	if (f->prometheus && world_fetch_metrics(w, f->prometheus, f->metrics_window_s, &err))
 		fprintf(stderr, "kswarm %s: reading usage from Prometheus: %s (going on without "
 				"it)\n", cmd, err.msg);
-	return 0;
 }
 
 static int llm_config_of(const struct analyze_flags *f, struct llm_config *cfg)
@@ -304,18 +298,10 @@ int cmd_analyze(int argc, char **argv)
 	struct kube_client c;
 	bool connected = false;
 	int status = CLI_FAIL;
-	if (f.snapshot) {
-		if (world_load_snapshot(w, f.snapshot, &err)) {
-			fprintf(stderr, "kswarm analyze: %s\n", err.msg);
-			goto out;
-		}
-	} else {
-		if (cli_kube_connect(&f.k, &c))
-			goto out;
-		connected = true;
-		if (load_live(&f, w, &c, ns, "analyze"))
-			goto out;
-	}
+	if (cli_load_world(&f.k, f.snapshot, ns, "analyze", w, &c, &connected))
+		goto out;
+	if (!f.snapshot)
+		load_extras(&f, w, &c, ns, "analyze");
 	struct diag_opts o = {.ns = ns, .sel = have_sel ? &sel : NULL, .filter = f.filter,
 			      .min_severity = f.min_severity};
 	struct diag_report rep = {0};
@@ -369,15 +355,13 @@ int cmd_snapshot(int argc, char **argv)
 	const char *ns = f.k.all_namespaces ? NULL : f.k.namespace;
 	struct world *w = world_new();
 	struct kube_client c;
+	bool connected = false;
 	int status = CLI_FAIL;
-	if (cli_kube_connect(&f.k, &c)) {
-		world_free(w);
-		return CLI_FAIL;
-	}
 	char *tmp = NULL;
 	FILE *out = stdout;
-	if (load_live(&f, w, &c, ns, "snapshot"))
+	if (cli_load_world(&f.k, NULL, ns, "snapshot", w, &c, &connected))
 		goto out;
+	load_extras(&f, w, &c, ns, "snapshot");
 	if (strcmp(f.output, "-")) {
 		tmp = ks_asprintf("%s.tmp.%d", f.output, (int)getpid());
 		out = fopen(tmp, "w");
@@ -408,6 +392,7 @@ int cmd_snapshot(int argc, char **argv)
 out:
 	free(tmp);
 	world_free(w);
-	kube_client_close(&c);
+	if (connected)
+		kube_client_close(&c);
 	return status;
 }

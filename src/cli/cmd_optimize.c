@@ -5,6 +5,7 @@
 #include "base/json.h"
 #include "cli/cli.h"
 #include "cli/clikube.h"
+#include "cost/awsprice.h"
 #include "cost/catalog.h"
 #include "cost/optimize.h"
 #include "cost/pricing.h"
@@ -33,7 +34,13 @@ const char cmd_optimize_usage[] =
 	"      --spot-prices FILE   spot prices from `aws ec2 describe-spot-price-history` JSON\n"
 	"      --overrides FILE     this cluster's discounts, Savings Plans, reserved capacity\n"
 	"      --region R           the region to price (default us-east-1, the built-in\n"
-	"                           snapshot's; another region needs --prices)\n"
+	"                           snapshot's; another region needs --prices or --aws)\n"
+	"      --aws                on-demand (Pricing GetProducts) and spot\n"
+	"                           (EC2 DescribeSpotPriceHistory) prices of --region, live from\n"
+	"                           AWS; credentials from AWS_ACCESS_KEY_ID,\n"
+	"                           AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN\n"
+	"      --aws-endpoint-pricing URL, --aws-endpoint-ec2 URL\n"
+	"                           other endpoints for --aws (a VPC endpoint, a proxy; http(s))\n"
 	"      --spot keep|prefer|never\n"
 	"                           keep: the capacity types each pool allows (default);\n"
 	"                           prefer: spot where every workload has 2+ replicas, no\n"
@@ -52,17 +59,22 @@ struct optimize_flags {
 	struct cli_kube_flags k;
 	const char *snapshot, *nodepool, *prices, *spot_prices, *overrides, *region;
 	const char *prometheus, *output;
+	const char *aws_endpoint_pricing, *aws_endpoint_ec2;
+	bool aws;
 	int spot;
 };
 
 static int parse_flags(int argc, char **argv, struct optimize_flags *f)
 {
 	for (int i = 1; i < argc; i++) {
-		int r = cli_kube_flag(&f->k, argc, argv, &i, "optimize");
-		if (r < 0)
-			return -1;
-		if (r > 0)
+		switch (cli_kube_flag(&f->k, argc, argv, &i, "optimize")) {
+		case 0:
+			break;
+		case 1:
 			continue;
+		default:
+			return -1;
+		}
 		const char *s = argv[i];
 		bool has_val = i + 1 < argc;
 		static const struct {
@@ -76,6 +88,9 @@ static int parse_flags(int argc, char **argv, struct optimize_flags *f)
 			{"--overrides", offsetof(struct optimize_flags, overrides)},
 			{"--region", offsetof(struct optimize_flags, region)},
 			{"--prometheus", offsetof(struct optimize_flags, prometheus)},
+			{"--aws-endpoint-pricing",
+			 offsetof(struct optimize_flags, aws_endpoint_pricing)},
+			{"--aws-endpoint-ec2", offsetof(struct optimize_flags, aws_endpoint_ec2)},
 			{"-o", offsetof(struct optimize_flags, output)},
 			{"--output", offsetof(struct optimize_flags, output)},
 		};
@@ -88,7 +103,9 @@ static int parse_flags(int argc, char **argv, struct optimize_flags *f)
 		}
 		if (done)
 			continue;
-		if (!strcmp(s, "--spot") && has_val) {
+		if (!strcmp(s, "--aws")) {
+			f->aws = true;
+		} else if (!strcmp(s, "--spot") && has_val) {
 			f->spot = opt_spot_policy_parse(argv[++i]);
 			if (f->spot < 0) {
 				fprintf(stderr, "kswarm optimize: --spot takes keep, prefer or never, "
@@ -115,11 +132,40 @@ static int parse_flags(int argc, char **argv, struct optimize_flags *f)
 			f->output);
 		return -1;
 	}
-	if (f->region && !f->prices && strcmp(f->region, COST_SNAPSHOT_REGION)) {
-		fprintf(stderr, "kswarm optimize: --region %s needs --prices (an offer file for it): "
-				"the built-in prices are %s's\n", f->region, COST_SNAPSHOT_REGION);
+	if (f->region && !f->prices && !f->aws && strcmp(f->region, COST_SNAPSHOT_REGION)) {
+		fprintf(stderr,
+			"kswarm optimize: --region %s needs --prices (an offer file for it) or "
+			"--aws: the built-in prices are %s's\n", f->region, COST_SNAPSHOT_REGION);
 		return -1;
 	}
+	if (!f->aws && (f->aws_endpoint_pricing || f->aws_endpoint_ec2)) {
+		fprintf(stderr, "kswarm optimize: --aws-endpoint-* go with --aws\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* --aws: on-demand then spot prices of the region, live (cost/awsprice.h). */
+static int load_aws_prices(const struct optimize_flags *f, struct cost_prices *prices)
+{
+	struct ks_err err = {0};
+	struct aws_opts o = {.region = f->region ? f->region : COST_SNAPSHOT_REGION,
+			     .pricing_url = f->aws_endpoint_pricing,
+			     .ec2_url = f->aws_endpoint_ec2};
+	if (aws_credentials_from_env(&o.creds, &err)) {
+		fprintf(stderr, "kswarm optimize: --aws: %s\n", err.msg);
+		return -1;
+	}
+	struct cost_offer_stats st = {0};
+	size_t n = 0;
+	if (cost_prices_fetch_ondemand(prices, &o, &st, &err) ||
+	    cost_prices_fetch_spot(prices, &o, &n, &err)) {
+		fprintf(stderr, "kswarm optimize: --aws: %s\n", err.msg);
+		return -1;
+	}
+	fprintf(stderr, "kswarm optimize: %zu on-demand and %zu spot prices from AWS for %s "
+			"(GetProducts %s, DescribeSpotPriceHistory)\n", st.priced, n, o.region,
+		st.publication_date);
 	return 0;
 }
 
@@ -154,6 +200,8 @@ static int load_prices(const struct optimize_flags *f, struct cost_catalog **cat
 			return -1;
 		}
 	}
+	if (f->aws && load_aws_prices(f, *prices))
+		return -1;
 	if (f->overrides) {
 		struct cost_overrides *ov = NULL;
 		if (cost_overrides_load(f->overrides, &ov, &err)) {
@@ -205,21 +253,8 @@ int cmd_optimize(int argc, char **argv)
 	struct ks_err err = {0};
 	if (load_prices(&f, &cat, &prices))
 		goto out;
-	if (f.snapshot) {
-		if (world_load_snapshot(w, f.snapshot, &err)) {
-			fprintf(stderr, "kswarm optimize: %s\n", err.msg);
-			goto out;
-		}
-	} else {
-		if (cli_kube_connect(&f.k, &c))
-			goto out;
-		connected = true;
-		struct world_load_opts lo = {.progress = isatty(2) != 0};
-		if (world_load_live(w, &c, &lo, &err)) {
-			fprintf(stderr, "kswarm optimize: %s\n", err.msg);
-			goto out;
-		}
-	}
+	if (cli_load_world(&f.k, f.snapshot, NULL, "optimize", w, &c, &connected))
+		goto out;
 	if (f.prometheus)
 		usage = fetch_usage(f.prometheus, w);
 	char *source = f.prometheus ? ks_asprintf("Prometheus %s", f.prometheus) : NULL;

@@ -426,6 +426,10 @@ static int parse_row(struct lex *lx, const int *pos, struct cost_catalog *cat, s
 	t.alloc_memory_mib = n[C_ALLOC_MEMORY];
 	t.spot_savings_pct = (int)n[C_SPOT_SAVINGS];
 	t.spot_interruption_bucket = (int)n[C_SPOT_BUCKET];
+	snprintf(t.generation_label, sizeof t.generation_label, "%d", t.generation);
+	snprintf(t.vcpu_label, sizeof t.vcpu_label, "%d", t.vcpu);
+	snprintf(t.memory_label, sizeof t.memory_label, "%lld", (long long)t.memory_mib);
+	snprintf(t.gpu_count_label, sizeof t.gpu_count_label, "%d", t.gpu_count);
 	cat->types = ks_grow(cat->types, sizeof *cat->types, cat->len + 1, &cat->cap);
 	cat->types[cat->len++] = t;
 	ks_map_put(&cat->index, t.name, (void *)(uintptr_t)cat->len);
@@ -572,35 +576,55 @@ double cost_instance_spot_price(const struct cost_instance_type *it)
 	return it->od_price_usd_hr * (1.0 - it->spot_savings_pct / 100.0);
 }
 
+/* Karpenter's labels of an instance type, in the order cost_instance_labels walks them. */
+static const char *const instance_label_keys[] = {
+	"node.kubernetes.io/instance-type",
+	"kubernetes.io/arch",
+	"karpenter.k8s.aws/instance-family",
+	"karpenter.k8s.aws/instance-category",
+	"karpenter.k8s.aws/instance-generation",
+	"karpenter.k8s.aws/instance-size",
+	"karpenter.k8s.aws/instance-cpu",
+	"karpenter.k8s.aws/instance-memory",
+	"karpenter.k8s.aws/instance-cpu-manufacturer",
+	"karpenter.k8s.aws/instance-gpu-name",
+	"karpenter.k8s.aws/instance-gpu-count",
+};
+
+static const char *label_at(const struct cost_instance_type *it, size_t i)
+{
+	bool gpu = it->gpu_count > 0 || it->gpu_name[0];
+	switch (i) {
+	case 0: return it->name;
+	case 1: return cost_arch_name(it->arch);
+	case 2: return it->family;
+	case 3: return it->category;
+	case 4: return it->generation_label;
+	case 5: return it->size;
+	case 6: return it->vcpu_label;
+	case 7: return it->memory_label;
+	case 8: return it->cpu_manufacturer;
+	case 9: return gpu && it->gpu_name[0] ? it->gpu_name : NULL;
+	case 10: return gpu ? it->gpu_count_label : NULL;
+	}
+	return NULL;
+}
+
+const char *cost_instance_label(const struct cost_instance_type *it, const char *key)
+{
+	for (size_t i = 0; i < KS_ARRAY_LEN(instance_label_keys); i++)
+		if (!strcmp(key, instance_label_keys[i]))
+			return label_at(it, i);
+	return NULL;
+}
+
 int cost_instance_labels(const struct cost_instance_type *it, cost_label_fn fn, void *ctx)
 {
-	char v[32];
-	int rc;
-#define LABEL(key, val)                                                                       \
-	do {                                                                                  \
-		if ((rc = fn((key), (val), ctx)) != 0)                                        \
-			return rc;                                                            \
-	} while (0)
-#define LABEL_INT(key, n)                                                                     \
-	do {                                                                                  \
-		snprintf(v, sizeof v, "%lld", (long long)(n));                                \
-		LABEL(key, v);                                                                \
-	} while (0)
-	LABEL("node.kubernetes.io/instance-type", it->name);
-	LABEL("kubernetes.io/arch", cost_arch_name(it->arch));
-	LABEL("karpenter.k8s.aws/instance-family", it->family);
-	LABEL("karpenter.k8s.aws/instance-category", it->category);
-	LABEL_INT("karpenter.k8s.aws/instance-generation", it->generation);
-	LABEL("karpenter.k8s.aws/instance-size", it->size);
-	LABEL_INT("karpenter.k8s.aws/instance-cpu", it->vcpu);
-	LABEL_INT("karpenter.k8s.aws/instance-memory", it->memory_mib);
-	LABEL("karpenter.k8s.aws/instance-cpu-manufacturer", it->cpu_manufacturer);
-	if (it->gpu_count > 0 || it->gpu_name[0]) {
-		if (it->gpu_name[0])
-			LABEL("karpenter.k8s.aws/instance-gpu-name", it->gpu_name);
-		LABEL_INT("karpenter.k8s.aws/instance-gpu-count", it->gpu_count);
+	for (size_t i = 0; i < KS_ARRAY_LEN(instance_label_keys); i++) {
+		const char *v = label_at(it, i);
+		int rc = v ? fn(instance_label_keys[i], v, ctx) : 0;
+		if (rc)
+			return rc;
 	}
-#undef LABEL_INT
-#undef LABEL
 	return 0;
 }

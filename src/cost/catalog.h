@@ -69,6 +69,8 @@ struct cost_instance_type {
 	int spot_savings_pct;         /* Spot Advisor saving vs on-demand, 0-100; -1: no data */
 	int spot_interruption_bucket; /* 0 <5%, 1 5-10%, 2 10-15%, 3 15-20%, 4 >20%; -1: no data */
 	int line;                     /* line of the row in the source, for messages */
+	/* the integer labels as Karpenter writes them (decimal), for cost_instance_label */
+	char generation_label[12], vcpu_label[12], memory_label[24], gpu_count_label[12];
 };
 
 struct cost_catalog;
@@ -109,9 +111,14 @@ double cost_instance_spot_price(const struct cost_instance_type *it);
  *   -cpu-manufacturer, and, only for types with GPU information (gpu_count > 0 or a gpu_name;
  *   Karpenter leaves them off other types), -gpu-name and -gpu-count (which is "0" for the
  *   fractional-GPU g6f/gr6f types, as Karpenter labels them).
- * A non-zero return from fn stops the walk and is returned; otherwise 0. value points into a
- * buffer valid only during the call. */
+ * A non-zero return from fn stops the walk and is returned; otherwise 0. value points into the
+ * catalog (valid as long as it). */
 typedef int (*cost_label_fn)(const char *key, const char *value, void *ctx);
 int cost_instance_labels(const struct cost_instance_type *it, cost_label_fn fn, void *ctx);
+
+/* The value of one of those labels for this type (pointing into the catalog), or NULL when
+ * Karpenter does not put that label on it. No formatting: cheap enough to call per type per
+ * requirement. */
+const char *cost_instance_label(const struct cost_instance_type *it, const char *key);
 
 #endif

@@ -10,6 +10,7 @@
 #include "cost/pricing.h"
 #include "diag/capacity.h"
 #include "diag/infra.h"
+#include "kube/objstore.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #define CAPACITY_LABEL "karpenter.sh/capacity-type"
 #define TYPE_LABEL "node.kubernetes.io/instance-type"
 #define ARCH_LABEL "kubernetes.io/arch"
+#define HOSTNAME_LABEL "kubernetes.io/hostname"
 #define TOP_SAVINGS 10
 
 int opt_spot_policy_parse(const char *s)
@@ -75,10 +77,32 @@ static size_t class_of(struct om *m, struct wobj pod)
 	m->classes = ks_realloc(m->classes, (m->n_classes + 1) * sizeof *m->classes);
 	struct om_class *c = &m->classes[m->n_classes];
 	*c = (struct om_class){.node_selector = ns, .affinity = aff};
-	const cJSON *j = world_json(m->w, pod);
+	/* only the two subtrees are decoded (a whole pod would stay in the world's cache) */
+	cJSON *j = cJSON_CreateObject();
+	cJSON *spec = cJSON_AddObjectToObject(j, "spec");
+	if (ns)
+		cJSON_AddItemToObject(spec, "nodeSelector", kube_objstore_to_cjson(pod.st, ns));
+	if (aff)
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(spec, "affinity"), "nodeAffinity",
+				      kube_objstore_to_cjson(pod.st, aff));
 	c->sel_ok = kube_nodereq_from_pod(j, &c->sel, NULL) == 0;
+	cJSON_Delete(j);
 	if (!c->sel_ok)
 		kube_nodereq_sel_free(&c->sel);
+	/* terms are ORed: a capacity type is allowed when some term allows it */
+	c->spot_ok = c->on_demand_ok = !c->sel_ok || c->sel.nterms == 0;
+	for (size_t t = 0; c->sel_ok && t < c->sel.nterms; t++) {
+		bool spot = true, od = true;
+		const struct kube_nodereq_term *term = &c->sel.terms[t];
+		for (size_t r = 0; r < term->nreqs; r++) {
+			if (strcmp(term->reqs[r].key, CAPACITY_LABEL))
+				continue;
+			spot = spot && kube_nodereq_matches_value(&term->reqs[r], "spot");
+			od = od && kube_nodereq_matches_value(&term->reqs[r], "on-demand");
+		}
+		c->spot_ok = c->spot_ok || (spot && !term->nothing);
+		c->on_demand_ok = c->on_demand_ok || (od && !term->nothing);
+	}
 	ks_map_put(&m->class_by_key, key, (void *)(uintptr_t)(m->n_classes + 1));
 	return m->n_classes++;
 }
@@ -93,28 +117,22 @@ static size_t pool_index(const struct om *m, const char *name)
 	return OM_NONE;
 }
 
-/* A label's value (label keys hold dots: not a ks_json_get path). */
-static const char *label(const cJSON *labels, const char *key)
-{
-	const cJSON *v = ks_json_child(labels, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
+/* Nodes are read from the store, never decoded (a decoded Node is ~48 KiB the world would
+ * keep). */
 static int add_node(void *ctx, struct wobj o)
 {
 	struct om *m = ctx;
-	const cJSON *j = world_json(m->w, o);
-	m->nodes = ks_realloc(m->nodes, (m->n_nodes + 1) * sizeof *m->nodes);
+	m->nodes = ks_grow(m->nodes, sizeof *m->nodes, m->n_nodes + 1, &m->cap_nodes);
 	struct om_node *n = &m->nodes[m->n_nodes];
-	const cJSON *labels = ks_json_get(j, "metadata.labels");
-	const char *tn = label(labels, TYPE_LABEL);
-	const char *arch = label(labels, ARCH_LABEL);
-	const char *capacity = label(labels, CAPACITY_LABEL);
+	char tbuf[64], abuf[16], cbuf[16], pbuf[64];
+	const char *tn = infra_label(o, TYPE_LABEL, tbuf, sizeof tbuf);
+	const char *arch = infra_label(o, ARCH_LABEL, abuf, sizeof abuf);
+	const char *capacity = infra_label(o, CAPACITY_LABEL, cbuf, sizeof cbuf);
 	struct cap_res alloc;
-	cap_node_allocatable(j, &alloc);
+	cap_wnode_allocatable(o, &alloc);
 	*n = (struct om_node){
 		.name = wobj_name(m->w, o),
-		.pool = pool_index(m, label(labels, NODEPOOL_LABEL)),
+		.pool = pool_index(m, infra_label(o, NODEPOOL_LABEL, pbuf, sizeof pbuf)),
 		.type = tn ? cost_catalog_find(m->o->cat, tn) : NULL,
 		.type_name = tn ? world_strdup(m->w, tn) : NULL,
 		.spot = capacity && !strcmp(capacity, "spot"),
@@ -160,7 +178,7 @@ static int add_pool(void *ctx, struct wobj o)
 	m->pools = ks_realloc(m->pools, (m->n_pools + 1) * sizeof *m->pools);
 	struct om_pool *p = &m->pools[m->n_pools++];
 	*p = (struct om_pool){.o = o, .json = world_json(m->w, o), .name = name};
-	ks_map_init(&p->images);
+	ks_u32set_init(&p->images);
 	p->term_ok = cap_pool_term(p->json, NULL, &p->term) == 0;
 	p->allows_spot = p->allows_od = true;
 	for (size_t i = 0; p->term_ok && i < p->term.nreqs; i++) {
@@ -243,6 +261,58 @@ static bool production_ns(struct om *m, const char *ns)
 	return false;
 }
 
+/* Whether a LabelSelector's matchLabels all hold in labels (matchExpressions are not
+ * judged: a selector with them counts as matching, the cautious reading). */
+static bool selects_self(const cJSON *selector, const cJSON *labels)
+{
+	const cJSON *l;
+	cJSON_ArrayForEach(l, ks_json_get(selector, "matchLabels")) {
+		const cJSON *v = ks_json_child(labels, l->string);
+		if (!cJSON_IsString(l) || !cJSON_IsString(v) || strcmp(v->valuestring, l->valuestring))
+			return false;
+	}
+	return selector != NULL;
+}
+
+/* At most how many of a workload's pods one node may hold: a hostname topology spread
+ * (DoNotSchedule, maxSkew N: with any node holding none of them, at most N on every node)
+ * or a required pod anti-affinity on the hostname against its own labels (1); 0: no cap. */
+static int64_t per_node_cap(struct wobj o)
+{
+	uint32_t tsc = wobj_get(o, "spec.topologySpreadConstraints");
+	uint32_t anti = wobj_get(o, "spec.affinity.podAntiAffinity");
+	if (!tsc && !anti)
+		return 0;
+	/* only these subtrees are decoded (a whole pod would stay in the world's cache) */
+	cJSON *pod = cJSON_CreateObject();
+	cJSON_AddItemToObject(pod, "labels", kube_objstore_to_cjson(o.st, wobj_get(o,
+										   "metadata.labels")));
+	if (tsc)
+		cJSON_AddItemToObject(pod, "tsc", kube_objstore_to_cjson(o.st, tsc));
+	if (anti)
+		cJSON_AddItemToObject(pod, "anti", kube_objstore_to_cjson(o.st, anti));
+	const cJSON *labels = ks_json_child(pod, "labels");
+	int64_t cap = 0;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ks_json_child(pod, "tsc")) {
+		const char *when = ks_json_str_or(c, "whenUnsatisfiable", "DoNotSchedule");
+		int64_t skew = ks_json_int_or(c, "maxSkew", 0);
+		if (strcmp(ks_json_str_or(c, "topologyKey", ""), HOSTNAME_LABEL) ||
+		    strcmp(when, "DoNotSchedule") || skew < 1 ||
+		    !selects_self(ks_json_get(c, "labelSelector"), labels))
+			continue;
+		cap = cap && cap < skew ? cap : skew;
+	}
+	cJSON_ArrayForEach(c, ks_json_child(ks_json_child(pod, "anti"),
+					    "requiredDuringSchedulingIgnoredDuringExecution")) {
+		if (!strcmp(ks_json_str_or(c, "topologyKey", ""), HOSTNAME_LABEL) &&
+		    selects_self(ks_json_get(c, "labelSelector"), labels))
+			cap = 1;
+	}
+	cJSON_Delete(pod);
+	return cap;
+}
+
 static size_t workload_of_pod(struct om *m, struct wobj pod, const char *ns)
 {
 	uint32_t refs = wobj_get(pod, "metadata.ownerReferences");
@@ -257,12 +327,14 @@ static size_t workload_of_pod(struct om *m, struct wobj pod, const char *ns)
 	char *key = ks_asprintf("%s/%s/%s", ns, kind, name);
 	v = (uintptr_t)ks_map_get(&m->workload_by_key, key);
 	if (!v) {
-		m->workloads = ks_realloc(m->workloads, (m->n_workloads + 1) * sizeof *m->workloads);
+		m->workloads = ks_grow(m->workloads, sizeof *m->workloads, m->n_workloads + 1,
+				       &m->cap_workloads);
 		m->workloads[m->n_workloads] = (struct om_workload){
 			.ns = ns, .kind = kind, .name = name, .first_pod = pod, .pool = OM_NONE,
 			.production = production_ns(m, ns),
 			.replicated_kind = !strcmp(kind, "Job") || !strcmp(kind, "CronJob"),
 			.daemonset = !strcmp(kind, "DaemonSet"),
+			.max_per_node = per_node_cap(pod),
 		};
 		v = ++m->n_workloads;
 		ks_map_put(&m->workload_by_key, key, (void *)v);
@@ -290,51 +362,118 @@ const char *opt_workload_of(void *world, const char *ns, const char *pod)
 
 /* ---- pods --------------------------------------------------------------------------------- */
 
-static void note_images(struct om *m, struct wobj pod, struct om_pool *p, int arch)
+/* Each container image of the pod (containers and init containers): its string id in the
+ * pod store (image strings are interned, so ids compare as the strings do). */
+static void each_image(struct wobj pod, void (*fn)(uint32_t img, void *ctx), void *ctx)
 {
 	static const char *const lists[] = {"spec.containers", "spec.initContainers"};
 	for (size_t l = 0; l < KS_ARRAY_LEN(lists); l++) {
 		uint32_t arr = wobj_get(pod, lists[l]);
 		size_t n = kube_objstore_len(pod.st, arr);
 		for (size_t i = 0; i < n; i++) {
-			char tmp[KUBE_OBJSTORE_STRTMP];
 			uint32_t img = kube_objstore_child(pod.st, kube_objstore_at(pod.st, arr, i),
 							   "image", 5);
-			const char *s = kube_objstore_str(pod.st, img, tmp, NULL);
-			if (!s)
-				continue;
-			if (p && !ks_map_get(&p->images, s))
-				ks_map_put(&p->images, s, (void *)1);
-			if (arch >= 0) {
-				uintptr_t bits = (uintptr_t)ks_map_get(&m->image_arch, s);
-				ks_map_put(&m->image_arch, s, (void *)(bits | (1u << arch)));
-			}
+			if (kube_objstore_type(pod.st, img) == KUBE_OBJ_STRING)
+				fn(img, ctx);
 		}
 	}
 }
 
-/* The pool a pending pod's node selector names (karpenter.sh/nodepool In [one pool]). */
-static size_t pending_pool(struct om *m, size_t cls)
+struct note_ctx {
+	struct om *m;
+	struct om_pool *p;
+	int arch;
+};
+
+static void note_one(uint32_t img, void *ctx)
+{
+	struct note_ctx *c = ctx;
+	if (c->p)
+		ks_u32set_add(&c->p->images, img);
+	if (c->arch >= 0)
+		ks_u32set_add(&c->m->image_seen[c->arch], img);
+}
+
+/* A set of image ids per architecture and per pool: no strings hashed per pod. */
+static void note_images(struct om *m, struct wobj pod, struct om_pool *p, int arch)
+{
+	m->pod_st = pod.st;
+	struct note_ctx c = {m, p, arch};
+	each_image(pod, note_one, &c);
+}
+
+/* The pool a pending pod would get: the one its node selector names (karpenter.sh/nodepool
+ * In [one pool]), else, as Karpenter chooses, the first by weight (highest first, then
+ * name) whose requirements, taints, types and limits take it (cap_pool_eval: "fits", or
+ * "limit" — the pool it should go to, limits being part of the recommendation). */
+static size_t pending_pool_eval(struct om *m, size_t cls, const cJSON *pod,
+				const struct cap_res *req)
 {
 	const struct om_class *c = &m->classes[cls];
-	if (!c->sel_ok || c->sel.nterms != 1)
+	if (!c->sel_ok)
 		return OM_NONE;
-	const struct kube_nodereq_term *t = &c->sel.terms[0];
-	for (size_t i = 0; i < t->nreqs; i++)
-		if (!strcmp(t->reqs[i].key, NODEPOOL_LABEL) && t->reqs[i].op == KUBE_NR_IN &&
-		    t->reqs[i].nvalues == 1)
-			return pool_index(m, t->reqs[i].values[0]);
-	return OM_NONE;
+	if (c->sel.nterms == 1) {
+		const struct kube_nodereq_term *t = &c->sel.terms[0];
+		for (size_t i = 0; i < t->nreqs; i++)
+			if (!strcmp(t->reqs[i].key, NODEPOOL_LABEL) && t->reqs[i].op == KUBE_NR_IN &&
+			    t->reqs[i].nvalues == 1)
+				return pool_index(m, t->reqs[i].values[0]);
+	}
+	size_t best = OM_NONE;
+	int64_t best_w = 0;
+	for (size_t i = 0; i < m->n_pools; i++) {
+		int64_t wt = ks_json_int_or(m->pools[i].json, "spec.weight", 0);
+		if (best != OM_NONE && (wt < best_w || (wt == best_w &&
+							strcmp(m->pools[i].name, m->pools[best].name) > 0)))
+			continue;
+		struct cap_pool_eval e;
+		cap_pool_eval(m->w, m->o->cat, m->pools[i].json, pod, &c->sel, req, NULL, &e);
+		if (e.verdict == CAP_POOL_FITS || e.verdict == CAP_POOL_LIMIT) {
+			best = i;
+			best_w = wt;
+		}
+	}
+	return best;
+}
+
+/* pending_pool_eval, memoized per (selector class, tolerations, requests): the replicas of a
+ * pending workload ask the same question; only the tolerations are decoded. */
+static size_t pending_pool(struct om *m, size_t cls, struct wobj o, const struct cap_res *req)
+{
+	uint32_t tol = wobj_get(o, "spec.tolerations");
+	char key[96];
+	snprintf(key, sizeof key, "pending/%zu/%u/%lld/%lld", cls, tol, (long long)req->cpu_m,
+		 (long long)req->mem);
+	uintptr_t v = (uintptr_t)ks_map_get(&m->pending_by_key, key);
+	if (v)
+		return v - 1;
+	cJSON *pod = cJSON_CreateObject();
+	cJSON *spec = cJSON_AddObjectToObject(pod, "spec");
+	if (tol)
+		cJSON_AddItemToObject(spec, "tolerations", kube_objstore_to_cjson(o.st, tol));
+	size_t p = pending_pool_eval(m, cls, pod, req);
+	cJSON_Delete(pod);
+	ks_map_put(&m->pending_by_key, key, (void *)(uintptr_t)(p + 1));
+	return p;
 }
 
 static void add_to_set(struct om *m, size_t pool, size_t cls, size_t wl, const struct cap_res *r)
 {
+	/* replicas follow each other: the workload's last set is most often the one */
+	struct om_workload *W = &m->workloads[wl];
+	if (W->last_set) {
+		struct om_podset *ps = &m->sets[W->last_set - 1];
+		if (ps->pool == pool && ps->cls == cls && ps->cpu_m == r->cpu_m && ps->mem == r->mem) {
+			ps->count++;
+			return;
+		}
+	}
 	char key[96];
 	snprintf(key, sizeof key, "%zu/%zu/%zu/%lld/%lld", pool, cls, wl, (long long)r->cpu_m,
 		 (long long)r->mem);
 	uintptr_t v = (uintptr_t)ks_map_get(&m->set_by_key, key);
 	if (!v) {
-		m->sets = ks_realloc(m->sets, (m->n_sets + 1) * sizeof *m->sets);
+		m->sets = ks_grow(m->sets, sizeof *m->sets, m->n_sets + 1, &m->cap_sets);
 		m->sets[m->n_sets] = (struct om_podset){
 			.pool = pool, .cls = cls, .workload = wl, .cpu_m = r->cpu_m, .mem = r->mem,
 			.new_cpu_m = r->cpu_m, .new_mem = r->mem};
@@ -342,6 +481,7 @@ static void add_to_set(struct om *m, size_t pool, size_t cls, size_t wl, const s
 		ks_map_put(&m->set_by_key, key, (void *)v);
 	}
 	m->sets[v - 1].count++;
+	W->last_set = v;
 }
 
 static int add_pod(void *ctx, struct wobj o)
@@ -377,11 +517,9 @@ static int add_pod(void *ctx, struct wobj o)
 	if (n) {
 		pool = n->pool;
 	} else if (!node) {
-		struct world *w = m->w;
-		const cJSON *j;
-		if (cap_pod_unschedulable(w, o, &j)) {
+		if (cap_wpod_unschedulable(o)) {
 			cls = class_of(m, o);
-			pool = pending_pool(m, cls);
+			pool = pending_pool(m, cls, o, &r);
 		}
 		if (pool != OM_NONE)
 			m->pools[pool].pending++;
@@ -403,26 +541,28 @@ static int add_pod(void *ctx, struct wobj o)
  * a node of that architecture (kswarm reads no registry manifests). A workload none of whose
  * pods ever ran (every image unseen) gets what its pool allows: there is nothing better to
  * go on. */
+struct bits_ctx {
+	struct om *m;
+	unsigned bits;
+	bool seen;
+};
+
+static void bits_one(uint32_t img, void *ctx)
+{
+	struct bits_ctx *c = ctx;
+	unsigned b = 0;
+	for (int a = 0; a < 2; a++)
+		if (ks_u32set_has(&c->m->image_seen[a], img))
+			b |= 1u << a;
+	c->bits &= b;
+	c->seen = true;
+}
+
 static unsigned image_bits(struct om *m, struct wobj pod)
 {
-	static const char *const lists[] = {"spec.containers", "spec.initContainers"};
-	unsigned bits = 3;
-	bool seen = false;
-	for (size_t l = 0; l < KS_ARRAY_LEN(lists); l++) {
-		uint32_t arr = wobj_get(pod, lists[l]);
-		size_t n = kube_objstore_len(pod.st, arr);
-		for (size_t i = 0; i < n; i++) {
-			char tmp[KUBE_OBJSTORE_STRTMP];
-			uint32_t img = kube_objstore_child(pod.st, kube_objstore_at(pod.st, arr, i),
-							   "image", 5);
-			const char *s = kube_objstore_str(pod.st, img, tmp, NULL);
-			if (!s)
-				continue;
-			bits &= (unsigned)(uintptr_t)ks_map_get(&m->image_arch, s);
-			seen = true;
-		}
-	}
-	return seen ? bits : 0;
+	struct bits_ctx c = {m, 3, false};
+	each_image(pod, bits_one, &c);
+	return c.seen ? c.bits : 0;
 }
 
 static void arch_evidence(struct om *m)
@@ -562,7 +702,7 @@ static void om_release(struct om *m)
 	free(m->classes);
 	for (size_t i = 0; i < m->n_pools; i++) {
 		kube_nodereq_term_free(&m->pools[i].term);
-		ks_map_release(&m->pools[i].images);
+		ks_u32set_release(&m->pools[i].images);
 	}
 	free(m->pools);
 	for (size_t i = 0; i < m->n_workloads; i++) {
@@ -578,10 +718,12 @@ static void om_release(struct om *m)
 	free(m->nodes);
 	ks_map_release(&m->class_by_key);
 	ks_map_release(&m->set_by_key);
+	ks_map_release(&m->pending_by_key);
 	ks_map_release(&m->node_by_name);
 	ks_map_release(&m->workload_by_key);
 	ks_map_release(&m->workload_by_refs);
-	ks_map_release(&m->image_arch);
+	ks_u32set_release(&m->image_seen[0]);
+	ks_u32set_release(&m->image_seen[1]);
 }
 
 int opt_run(struct world *w, const struct opt_opts *o, struct opt_report *out,
@@ -594,10 +736,12 @@ int opt_run(struct world *w, const struct opt_opts *o, struct opt_report *out,
 	struct om m = {.w = w, .o = o, .ncat = cost_catalog_count(o->cat)};
 	ks_map_init(&m.class_by_key);
 	ks_map_init(&m.set_by_key);
+	ks_map_init(&m.pending_by_key);
 	ks_map_init(&m.node_by_name);
 	ks_map_init(&m.workload_by_key);
 	ks_map_init(&m.workload_by_refs);
-	ks_map_init(&m.image_arch);
+	ks_u32set_init(&m.image_seen[0]);
+	ks_u32set_init(&m.image_seen[1]);
 	world_each(w, WK_NODEPOOL, add_pool, &m);
 	if (o->nodepool && m.n_pools == 0) {
 		om_release(&m);
@@ -657,11 +801,10 @@ int opt_run(struct world *w, const struct opt_opts *o, struct opt_report *out,
 		out->current_hourly_usd += n->price;
 		out->idle_hourly_usd += n->price - om_share(n, n->req_cpu_m, n->req_mem);
 	}
+	/* each pool's saving where a recommendation stands (negative with pending pods) */
 	out->recommended_hourly_usd = out->current_hourly_usd;
 	for (size_t i = 0; i < out->n_pools; i++)
-		if (out->pools[i].chosen >= 0)
-			out->recommended_hourly_usd -= out->pools[i].current.hourly_usd -
-						       out->pools[i].recommended.hourly_usd;
+		out->recommended_hourly_usd -= out->pools[i].monthly_savings_usd / OPT_HOURS_PER_MONTH;
 	if (unpriced)
 		add_note(out, "%zu node%s ha%s no known price (instance type not in the catalog or "
 			      "not labelled): left out of the costs", unpriced,

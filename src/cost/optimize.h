@@ -64,6 +64,7 @@ struct rs_set;
 #define OPT_SPOT_MAX_BUCKET 2       /* spot preferred only for interruption buckets 0-2 (<15%) */
 #define OPT_MAX_RISKS 8
 #define OPT_MAX_ALTERNATIVES 8
+#define OPT_INFO_MAX_PODS 5000      /* "any category" is packed only for pools up to this */
 
 enum opt_spot_policy {
 	OPT_SPOT_KEEP,   /* the capacity types the pool allows today (default) */
@@ -81,7 +82,6 @@ struct opt_opts {
 	enum opt_spot_policy spot;
 	struct rs_set *usage;          /* right-sizing history (rs_fetch_prometheus), or NULL */
 	const char *usage_source;      /* for the report ("Prometheus URL"), may be NULL */
-	bool no_pack_bound;            /* skip the LP bound (benchmarks of the heuristic only) */
 };
 
 /* count nodes of one instance type and capacity type */
@@ -198,6 +198,9 @@ void opt_report_free(struct opt_report *r);
 /* The workload a pod belongs to, "Deployment/web" (a string the world keeps), or NULL: the
  * rs_workload_fn for rs_set_new, world being the struct world *. */
 const char *opt_workload_of(void *world, const char *ns, const char *pod);
+
+/* "2 x m5.large + 1 x c6a.xlarge spot" ("no nodes"; "..." when cut at n). */
+void opt_mix_text(char *buf, size_t n, const struct opt_mix *x);
 
 /* Output (optimize_report.c): the JSON of docs/optimize.schema.json; a table per NodePool
  * with a one-line verdict; the patched NodePools as a YAML stream (pools with a patch). */

@@ -16,6 +16,7 @@
 #include "base/hashmap.h"
 #include "cost/optimize.h"
 #include "kube/nodereq.h"
+#include "kube/objstore.h"
 #include "world/world.h"
 
 #define OM_NONE ((size_t)-1)
@@ -27,6 +28,7 @@ struct om_class {
 	bool sel_ok;                      /* parsed; a selector that does not parse allows
 					   * every type (the scheduler would reject the pod) */
 	uint8_t *type_ok;                 /* [catalog count], computed on first use */
+	bool spot_ok, on_demand_ok;       /* what its karpenter.sh/capacity-type terms allow */
 };
 
 struct om_podset {
@@ -62,6 +64,8 @@ struct om_workload {
 	struct opt_container_rec *recs;
 	size_t n_recs;
 	bool over_requested, rightsized;
+	size_t last_set;                  /* index + 1 of the pod set its last pod joined */
+	int64_t max_per_node;             /* hostname spread / anti-affinity: 0 none */
 };
 
 struct om_pool {
@@ -81,7 +85,7 @@ struct om_pool {
 	size_t n_categories;
 	int64_t ov_cpu_m, ov_mem, ov_pods; /* DaemonSet overhead per node */
 	int64_t pods, pending;
-	struct ks_map images;             /* images of its pods -> NULL */
+	struct ks_u32set images;          /* its pods' images (string ids in om.pod_st) */
 	bool tolerant_spot;               /* replicated, no production namespace */
 	char spot_why[160];               /* why it is not (when it is not) */
 };
@@ -94,18 +98,20 @@ struct om {
 	size_t n_classes;
 	struct ks_map class_by_key;       /* "nodeSelector/affinity" -> index + 1 */
 	struct om_podset *sets;
-	size_t n_sets;
+	size_t n_sets, cap_sets;
 	struct ks_map set_by_key;
+	struct ks_map pending_by_key;     /* pending_pool's answers */
 	struct om_node *nodes;
-	size_t n_nodes;
+	size_t n_nodes, cap_nodes;
 	struct ks_map node_by_name;
 	struct om_workload *workloads;
-	size_t n_workloads;
+	size_t n_workloads, cap_workloads;
 	struct ks_map workload_by_key;    /* "ns/Kind/name" -> index + 1 */
 	struct ks_map workload_by_refs;   /* "ownerReferences id" -> index + 1 */
 	struct om_pool *pools;
 	size_t n_pools;
-	struct ks_map image_arch;         /* image -> (void *)(uintptr_t)(1 << arch) bits */
+	const struct kube_objstore *pod_st; /* where the pods (and their image strings) live */
+	struct ks_u32set image_seen[2];   /* image string ids seen running on each arch */
 };
 
 /* optimize.c */

@@ -231,14 +231,17 @@ static size_t pool_groups(struct om *m, size_t pool, bool rightsized,
 		int64_t cpu = rightsized ? ps->new_cpu_m : ps->cpu_m;
 		int64_t mem = rightsized ? ps->new_mem : ps->mem;
 		char key[96];
-		snprintf(key, sizeof key, "%zu/%u/%lld/%lld", ps->cls, ps->arch_ok, (long long)cpu,
-			 (long long)mem);
+		int64_t cap = m->workloads[ps->workload].max_per_node;
+		/* a cap is per workload: its pods never merge with another's into one group */
+		snprintf(key, sizeof key, "%zu/%u/%lld/%lld/%zu", ps->cls, ps->arch_ok, (long long)cpu,
+			 (long long)mem, cap ? ps->workload : (size_t)-1);
 		uintptr_t v = (uintptr_t)ks_map_get(&by, key);
 		if (!v) {
 			*groups = ks_realloc(*groups, (n + 1) * sizeof **groups);
 			*gset = ks_realloc(*gset, (n + 1) * sizeof **gset);
 			(*groups)[n] = (struct cost_pack_group){.name = m->workloads[ps->workload].name,
-								.cpu_millis = cpu, .memory_bytes = mem};
+								.cpu_millis = cpu, .memory_bytes = mem,
+								.max_per_node = cap};
 			(*gset)[n] = s;
 			v = ++n;
 			ks_map_put(&by, key, (void *)v);
@@ -273,7 +276,9 @@ static int pack(struct om *m, size_t pool, const struct cand_spec *cs, bool righ
 				/* the other-architecture candidate is priced as if the images ran
 				 * there; whether they do decides its eligibility */
 				bool arch = cs->arch >= 0 || (ps->arch_ok >> pk->types[t].it->arch) & 1;
-				bool ok = arch && om_class_allows(m, ps->cls, pk->tcat[t]);
+				const struct om_class *cl = &m->classes[ps->cls];
+				bool cap = cs->cap == COST_CAPACITY_SPOT ? cl->spot_ok : cl->on_demand_ok;
+				bool ok = arch && cap && om_class_allows(m, ps->cls, pk->tcat[t]);
 				pk->allowed[g * pk->ntypes + t] = ok;
 				all = all && ok;
 			}
@@ -358,14 +363,14 @@ static bool term_has(const struct om_pool *p, unsigned cls)
 static bool images_run_on(struct om *m, const struct om_pool *p, int arch, char *why, size_t n)
 {
 	size_t missing = 0, len = 0;
-	const char *k;
-	void *v;
+	uint32_t id;
 	why[0] = 0;
-	for (size_t i = 0; ks_map_next(&p->images, &i, &k, &v);) {
-		uintptr_t bits = (uintptr_t)ks_map_get(&m->image_arch, k);
-		if (bits & (1u << arch))
+	for (size_t i = 0; ks_u32set_next(&p->images, &i, &id);) {
+		if (ks_u32set_has(&m->image_seen[arch], id))
 			continue;
-		if (missing++ < 3 && len < n)
+		char tmp[KUBE_OBJSTORE_STRTMP];
+		const char *k = kube_objstore_str(m->pod_st, id, tmp, NULL);
+		if (missing++ < 3 && len < n && k)
 			len += (size_t)snprintf(why + len, n - len, "%s%s", len ? ", " : "", k);
 	}
 	if (missing > 3 && len < n)
@@ -578,14 +583,16 @@ static void fmt_money(char *buf, size_t n, double usd)
 	snprintf(buf, n, "$%.2f", usd);
 }
 
-static void mix_words(char *buf, size_t n, const struct opt_mix *x)
+void opt_mix_text(char *buf, size_t n, const struct opt_mix *x)
 {
 	size_t len = 0;
 	buf[0] = 0;
 	for (size_t i = 0; i < x->n_items && len < n; i++)
 		len += (size_t)snprintf(buf + len, n - len, "%s%lld x %s%s", i ? " + " : "",
 					(long long)x->items[i].nodes, x->items[i].type,
-					strcmp(x->items[i].capacity, "spot") ? "" : " (spot)");
+					strcmp(x->items[i].capacity, "spot") ? "" : " spot");
+	if (len >= n && n > 4)
+		memcpy(buf + n - 4, "...", 4);
 	if (!x->n_items)
 		snprintf(buf, n, "no nodes");
 }
@@ -628,6 +635,27 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 	if (!p->term_ok) {
 		copy_mix(&out->recommended, &out->current);
 		out->verdict = fmt_str("its requirements do not parse: left as it is");
+		return;
+	}
+	if (p->pods == 0) {
+		/* nothing to pack: the nodes (if any) run DaemonSet pods only */
+		char cur_w[256], a[32];
+		opt_mix_text(cur_w, sizeof cur_w, &out->current);
+		fmt_money(a, sizeof a, out->current.hourly_usd * OPT_HOURS_PER_MONTH);
+		if (!out->current.nodes) {
+			out->verdict = fmt_str("no pods and no nodes: nothing to do");
+			return;
+		}
+		out->chosen = -1;
+		out->monthly_savings_usd = out->current.hourly_usd * OPT_HOURS_PER_MONTH;
+		const char *policy = ks_json_str(p->json, "spec.disruption.consolidationPolicy");
+		out->verdict = fmt_str("%s (%s a month) hold%s no pods but DaemonSet ones: "
+				       "Karpenter's emptiness consolidation should remove %s%s",
+				       cur_w, a, out->current.nodes == 1 ? "s" : "",
+				       out->current.nodes == 1 ? "it" : "them",
+				       policy ? "" : " (the pool has no consolidationPolicy)");
+		om_add_risk(out, "if the nodes stay, something keeps them: a do-not-disrupt "
+				 "annotation, a disruption budget, or nodes Karpenter did not launch");
 		return;
 	}
 	enum cost_capacity eff = p->allows_spot ? COST_CAPACITY_SPOT : COST_CAPACITY_ON_DEMAND;
@@ -674,6 +702,15 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		c->spot = specs[i].cap == COST_CAPACITY_SPOT;
 		c->lower_bound_usd_hr = -1;
 		c->gap_pct = NAN;
+		if (specs[i].info_only && p->pods > OPT_INFO_MAX_PODS) {
+			/* for comparison only, and the costliest to pack (every category) */
+			memset(&pk[i], 0, sizeof pk[i]);
+			describe(p, &specs[i], 0, c);
+			c->why_not = fmt_str("not computed for pools of more than %d pods (this one "
+					     "has %lld): shown for comparison on smaller pools",
+					     OPT_INFO_MAX_PODS, (long long)p->pods);
+			continue;
+		}
 		int rc = pack(m, pi, &specs[i], false, &pk[i], &err);
 		describe(p, &specs[i], pk[i].ntypes, c);
 		c->types_considered = pk[i].ntypes;
@@ -727,7 +764,7 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		c->bound_exact = true;
 	}
 	char cur_w[256], rec_w[256], a[32], b[32], s[32];
-	mix_words(cur_w, sizeof cur_w, &out->current);
+	opt_mix_text(cur_w, sizeof cur_w, &out->current);
 	double cur = out->current.hourly_usd;
 	double gain = best >= 0 ? cur - out->cands[best].mix.hourly_usd : 0;
 	/* pending pods: the current nodes do not hold every pod, so the cheapest mix that does
@@ -775,7 +812,7 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 			out->gap_pct = c->gap_pct;
 			out->bound_exact = c->bound_exact;
 		}
-		mix_words(rec_w, sizeof rec_w, &c->mix);
+		opt_mix_text(rec_w, sizeof rec_w, &c->mix);
 		fmt_money(a, sizeof a, cur * OPT_HOURS_PER_MONTH);
 		fmt_money(b, sizeof b, c->mix.hourly_usd * OPT_HOURS_PER_MONTH);
 		fmt_money(s, sizeof s, out->monthly_savings_usd);

@@ -197,24 +197,10 @@ struct style {
 static const struct style colour = {"\033[1m", "\033[2m", "\033[32m", "\033[33m", "\033[0m"};
 static const struct style plain = {"", "", "", "", ""};
 
-static void mix_cell(char *buf, size_t n, const struct opt_mix *x)
-{
-	size_t len = 0;
-	buf[0] = 0;
-	for (size_t i = 0; i < x->n_items && len < n; i++)
-		len += (size_t)snprintf(buf + len, n - len, "%s%lld x %s%s", i ? " + " : "",
-					(long long)x->items[i].nodes, x->items[i].type,
-					strcmp(x->items[i].capacity, "spot") ? "" : " spot");
-	if (len >= n && n > 4)
-		memcpy(buf + n - 4, "...", 4);
-	if (!x->n_items)
-		snprintf(buf, n, "-");
-}
-
 static void row(struct ks_buf *b, const char *label, const struct opt_mix *x, const char *extra)
 {
 	char mix[42];
-	mix_cell(mix, sizeof mix, x);
+	opt_mix_text(mix, sizeof mix, x);
 	ks_buf_appendf(b, "  %-26s %5lld  %-41s %9.4f %10.2f%s%s\n", label, (long long)x->nodes, mix,
 		       x->hourly_usd, x->hourly_usd * OPT_HOURS_PER_MONTH, extra ? "  " : "",
 		       extra ? extra : "");
@@ -247,7 +233,8 @@ static void pool_text(struct ks_buf *b, const struct opt_pool *p, const struct s
 			       p->lower_bound_monthly_usd, isfinite(p->gap_pct) ? p->gap_pct : 0.0);
 	if (p->has_rightsized)
 		row(b, "with right-sizing", &p->with_rightsizing, NULL);
-	ks_buf_appendf(b, "  %salternatives%s\n", s->dim, s->off);
+	if (p->n_cands)
+		ks_buf_appendf(b, "  %salternatives%s\n", s->dim, s->off);
 	for (size_t i = 0; i < p->n_cands; i++) {
 		const struct opt_candidate *c = &p->cands[i];
 		char label[40];

@@ -8,6 +8,7 @@
 #include "cost/optimize_internal.h"
 #include "cost/rightsize.h"
 #include "diag/capacity.h"
+#include "kube/objstore.h"
 
 #include <math.h>
 #include <string.h>
@@ -73,13 +74,20 @@ int om_rightsize(struct om *m, struct ks_err *err)
 	struct rs_spec *specs = NULL;
 	size_t *spec_wl = NULL, n = 0;
 	char **names = ks_calloc(m->n_workloads + 1, sizeof *names); /* what specs point to */
+	cJSON **containers = NULL;   /* likewise (container names) */
+	size_t n_containers = 0;
 	for (size_t i = 0; i < m->n_workloads; i++) {
 		struct om_workload *W = &m->workloads[i];
-		const cJSON *pod = world_json(m->w, W->first_pod);
-		const cJSON *cs = ks_json_get(pod, "spec.containers");
+		/* the containers alone are decoded (a whole pod would stay in the world's cache) */
+		struct wobj fp = W->first_pod;
+		cJSON *cs = kube_objstore_to_cjson(fp.st, wobj_get(fp, "spec.containers"));
 		int nc = ks_json_len(cs);
-		if (nc <= 0)
+		if (nc <= 0) {
+			cJSON_Delete(cs);
 			continue;
+		}
+		containers = ks_realloc(containers, (n_containers + 1) * sizeof *containers);
+		containers[n_containers++] = cs;
 		struct hpa_scan h = {m->w, W->kind, W->name, false};
 		world_in_namespace(m->w, WK_HPA, W->ns, hpa_visit, &h);
 		struct lr_scan lr = {.w = m->w};
@@ -152,5 +160,8 @@ int om_rightsize(struct om *m, struct ks_err *err)
 	for (size_t i = 0; i < m->n_workloads; i++)
 		free(names[i]);
 	free(names);
+	for (size_t i = 0; i < n_containers; i++)
+		cJSON_Delete(containers[i]);
+	free(containers);
 	return rc;
 }

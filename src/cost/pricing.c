@@ -334,6 +334,8 @@ struct offer_scan {
 struct offer_import {
 	const char *name;
 	const char *want_region; /* NULL: any, but one */
+	bool documents;          /* fed GetProducts documents (cost__offer_add_document), not a
+				  * file: errors name the document, the source the name alone */
 	struct offer_scan sc;
 	struct ks_map sku_type;  /* sku -> char * instance type (owned) */
 	struct ks_map pending;   /* sku -> double * price, for terms before products */
@@ -344,6 +346,9 @@ struct offer_import {
 static int offer_err(struct offer_import *im, struct ks_err *err, uint64_t at, int code,
 		     const char *what)
 {
+	if (im->documents)
+		return ks_err_set(err, code, "%s: PriceList[%llu]: %s", im->name,
+				  (unsigned long long)at, what);
 	return ks_err_set(err, code, "%s: byte %llu: %s", im->name, (unsigned long long)at, what);
 }
 
@@ -373,18 +378,11 @@ static bool attr_is(const cJSON *attrs, const char *name, const char *want, bool
 	return v ? !strcmp(v, want) : !required;
 }
 
-/* A product: keep it when it passes Karpenter's filter, remembering sku -> type. */
-static int take_product(struct offer_import *im, const char *text, size_t len, uint64_t at,
-			struct ks_err *err)
+/* A parsed product: keep it when it passes Karpenter's filter, remembering sku -> type. */
+static int take_product_json(struct offer_import *im, const cJSON *j, uint64_t at,
+			     struct ks_err *err)
 {
 	im->st.products++;
-	struct ks_err perr = {0};
-	cJSON *j = ks_json_parse(text, len, COST_OFFER_MAX_MEMBER, &perr);
-	if (!j) {
-		char m[KS_ERR_MSG_MAX];
-		snprintf(m, sizeof m, "product: %s", perr.msg);
-		return offer_err(im, err, at, KS_EINVAL, m);
-	}
 	int rc = 0;
 	const cJSON *attrs = ks_json_child(j, "attributes");
 	const char *sku = ks_json_str(j, "sku"), *family = ks_json_str(j, "productFamily");
@@ -420,6 +418,21 @@ static int take_product(struct offer_import *im, const char *text, size_t len, u
 	char *old = ks_map_put(&im->sku_type, sku, ks_strdup(type));
 	free(old);
 out:
+	return rc;
+}
+
+static int take_product(struct offer_import *im, const char *text, size_t len, uint64_t at,
+			struct ks_err *err)
+{
+	struct ks_err perr = {0};
+	cJSON *j = ks_json_parse(text, len, COST_OFFER_MAX_MEMBER, &perr);
+	if (!j) {
+		im->st.products++;
+		char m[KS_ERR_MSG_MAX];
+		snprintf(m, sizeof m, "product: %s", perr.msg);
+		return offer_err(im, err, at, KS_EINVAL, m);
+	}
+	int rc = take_product_json(im, j, at, err);
 	cJSON_Delete(j);
 	return rc;
 }
@@ -455,22 +468,15 @@ static void record_price(struct offer_import *im, const char *type, double price
 	ks_map_put(&im->prices, type, v);
 }
 
-static int take_term(struct offer_import *im, const char *sku, const char *text, size_t len,
-		     uint64_t at, struct ks_err *err)
+/* The parsed OnDemand terms of sku ({TERM:{"priceDimensions":...}}). */
+static int take_term_json(struct offer_import *im, const char *sku, const cJSON *j, uint64_t at,
+			  struct ks_err *err)
 {
 	const char *type = ks_map_get(&im->sku_type, sku);
 	if (!type && im->sc.products_done)
-		return 0; /* a product the filter dropped: not even parsed */
-	struct ks_err perr = {0};
-	cJSON *j = ks_json_parse(text, len, COST_OFFER_MAX_MEMBER, &perr);
-	if (!j) {
-		char m[KS_ERR_MSG_MAX];
-		snprintf(m, sizeof m, "OnDemand term of %s: %s", sku, perr.msg);
-		return offer_err(im, err, at, KS_EINVAL, m);
-	}
+		return 0; /* a product the filter dropped */
 	double price = 0;
 	int found = term_price(j, &price);
-	cJSON_Delete(j);
 	if (found < 0) {
 		char m[256];
 		snprintf(m, sizeof m, "OnDemand term of %s: pricePerUnit.USD is not a decimal",
@@ -487,6 +493,23 @@ static int take_term(struct offer_import *im, const char *sku, const char *text,
 		free(ks_map_put(&im->pending, sku, v));
 	}
 	return 0;
+}
+
+static int take_term(struct offer_import *im, const char *sku, const char *text, size_t len,
+		     uint64_t at, struct ks_err *err)
+{
+	if (!ks_map_get(&im->sku_type, sku) && im->sc.products_done)
+		return 0; /* a product the filter dropped: not even parsed */
+	struct ks_err perr = {0};
+	cJSON *j = ks_json_parse(text, len, COST_OFFER_MAX_MEMBER, &perr);
+	if (!j) {
+		char m[KS_ERR_MSG_MAX];
+		snprintf(m, sizeof m, "OnDemand term of %s: %s", sku, perr.msg);
+		return offer_err(im, err, at, KS_EINVAL, m);
+	}
+	int rc = take_term_json(im, sku, j, at, err);
+	cJSON_Delete(j);
+	return rc;
 }
 
 /* A captured value ended at sc->pos (exclusive): hand it over. */
@@ -753,7 +776,8 @@ static int import_commit(struct cost_prices *p, struct offer_import *im, struct 
 				  im->name, im->want_region ? " for region " : "",
 				  im->want_region ? im->want_region : "");
 	bool same_region = !strcmp(p->region, im->st.region);
-	const char *src = add_source(p, ks_asprintf("offer file %s (%s)", im->name,
+	const char *src = add_source(p, ks_asprintf("%s%s (%s)",
+						     im->documents ? "" : "offer file ", im->name,
 						     im->st.publication_date[0]
 							     ? im->st.publication_date
 							     : "no publicationDate"));
@@ -850,5 +874,73 @@ int cost_prices_import_offer(struct cost_prices *p, const char *path, const char
 	else
 		import_release(&im);
 	ks_buf_release(&win);
+	return rc;
+}
+
+/* ---- GetProducts documents (pricing_internal.h) ---- */
+
+struct offer_import *cost__offer_new(const char *name, const char *region)
+{
+	struct offer_import *im = ks_malloc(sizeof *im);
+	import_init(im, name, region);
+	im->documents = true;
+	im->sc.products_done = true; /* a document's terms follow its product */
+	return im;
+}
+
+void cost__offer_free(struct offer_import *im)
+{
+	if (im) {
+		import_release(im);
+		free(im);
+	}
+}
+
+/* Keep the first document's publicationDate and version, as an offer file's top level. */
+static void document_meta(struct offer_import *im, const cJSON *doc)
+{
+	const char *pub = ks_json_str(doc, "publicationDate"), *ver = ks_json_str(doc, "version");
+	if (pub && !im->st.publication_date[0])
+		snprintf(im->st.publication_date, sizeof im->st.publication_date, "%s", pub);
+	if (ver && !im->st.version[0])
+		snprintf(im->st.version, sizeof im->st.version, "%s", ver);
+}
+
+int cost__offer_add_document(struct offer_import *im, const char *text, size_t len,
+			     uint64_t index, struct ks_err *err)
+{
+	if (len > COST_OFFER_MAX_MEMBER)
+		return member_too_big(im, err, index);
+	im->st.bytes += len;
+	struct ks_err perr = {0};
+	cJSON *doc = ks_json_parse(text, len, COST_OFFER_MAX_MEMBER, &perr);
+	if (!doc)
+		return offer_err(im, err, index, KS_EINVAL, perr.msg);
+	int rc = 0;
+	const cJSON *product = ks_json_child(doc, "product");
+	const cJSON *ondemand = ks_json_get(doc, "terms.OnDemand");
+	const char *sku = ks_json_str(product, "sku");
+	if (!cJSON_IsObject(product) || !sku) {
+		rc = offer_err(im, err, index, KS_EINVAL, "no \"product\" object with a \"sku\"");
+		goto out;
+	}
+	document_meta(im, doc);
+	rc = take_product_json(im, product, index, err);
+	if (!rc && ondemand && !cJSON_IsObject(ondemand))
+		rc = offer_err(im, err, index, KS_EINVAL,
+			       "\"terms\".\"OnDemand\" is not an object");
+	if (!rc && ondemand)
+		rc = take_term_json(im, sku, ondemand, index, err);
+out:
+	cJSON_Delete(doc);
+	return rc;
+}
+
+int cost__offer_commit(struct cost_prices *p, struct offer_import *im,
+		       struct cost_offer_stats *st, struct ks_err *err)
+{
+	int rc = import_commit(p, im, err);
+	if (st)
+		*st = im->st;
 	return rc;
 }

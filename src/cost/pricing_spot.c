@@ -2,7 +2,8 @@
  * pricing.h). The whole document is parsed with cJSON (the CLI's output for a region is
  * megabytes, not gigabytes; the ceiling is COST_SPOT_HISTORY_MAX_BYTES). Entries are grouped
  * in a map "type" -> struct spot_type holding the latest price per zone; nothing is written
- * to the price table until the whole file has been checked. */
+ * to the price table until the whole file has been checked. The grouping (cost__spot_take,
+ * cost__spot_commit) is shared with the live DescribeSpotPriceHistory client (awsprice.c). */
 #include "base/common.h"
 
 #include "cost/pricing.h"
@@ -34,39 +35,28 @@ static bool linux_description(const char *d)
 	return !strcmp(d, "Linux/UNIX") || !strcmp(d, "Linux/UNIX (Amazon VPC)");
 }
 
-/* Check one entry and fold it into types: 1 kept, 0 skipped (not Linux), <0 error. */
-static int take_entry(const struct cost_prices *p, const char *name, int i, const cJSON *it,
-		      struct ks_map *types, struct ks_err *err)
+int cost__spot_take(const struct cost_prices *p, const char *where, const char *zone,
+		    const char *type, const char *desc, const char *price, const char *ts,
+		    struct ks_map *types, struct ks_err *err)
 {
-	const char *zone = ks_json_str(it, "AvailabilityZone");
-	const char *type = ks_json_str(it, "InstanceType");
-	const char *desc = ks_json_str(it, "ProductDescription");
-	const char *price = ks_json_str(it, "SpotPrice");
-	const char *ts = ks_json_str(it, "Timestamp");
-	if (!zone || !type || !desc || !price || !ts)
-		return ks_err_set(err, KS_EINVAL, "%s: SpotPriceHistory[%d]: AvailabilityZone, "
-				  "InstanceType, ProductDescription, SpotPrice and Timestamp must "
-				  "be strings", name, i);
 	if (!linux_description(desc))
 		return 0;
 	const char *region = cost_prices_region(p);
 	size_t rlen = strlen(region), zlen = strlen(zone);
 	if (zlen >= sizeof ((struct spot_zone *)0)->name || zlen <= rlen ||
 	    strncmp(zone, region, rlen))
-		return ks_err_set(err, KS_EINVAL, "%s: SpotPriceHistory[%d]: zone '%s' is not in "
-				  "region %s", name, i, zone, region);
+		return ks_err_set(err, KS_EINVAL, "%s: zone '%s' is not in region %s", where, zone,
+				  region);
 	if (!type[0] || strlen(type) > 63)
-		return ks_err_set(err, KS_EINVAL, "%s: SpotPriceHistory[%d]: bad InstanceType",
-				  name, i);
+		return ks_err_set(err, KS_EINVAL, "%s: bad InstanceType", where);
 	double usd;
 	if (!cost__parse_decimal(price, strlen(price), &usd) || !(usd > 0) || usd > 1e6)
-		return ks_err_set(err, KS_EINVAL, "%s: SpotPriceHistory[%d]: SpotPrice '%s' is "
-				  "not a positive decimal", name, i, price);
+		return ks_err_set(err, KS_EINVAL, "%s: SpotPrice '%s' is not a positive decimal",
+				  where, price);
 	int64_t at;
 	struct ks_err terr = {0};
 	if (ks_time_parse_rfc3339(ts, strlen(ts), &at, &terr))
-		return ks_err_set(err, KS_EINVAL, "%s: SpotPriceHistory[%d]: Timestamp: %s", name,
-				  i, terr.msg);
+		return ks_err_set(err, KS_EINVAL, "%s: Timestamp: %s", where, terr.msg);
 	struct spot_type *st = ks_map_get(types, type);
 	if (!st) {
 		st = ks_calloc(1, sizeof *st);
@@ -78,7 +68,7 @@ static int take_entry(const struct cost_prices *p, const char *name, int i, cons
 		z++;
 	if (z == st->nzones) {
 		if (z == SPOT_MAX_ZONES)
-			return ks_err_set(err, KS_EINVAL, "%s: more than %d zones for '%s'", name,
+			return ks_err_set(err, KS_EINVAL, "%s: more than %d zones for '%s'", where,
 					  SPOT_MAX_ZONES, type);
 		snprintf(st->zones[z].name, sizeof st->zones[z].name, "%s", zone);
 		st->zones[z].at_ns = INT64_MIN;
@@ -93,8 +83,29 @@ static int take_entry(const struct cost_prices *p, const char *name, int i, cons
 	return 1;
 }
 
-static void commit(struct cost_prices *p, const char *name, struct ks_map *types, size_t *nset)
+/* Check one entry of the CLI's JSON and fold it into types (as cost__spot_take). */
+static int take_entry(const struct cost_prices *p, const char *name, int i, const cJSON *it,
+		      struct ks_map *types, struct ks_err *err)
 {
+	const char *zone = ks_json_str(it, "AvailabilityZone");
+	const char *type = ks_json_str(it, "InstanceType");
+	const char *desc = ks_json_str(it, "ProductDescription");
+	const char *price = ks_json_str(it, "SpotPrice");
+	const char *ts = ks_json_str(it, "Timestamp");
+	if (!zone || !type || !desc || !price || !ts)
+		return ks_err_set(err, KS_EINVAL, "%s: SpotPriceHistory[%d]: AvailabilityZone, "
+				  "InstanceType, ProductDescription, SpotPrice and Timestamp must "
+				  "be strings", name, i);
+	char where[KS_ERR_MSG_MAX / 2];
+	snprintf(where, sizeof where, "%s: SpotPriceHistory[%d]", name, i);
+	return cost__spot_take(p, where, zone, type, desc, price, ts, types, err);
+}
+
+int cost__spot_commit(struct cost_prices *p, const char *name, struct ks_map *types,
+		      size_t *nset, struct ks_err *err)
+{
+	if (types->len == 0)
+		return ks_err_set(err, KS_EINVAL, "%s: no Linux/UNIX spot price", name);
 	const char *k;
 	void *v;
 	for (size_t i = 0; ks_map_next(types, &i, &k, &v);) {
@@ -110,6 +121,16 @@ static void commit(struct cost_prices *p, const char *name, struct ks_map *types
 	}
 	if (nset)
 		*nset = types->len;
+	return 0;
+}
+
+void cost__spot_release(struct ks_map *types)
+{
+	const char *k;
+	void *v;
+	for (size_t j = 0; ks_map_next(types, &j, &k, &v);)
+		free(v);
+	ks_map_release(types);
 }
 
 int cost_prices_import_spot_history_mem(struct cost_prices *p, const char *name,
@@ -135,15 +156,9 @@ int cost_prices_import_spot_history_mem(struct cost_prices *p, const char *name,
 		int r = take_entry(p, name, i++, it, &types, err);
 		rc = r < 0 ? r : 0;
 	}
-	if (!rc && types.len == 0)
-		rc = ks_err_set(err, KS_EINVAL, "%s: no Linux/UNIX spot price", name);
 	if (!rc)
-		commit(p, name, &types, nset);
-	const char *k;
-	void *v;
-	for (size_t j = 0; ks_map_next(&types, &j, &k, &v);)
-		free(v);
-	ks_map_release(&types);
+		rc = cost__spot_commit(p, name, &types, nset, err);
+	cost__spot_release(&types);
 	cJSON_Delete(doc);
 	return rc;
 }

@@ -26,6 +26,7 @@
 #include "base/json.h"
 #include "cost/catalog.h"
 #include "diag/capacity.h"
+#include "diag/infra.h"
 #include "diag/analyzers.h"
 #include "diag/diag.h"
 #include "kube/selector.h"
@@ -107,7 +108,7 @@ static int visit_pending(void *ctx, struct wobj o)
 		for (size_t i = 0; i < k->npools; i++) {
 			struct cap_pool_eval e;
 			if (ok)
-				cap_pool_eval(k->cat, k->pools[i].j, pod, &sel, &req, k->zones, &e);
+				cap_pool_eval(k->w, k->cat, k->pools[i].j, pod, &sel, &req, k->zones, &e);
 			cached[i] = (char)(ok ? e.verdict : CAP_POOL_REQUIREMENTS);
 			if (ok && e.verdict == CAP_POOL_LIMIT && k->pools[i].pending == 0)
 				k->pools[i].limit_eval = e;
@@ -204,7 +205,7 @@ static void report_limit(struct karp *k, struct pool_state *p)
 static void report_unsatisfiable(struct karp *k, struct pool_state *p)
 {
 	struct cap_pool_eval e;
-	cap_pool_eval(k->cat, p->j, NULL, NULL, NULL, k->zones, &e);
+	cap_pool_eval(k->w, k->cat, p->j, NULL, NULL, NULL, k->zones, &e);
 	if (e.types_pool > 0)
 		return;
 	struct diag_finding *f =
@@ -239,6 +240,7 @@ struct pool_nodes {
 	char types[256];
 	struct diag_ref workloads[MAX_POOL_WORKLOADS]; /* the workloads that ask for the pool */
 	size_t nworkloads;
+	bool workloads_too; /* collect them (only once the pool is found overprovisioned) */
 };
 
 /* The controller a pod belongs to, through its ReplicaSet to the Deployment. */
@@ -280,9 +282,8 @@ static int note_pool_workload(void *ctx, struct wobj pod)
 static int visit_pool_node(void *ctx, struct wobj o)
 {
 	struct pool_nodes *pn = ctx;
-	const cJSON *n = world_json(pn->k->w, o);
 	struct cap_res a, u;
-	cap_node_allocatable(n, &a);
+	cap_wnode_allocatable(o, &a);
 	cap_node_requested(pn->k->w, wobj_name(pn->k->w, o), &u);
 	pn->alloc.cpu_m += a.cpu_m;
 	pn->alloc.mem += a.mem;
@@ -290,10 +291,12 @@ static int visit_pool_node(void *ctx, struct wobj o)
 	pn->used.mem += u.mem;
 	pn->used.pods += u.pods;
 	pn->n++;
-	world_pods_on_node(pn->k->w, wobj_name(pn->k->w, o), note_pool_workload, pn);
-	const cJSON *tl = ks_json_child(ks_json_get(n, "metadata.labels"),
-					"node.kubernetes.io/instance-type");
-	const char *type = cJSON_IsString(tl) ? tl->valuestring : "";
+	if (pn->workloads_too)
+		world_pods_on_node(pn->k->w, wobj_name(pn->k->w, o), note_pool_workload, pn);
+	char tbuf[64];
+	const char *type = infra_label(o, "node.kubernetes.io/instance-type", tbuf, sizeof tbuf);
+	if (!type)
+		type = "";
 	const struct cost_instance_type *t =
 		pn->k->cat ? cost_catalog_find(pn->k->cat, type) : NULL;
 	if (t)
@@ -342,6 +345,9 @@ static void report_overprovisioned(struct karp *k, struct pool_state *p)
 	double mem_ratio = (double)pn.used.mem / (double)pn.alloc.mem;
 	if (cpu_ratio >= OVERPROVISIONED_RATIO || mem_ratio >= OVERPROVISIONED_RATIO)
 		return;
+	/* overprovisioned: a second pass for the workloads the finding names */
+	pn = (struct pool_nodes){.k = k, .pool = p->name, .workloads_too = true};
+	world_with_label(k->w, WK_NODE, kv, visit_pool_node, &pn);
 	struct diag_finding *f = diag_new(k->cx, AN, "NodePoolOverprovisioned", DIAG_MEDIUM, p->o);
 	char ucpu[32], acpu[32], umem[32], amem[32];
 	cap_fmt_cpu(ucpu, sizeof ucpu, pn.used.cpu_m);

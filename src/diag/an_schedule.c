@@ -368,7 +368,7 @@ static void pool_eval_memo(struct sched *s, const struct cost_catalog *cat, stru
 		*out = *memo;
 		return;
 	}
-	cap_pool_eval(cat, world_json(s->w, pool), pod, sel, req, s->zones, out);
+	cap_pool_eval(s->w, cat, world_json(s->w, pool), pod, sel, req, s->zones, out);
 	struct cap_pool_eval *copy = ks_malloc(sizeof *copy);
 	*copy = *out;
 	ks_map_put(&s->fit_memo, key, copy);

@@ -99,6 +99,24 @@ void cap_node_allocatable(const cJSON *node, struct cap_res *out)
 	out->pods = cap_qty_value(ks_json_child(a, "pods"), 110);
 }
 
+/* A quantity at path in the stored object, milli or plain; def when absent or bad. */
+static int64_t wqty(struct wobj o, const char *path, bool milli, int64_t def)
+{
+	char buf[64];
+	const char *s = wobj_str(o, path, buf, sizeof buf);
+	struct kube_quantity v;
+	if (!s || kube_quantity_parse(s, strlen(s), &v, NULL))
+		return def;
+	return milli ? kube_quantity_milli(&v) : kube_quantity_value(&v);
+}
+
+void cap_wnode_allocatable(struct wobj node, struct cap_res *out)
+{
+	out->cpu_m = wqty(node, "status.allocatable.cpu", true, 0);
+	out->mem = wqty(node, "status.allocatable.memory", false, 0);
+	out->pods = wqty(node, "status.allocatable.pods", false, 110);
+}
+
 struct requested {
 	struct world *w;
 	struct cap_res *sum;
@@ -245,23 +263,6 @@ const char *cap_pool_verdict_name(enum cap_pool_verdict v)
 
 /* ---- instance types against requirements ---- */
 
-struct type_labels {
-	const char *keys[20];
-	char vals[20][64];
-	size_t n;
-};
-
-static int collect_label(const char *key, const char *value, void *ctx)
-{
-	struct type_labels *l = ctx;
-	if (l->n < KS_ARRAY_LEN(l->keys)) {
-		l->keys[l->n] = key;
-		snprintf(l->vals[l->n], sizeof l->vals[0], "%s", value);
-		l->n++;
-	}
-	return 0;
-}
-
 static bool instance_key(const char *key)
 {
 	return !strcmp(key, "node.kubernetes.io/instance-type") ||
@@ -273,17 +274,9 @@ bool cap_type_satisfies(const struct cost_instance_type *t, const struct kube_no
 {
 	if (!term || term->nothing)
 		return !term;
-	struct type_labels l = {.n = 0};
-	cost_instance_labels(t, collect_label, &l);
 	for (size_t i = 0; i < term->nreqs; i++) {
 		const struct kube_nodereq *r = &term->reqs[i];
-		if (!instance_key(r->key))
-			continue;
-		const char *v = NULL;
-		for (size_t k = 0; k < l.n && !v; k++)
-			if (!strcmp(l.keys[k], r->key))
-				v = l.vals[k];
-		if (!kube_nodereq_matches_value(r, v))
+		if (instance_key(r->key) && !kube_nodereq_matches_value(r, cost_instance_label(t, r->key)))
 			return false;
 	}
 	return true;
@@ -363,9 +356,28 @@ static bool within_limits(const struct cost_instance_type *t, const struct cap_p
 	return true;
 }
 
-void cap_pool_eval(const struct cost_catalog *cat, const cJSON *pool, const cJSON *pod,
-		   const struct kube_nodereq_sel *sel, const struct cap_res *req, const char *zones,
-		   struct cap_pool_eval *out)
+/* Which catalog types the pool's own requirements allow: a byte per type, memoized in the
+ * world per decoded pool (its address is stable for the world's life) and catalog. */
+static const uint8_t *pool_types(struct world *w, const struct cost_catalog *cat,
+				 const cJSON *pool, const struct kube_nodereq_term *pt)
+{
+	char key[80];
+	snprintf(key, sizeof key, "cap.pooltypes:%p:%p", (const void *)pool, (const void *)cat);
+	uint8_t *mask = w ? world_memo_get(w, key) : NULL;
+	if (mask)
+		return mask;
+	size_t n = cost_catalog_count(cat);
+	mask = ks_calloc(n + 1, 1);
+	for (size_t i = 0; i < n; i++)
+		mask[i] = cap_type_satisfies(cost_catalog_at(cat, i), pt);
+	if (w)
+		world_memo_put(w, key, mask);
+	return mask;
+}
+
+void cap_pool_eval(struct world *w, const struct cost_catalog *cat, const cJSON *pool,
+		   const cJSON *pod, const struct kube_nodereq_sel *sel, const struct cap_res *req,
+		   const char *zones, struct cap_pool_eval *out)
 {
 	memset(out, 0, sizeof *out);
 	limits_of(pool, out);
@@ -410,9 +422,10 @@ void cap_pool_eval(const struct cost_catalog *cat, const cJSON *pool, const cJSO
 	}
 	size_t n = cat ? cost_catalog_count(cat) : 0;
 	size_t within = 0;
+	const uint8_t *allowed = cat ? pool_types(w, cat, pool, &pt) : NULL;
 	for (size_t i = 0; i < n; i++) {
 		const struct cost_instance_type *t = cost_catalog_at(cat, i);
-		if (!cap_type_satisfies(t, &pt))
+		if (!allowed[i])
 			continue;
 		out->types_pool++;
 		if (pod_term && !cap_type_satisfies(t, pod_term))
@@ -427,6 +440,8 @@ void cap_pool_eval(const struct cost_catalog *cat, const cJSON *pool, const cJSO
 		if (within_limits(t, out))
 			within++;
 	}
+	if (!w)
+		free((void *)allowed);
 	kube_nodereq_term_free(&pt);
 	if (!cat) {
 		out->verdict = CAP_POOL_FITS; /* no catalog: nothing to judge types by */
@@ -483,21 +498,30 @@ struct wobj cap_pod_owner(struct world *w, const cJSON *pod, struct wobj self)
 	return self;
 }
 
-bool cap_pod_unschedulable(struct world *w, struct wobj o, const cJSON **json)
+bool cap_wpod_unschedulable(struct wobj o)
 {
 	if (!wobj_str_eq(o, "status.phase", "Pending") || wobj_get(o, "spec.nodeName"))
 		return false;
-	const cJSON *pod = world_json(w, o);
-	const cJSON *c;
-	cJSON_ArrayForEach(c, ks_json_get(pod, "status.conditions")) {
-		if (!strcmp(ks_json_str_or(c, "type", ""), "PodScheduled") &&
-		    !strcmp(ks_json_str_or(c, "status", ""), "False") &&
-		    !strcmp(ks_json_str_or(c, "reason", ""), "Unschedulable")) {
-			*json = pod;
+	uint32_t conds = wobj_get(o, "status.conditions");
+	size_t n = kube_objstore_len(o.st, conds);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = kube_objstore_at(o.st, conds, i);
+		if (kube_objstore_str_eq(o.st, kube_objstore_child(o.st, c, "type", 4), "PodScheduled",
+					 12) &&
+		    kube_objstore_str_eq(o.st, kube_objstore_child(o.st, c, "status", 6), "False", 5) &&
+		    kube_objstore_str_eq(o.st, kube_objstore_child(o.st, c, "reason", 6),
+					 "Unschedulable", 13))
 			return true;
-		}
 	}
 	return false;
+}
+
+bool cap_pod_unschedulable(struct world *w, struct wobj o, const cJSON **json)
+{
+	if (!cap_wpod_unschedulable(o))
+		return false;
+	*json = world_json(w, o);
+	return true;
 }
 
 void cap_fix_pool_limit(struct diag_finding *f, const struct diag_ref *pool,

@@ -53,6 +53,9 @@ void cap_wpod_requests(struct world *w, struct wobj pod, struct cap_res *out);
 /* Whether the pod still holds node resources (bound, not Succeeded/Failed). */
 bool cap_pod_active(struct wobj pod);
 void cap_node_allocatable(const cJSON *node, struct cap_res *out);
+/* The same from the stored node, without decoding it. */
+void cap_wnode_allocatable(struct wobj node, struct cap_res *out);
+
 /* Sum of the requests of the active pods bound to node. */
 void cap_node_requested(struct world *w, const char *node, struct cap_res *out);
 
@@ -83,10 +86,12 @@ struct cap_pool_eval {
 
 /* Evaluate pool (a NodePool object) for pod; sel is the pod's node selector
  * (kube_nodereq_from_pod), req its requests, zones the cluster's zones (cap_cluster_zones).
- * With pod, sel and req NULL, only the pool's own requirements are judged (types_pool). */
-void cap_pool_eval(const struct cost_catalog *cat, const cJSON *pool, const cJSON *pod,
-		   const struct kube_nodereq_sel *sel, const struct cap_res *req, const char *zones,
-		   struct cap_pool_eval *out);
+ * With pod, sel and req NULL, only the pool's own requirements are judged (types_pool).
+ * w (may be NULL) memoizes the types the pool allows, per pool object: pool must then be the
+ * world's decoded NodePool (world_json), whose address lasts as long as the world. */
+void cap_pool_eval(struct world *w, const struct cost_catalog *cat, const cJSON *pool,
+		   const cJSON *pod, const struct kube_nodereq_sel *sel, const struct cap_res *req,
+		   const char *zones, struct cap_pool_eval *out);
 
 /* The pool's requirements as one term: spec.template.spec.requirements, the template's
  * labels, the implied karpenter.sh/nodepool label, and the cluster's zones (comma-separated)
@@ -105,6 +110,8 @@ struct wobj cap_pod_owner(struct world *w, const cJSON *pod, struct wobj self);
 /* Whether pod o is Pending with PodScheduled=False reason Unschedulable (screened with the
  * accessors, decoded only when it is Pending and unbound); *json gets the decoded pod. */
 bool cap_pod_unschedulable(struct world *w, struct wobj o, const cJSON **json);
+/* The same test, without decoding the pod. */
+bool cap_wpod_unschedulable(struct wobj o);
 
 /* The remediation for a NodePool at its CPU limit: a merge patch of spec.limits.cpu to what
  * is in use plus pending_cpu_m, with 25% headroom, in whole cores. */

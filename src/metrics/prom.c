@@ -5,6 +5,7 @@
  * Anything not of the documented shape is an error naming the entry and the field, so a
  * proxy's HTML page or a truncated body never reads as "no data". */
 #include "base/common.h"
+#include "base/curlopt.h"
 #include "metrics/prom.h"
 
 #include "base/json.h"
@@ -267,20 +268,13 @@ static int post(struct prom_client *c, const char *path, const char *form,
 	h = curl_slist_append(h, "Expect:");
 	CURL *e = c->curl;
 	curl_easy_reset(e);
-	curl_easy_setopt(e, CURLOPT_URL, url);
+	char ebuf[CURL_ERROR_SIZE];
+	ks_curl_defaults(e, url, c->timeout_ms, ebuf);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, form);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(form));
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &resp);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "kswarm/" KSWARM_VERSION);
-	char ebuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
 	CURLcode cc = curl_easy_perform(e);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(h);

@@ -294,6 +294,18 @@ static void test_recorded(void **state)
 	assert_true(atoi(lim) > 8);
 	opt_report_free(&r);
 	world_free(w);
+
+	/* nodes with no pods but DaemonSet ones: emptiness consolidation should remove them */
+	w = tu_world("diag/karp-unsatisfiable.yaml");
+	run(w, &o, &r);
+	ev = pool(&r, "events");
+	assert_int_equal(ev->pods, 0);
+	assert_int_equal(ev->recommended.nodes, 0);
+	assert_null(ev->patch);
+	assert_non_null(strstr(ev->verdict, "emptiness consolidation"));
+	assert_true(near(ev->monthly_savings_usd, ev->current.hourly_usd * OPT_HOURS_PER_MONTH));
+	opt_report_free(&r);
+	world_free(w);
 }
 
 /* Usage history (in memory, as rs_fetch_prometheus would fill it): web uses a tenth of its
