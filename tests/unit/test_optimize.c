@@ -176,6 +176,10 @@ static void test_pools(void **state)
 	assert_false(cand(b, "spot")->eligible);
 	assert_non_null(strstr(cand(b, "spot")->why_not, "spot policy 'keep'"));
 	assert_false(b->cands[b->chosen].spot);
+	/* one worker a node (required anti-affinity on the hostname): three nodes, even under
+	 * the current requirements where one c6a.4xlarge would hold all three */
+	assert_int_equal(b->recommended.nodes, 3);
+	assert_true(mix_has(&cand(b, "current requirements")->mix, "c6a.4xlarge", 3));
 	/* the batch pool names amd64: the arm64 candidate needs its images seen on arm64 */
 	assert_false(cand(b, "arm64 (Graviton)")->eligible);
 
