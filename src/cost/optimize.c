@@ -33,6 +33,12 @@ int opt_spot_policy_parse(const char *s)
 	return -1;
 }
 
+const char *opt_bound_method_name(enum opt_bound_method m)
+{
+	static const char *const names[] = {"none", "lp", "integer", "exact"};
+	return (unsigned)m < KS_ARRAY_LEN(names) ? names[m] : "?";
+}
+
 const char *opt_spot_policy_name(enum opt_spot_policy p)
 {
 	static const char *const names[] = {"keep", "prefer", "never"};

@@ -64,7 +64,18 @@ struct rs_set;
 #define OPT_SPOT_MAX_BUCKET 2       /* spot preferred only for interruption buckets 0-2 (<15%) */
 #define OPT_MAX_RISKS 8
 #define OPT_MAX_ALTERNATIVES 8
-#define OPT_INFO_MAX_PODS 5000      /* "any category" is packed only for pools up to this */
+#define OPT_INFO_MAX_PODS 5000
+#define OPT_INT_BOUND_MAX_NODES 20  /* integer node-count bound for mixes up to this */
+#define OPT_INT_BOUND_MS 100
+
+/* How a lower bound was proven. */
+enum opt_bound_method {
+	OPT_BOUND_NONE,
+	OPT_BOUND_LP,       /* the LP relaxation */
+	OPT_BOUND_INTEGER,  /* the LP with integer node counts (GLPK branch and bound) */
+	OPT_BOUND_EXACT,    /* the exact optimum (configuration MIP): the gap is the distance */
+};
+const char *opt_bound_method_name(enum opt_bound_method m); /* "lp", "integer", "exact" */      /* "any category" is packed only for pools up to this */
 
 enum opt_spot_policy {
 	OPT_SPOT_KEEP,   /* the capacity types the pool allows today (default) */
@@ -112,7 +123,7 @@ struct opt_candidate {
 	struct opt_mix mix;
 	double lower_bound_usd_hr;    /* < 0: none */
 	double gap_pct;               /* NAN: none */
-	bool bound_exact;             /* the bound is the exact optimum (small pools, GLPK MIP) */
+	enum opt_bound_method bound_method;
 	int64_t unplaced_pods;
 	size_t types_considered;
 	const struct cost_instance_type **types; /* the allowed types (for the patch), n_types */
@@ -134,7 +145,7 @@ struct opt_pool {
 	double monthly_savings_usd;
 	double lower_bound_monthly_usd; /* < 0: none */
 	double gap_pct;               /* NAN: none */
-	bool bound_exact;
+	enum opt_bound_method bound_method;
 	bool has_rightsized;
 	struct opt_mix with_rightsizing; /* the chosen types, right-sized requests */
 	char *risks[OPT_MAX_RISKS];

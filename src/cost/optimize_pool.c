@@ -349,6 +349,33 @@ static void mix_of(struct om *m, const struct packed *pk, enum cost_capacity cap
 	}
 }
 
+/* The chosen candidate's bound made as tight as the budget allows: the exact optimum for
+ * small pools (which may also improve the mix), else integer node counts when the mix has
+ * few nodes (where the LP's fractional nodes make it loose). */
+static void tighten_bound(struct om *m, struct packed *pk, const struct cand_spec *cs,
+			  struct opt_candidate *c)
+{
+	if (prove(pk)) {
+		om_mix_release(&c->mix);
+		mix_of(m, pk, cs->cap, &c->mix);
+		c->lower_bound_usd_hr = pk->res.lower_bound_usd_hr;
+		c->gap_pct = pk->res.gap * 100;
+		c->bound_method = OPT_BOUND_EXACT;
+		return;
+	}
+	if (!pk->ran || pk->res.unplaced_pods || pk->res.nodes > OPT_INT_BOUND_MAX_NODES ||
+	    c->lower_bound_usd_hr < 0)
+		return;
+	double b;
+	struct ks_err err = {0};
+	if (cost_pack_integer_bound(&pk->in, OPT_INT_BOUND_MS, &b, &err) == 0 &&
+	    b > c->lower_bound_usd_hr) {
+		c->lower_bound_usd_hr = b;
+		c->gap_pct = b > 0 ? (c->mix.hourly_usd - b) / b * 100 : 0;
+		c->bound_method = OPT_BOUND_INTEGER;
+	}
+}
+
 /* ---- candidates --------------------------------------------------------------------------- */
 
 static bool term_has(const struct om_pool *p, unsigned cls)
@@ -726,6 +753,7 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 			if (pk[i].res.bound_status == COST_PACK_BOUND_OK) {
 				c->lower_bound_usd_hr = pk[i].res.lower_bound_usd_hr;
 				c->gap_pct = pk[i].res.gap * 100;
+				c->bound_method = OPT_BOUND_LP;
 			}
 			if (!c->feasible)
 				snprintf(why, sizeof why, "%lld pod%s fit none of its types",
@@ -755,14 +783,8 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 			best = (int)i;
 	}
 
-	if (best >= 0 && prove(&pk[best])) {
-		struct opt_candidate *c = &out->cands[best];
-		om_mix_release(&c->mix);
-		mix_of(m, &pk[best], specs[best].cap, &c->mix);
-		c->lower_bound_usd_hr = pk[best].res.lower_bound_usd_hr;
-		c->gap_pct = pk[best].res.gap * 100;
-		c->bound_exact = true;
-	}
+	if (best >= 0)
+		tighten_bound(m, &pk[best], &specs[best], &out->cands[best]);
 	char cur_w[256], rec_w[256], a[32], b[32], s[32];
 	opt_mix_text(cur_w, sizeof cur_w, &out->current);
 	double cur = out->current.hourly_usd;
@@ -794,7 +816,7 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 				 : fmt_str("keep %s (%s a month): no mix saves %.0f%% or more",
 					   cur_w, a, OPT_MIN_SAVING_PCT);
 		if (best >= 0 && out->cands[best].lower_bound_usd_hr >= 0) {
-			out->bound_exact = out->cands[best].bound_exact;
+			out->bound_method = out->cands[best].bound_method;
 			out->lower_bound_monthly_usd =
 				out->cands[best].lower_bound_usd_hr * OPT_HOURS_PER_MONTH;
 			if (out->lower_bound_monthly_usd > 0 &&
@@ -810,14 +832,14 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		if (c->lower_bound_usd_hr >= 0) {
 			out->lower_bound_monthly_usd = c->lower_bound_usd_hr * OPT_HOURS_PER_MONTH;
 			out->gap_pct = c->gap_pct;
-			out->bound_exact = c->bound_exact;
+			out->bound_method = c->bound_method;
 		}
 		opt_mix_text(rec_w, sizeof rec_w, &c->mix);
 		fmt_money(a, sizeof a, cur * OPT_HOURS_PER_MONTH);
 		fmt_money(b, sizeof b, c->mix.hourly_usd * OPT_HOURS_PER_MONTH);
 		fmt_money(s, sizeof s, out->monthly_savings_usd);
 		char gap[64] = "";
-		if (out->bound_exact && out->gap_pct < 0.05)
+		if (out->bound_method == OPT_BOUND_EXACT && out->gap_pct < 0.05)
 			snprintf(gap, sizeof gap, "; proven optimal (exact MIP)");
 		else if (isfinite(out->gap_pct))
 			snprintf(gap, sizeof gap, "; within %.1f%% of the lower bound", out->gap_pct);

@@ -28,9 +28,10 @@ static cJSON *num_or_null(double v, bool ok)
 	return ok && isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
-static cJSON *bound_method(bool have, bool exact)
+static cJSON *bound_method(bool have, enum opt_bound_method m)
 {
-	return !have ? cJSON_CreateNull() : cJSON_CreateString(exact ? "exact" : "lp");
+	return !have || m == OPT_BOUND_NONE ? cJSON_CreateNull()
+					    : cJSON_CreateString(opt_bound_method_name(m));
 }
 
 static cJSON *mix_json(const struct opt_mix *x)
@@ -82,7 +83,7 @@ static cJSON *pool_json(const struct opt_pool *p)
 					  p->lower_bound_monthly_usd >= 0));
 	cJSON_AddItemToObject(o, "gap_pct", num_or_null(round(p->gap_pct * 100) / 100, true));
 	cJSON_AddItemToObject(o, "lower_bound_method", bound_method(p->lower_bound_monthly_usd >= 0,
-								    p->bound_exact));
+								    p->bound_method));
 	cJSON *alts = cJSON_AddArrayToObject(o, "alternatives");
 	for (size_t i = 0; i < p->n_cands; i++) {
 		const struct opt_candidate *c = &p->cands[i];
@@ -99,7 +100,7 @@ static cJSON *pool_json(const struct opt_pool *p)
 						  c->lower_bound_usd_hr >= 0));
 		cJSON_AddItemToObject(a, "gap_pct", num_or_null(round(c->gap_pct * 100) / 100, true));
 		cJSON_AddItemToObject(a, "lower_bound_method",
-				      bound_method(c->lower_bound_usd_hr >= 0, c->bound_exact));
+				      bound_method(c->lower_bound_usd_hr >= 0, c->bound_method));
 		cJSON_AddItemToObject(a, "why_not", c->why_not ? cJSON_CreateString(c->why_not)
 							       : cJSON_CreateNull());
 		cJSON_AddItemToArray(alts, a);
@@ -228,7 +229,9 @@ static void pool_text(struct ks_buf *b, const struct opt_pool *p, const struct s
 	row(b, "recommended", &p->recommended, extra[0] ? extra : NULL);
 	if (p->lower_bound_monthly_usd >= 0)
 		ks_buf_appendf(b, "  %-26s %5s  %-41s %9.4f %10.2f  gap %.1f%%\n",
-			       p->bound_exact ? "optimum (exact MIP)" : "lower bound (LP)",
+			       p->bound_method == OPT_BOUND_EXACT ? "optimum (exact MIP)"
+			       : p->bound_method == OPT_BOUND_INTEGER ? "lower bound (integer nodes)"
+								      : "lower bound (LP)",
 			       "", "", p->lower_bound_monthly_usd / OPT_HOURS_PER_MONTH,
 			       p->lower_bound_monthly_usd, isfinite(p->gap_pct) ? p->gap_pct : 0.0);
 	if (p->has_rightsized)

@@ -372,8 +372,13 @@ static int run_simplex(glp_prob *lp, const glp_smcp *parm, struct ks_err *err)
 
 /* Solve the LP; *bound and, when not NULL, the demand rows' duals ([ng]) and the pods of
  * each group on each type (y_gt, [ng * nt]). 0, KS_EINVAL (infeasible), KS_EIO (GLPK). */
+/* The assignment LP (see pack.h): *bound, and the duals and the split when asked for. With
+ * int_ms > 0, the node counts x_t are then made integer and the problem solved by GLPK's
+ * branch and bound within int_ms (pods stay fractional): *bound is that optimum, or
+ * KS_ETIMEOUT when it is not proven in time. Integer counts forbid the LP-only pruning of
+ * covered types (x_u += x_t p_t / p_u is fractional), so those types stay in. */
 static int solve_lp(const struct problem *k, double *bound, double *duals, double *assign,
-		    struct ks_err *err)
+		    int int_ms, struct ks_err *err)
 {
 	size_t ng = k->ng, nt = k->nt;
 	struct lp_cols c = {
@@ -406,7 +411,7 @@ static int solve_lp(const struct problem *k, double *bound, double *duals, doubl
 	} while (0)
 
 	for (size_t t = 0; t < nt; t++) {
-		if (k->cap_pods[t] <= 0 || k->max_nodes[t] == 0 || k->lp_skip[t])
+		if (k->cap_pods[t] <= 0 || k->max_nodes[t] == 0 || (k->lp_skip[t] && int_ms <= 0))
 			continue;
 		int col = glp_add_cols(lp, 1);
 		c.x[t] = col;
@@ -517,6 +522,26 @@ static int solve_lp(const struct problem *k, double *bound, double *duals, doubl
 		parm.meth = GLP_DUALP;
 	}
 	*bound = glp_get_obj_val(lp);
+	if (int_ms > 0) {
+		for (size_t t = 0; t < nt; t++)
+			if (c.x[t])
+				glp_set_col_kind(lp, c.x[t], GLP_IV);
+		glp_iocp ip;
+		glp_init_iocp(&ip);
+		ip.msg_lev = GLP_MSG_OFF;
+		ip.tm_lim = int_ms;
+		int src = glp_intopt(lp, &ip); /* from the LP's optimal basis */
+		int st = glp_mip_status(lp);
+		if (src == GLP_ETMLIM || (src == 0 && st == GLP_FEAS))
+			rc = ks_err_set(err, KS_ETIMEOUT, "integer node counts: no proof within %d ms",
+					int_ms);
+		else if (src || st != GLP_OPT)
+			rc = ks_err_set(err, KS_EIO, "integer node counts: GLPK failed (code %d, "
+					"status %d)", src, st);
+		else
+			*bound = glp_mip_obj_val(lp);
+		goto out;
+	}
 	if (assign)
 		for (size_t i = 0; i < ng * nt; i++)
 			assign[i] = c.y[i] ? glp_get_col_prim(lp, c.y[i]) : 0;
@@ -1511,7 +1536,7 @@ int cost_pack_solve(const struct cost_pack_input *in, struct cost_pack_result *o
 	struct ks_err lperr = {0};
 	double bound = 0;
 	double *assign = ks_calloc(k.ng * k.nt + 1, sizeof *assign);
-	int lrc = solve_lp(&k, &bound, duals, assign, &lperr);
+	int lrc = solve_lp(&k, &bound, duals, assign, 0, &lperr);
 	if (lrc == 0) {
 		out->bound_status = COST_PACK_BOUND_OK;
 		out->lower_bound_usd_hr = bound;
@@ -1567,7 +1592,20 @@ int cost_pack_lower_bound(const struct cost_pack_input *in, double *bound, struc
 		return rc;
 	struct problem k;
 	problem_init(&k, in);
-	rc = solve_lp(&k, bound, NULL, NULL, err);
+	rc = solve_lp(&k, bound, NULL, NULL, 0, err);
+	problem_release(&k);
+	return rc;
+}
+
+int cost_pack_integer_bound(const struct cost_pack_input *in, int time_limit_ms, double *bound,
+			    struct ks_err *err)
+{
+	int rc = validate(in, err);
+	if (rc)
+		return rc;
+	struct problem k;
+	problem_init(&k, in);
+	rc = solve_lp(&k, bound, NULL, NULL, time_limit_ms > 0 ? time_limit_ms : 1, err);
 	problem_release(&k);
 	return rc;
 }

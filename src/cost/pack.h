@@ -242,6 +242,14 @@ void cost_pack_result_release(struct cost_pack_result *r);
  * infeasible (the message says so); KS_EIO when GLPK fails. Unplaceable groups are left out. */
 int cost_pack_lower_bound(const struct cost_pack_input *in, double *bound, struct ks_err *err);
 
+/* A tighter lower bound where the mix has few nodes: the assignment LP above with the node
+ * counts x_t integer (the pods y_gt stay fractional), solved by GLPK's branch and bound. Any
+ * packing is a point of it (its node counts are integers), so its optimum is a lower bound
+ * at least the LP's; a partly used large node, which the LP buys a fraction of, costs whole
+ * here. KS_ETIMEOUT when not proven within time_limit_ms (the LP bound then stands). */
+int cost_pack_integer_bound(const struct cost_pack_input *in, int time_limit_ms, double *bound,
+			    struct ks_err *err);
+
 /* The exact optimum by GLPK's MIP, for small cases: *optimum and, when nodes_per_type is not
  * NULL, the nodes of each type ([n_types]). upper_usd_hr: the cost of a known packing of
  * every pod (the heuristic's), which bounds the search; <= 0: none. KS_ETIMEOUT when the

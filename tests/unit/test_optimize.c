@@ -143,7 +143,7 @@ static void test_pools(void **state)
 	assert_true(mix_has(&g->recommended, "m5a.xlarge", 1));
 	assert_true(mix_has(&g->recommended, "m6g.medium", 1));
 	assert_true(near(g->recommended.hourly_usd, 0.172 + 0.0385));
-	assert_true(g->bound_exact);
+	assert_int_equal(g->bound_method, OPT_BOUND_EXACT);
 	assert_true(g->gap_pct < 1e-6);
 	assert_true(near(g->monthly_savings_usd,
 			 (g->current.hourly_usd - g->recommended.hourly_usd) * OPT_HOURS_PER_MONTH));
