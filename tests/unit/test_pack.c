@@ -148,6 +148,14 @@ static void price_crossover(void **state)
 		/* the LP fills large nodes fractionally: s.large is left out of it (l.2xlarge
 		 * offers more of everything per dollar) and the bound stays 0.35 / 8 a core */
 		assert_true(fabs(r.lower_bound_usd_hr - 0.35 * (double)cases[i].pods / 8) < 1e-9);
+		/* with whole nodes the bound is the optimum here: the LP's fraction of a large
+		 * node costs whole, and the small type (left out of the LP) comes back */
+		double ib = 0;
+		struct ks_err err = {0};
+		assert_int_equal(cost_pack_integer_bound(&in, 5000, &ib, &err), 0);
+		if (fabs(ib - want) > 1e-9)
+			fail_msg("%lld pods: integer bound $%.4f, want $%.4f",
+				 (long long)cases[i].pods, ib, want);
 		cost_pack_result_release(&r);
 	}
 }
