@@ -828,7 +828,8 @@ int opt_run(struct world *w, const struct opt_opts *o, struct opt_report *out,
 				   "%s %s/%s: right-size requests", W->kind, W->ns, W->name);
 	}
 	report_workloads(&m, out);
-	qsort(out->top, out->n_top, sizeof *out->top, cmp_saving);
+	if (out->n_top) /* NULL when there is none: qsort's base must not be */
+		qsort(out->top, out->n_top, sizeof *out->top, cmp_saving);
 	if (out->n_top > TOP_SAVINGS) {
 		for (size_t i = TOP_SAVINGS; i < out->n_top; i++)
 			free(out->top[i].what);

@@ -141,10 +141,11 @@ settled() { # the pool's nodes are the predicted count, none draining, every pod
 }
 eventually 180 "the simulator's Karpenter replaces the nodes ($predicted_nodes predicted)" bash -c "
   $(declare -f settled running); K='$K'; pool='$pool'; predicted_nodes='$predicted_nodes'; settled"
-"$KSWARM_BIN" optimize -o json >"$tmp/after.json" 2>/dev/null
-measured=$(field current.hourly_usd "$tmp/after.json")
+"$KSWARM_BIN" optimize -o json >"$tmp/after.json" 2>"$tmp/after.err" ||
+  echo "# optimize after the change: exit $?: $(head -c 2000 "$tmp/after.err")"
+measured=$(field current.hourly_usd "$tmp/after.json" 2>/dev/null)
 check "the measured hourly cost (\$$measured) is the predicted one (\$$predicted) within 5%" \
-  awk -v m="$measured" -v p="$predicted" 'BEGIN { d = m - p; if (d < 0) d = -d; exit !(p > 0 && d <= 0.05 * p) }'
+  awk -v m="$measured" -v p="$predicted" 'BEGIN { d = m - p; if (d < 0) d = -d; exit !(m != "" && p > 0 && d <= 0.05 * p) }'
 if [ "$(field patch "$tmp/after.json")" = "None" ]; then
   ok "after the change, optimize has nothing more to save on the pool"
 else

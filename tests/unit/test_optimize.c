@@ -365,6 +365,28 @@ static void test_rightsizing(void **state)
 	world_free(w);
 }
 
+/* A cluster without NodePools (nothing to save): only workloads and idle capacity. */
+static void test_no_pools(void **state)
+{
+	(void)state;
+	struct world *w = tu_world("diag/pod-baseline.yaml");
+	struct opt_opts o = {0};
+	struct opt_report r;
+	run(w, &o, &r);
+	assert_int_equal(r.n_pools, 0);
+	assert_int_equal(r.n_top, 0);
+	assert_true(r.n_workloads > 0);
+	bool said = false;
+	for (size_t i = 0; i < r.n_notes; i++)
+		said = said || strstr(r.notes[i], "NodePools") != NULL;
+	assert_true(said);
+	cJSON *j = opt_report_json(&r);
+	assert_int_equal(ks_json_len(ks_json_get(j, "nodepools")), 0);
+	cJSON_Delete(j);
+	opt_report_free(&r);
+	world_free(w);
+}
+
 static void test_policy_names(void **state)
 {
 	(void)state;
@@ -385,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_filter_and_output),
 		cmocka_unit_test(test_recorded),
 		cmocka_unit_test(test_rightsizing),
+		cmocka_unit_test(test_no_pools),
 		cmocka_unit_test(test_policy_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
