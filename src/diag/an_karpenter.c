@@ -484,20 +484,21 @@ static int disruption_event(void *ctx, struct wobj e)
 static int visit_karpenter_node(void *ctx, struct wobj o)
 {
 	struct karp *k = ctx;
-	if (!wobj_get(o, "metadata.labels"))
-		return 0;
-	const cJSON *n = world_json(k->w, o);
-	if (!ks_json_child(ks_json_get(n, "metadata.labels"), NODEPOOL_LABEL))
+	/* screened in the store: a node is decoded only once it is a disruption candidate */
+	char pool[128];
+	if (!infra_label(o, NODEPOOL_LABEL, pool, sizeof pool))
 		return 0;
 	struct blockers b = {.k = k, .node = o};
 	const char *name = wobj_name(k->w, o);
 	world_events_for(k->w, "Node", "", name, wobj_uid(k->w, o), disruption_event, &b);
-	const cJSON *t;
-	cJSON_ArrayForEach(t, ks_json_get(n, "spec.taints"))
-		if (!strcmp(ks_json_str_or(t, "key", ""), "karpenter.sh/disruption"))
-			b.candidate = true;
+	uint32_t taints = wobj_get(o, "spec.taints");
+	for (size_t i = 0, nt = kube_objstore_len(o.st, taints); i < nt && !b.candidate; i++)
+		b.candidate = kube_objstore_str_eq(
+			o.st, kube_objstore_child(o.st, kube_objstore_at(o.st, taints, i), "key", 3),
+			"karpenter.sh/disruption", strlen("karpenter.sh/disruption"));
 	if (!b.candidate)
 		return 0;
+	const cJSON *n = world_json(k->w, o);
 	struct diag_finding *f = diag_new(k->cx, AN, "NodeDisruptionBlocked", DIAG_LOW, o);
 	b.f = f;
 	world_events_for(k->w, "Node", "", name, wobj_uid(k->w, o), disruption_event, &b);
