@@ -82,8 +82,10 @@ static int db_error(struct store *s, struct ks_err *err, const char *what)
 	int kc = (code & 0xff) == SQLITE_BUSY ? KS_ETIMEOUT
 		 : (code & 0xff) == SQLITE_CONSTRAINT ? KS_ECONFLICT
 						      : KS_EIO;
-	return ks_err_set(err, kc, "store %s: %s: %s (%s)", s->path, what, sqlite3_errmsg(s->db),
-			  sqlite3_errstr(code));
+	const char *msg = sqlite3_errmsg(s->db), *generic = sqlite3_errstr(code);
+	if (strcmp(msg, generic) == 0)
+		return ks_err_set(err, kc, "store %s: %s: %s", s->path, what, msg);
+	return ks_err_set(err, kc, "store %s: %s: %s (%s)", s->path, what, msg, generic);
 }
 
 static int exec_sql(struct store *s, const char *sql, const char *what, struct ks_err *err)
