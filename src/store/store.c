@@ -128,7 +128,10 @@ static int read_version(struct store *s, int *version, struct ks_err *err)
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*version = sqlite3_column_int(st, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_error(s, err, "reading the schema version");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		rc = db_error(s, err, "reading the schema version");
+	else
+		rc = 0;
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -359,10 +362,14 @@ static int copy_col(sqlite3_stmt *st, int i, char *dst, size_t max)
 /* One row of MSG_COLUMNS into m; what the row holds is checked as decode would. */
 static int row_to_msg(struct store *s, sqlite3_stmt *st, struct swarm_msg *m, struct ks_err *err)
 {
-	*m = (struct swarm_msg){.seq = sqlite3_column_int64(st, 0), .ts = sqlite3_column_int64(st, 2)};
+	*m = (struct swarm_msg){
+		.seq = sqlite3_column_int64(st, 0),
+		.ts = sqlite3_column_int64(st, 2),
+	};
 	struct ks_err e = {0};
 	int rc = 0;
-	if (copy_col(st, 1, m->id, sizeof m->id) || copy_col(st, 3, m->cluster, sizeof m->cluster) ||
+	if (copy_col(st, 1, m->id, sizeof m->id) ||
+	    copy_col(st, 3, m->cluster, sizeof m->cluster) ||
 	    copy_col(st, 4, m->from, sizeof m->from) || copy_col(st, 5, m->to, sizeof m->to) ||
 	    copy_col(st, 8, m->subject.kind, sizeof m->subject.kind) ||
 	    copy_col(st, 9, m->subject.namespace, sizeof m->subject.namespace) ||
@@ -481,7 +488,8 @@ int store_msg_get(struct store *s, const char *id, struct swarm_msg *out, struct
 		if (step == SQLITE_ROW)
 			rc = row_to_msg(s, st, out, err);
 		else if (step == SQLITE_DONE)
-			rc = ks_err_set(err, KS_ENOTFOUND, "store %s: no message %.30s", s->path, id);
+			rc = ks_err_set(err, KS_ENOTFOUND, "store %s: no message %.30s", s->path,
+					id);
 		else
 			rc = db_error(s, err, "reading a message");
 		sqlite3_reset(st);

@@ -116,8 +116,8 @@ static int check_token(const char *field, const char *s, size_t max, bool requir
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c <= 0x20 || c >= 0x7f)
-			return ks_err_set(err, KS_EINVAL,
-					  "%s: byte %zu (0x%02x) is not printable ASCII", field, i, c);
+			return ks_err_set(err, KS_EINVAL, "%s: byte %zu (0x%02x) is not "
+					  "printable ASCII", field, i, c);
 	}
 	return 0;
 }
@@ -128,12 +128,13 @@ static int check_text(const char *s, struct ks_err *err)
 		return ks_err_set(err, KS_EINVAL, "text: required, and empty");
 	size_t n = strnlen(s, SWARM_MSG_TEXT_MAX + 1);
 	if (n > SWARM_MSG_TEXT_MAX)
-		return ks_err_set(err, KS_ETOOBIG, "text: longer than %d bytes", SWARM_MSG_TEXT_MAX);
+		return ks_err_set(err, KS_ETOOBIG, "text: longer than %d bytes",
+				  SWARM_MSG_TEXT_MAX);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
-			return ks_err_set(err, KS_EINVAL, "text: control character 0x%02x at byte %zu",
-					  c, i);
+			return ks_err_set(err, KS_EINVAL,
+					  "text: control character 0x%02x at byte %zu", c, i);
 	}
 	return 0;
 }
@@ -200,7 +201,8 @@ int swarm_msg_validate(const struct swarm_msg *m, struct ks_err *err)
 	for (size_t i = 0; i < m->nre; i++)
 		if (strnlen(m->re[i], SWARM_MSG_ID_MAX) >= SWARM_MSG_ID_MAX ||
 		    !swarm_msg_id_valid(m->re[i]))
-			return ks_err_set(err, KS_EINVAL, "re[%zu]: not a message id (m<number>)", i);
+			return ks_err_set(err, KS_EINVAL, "re[%zu]: not a message id (m<number>)",
+					  i);
 	if ((rc = check_text(m->text, err)))
 		return rc;
 	return check_body_shape(m->body, err);
@@ -460,8 +462,8 @@ static int decode_member(const cJSON *c, struct swarm_msg *m, unsigned *seen,
 	if (strcmp(k, "id") == 0) {
 		int rc = take_string(c, "id", m->id, sizeof m->id, err);
 		if (!rc && m->id[0] && !swarm_msg_id_valid(m->id))
-			rc = ks_err_set(err, KS_EINVAL, "id: \"%s\" is not a message id (m<number>)",
-					m->id);
+			rc = ks_err_set(err, KS_EINVAL,
+					"id: \"%s\" is not a message id (m<number>)", m->id);
 		*seen |= 1;
 		return rc;
 	}

@@ -53,8 +53,9 @@ enum swarm_msg_type {
 #define SWARM_MSG_TEXT_MAX 4096   /* bytes of text */
 #define SWARM_MSG_BODY_MAX 65536  /* bytes of the body printed compactly */
 #define SWARM_MSG_BODY_DEPTH 16   /* nesting of the body (the body object is depth 1) */
-/* A whole encoded message is at most this long (decode refuses more). */
-#define SWARM_MSG_JSON_MAX (SWARM_MSG_BODY_MAX + 2 * SWARM_MSG_TEXT_MAX + 8192)
+/* Decode refuses a longer document (room for escapes and pretty-printing beyond the ceilings
+ * above, which are checked on the decoded values). */
+#define SWARM_MSG_JSON_MAX ((size_t)256 << 10)
 
 struct swarm_subject {
 	char kind[SWARM_MSG_KIND_MAX];       /* "Deployment", "NodePool"; "" when none */

@@ -120,7 +120,8 @@ static void create_append_reopen(void **state)
 		assert_int_equal(store_msgs_about(s, &pool, 0, collect_cb, &c, NULL), 0);
 		assert_string_equal(c.ids.data, "m40,m42,m43,m44,");
 		ks_buf_reset(&c.ids);
-		struct swarm_subject other = {.kind = "NodePool", .namespace = "x", .name = "general"};
+		struct swarm_subject other = {
+			.kind = "NodePool", .namespace = "x", .name = "general"};
 		assert_int_equal(store_msgs_about(s, &other, 0, collect_cb, &c, NULL), 0);
 		assert_string_equal(c.ids.data, "");
 		ks_buf_release(&c.ids);

@@ -48,12 +48,13 @@ static void encode_shape(void **state)
 	struct ks_buf b;
 	ks_buf_init(&b, KS_BUF_UNLIMITED);
 	assert_int_equal(swarm_msg_encode(&m, &b), 0);
-	assert_string_equal(b.data,
-			    "{\"id\":\"m42\",\"ts\":\"2026-11-21T10:00:02.123Z\",\"cluster\":\"local\","
-			    "\"from\":\"cost\",\"to\":\"orchestrator\",\"type\":\"proposal\","
-			    "\"re\":[\"m40\"],\"subject\":{\"kind\":\"NodePool\",\"namespace\":\"\","
-			    "\"name\":\"general\"},\"text\":\"Move nodepool general to arm64 (m7g): "
-			    "saves $412/month.\",\"body\":{}}");
+	assert_string_equal(
+		b.data,
+		"{\"id\":\"m42\",\"ts\":\"2026-11-21T10:00:02.123Z\",\"cluster\":\"local\","
+		"\"from\":\"cost\",\"to\":\"orchestrator\",\"type\":\"proposal\","
+		"\"re\":[\"m40\"],\"subject\":{\"kind\":\"NodePool\",\"namespace\":\"\","
+		"\"name\":\"general\"},\"text\":\"Move nodepool general to arm64 (m7g): "
+		"saves $412/month.\",\"body\":{}}");
 	/* The proposal has no body yet: the envelope is fine, the typed body is not. */
 	struct ks_err err = {0};
 	assert_int_equal(swarm_msg_validate(&m, NULL), 0);
@@ -170,7 +171,8 @@ static void strict_decoding(void **state)
 	} bad[] = {
 		{"[]", "message: not a JSON object"},
 		{"{\"id\":\"m1\",", "invalid JSON"},
-		{"{\"ts\":\"2026-11-21T10:00:00Z\",\"from\":\"a\",\"type\":\"vote\",\"text\":\"t\"}",
+		{"{\"ts\":\"2026-11-21T10:00:00Z\",\"from\":\"a\",\"type\":\"vote\","
+		 "\"text\":\"t\"}",
 		 "id: required, and missing"},
 		{"{\"id\":\"m1\",\"from\":\"a\",\"type\":\"vote\",\"text\":\"t\"}",
 		 "ts: required, and missing"},
@@ -182,7 +184,8 @@ static void strict_decoding(void **state)
 		{"{\"id\":\"m01\",\"ts\":\"2026-11-21T10:00:00Z\",\"from\":\"a\",\"type\":\"vote\","
 		 "\"text\":\"t\"}",
 		 "id: \"m01\" is not a message id"},
-		{"{\"id\":\"m1\",\"ts\":\"yesterday\",\"from\":\"a\",\"type\":\"vote\",\"text\":\"t\"}",
+		{"{\"id\":\"m1\",\"ts\":\"yesterday\",\"from\":\"a\",\"type\":\"vote\","
+		 "\"text\":\"t\"}",
 		 "ts: "},
 		{"{\"id\":\"m1\",\"ts\":\"1969-12-31T23:59:59Z\",\"from\":\"a\",\"type\":\"vote\","
 		 "\"text\":\"t\"}",
@@ -202,8 +205,8 @@ static void strict_decoding(void **state)
 		{"{\"id\":\"m1\",\"ts\":\"2026-11-21T10:00:00Z\",\"from\":\"a\",\"type\":\"vote\","
 		 "\"text\":\"t\",\"subject\":{\"name\":7}}",
 		 "subject.name: must be a string"},
-		{"{\"id\":\"m1\",\"ts\":\"2026-11-21T10:00:00Z\",\"from\":\"a b\",\"type\":\"vote\","
-		 "\"text\":\"t\"}",
+		{"{\"id\":\"m1\",\"ts\":\"2026-11-21T10:00:00Z\",\"from\":\"a b\","
+		 "\"type\":\"vote\",\"text\":\"t\"}",
 		 "from: byte 1 (0x20) is not printable ASCII"},
 		{"{\"id\":\"m1\",\"ts\":\"2026-11-21T10:00:00Z\",\"from\":\"a\",\"type\":\"vote\","
 		 "\"text\":\"a\\u0007b\"}",
