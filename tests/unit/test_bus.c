@@ -20,6 +20,27 @@ static struct store *mem_store(void)
 	return s;
 }
 
+/* A database file in a fresh temporary directory. */
+struct tmp_db {
+	char *dir, *path;
+};
+
+static struct store *tmp_db_open(struct tmp_db *t)
+{
+	t->dir = tu_mkdtemp();
+	t->path = ks_asprintf("%s/kswarm.db", t->dir);
+	struct store *s = NULL;
+	assert_int_equal(store_open(t->path, &s, NULL), 0);
+	return s;
+}
+
+static void tmp_db_remove(struct tmp_db *t)
+{
+	tu_rmtree(t->dir);
+	free(t->dir);
+	free(t->path);
+}
+
 static struct bus *new_bus(struct store *s)
 {
 	struct bus *b = NULL;
@@ -311,10 +332,8 @@ static int store_seq_cb(const struct swarm_msg *m, void *ctx)
 static void two_threads_one_order(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	char *path = ks_asprintf("%s/kswarm.db", dir);
-	struct store *s = NULL;
-	assert_int_equal(store_open(path, &s, NULL), 0);
+	struct tmp_db db;
+	struct store *s = tmp_db_open(&db);
 	struct bus *b = new_bus(s);
 	struct ks_buf first, second, stored;
 	ks_buf_init(&first, KS_BUF_UNLIMITED);
@@ -348,9 +367,7 @@ static void two_threads_one_order(void **state)
 	ks_buf_release(&stored);
 	bus_free(b);
 	store_close(s);
-	free(path);
-	tu_rmtree(dir);
-	free(dir);
+	tmp_db_remove(&db);
 }
 
 /* ---- failures, replay, restart ---- */
@@ -358,10 +375,8 @@ static void two_threads_one_order(void **state)
 static void failing_store_delivers_nothing(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	char *path = ks_asprintf("%s/kswarm.db", dir);
-	struct store *s = NULL;
-	assert_int_equal(store_open(path, &s, NULL), 0);
+	struct tmp_db db;
+	struct store *s = tmp_db_open(&db);
 	struct bus *b = new_bus(s);
 	struct swarm_msg m;
 	make_msg(&m, SWARM_MSG_OBSERVATION, "cost", "", "cart");
@@ -370,7 +385,7 @@ static void failing_store_delivers_nothing(void **state)
 	store_close(s);
 
 	/* A read-only transcript: publish fails, nobody hears anything. */
-	char *uri = ks_asprintf("file:%s?mode=ro", path);
+	char *uri = ks_asprintf("file:%s?mode=ro", db.path);
 	assert_int_equal(store_open(uri, &s, NULL), 0);
 	b = new_bus(s);
 	struct recorder r;
@@ -387,11 +402,11 @@ static void failing_store_delivers_nothing(void **state)
 
 	/* Another writer took the next seq: that publish fails, undelivered; the next one
 	 * continues after the other writer's message. */
-	assert_int_equal(store_open(path, &s, NULL), 0);
+	assert_int_equal(store_open(db.path, &s, NULL), 0);
 	b = new_bus(s);
 	bus_subscribe(b, NULL, record_cb, &r);
 	struct store *other = NULL;
-	assert_int_equal(store_open(path, &other, NULL), 0);
+	assert_int_equal(store_open(db.path, &other, NULL), 0);
 	struct swarm_msg theirs;
 	make_msg(&theirs, SWARM_MSG_OBSERVATION, "other", "", "cart");
 	snprintf(theirs.id, sizeof theirs.id, "m2");
@@ -409,9 +424,7 @@ static void failing_store_delivers_nothing(void **state)
 	ks_buf_release(&r.own);
 	bus_free(b);
 	store_close(s);
-	free(path);
-	tu_rmtree(dir);
-	free(dir);
+	tmp_db_remove(&db);
 }
 
 static int replay_cb(const struct swarm_msg *m, void *ctx)
@@ -424,10 +437,8 @@ static int replay_cb(const struct swarm_msg *m, void *ctx)
 static void replay_and_restart(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	char *path = ks_asprintf("%s/kswarm.db", dir);
-	struct store *s = NULL;
-	assert_int_equal(store_open(path, &s, NULL), 0);
+	struct tmp_db db;
+	struct store *s = tmp_db_open(&db);
 	struct bus *b = new_bus(s);
 	static const char *const agents[] = {"cost", "performance", "reliability", "orchestrator"};
 	for (size_t i = 0; i < KS_ARRAY_LEN(agents); i++) {
@@ -444,7 +455,7 @@ static void replay_and_restart(void **state)
 	store_close(s);
 
 	/* A restarted process continues the numbering. */
-	assert_int_equal(store_open(path, &s, NULL), 0);
+	assert_int_equal(store_open(db.path, &s, NULL), 0);
 	b = new_bus(s);
 	struct swarm_msg m;
 	make_msg(&m, SWARM_MSG_OBSERVATION, "forecasting", "", "cart");
@@ -458,9 +469,7 @@ static void replay_and_restart(void **state)
 	ks_buf_release(&log);
 	bus_free(b);
 	store_close(s);
-	free(path);
-	tu_rmtree(dir);
-	free(dir);
+	tmp_db_remove(&db);
 }
 
 int main(void)
