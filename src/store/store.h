@@ -1,7 +1,11 @@
 /* store.h — kswarm's SQLite database: the transcript of swarm messages (and, later, the
  * other tables of history), with a schema version table and forward-only migrations.
  * The database runs in WAL mode (readers never block the writer), with a busy timeout and
- * foreign keys on. ":memory:" opens a private in-memory database (tests).
+ * foreign keys on. synchronous=NORMAL: a committed append survives the process being killed
+ * (kill -9); a power loss may take back the last commits, never corrupt the file (FULL,
+ * an fsync per append, measured 1.7 ms instead of 0.17 ms per publish; bench/bus.c).
+ * ":memory:" opens a private in-memory database (tests); a "file:" URI is accepted
+ * ("file:/var/lib/kswarm/kswarm.db?mode=ro" for a read-only view).
  * Threads: a struct store may be used from several threads; a mutex serializes its calls
  * (its prepared statements are cached and shared).
  * Ownership: store_open returns a store the caller closes with store_close. Messages passed
