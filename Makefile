@@ -4,7 +4,7 @@
 
 VERSION    := 0.1.0
 CC         ?= cc
-PKGS       := libcurl libcjson libfyaml libmicrohttpd gnutls expat
+PKGS       := libcurl libcjson libfyaml libmicrohttpd gnutls expat sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 GIT_REV    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)

@@ -12,10 +12,10 @@ out=build/fuzz
 mkdir -p "$out/obj"
 
 cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -Isrc
-        $(pkg-config --cflags libcurl libcjson libfyaml libmicrohttpd gnutls expat)
+        $(pkg-config --cflags libcurl libcjson libfyaml libmicrohttpd gnutls expat sqlite3)
         -DKSWARM_VERSION='"fuzz"' -DKSWARM_GIT_REV='"fuzz"'
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined)
-libs=($(pkg-config --libs libcurl libcjson libfyaml libmicrohttpd gnutls expat) -lglpk -lm -lpthread)  # GLPK: no .pc file
+libs=($(pkg-config --libs libcurl libcjson libfyaml libmicrohttpd gnutls expat sqlite3) -lglpk -lm -lpthread)  # GLPK: no .pc file
 
 build() {
   local srcs objs=() changed=0 lock
