@@ -590,6 +590,7 @@ static void test_dry_run_keeps_the_answer(void **state)
 
 /* ---- bad files ---- */
 
+/* SHOW=1 in the environment prints the messages instead of comparing them. */
 static void expect_bad(const char *yaml, const char *msg)
 {
 	struct policy_set *s = (struct policy_set *)&s;
