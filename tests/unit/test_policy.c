@@ -588,6 +588,43 @@ static void test_dry_run_keeps_the_answer(void **state)
 	policy_ctx_free(ctx);
 }
 
+/* The examples table of docs/POLICY.md, on the example file. */
+static void test_documented_examples(void **state)
+{
+	(void)state;
+	struct policy_ctx *ctx = ctx_fixture("policy/example.yaml");
+	struct policy_result r;
+	struct policy_change c = change("dev-web");
+	c.uses_spot = true;
+	c.cost_before_hr = 123;
+	c.cost_after_hr = 80;
+	c.savings_pct = 35;
+	policy_evaluate(ctx, &c, MON_10, &r);
+	assert_true(r.allowed);
+	assert_int_equal(r.approval, POLICY_APPROVAL_AUTO);
+	expect_verdict(&r, "prefer-spot-for-dev", "prefer-spot", POLICY_ADVICE, "uses it");
+	policy_result_release(&r);
+
+	struct policy_change p = change("prod-api");
+	p.kind = POLICY_KIND_REQUESTS;
+	policy_evaluate(ctx, &p, MON_10, &r);
+	assert_true(r.allowed);
+	assert_int_equal(r.approval, POLICY_APPROVAL_HUMAN);
+	assert_string_equal(r.approval_why, "A person must approve: namespace prod-api is "
+					    "excepted from automatic approval (production).");
+	policy_result_release(&r);
+
+	for (int i = 0; i < 3; i++)
+		policy_note_applied(ctx, &c, MON_10 + 60 * i);
+	policy_evaluate(ctx, &c, MON_10 + 600, &r);
+	assert_int_equal(r.approval, POLICY_APPROVAL_RATE);
+	assert_int_equal(r.rate_frees_at, MON_10 + 3600);
+	assert_string_equal(r.approval_why, "The per-namespace-per-hour rate limit is reached; "
+					    "it frees at 2026-11-23T11:00:00Z.");
+	policy_result_release(&r);
+	policy_ctx_free(ctx);
+}
+
 /* ---- bad files ---- */
 
 /* SHOW=1 in the environment prints the messages instead of comparing them. */
@@ -733,6 +770,7 @@ int main(void)
 		cmocka_unit_test(test_rate_limits_sliding),
 		cmocka_unit_test(test_rate_restore_and_prune),
 		cmocka_unit_test(test_dry_run_keeps_the_answer),
+		cmocka_unit_test(test_documented_examples),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_bad_fixtures_apply_nothing),
 		cmocka_unit_test(test_size_ceilings),
