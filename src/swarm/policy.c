@@ -317,15 +317,24 @@ static int parse_pattern(struct parse *x, const struct kube_ynode *n, const char
 	return 0;
 }
 
+/* count items of n: 1 to POLICY_MAX_ITEMS, or 0 too when allow_none. */
+static int check_count(struct parse *x, const struct kube_ynode *n, const char *field,
+		       size_t count, bool allow_none, const char *what)
+{
+	if ((!allow_none && count == 0) || count > POLICY_MAX_ITEMS)
+		return bad(x, n, field, "must hold %d to %d %s", allow_none ? 0 : 1,
+			   POLICY_MAX_ITEMS, what);
+	return 0;
+}
+
 static int parse_patterns(struct parse *x, const struct kube_ynode *n, const char *field,
 			  bool allow_none, struct pattern_list *out)
 {
 	int rc = expect_type(x, n, field, KUBE_Y_SEQ);
+	if (!rc)
+		rc = check_count(x, n, field, n->n, allow_none, "items");
 	if (rc)
 		return rc;
-	if ((!allow_none && n->n == 0) || n->n > POLICY_MAX_ITEMS)
-		return bad(x, n, field, "must hold %d to %d items", allow_none ? 0 : 1,
-			   POLICY_MAX_ITEMS);
 	out->v = ks_calloc(n->n ? n->n : 1, sizeof *out->v);
 	for (size_t i = 0; i < n->n; i++) {
 		if ((rc = parse_pattern(x, n->kids[i], field, false, &out->v[i])))
@@ -342,9 +351,8 @@ static int parse_labels(struct parse *x, const struct kube_ynode *n, const char 
 	if (rc)
 		return rc;
 	size_t pairs = kube_ynode_pairs(n);
-	if ((!allow_none && pairs == 0) || pairs > POLICY_MAX_ITEMS)
-		return bad(x, n, field, "must hold %d to %d labels", allow_none ? 0 : 1,
-			   POLICY_MAX_ITEMS);
+	if ((rc = check_count(x, n, field, pairs, allow_none, "labels")))
+		return rc;
 	out->keys = ks_calloc(pairs ? pairs : 1, sizeof *out->keys);
 	out->values = ks_calloc(pairs ? pairs : 1, sizeof *out->values);
 	for (size_t i = 0; i < pairs; i++) {
@@ -369,11 +377,10 @@ static int parse_kinds(struct parse *x, const struct kube_ynode *n, const char *
 		       bool allow_none, unsigned *out)
 {
 	int rc = expect_type(x, n, field, KUBE_Y_SEQ);
+	if (!rc)
+		rc = check_count(x, n, field, n->n, allow_none, "kinds");
 	if (rc)
 		return rc;
-	if ((!allow_none && n->n == 0) || n->n > POLICY_MAX_ITEMS)
-		return bad(x, n, field, "must hold %d to %d kinds", allow_none ? 0 : 1,
-			   POLICY_MAX_ITEMS);
 	for (size_t i = 0; i < n->n; i++) {
 		const struct kube_ynode *k = n->kids[i];
 		enum policy_change_kind kind;
@@ -831,6 +838,12 @@ static bool labels_match_any(const struct label_patterns *l, const struct policy
 	return false;
 }
 
+/* The bit of kind in a kinds mask; 0 for a kind out of range (it matches no list). */
+static unsigned kind_bit(enum policy_change_kind k)
+{
+	return (unsigned)k < POLICY_KIND_COUNT ? 1u << k : 0;
+}
+
 static bool policy_matches(const struct policy_match *m, const struct policy_change *c)
 {
 	if (m->clusters.n && !any_pattern_matches(&m->clusters, c->cluster))
@@ -839,7 +852,7 @@ static bool policy_matches(const struct policy_match *m, const struct policy_cha
 		return false;
 	if (m->nodepools.n && !any_pattern_matches(&m->nodepools, c->nodepool))
 		return false;
-	if (m->kinds && !(m->kinds & (1u << c->kind)))
+	if (m->kinds && !(m->kinds & kind_bit(c->kind)))
 		return false;
 	return labels_match(&m->labels, c);
 }
@@ -925,7 +938,8 @@ static void check_rule(struct verdicts *vs, const struct policy_rule *rule,
 				c->nodes_after, (long long)rule->min_nodes);
 	}
 	if (rule->has_max_cost) {
-		double cap = rule->max_cost_hr, after = c->cost_after_hr, before = c->cost_before_hr;
+		double cap = rule->max_cost_hr, after = c->cost_after_hr;
+		double before = c->cost_before_hr;
 		if (after < 0 || isnan(after))
 			verdict(vs, "max-cost-per-hour", POLICY_NOT_APPLICABLE,
 				"The hourly cost after the change is not known.");
@@ -1077,7 +1091,7 @@ static void approval(const struct policy_ctx *ctx, const struct policy_change *c
 	else if (labels_match_any(&s->except_labels, c))
 		snprintf(human_why, sizeof human_why,
 			 "the workload's labels except it from automatic approval (production)");
-	else if (s->except_kinds & (1u << c->kind))
+	else if (s->except_kinds & kind_bit(c->kind))
 		snprintf(human_why, sizeof human_why,
 			 "%s changes are excepted from automatic approval",
 			 policy_kind_name(c->kind));

@@ -67,8 +67,8 @@ static void expect_verdict(const struct policy_result *r, const char *policy, co
 	if (!v)
 		fail_msg("no verdict of %s/%s", policy, rule);
 	if (v->outcome != o)
-		fail_msg("%s/%s: %s, expected %s (%s)", policy, rule, policy_outcome_name(v->outcome),
-			 policy_outcome_name(o), v->why);
+		fail_msg("%s/%s: %s, expected %s (%s)", policy, rule,
+			 policy_outcome_name(v->outcome), policy_outcome_name(o), v->why);
 	assert_contains(v->why, why);
 }
 
@@ -343,7 +343,8 @@ static void test_default_is_dry_run(void **state)
 static void test_auto_and_human(void **state)
 {
 	(void)state;
-	struct policy_ctx *ctx = ctx_from("approval:\n  dry-run: false\n  auto: {max-risk: medium}\n");
+	struct policy_ctx *ctx =
+		ctx_from("approval:\n  dry-run: false\n  auto: {max-risk: medium}\n");
 	struct policy_change c = change("dev");
 	struct policy_result r;
 	policy_evaluate(ctx, &c, MON_10, &r);
@@ -449,9 +450,9 @@ static void test_windows_offset_and_overnight(void **state)
 	} cases[] = {
 		{"2026-11-28T16:29:59Z", "2026-11-28T16:30:00Z"},
 		{"2026-11-28T16:30:00Z", NULL},
-		{"2026-11-29T00:29:59Z", NULL},		/* Sunday 05:59:59 local, Saturday's night */
-		{"2026-11-29T00:30:00Z", "2026-11-29T16:30:00Z"}, /* Sunday night next */
-		{"2026-11-30T00:29:00Z", NULL},		/* Monday 05:59 local: Sunday's night */
+		{"2026-11-29T00:29:59Z", NULL}, /* Sunday 05:59:59 local: Saturday's night */
+		{"2026-11-29T00:30:00Z", "2026-11-29T16:30:00Z"}, /* then Sunday's */
+		{"2026-11-30T00:29:00Z", NULL}, /* Monday 05:59 local: Sunday's night */
 		{"2026-11-30T00:30:00Z", "2026-12-02T08:00:00Z"}, /* Wednesday 00:00 at -08:00 */
 		{"2026-12-02T08:00:00Z", NULL},
 		{"2026-12-03T07:59:59Z", NULL},
