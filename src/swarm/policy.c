@@ -16,6 +16,7 @@
 
 #include "swarm/policy.h"
 
+#include "base/json.h"
 #include "base/strutil.h"
 #include "base/timeutil.h"
 #include "kube/kcyaml.h"
@@ -1171,6 +1172,36 @@ void policy_result_release(struct policy_result *r)
 {
 	free(r->verdicts);
 	*r = (struct policy_result){0};
+}
+
+static void add_time(cJSON *o, const char *key, int64_t t)
+{
+	char buf[32];
+	if (t && !ks_time_format_rfc3339(t, buf, sizeof buf))
+		cJSON_AddStringToObject(o, key, buf);
+}
+
+cJSON *policy_result_to_json(const struct policy_result *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "allowed", r->allowed);
+	cJSON_AddStringToObject(o, "approval", policy_approval_name(r->approval));
+	cJSON_AddStringToObject(o, "approvalLive", policy_approval_name(r->approval_live));
+	cJSON_AddBoolToObject(o, "needsHuman", r->needs_human);
+	cJSON_AddStringToObject(o, "why", r->approval_why);
+	add_time(o, "windowOpensAt", r->window_opens_at);
+	add_time(o, "rateFreesAt", r->rate_frees_at);
+	cJSON *list = cJSON_AddArrayToObject(o, "verdicts");
+	for (size_t i = 0; i < r->nverdicts; i++) {
+		const struct policy_verdict *v = &r->verdicts[i];
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "policy", v->policy);
+		cJSON_AddStringToObject(j, "rule", v->rule);
+		cJSON_AddStringToObject(j, "outcome", policy_outcome_name(v->outcome));
+		cJSON_AddStringToObject(j, "why", v->why);
+		cJSON_AddItemToArray(list, j);
+	}
+	return o;
 }
 
 /* ---- the context ---- */

@@ -110,6 +110,12 @@ struct policy_result {
 	size_t nverdicts;
 };
 void policy_result_release(struct policy_result *r);
+/* The result as JSON (for the bus and the HTTP API; the caller frees with cJSON_Delete):
+ * {"allowed", "approval", "approvalLive", "needsHuman", "why", "windowOpensAt",
+ *  "rateFreesAt" (RFC 3339, absent when 0), "verdicts": [{"policy", "rule", "outcome",
+ *  "why"}]}. */
+struct cJSON;
+struct cJSON *policy_result_to_json(const struct policy_result *r);
 
 /* ---- policy files ---- */
 

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "base/json.h"
 #include "base/timeutil.h"
 #include "swarm/policy.h"
 
@@ -622,6 +623,24 @@ static void test_documented_examples(void **state)
 	assert_int_equal(r.rate_frees_at, MON_10 + 3600);
 	assert_string_equal(r.approval_why, "The per-namespace-per-hour rate limit is reached; "
 					    "it frees at 2026-11-23T11:00:00Z.");
+	cJSON *j = policy_result_to_json(&r);
+	char *text = tu_json(j);
+	assert_string_equal(
+		text,
+		"{\"allowed\":true,\"approval\":\"rate-limited\",\"approvalLive\":\"rate-limited\","
+		"\"needsHuman\":false,\"why\":\"The per-namespace-per-hour rate limit is reached; "
+		"it frees at 2026-11-23T11:00:00Z.\",\"rateFreesAt\":\"2026-11-23T11:00:00Z\","
+		"\"verdicts\":[{\"policy\":\"require-multi-az\",\"rule\":\"require-multi-az\","
+		"\"outcome\":\"not-applicable\",\"why\":\"The number of zones after the change "
+		"is not known.\"},{\"policy\":\"prefer-spot-for-dev\",\"rule\":\"prefer-spot\","
+		"\"outcome\":\"advice\",\"why\":\"Spot capacity is preferred here, and the change "
+		"uses it.\"},{\"policy\":\"cost-cap\",\"rule\":\"max-cost-per-hour\",\"outcome\":"
+		"\"allow\",\"why\":\"The cost after the change, $80.00/h, is within the $100/h "
+		"cap.\"},{\"policy\":\"worth-it\",\"rule\":\"optimize-when-savings-pct\","
+		"\"outcome\":\"allow\",\"why\":\"The change saves 35.0%, at least the 20% "
+		"required.\"}]}");
+	free(text);
+	cJSON_Delete(j);
 	policy_result_release(&r);
 	policy_ctx_free(ctx);
 }
