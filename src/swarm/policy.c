@@ -279,9 +279,9 @@ static int parse_int(struct parse *x, const struct kube_ynode *n, const char *fi
 	return 0;
 }
 
-/* A decimal: digits with at most one '.', no sign, no exponent. */
+/* A decimal: digits with at most one '.', no sign, no exponent; a final '%' when pct. */
 static int parse_decimal(struct parse *x, const struct kube_ynode *n, const char *field,
-			 double lo, double hi, double *out)
+			 bool pct, double lo, double hi, double *out)
 {
 	int rc = expect_type(x, n, field, KUBE_Y_SCALAR);
 	if (rc)
@@ -292,8 +292,10 @@ static int parse_decimal(struct parse *x, const struct kube_ynode *n, const char
 		dots = 1;
 		digits += strspn(s + digits + 1, "0123456789");
 	}
-	if (!digits || digits + dots != n->len || n->len > 20)
-		return bad(x, n, field, "'%s' is not a number (digits, one optional '.')", s);
+	size_t percent = pct && s[digits + dots] == '%';
+	if (!digits || digits + dots + percent != n->len || n->len > 20)
+		return bad(x, n, field, "'%s' is not a number (digits, one optional '.'%s)", s,
+			   pct ? ", an optional final '%'" : "");
 	*out = strtod(s, NULL);
 	if (!(*out >= lo && *out <= hi))
 		return bad(x, n, field, "%s is not between %g and %g", s, lo, hi);
@@ -452,11 +454,11 @@ static int parse_rule(struct parse *x, const struct kube_ynode *n, const char *f
 		r->has_min_nodes = true;
 	}
 	if (!rc && (v = value_of(n, "max-cost-per-hour"))) {
-		rc = parse_decimal(x, v, field, 0, 1e9, &r->max_cost_hr);
+		rc = parse_decimal(x, v, field, false, 0, 1e9, &r->max_cost_hr);
 		r->has_max_cost = true;
 	}
 	if (!rc && (v = value_of(n, "optimize-when-savings-pct"))) {
-		rc = parse_decimal(x, v, field, 0, 100, &r->min_savings_pct);
+		rc = parse_decimal(x, v, field, true, 0, 100, &r->min_savings_pct);
 		r->has_min_savings = true;
 	}
 	if (!rc && r->never_spot && r->prefer_spot)

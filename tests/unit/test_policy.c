@@ -202,7 +202,8 @@ static void test_cost_cap(void **state)
 static void test_savings_threshold(void **state)
 {
 	(void)state;
-	struct policy_ctx *ctx = ctx_fixture("policy/example.yaml");
+	struct policy_ctx *ctx = ctx_from("policies:\n"
+					  "  - {name: worth-it, rule: {optimize-when-savings-pct: 20%}}\n");
 	struct policy_change c = change("dev-web");
 	c.cost_before_hr = 10;
 	c.cost_after_hr = 9;
@@ -673,6 +674,11 @@ static void test_bad_files(void **state)
 		   "p.yaml:2:33: policies[0]: -1 is not between 0 and 100000");
 	expect_bad("policies:\n  - {name: a, rule: {max-cost-per-hour: 1e3}}\n",
 		   "p.yaml:2:41: policies[0]: '1e3' is not a number (digits, one optional '.')");
+	expect_bad("policies:\n  - {name: a, rule: {optimize-when-savings-pct: 20%%}}\n",
+		   "p.yaml:2:49: policies[0]: '20%%' is not a number (digits, one optional '.', "
+		   "an optional final '%')");
+	expect_bad("policies:\n  - {name: a, rule: {max-cost-per-hour: 10%}}\n",
+		   "p.yaml:2:41: policies[0]: '10%' is not a number (digits, one optional '.')");
 	expect_bad("policies:\n  - {name: a, rule: {optimize-when-savings-pct: 120}}\n",
 		   "p.yaml:2:49: policies[0]: 120 is not between 0 and 100");
 	expect_bad("policies:\n  - {name: a, rule: {never-use-spot: yes}}\n",
