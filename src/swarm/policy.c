@@ -242,6 +242,14 @@ static int known_keys(struct parse *x, const struct kube_ynode *n, const char *f
 	return 0;
 }
 
+/* n is a mapping whose keys are all in allowed. */
+static int expect_map(struct parse *x, const struct kube_ynode *n, const char *field,
+		      const char *const *allowed)
+{
+	int rc = expect_type(x, n, field, KUBE_Y_MAP);
+	return rc ? rc : known_keys(x, n, field, allowed);
+}
+
 /* The value under key in a map already checked by known_keys, or NULL. */
 static const struct kube_ynode *value_of(const struct kube_ynode *map, const char *key)
 {
@@ -406,9 +414,7 @@ static int parse_match(struct parse *x, const struct kube_ynode *n, const char *
 	static const char *const keys[] = {"clusters", "namespaces", "nodepools", "labels",
 					   "kinds", NULL};
 	const struct kube_ynode *v;
-	int rc = expect_type(x, n, field, KUBE_Y_MAP);
-	if (!rc)
-		rc = known_keys(x, n, field, keys);
+	int rc = expect_map(x, n, field, keys);
 	if (!rc && (v = value_of(n, "clusters")))
 		rc = parse_patterns(x, v, field, false, &m->clusters);
 	if (!rc && (v = value_of(n, "namespaces")))
@@ -430,9 +436,7 @@ static int parse_rule(struct parse *x, const struct kube_ynode *n, const char *f
 					   "max-cost-per-hour", "optimize-when-savings-pct",
 					   NULL};
 	const struct kube_ynode *v;
-	int rc = expect_type(x, n, field, KUBE_Y_MAP);
-	if (!rc)
-		rc = known_keys(x, n, field, keys);
+	int rc = expect_map(x, n, field, keys);
 	if (rc)
 		return rc;
 	if (n->n == 0)
@@ -488,9 +492,7 @@ static int parse_policy(struct parse *x, struct policy_set *s, const struct kube
 {
 	static const char *const keys[] = {"name", "description", "match", "rule", NULL};
 	const struct kube_ynode *v;
-	int rc = expect_type(x, n, field, KUBE_Y_MAP);
-	if (!rc)
-		rc = known_keys(x, n, field, keys);
+	int rc = expect_map(x, n, field, keys);
 	if (rc)
 		return rc;
 	if (!(v = value_of(n, "name")))
@@ -596,9 +598,7 @@ static int parse_window(struct parse *x, const struct kube_ynode *n, const char 
 {
 	static const char *const keys[] = {"days", "from", "to", "tz", NULL};
 	const struct kube_ynode *v;
-	int rc = expect_type(x, n, field, KUBE_Y_MAP);
-	if (!rc)
-		rc = known_keys(x, n, field, keys);
+	int rc = expect_map(x, n, field, keys);
 	if (rc)
 		return rc;
 	w->days = 0x7f;
@@ -646,9 +646,7 @@ static int parse_auto(struct parse *x, const struct kube_ynode *n, struct policy
 					   "except-kinds", NULL};
 	const char *field = "approval.auto";
 	const struct kube_ynode *v;
-	int rc = expect_type(x, n, field, KUBE_Y_MAP);
-	if (!rc)
-		rc = known_keys(x, n, field, keys);
+	int rc = expect_map(x, n, field, keys);
 	if (rc)
 		return rc;
 	s->auto_on = true;
@@ -687,9 +685,7 @@ static int parse_rates(struct parse *x, const struct kube_ynode *n, struct polic
 					   "per-nodepool-per-hour", NULL};
 	const char *field = "approval.rate-limits";
 	const struct kube_ynode *v;
-	int rc = expect_type(x, n, field, KUBE_Y_MAP);
-	if (!rc)
-		rc = known_keys(x, n, field, keys);
+	int rc = expect_map(x, n, field, keys);
 	if (!rc && (v = value_of(n, "per-hour")))
 		rc = parse_int(x, v, field, 1, 10000, &s->rate_total);
 	if (!rc && (v = value_of(n, "per-namespace-per-hour")))
@@ -704,9 +700,7 @@ static int parse_approval(struct parse *x, const struct kube_ynode *n, struct po
 	static const char *const keys[] = {"dry-run", "auto", "windows", "rate-limits", NULL};
 	const struct kube_ynode *v;
 	char field[64];
-	int rc = expect_type(x, n, "approval", KUBE_Y_MAP);
-	if (!rc)
-		rc = known_keys(x, n, "approval", keys);
+	int rc = expect_map(x, n, "approval", keys);
 	if (!rc && (v = value_of(n, "dry-run")))
 		rc = parse_bool(x, v, "approval.dry-run", &s->dry_run);
 	if (!rc && (v = value_of(n, "auto")))
@@ -735,9 +729,7 @@ static int parse_root(struct parse *x, const struct kube_ynode *root, struct pol
 	static const char *const keys[] = {"policies", "approval", NULL};
 	const struct kube_ynode *v;
 	char field[64];
-	int rc = expect_type(x, root, "", KUBE_Y_MAP);
-	if (!rc)
-		rc = known_keys(x, root, "", keys);
+	int rc = expect_map(x, root, "", keys);
 	if (rc)
 		return rc;
 	if ((v = value_of(root, "policies")) && !kube_ynode_is_null(v)) {
