@@ -402,6 +402,37 @@ static void test_auto_and_human(void **state)
 	policy_ctx_free(ctx);
 }
 
+/* The defaults of `auto` are replaced, not merged; max-risk none turns auto off. */
+static void test_auto_overrides(void **state)
+{
+	(void)state;
+	struct policy_ctx *ctx = ctx_from("approval:\n  dry-run: false\n"
+					  "  auto: {except-namespaces: [], except-labels: {},"
+					  " except-kinds: []}\n");
+	const char *labels[] = {"env", "production"};
+	struct policy_change c = change("production");
+	c.labels = labels;
+	c.nlabels = 1;
+	c.kind = POLICY_KIND_SECRET;
+	struct policy_result r;
+	policy_evaluate(ctx, &c, MON_10, &r);
+	assert_int_equal(r.approval, POLICY_APPROVAL_AUTO);
+	policy_result_release(&r);
+	c.risk = POLICY_RISK_MEDIUM; /* max-risk defaults to low */
+	policy_evaluate(ctx, &c, MON_10, &r);
+	assert_int_equal(r.approval, POLICY_APPROVAL_HUMAN);
+	policy_result_release(&r);
+	policy_ctx_free(ctx);
+
+	ctx = ctx_from("approval: {dry-run: false, auto: {max-risk: none}}\n");
+	c = change("dev");
+	policy_evaluate(ctx, &c, MON_10, &r);
+	assert_int_equal(r.approval, POLICY_APPROVAL_HUMAN);
+	assert_contains(r.approval_why, "automatic approval is not configured");
+	policy_result_release(&r);
+	policy_ctx_free(ctx);
+}
+
 static void test_windows_utc(void **state)
 {
 	(void)state;
@@ -540,6 +571,17 @@ static void test_rate_limits_sliding(void **state)
 	/* Another cluster's NodePool of the same name is another NodePool. */
 	g.cluster = "gke-eu";
 	policy_evaluate(ctx, &g, t0 + 300, &r);
+	assert_int_equal(r.approval, POLICY_APPROVAL_AUTO);
+	policy_result_release(&r);
+	policy_ctx_free(ctx);
+
+	/* A change with no namespace is not limited per namespace. */
+	ctx = ctx_from("approval:\n  dry-run: false\n  auto: {max-risk: high}\n"
+		       "  rate-limits: {per-namespace-per-hour: 1}\n");
+	struct policy_change pool = change(NULL);
+	pool.nodepool = "general";
+	policy_note_applied(ctx, &pool, t0);
+	policy_evaluate(ctx, &pool, t0 + 1, &r);
 	assert_int_equal(r.approval, POLICY_APPROVAL_AUTO);
 	policy_result_release(&r);
 	policy_ctx_free(ctx);
@@ -791,6 +833,7 @@ int main(void)
 		cmocka_unit_test(test_deny_wins_in_any_order),
 		cmocka_unit_test(test_default_is_dry_run),
 		cmocka_unit_test(test_auto_and_human),
+		cmocka_unit_test(test_auto_overrides),
 		cmocka_unit_test(test_windows_utc),
 		cmocka_unit_test(test_windows_offset_and_overnight),
 		cmocka_unit_test(test_rate_limits_sliding),
