@@ -202,8 +202,9 @@ static void test_cost_cap(void **state)
 static void test_savings_threshold(void **state)
 {
 	(void)state;
-	struct policy_ctx *ctx = ctx_from("policies:\n"
-					  "  - {name: worth-it, rule: {optimize-when-savings-pct: 20%}}\n");
+	struct policy_ctx *ctx =
+		ctx_from("policies:\n"
+			 "  - {name: worth-it, rule: {optimize-when-savings-pct: 20%}}\n");
 	struct policy_change c = change("dev-web");
 	c.cost_before_hr = 10;
 	c.cost_after_hr = 9;
