@@ -10,66 +10,42 @@
 #include "base/buf.h"
 #include "cost/pricing_internal.h"
 #include "kube/kcyaml.h"
+#include "kube/yschema.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 struct ov_ctx {
-	const char *name;
-	struct ks_err *err;
+	struct kube_ysrc ys; /* the file: name and error */
 	struct cost_overrides *ov;
 };
-
-static int bad(struct ov_ctx *x, const struct kube_ynode *n, const char *field, const char *fmt,
-	       ...) __attribute__((format(printf, 4, 5)));
-
-static int bad(struct ov_ctx *x, const struct kube_ynode *n, const char *field, const char *fmt,
-	       ...)
-{
-	char what[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	return ks_err_set(x->err, KS_EINVAL, "%s:%d:%d: %s%s%s", x->name, n->line, n->col, field,
-			  field[0] ? ": " : "", what);
-}
-
-static int want(struct ov_ctx *x, const struct kube_ynode *n, const char *field,
-		enum kube_ynode_type t)
-{
-	static const char *const names[] = {"a scalar", "a mapping", "a list"};
-	if (n->type != t)
-		return bad(x, n, field, "must be %s", names[t]);
-	return 0;
-}
 
 static int number(struct ov_ctx *x, const struct kube_ynode *n, const char *field, double lo,
 		  double hi, bool hi_open, double *out)
 {
-	int rc = want(x, n, field, KUBE_Y_SCALAR);
+	int rc = kube_ys_type(&x->ys, n, field, KUBE_Y_SCALAR);
 	if (rc)
 		return rc;
 	if (strlen(n->str) != n->len || !cost__parse_decimal(n->str, n->len, out))
-		return bad(x, n, field, "'%s' is not a number (digits, one optional '.')", n->str);
+		return kube_ys_bad(&x->ys, n, field, "'%s' is not a number (digits, one optional '.')", n->str);
 	if (*out < lo || *out > hi || (hi_open && *out == hi))
-		return bad(x, n, field, "'%s' is not between %g and %g%s", n->str, lo, hi,
+		return kube_ys_bad(&x->ys, n, field, "'%s' is not between %g and %g%s", n->str, lo, hi,
 			   hi_open ? " (exclusive)" : "");
 	return 0;
 }
 
 static int text(struct ov_ctx *x, const struct kube_ynode *n, const char *field, char **out)
 {
-	int rc = want(x, n, field, KUBE_Y_SCALAR);
+	int rc = kube_ys_type(&x->ys, n, field, KUBE_Y_SCALAR);
 	if (rc)
 		return rc;
 	if (n->len == 0 || n->len > 63 || strlen(n->str) != n->len)
-		return bad(x, n, field, "'%s' must be 1-63 characters", n->str);
+		return kube_ys_bad(&x->ys, n, field, "'%s' must be 1-63 characters", n->str);
 	for (const char *p = n->str; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || strchr("-._*", *p)))
-			return bad(x, n, field, "'%s' holds a character other than "
+			return kube_ys_bad(&x->ys, n, field, "'%s' holds a character other than "
 						"[A-Za-z0-9._*-]", n->str);
 	*out = ks_strdup(n->str);
 	return 0;
@@ -78,11 +54,11 @@ static int text(struct ov_ctx *x, const struct kube_ynode *n, const char *field,
 static int text_list(struct ov_ctx *x, const struct kube_ynode *n, const char *field,
 		     char ***out, size_t *count)
 {
-	int rc = want(x, n, field, KUBE_Y_SEQ);
+	int rc = kube_ys_type(&x->ys, n, field, KUBE_Y_SEQ);
 	if (rc)
 		return rc;
 	if (n->n == 0 || n->n > COST_OVERRIDES_MAX_ITEMS)
-		return bad(x, n, field, "must hold 1 to %d items", COST_OVERRIDES_MAX_ITEMS);
+		return kube_ys_bad(&x->ys, n, field, "must hold 1 to %d items", COST_OVERRIDES_MAX_ITEMS);
 	*out = ks_calloc(n->n, sizeof **out);
 	for (size_t i = 0; i < n->n; i++) {
 		if ((rc = text(x, n->kids[i], field, &(*out)[i])))
@@ -92,38 +68,10 @@ static int text_list(struct ov_ctx *x, const struct kube_ynode *n, const char *f
 	return 0;
 }
 
-/* Check that every key of map n is one of allowed (NULL-terminated) and not repeated. */
-static int check_keys(struct ov_ctx *x, const struct kube_ynode *n, const char *field,
-		      const char *const *allowed)
-{
-	for (size_t i = 0; i < n->n; i += 2) {
-		const struct kube_ynode *k = n->kids[i];
-		if (k->type != KUBE_Y_SCALAR)
-			return bad(x, k, field, "%s", "keys must be scalars");
-		bool ok = false;
-		for (const char *const *a = allowed; *a && !ok; a++)
-			ok = !strcmp(k->str, *a);
-		if (!ok)
-			return bad(x, k, field, "unknown key '%s'", k->str);
-		for (size_t j = 0; j < i; j += 2)
-			if (!strcmp(n->kids[j]->str, k->str))
-				return bad(x, k, field, "key '%s' is given twice", k->str);
-	}
-	return 0;
-}
-
-static const struct kube_ynode *member(const struct kube_ynode *n, const char *key)
-{
-	for (size_t i = 0; i + 1 < n->n; i += 2)
-		if (!strcmp(n->kids[i]->str, key))
-			return n->kids[i + 1];
-	return NULL;
-}
-
 static int missing(struct ov_ctx *x, const struct kube_ynode *n, const char *field,
 		   const char *key)
 {
-	return bad(x, n, field, "'%s' is required", key);
+	return kube_ys_bad(&x->ys, n, field, "'%s' is required", key);
 }
 
 static int parse_plan(struct ov_ctx *x, const struct kube_ynode *n, const char *field,
@@ -131,23 +79,23 @@ static int parse_plan(struct ov_ctx *x, const struct kube_ynode *n, const char *
 {
 	static const char *const keys[] = {"name", "pct", "families", "regions", NULL};
 	const struct kube_ynode *v;
-	int rc = want(x, n, field, KUBE_Y_MAP);
+	int rc = kube_ys_type(&x->ys, n, field, KUBE_Y_MAP);
 	if (!rc)
-		rc = check_keys(x, n, field, keys);
+		rc = kube_ys_keys(&x->ys, n, field, keys);
 	if (rc)
 		return rc;
-	if (!(v = member(n, "name")))
+	if (!(v = kube_ys_member(n, "name")))
 		return missing(x, n, field, "name");
 	if ((rc = text(x, v, field, &sp->name)))
 		return rc;
-	if (!(v = member(n, "pct")))
+	if (!(v = kube_ys_member(n, "pct")))
 		return missing(x, n, field, "pct");
 	if ((rc = number(x, v, field, 0, 100, true, &sp->pct)))
 		return rc;
-	if ((v = member(n, "families")) &&
+	if ((v = kube_ys_member(n, "families")) &&
 	    (rc = text_list(x, v, field, &sp->families, &sp->nfamilies)))
 		return rc;
-	if ((v = member(n, "regions")) &&
+	if ((v = kube_ys_member(n, "regions")) &&
 	    (rc = text_list(x, v, field, &sp->regions, &sp->nregions)))
 		return rc;
 	return 0;
@@ -159,30 +107,30 @@ static int parse_reservation(struct ov_ctx *x, const struct kube_ynode *n, const
 	static const char *const keys[] = {"instanceType", "count", "usdPerHour", NULL};
 	const struct kube_ynode *v;
 	double count;
-	int rc = want(x, n, field, KUBE_Y_MAP);
+	int rc = kube_ys_type(&x->ys, n, field, KUBE_Y_MAP);
 	if (!rc)
-		rc = check_keys(x, n, field, keys);
+		rc = kube_ys_keys(&x->ys, n, field, keys);
 	if (rc)
 		return rc;
-	if (!(v = member(n, "instanceType")))
+	if (!(v = kube_ys_member(n, "instanceType")))
 		return missing(x, n, field, "instanceType");
 	if ((rc = text(x, v, field, &r->instance_type)))
 		return rc;
 	if (!strchr(r->instance_type, '.') || strchr(r->instance_type, '*'))
-		return bad(x, v, field, "'%s' is not an instance type (family.size)",
+		return kube_ys_bad(&x->ys, v, field, "'%s' is not an instance type (family.size)",
 			   r->instance_type);
 	for (size_t i = 0; x->ov->reserved + i != r; i++)
 		if (!strcmp(x->ov->reserved[i].instance_type, r->instance_type))
-			return bad(x, v, field, "'%s' is reserved twice; give one entry with the "
+			return kube_ys_bad(&x->ys, v, field, "'%s' is reserved twice; give one entry with the "
 						"total count", r->instance_type);
-	if (!(v = member(n, "count")))
+	if (!(v = kube_ys_member(n, "count")))
 		return missing(x, n, field, "count");
 	if ((rc = number(x, v, field, 1, 1000000, false, &count)))
 		return rc;
 	if (strchr(v->str, '.'))
-		return bad(x, v, field, "count '%s' is not a whole number", v->str);
+		return kube_ys_bad(&x->ys, v, field, "count '%s' is not a whole number", v->str);
 	r->count = (int64_t)count;
-	if (!(v = member(n, "usdPerHour")))
+	if (!(v = kube_ys_member(n, "usdPerHour")))
 		return missing(x, n, field, "usdPerHour");
 	return number(x, v, field, 0, 1000, false, &r->usd_hr);
 }
@@ -191,12 +139,12 @@ static int parse_reservation(struct ov_ctx *x, const struct kube_ynode *n, const
 static int list_member(struct ov_ctx *x, const struct kube_ynode *map, const char *key,
 		       const struct kube_ynode **out)
 {
-	*out = member(map, key);
+	*out = kube_ys_member(map, key);
 	if (!*out)
 		return 0;
-	int rc = want(x, *out, key, KUBE_Y_SEQ);
+	int rc = kube_ys_type(&x->ys, *out, key, KUBE_Y_SEQ);
 	if (!rc && (*out)->n > COST_OVERRIDES_MAX_ITEMS)
-		rc = bad(x, *out, key, "more than %d items", COST_OVERRIDES_MAX_ITEMS);
+		rc = kube_ys_bad(&x->ys, *out, key, "more than %d items", COST_OVERRIDES_MAX_ITEMS);
 	return rc;
 }
 
@@ -206,12 +154,12 @@ static int parse_root(struct ov_ctx *x, const struct kube_ynode *root)
 	struct cost_overrides *ov = x->ov;
 	const struct kube_ynode *v;
 	char field[64];
-	int rc = want(x, root, "", KUBE_Y_MAP);
+	int rc = kube_ys_type(&x->ys, root, "", KUBE_Y_MAP);
 	if (!rc)
-		rc = check_keys(x, root, "", keys);
+		rc = kube_ys_keys(&x->ys, root, "", keys);
 	if (rc)
 		return rc;
-	if ((v = member(root, "discountPct"))) {
+	if ((v = kube_ys_member(root, "discountPct"))) {
 		if ((rc = number(x, v, "discountPct", 0, 100, true, &ov->discount_pct)))
 			return rc;
 		ov->has_discount = true;
@@ -251,7 +199,7 @@ int cost_overrides_parse_mem(const char *name, const char *data, size_t len,
 		return ks_err_wrap(err, "%s", name);
 	struct cost_overrides *ov = ks_calloc(1, sizeof *ov);
 	ov->name = ks_strdup(name);
-	struct ov_ctx x = {.name = name, .err = err, .ov = ov};
+	struct ov_ctx x = {.ys = {.name = name, .err = err}, .ov = ov};
 	int rc = y.root ? parse_root(&x, y.root)
 			: ks_err_set(err, KS_EINVAL, "%s: empty document", name);
 	kube_yaml_free(&y);

@@ -20,6 +20,7 @@
 #include "base/strutil.h"
 #include "base/timeutil.h"
 #include "kube/kcyaml.h"
+#include "kube/yschema.h"
 
 #include <fnmatch.h>
 #include <math.h>
@@ -190,78 +191,17 @@ bool policy_set_dry_run(const struct policy_set *s)
 
 /* ---- parsing ---- */
 
-struct parse {
-	const char *name; /* the file, for messages */
-	struct ks_err *err;
-};
-
-static int bad(struct parse *x, const struct kube_ynode *n, const char *field, const char *fmt,
-	       ...) __attribute__((format(printf, 4, 5)));
-
-static int bad(struct parse *x, const struct kube_ynode *n, const char *field, const char *fmt,
-	       ...)
-{
-	char what[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	return ks_err_set(x->err, KS_EINVAL, "%s:%d:%d: %s%s%s", x->name, n->line, n->col, field,
-			  field[0] ? ": " : "", what);
-}
-
-static int expect_type(struct parse *x, const struct kube_ynode *n, const char *field,
-		       enum kube_ynode_type t)
-{
-	static const char *const names[] = {"a scalar", "a mapping", "a list"};
-	if (n->type != t)
-		return bad(x, n, field, "must be %s", names[t]);
-	if (t == KUBE_Y_SCALAR && strlen(n->str) != n->len)
-		return bad(x, n, field, "holds a NUL byte");
-	return 0;
-}
-
-/* Every key of map n is one of allowed (NULL-terminated), none repeated. */
-static int known_keys(struct parse *x, const struct kube_ynode *n, const char *field,
-		      const char *const *allowed)
-{
-	for (size_t i = 0; i < n->n; i += 2) {
-		const struct kube_ynode *k = n->kids[i];
-		int rc = expect_type(x, k, field, KUBE_Y_SCALAR);
-		if (rc)
-			return rc;
-		bool ok = false;
-		for (const char *const *a = allowed; *a && !ok; a++)
-			ok = !strcmp(k->str, *a);
-		if (!ok)
-			return bad(x, k, field, "unknown key '%s'", k->str);
-		for (size_t j = 0; j < i; j += 2)
-			if (!strcmp(n->kids[j]->str, k->str))
-				return bad(x, k, field, "key '%s' is given twice", k->str);
-	}
-	return 0;
-}
-
 /* n is a mapping whose keys are all in allowed. */
-static int expect_map(struct parse *x, const struct kube_ynode *n, const char *field,
+static int expect_map(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 		      const char *const *allowed)
 {
-	int rc = expect_type(x, n, field, KUBE_Y_MAP);
-	return rc ? rc : known_keys(x, n, field, allowed);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_MAP);
+	return rc ? rc : kube_ys_keys(x, n, field, allowed);
 }
 
-/* The value under key in a map already checked by known_keys, or NULL. */
-static const struct kube_ynode *value_of(const struct kube_ynode *map, const char *key)
+static int parse_bool(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field, bool *out)
 {
-	for (size_t i = 0; i + 1 < map->n; i += 2)
-		if (!strcmp(map->kids[i]->str, key))
-			return map->kids[i + 1];
-	return NULL;
-}
-
-static int parse_bool(struct parse *x, const struct kube_ynode *n, const char *field, bool *out)
-{
-	int rc = expect_type(x, n, field, KUBE_Y_SCALAR);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_SCALAR);
 	if (rc)
 		return rc;
 	if (n->plain && !strcmp(n->str, "true"))
@@ -269,29 +209,29 @@ static int parse_bool(struct parse *x, const struct kube_ynode *n, const char *f
 	else if (n->plain && !strcmp(n->str, "false"))
 		*out = false;
 	else
-		return bad(x, n, field, "'%s' is not true or false", n->str);
+		return kube_ys_bad(x, n, field, "'%s' is not true or false", n->str);
 	return 0;
 }
 
-static int parse_int(struct parse *x, const struct kube_ynode *n, const char *field, int64_t lo,
+static int parse_int(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field, int64_t lo,
 		     int64_t hi, int64_t *out)
 {
-	int rc = expect_type(x, n, field, KUBE_Y_SCALAR);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_SCALAR);
 	if (rc)
 		return rc;
 	if (!ks_parse_int64(n->str, out))
-		return bad(x, n, field, "'%s' is not a whole number", n->str);
+		return kube_ys_bad(x, n, field, "'%s' is not a whole number", n->str);
 	if (*out < lo || *out > hi)
-		return bad(x, n, field, "%s is not between %lld and %lld", n->str, (long long)lo,
+		return kube_ys_bad(x, n, field, "%s is not between %lld and %lld", n->str, (long long)lo,
 			   (long long)hi);
 	return 0;
 }
 
 /* A decimal: digits with at most one '.', no sign, no exponent; a final '%' when pct. */
-static int parse_decimal(struct parse *x, const struct kube_ynode *n, const char *field,
+static int parse_decimal(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 			 bool pct, double lo, double hi, double *out)
 {
-	int rc = expect_type(x, n, field, KUBE_Y_SCALAR);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_SCALAR);
 	if (rc)
 		return rc;
 	const char *s = n->str;
@@ -302,46 +242,46 @@ static int parse_decimal(struct parse *x, const struct kube_ynode *n, const char
 	}
 	size_t percent = pct && s[digits + dots] == '%';
 	if (!digits || digits + dots + percent != n->len || n->len > 20)
-		return bad(x, n, field, "'%s' is not a number (digits, one optional '.'%s)", s,
+		return kube_ys_bad(x, n, field, "'%s' is not a number (digits, one optional '.'%s)", s,
 			   pct ? ", an optional final '%'" : "");
 	*out = strtod(s, NULL);
 	if (!(*out >= lo && *out <= hi))
-		return bad(x, n, field, "%s is not between %g and %g", s, lo, hi);
+		return kube_ys_bad(x, n, field, "%s is not between %g and %g", s, lo, hi);
 	return 0;
 }
 
 /* A glob (fnmatch(3), no flags): printable ASCII without spaces, 1-253 characters. */
-static int parse_pattern(struct parse *x, const struct kube_ynode *n, const char *field,
+static int parse_pattern(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 			 bool allow_empty, char **out)
 {
-	int rc = expect_type(x, n, field, KUBE_Y_SCALAR);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_SCALAR);
 	if (rc)
 		return rc;
 	if ((!allow_empty && n->len == 0) || n->len > 253)
-		return bad(x, n, field, "'%s' must be %s253 characters", n->str,
+		return kube_ys_bad(x, n, field, "'%s' must be %s253 characters", n->str,
 			   allow_empty ? "0-" : "1-");
 	for (const char *p = n->str; *p; p++)
 		if (*p <= ' ' || *p > '~')
-			return bad(x, n, field, "'%s' holds a space or a non-ASCII character",
+			return kube_ys_bad(x, n, field, "'%s' holds a space or a non-ASCII character",
 				   n->str);
 	*out = ks_strdup(n->str);
 	return 0;
 }
 
 /* count items of n: 1 to POLICY_MAX_ITEMS, or 0 too when allow_none. */
-static int check_count(struct parse *x, const struct kube_ynode *n, const char *field,
+static int check_count(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 		       size_t count, bool allow_none, const char *what)
 {
 	if ((!allow_none && count == 0) || count > POLICY_MAX_ITEMS)
-		return bad(x, n, field, "must hold %d to %d %s", allow_none ? 0 : 1,
+		return kube_ys_bad(x, n, field, "must hold %d to %d %s", allow_none ? 0 : 1,
 			   POLICY_MAX_ITEMS, what);
 	return 0;
 }
 
-static int parse_patterns(struct parse *x, const struct kube_ynode *n, const char *field,
+static int parse_patterns(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 			  bool allow_none, struct pattern_list *out)
 {
-	int rc = expect_type(x, n, field, KUBE_Y_SEQ);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_SEQ);
 	if (!rc)
 		rc = check_count(x, n, field, n->n, allow_none, "items");
 	if (rc)
@@ -355,10 +295,10 @@ static int parse_patterns(struct parse *x, const struct kube_ynode *n, const cha
 	return 0;
 }
 
-static int parse_labels(struct parse *x, const struct kube_ynode *n, const char *field,
+static int parse_labels(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 			bool allow_none, struct label_patterns *out)
 {
-	int rc = expect_type(x, n, field, KUBE_Y_MAP);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_MAP);
 	if (rc)
 		return rc;
 	size_t pairs = kube_ynode_pairs(n);
@@ -373,7 +313,7 @@ static int parse_labels(struct parse *x, const struct kube_ynode *n, const char 
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(out->keys[j], out->keys[i])) {
 				free(out->keys[i]);
-				return bad(x, k, field, "label '%s' is given twice", k->str);
+				return kube_ys_bad(x, k, field, "label '%s' is given twice", k->str);
 			}
 		if ((rc = parse_pattern(x, v, field, true, &out->values[i]))) {
 			free(out->keys[i]);
@@ -384,10 +324,10 @@ static int parse_labels(struct parse *x, const struct kube_ynode *n, const char 
 	return 0;
 }
 
-static int parse_kinds(struct parse *x, const struct kube_ynode *n, const char *field,
+static int parse_kinds(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 		       bool allow_none, unsigned *out)
 {
-	int rc = expect_type(x, n, field, KUBE_Y_SEQ);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_SEQ);
 	if (!rc)
 		rc = check_count(x, n, field, n->n, allow_none, "kinds");
 	if (rc)
@@ -395,10 +335,10 @@ static int parse_kinds(struct parse *x, const struct kube_ynode *n, const char *
 	for (size_t i = 0; i < n->n; i++) {
 		const struct kube_ynode *k = n->kids[i];
 		enum policy_change_kind kind;
-		if ((rc = expect_type(x, k, field, KUBE_Y_SCALAR)))
+		if ((rc = kube_ys_type(x, k, field, KUBE_Y_SCALAR)))
 			return rc;
 		if (!policy_kind_parse(k->str, &kind))
-			return bad(x, k, field,
+			return kube_ys_bad(x, k, field,
 				   "'%s' is not a kind of change (capacity-type, "
 				   "instance-types, replicas, requests, limits, rollback, "
 				   "secret, nodepool)",
@@ -408,27 +348,27 @@ static int parse_kinds(struct parse *x, const struct kube_ynode *n, const char *
 	return 0;
 }
 
-static int parse_match(struct parse *x, const struct kube_ynode *n, const char *field,
+static int parse_match(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 		       struct policy_match *m)
 {
 	static const char *const keys[] = {"clusters", "namespaces", "nodepools", "labels",
 					   "kinds", NULL};
 	const struct kube_ynode *v;
 	int rc = expect_map(x, n, field, keys);
-	if (!rc && (v = value_of(n, "clusters")))
+	if (!rc && (v = kube_ys_member(n, "clusters")))
 		rc = parse_patterns(x, v, field, false, &m->clusters);
-	if (!rc && (v = value_of(n, "namespaces")))
+	if (!rc && (v = kube_ys_member(n, "namespaces")))
 		rc = parse_patterns(x, v, field, false, &m->namespaces);
-	if (!rc && (v = value_of(n, "nodepools")))
+	if (!rc && (v = kube_ys_member(n, "nodepools")))
 		rc = parse_patterns(x, v, field, false, &m->nodepools);
-	if (!rc && (v = value_of(n, "labels")))
+	if (!rc && (v = kube_ys_member(n, "labels")))
 		rc = parse_labels(x, v, field, false, &m->labels);
-	if (!rc && (v = value_of(n, "kinds")))
+	if (!rc && (v = kube_ys_member(n, "kinds")))
 		rc = parse_kinds(x, v, field, false, &m->kinds);
 	return rc;
 }
 
-static int parse_rule(struct parse *x, const struct kube_ynode *n, const char *field,
+static int parse_rule(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 		      struct policy_rule *r)
 {
 	static const char *const keys[] = {"deny", "require-human", "never-use-spot",
@@ -440,54 +380,54 @@ static int parse_rule(struct parse *x, const struct kube_ynode *n, const char *f
 	if (rc)
 		return rc;
 	if (n->n == 0)
-		return bad(x, n, field, "names no rule (deny, require-human, never-use-spot, "
+		return kube_ys_bad(x, n, field, "names no rule (deny, require-human, never-use-spot, "
 					"prefer-spot, require-multi-az, min-nodes, "
 					"max-cost-per-hour, optimize-when-savings-pct)");
-	if (!rc && (v = value_of(n, "deny")))
+	if (!rc && (v = kube_ys_member(n, "deny")))
 		rc = parse_bool(x, v, field, &r->deny);
-	if (!rc && (v = value_of(n, "require-human")))
+	if (!rc && (v = kube_ys_member(n, "require-human")))
 		rc = parse_bool(x, v, field, &r->require_human);
-	if (!rc && (v = value_of(n, "never-use-spot")))
+	if (!rc && (v = kube_ys_member(n, "never-use-spot")))
 		rc = parse_bool(x, v, field, &r->never_spot);
-	if (!rc && (v = value_of(n, "prefer-spot")))
+	if (!rc && (v = kube_ys_member(n, "prefer-spot")))
 		rc = parse_bool(x, v, field, &r->prefer_spot);
-	if (!rc && (v = value_of(n, "require-multi-az")))
+	if (!rc && (v = kube_ys_member(n, "require-multi-az")))
 		rc = parse_bool(x, v, field, &r->multi_az);
-	if (!rc && (v = value_of(n, "min-nodes"))) {
+	if (!rc && (v = kube_ys_member(n, "min-nodes"))) {
 		rc = parse_int(x, v, field, 0, 100000, &r->min_nodes);
 		r->has_min_nodes = true;
 	}
-	if (!rc && (v = value_of(n, "max-cost-per-hour"))) {
+	if (!rc && (v = kube_ys_member(n, "max-cost-per-hour"))) {
 		rc = parse_decimal(x, v, field, false, 0, 1e9, &r->max_cost_hr);
 		r->has_max_cost = true;
 	}
-	if (!rc && (v = value_of(n, "optimize-when-savings-pct"))) {
+	if (!rc && (v = kube_ys_member(n, "optimize-when-savings-pct"))) {
 		rc = parse_decimal(x, v, field, true, 0, 100, &r->min_savings_pct);
 		r->has_min_savings = true;
 	}
 	if (!rc && r->never_spot && r->prefer_spot)
-		rc = bad(x, n, field, "never-use-spot and prefer-spot contradict each other");
+		rc = kube_ys_bad(x, n, field, "never-use-spot and prefer-spot contradict each other");
 	return rc;
 }
 
-static int parse_name(struct parse *x, const struct kube_ynode *n, const char *field, char **out)
+static int parse_name(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field, char **out)
 {
-	int rc = expect_type(x, n, field, KUBE_Y_SCALAR);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_SCALAR);
 	if (rc)
 		return rc;
 	if (n->len == 0 || n->len >= POLICY_NAME_MAX)
-		return bad(x, n, field, "name '%s' must be 1-%d characters", n->str,
+		return kube_ys_bad(x, n, field, "name '%s' must be 1-%d characters", n->str,
 			   POLICY_NAME_MAX - 1);
 	for (const char *p = n->str; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || strchr("-._", *p)))
-			return bad(x, n, field, "name '%s' holds a character other than "
+			return kube_ys_bad(x, n, field, "name '%s' holds a character other than "
 						"[A-Za-z0-9._-]", n->str);
 	*out = ks_strdup(n->str);
 	return 0;
 }
 
-static int parse_policy(struct parse *x, struct policy_set *s, const struct kube_ynode *n,
+static int parse_policy(const struct kube_ysrc *x, struct policy_set *s, const struct kube_ynode *n,
 			const char *field, struct policy *p)
 {
 	static const char *const keys[] = {"name", "description", "match", "rule", NULL};
@@ -495,28 +435,28 @@ static int parse_policy(struct parse *x, struct policy_set *s, const struct kube
 	int rc = expect_map(x, n, field, keys);
 	if (rc)
 		return rc;
-	if (!(v = value_of(n, "name")))
-		return bad(x, n, field, "'name' is required");
+	if (!(v = kube_ys_member(n, "name")))
+		return kube_ys_bad(x, n, field, "'name' is required");
 	if ((rc = parse_name(x, v, field, &p->name)))
 		return rc;
 	for (struct policy *q = s->policies; q != p; q++)
 		if (!strcmp(q->name, p->name))
-			return bad(x, v, field, "the name '%s' is already used by another policy",
+			return kube_ys_bad(x, v, field, "the name '%s' is already used by another policy",
 				   p->name);
-	if ((v = value_of(n, "description")) && (rc = expect_type(x, v, field, KUBE_Y_SCALAR)))
+	if ((v = kube_ys_member(n, "description")) && (rc = kube_ys_type(x, v, field, KUBE_Y_SCALAR)))
 		return rc;
-	if ((v = value_of(n, "match")) && (rc = parse_match(x, v, field, &p->match)))
+	if ((v = kube_ys_member(n, "match")) && (rc = parse_match(x, v, field, &p->match)))
 		return rc;
-	if (!(v = value_of(n, "rule")))
-		return bad(x, n, field, "'rule' is required");
+	if (!(v = kube_ys_member(n, "rule")))
+		return kube_ys_bad(x, n, field, "'rule' is required");
 	return parse_rule(x, v, field, &p->rule);
 }
 
 /* "HH:MM", 00:00 to 23:59, or 24:00 when end is true. */
-static int parse_clock(struct parse *x, const struct kube_ynode *n, const char *field, bool end,
+static int parse_clock(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field, bool end,
 		       int *minutes)
 {
-	int rc = expect_type(x, n, field, KUBE_Y_SCALAR);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_SCALAR);
 	if (rc)
 		return rc;
 	const char *s = n->str;
@@ -526,16 +466,16 @@ static int parse_clock(struct parse *x, const struct kube_ynode *n, const char *
 	int h = shape ? (s[0] - '0') * 10 + (s[1] - '0') : 0;
 	int m = shape ? (s[3] - '0') * 10 + (s[4] - '0') : 0;
 	if (!shape || m > 59 || h > 24 || (h == 24 && (m || !end)))
-		return bad(x, n, field, "'%s' is not a time of day \"HH:MM\" (00:00-23:59%s)", s,
+		return kube_ys_bad(x, n, field, "'%s' is not a time of day \"HH:MM\" (00:00-23:59%s)", s,
 			   end ? ", or 24:00" : "");
 	*minutes = h * 60 + m;
 	return 0;
 }
 
 /* "UTC", "Z", "+05:30", "-08:00", "UTC+05:30": a fixed offset from UTC. */
-static int parse_tz(struct parse *x, const struct kube_ynode *n, const char *field, int *offset)
+static int parse_tz(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field, int *offset)
 {
-	int rc = expect_type(x, n, field, KUBE_Y_SCALAR);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_SCALAR);
 	if (rc)
 		return rc;
 	const char *s = n->str;
@@ -551,7 +491,7 @@ static int parse_tz(struct parse *x, const struct kube_ynode *n, const char *fie
 	int h = shape ? (s[1] - '0') * 10 + (s[2] - '0') : 0;
 	int m = shape ? (s[4] - '0') * 10 + (s[5] - '0') : 0;
 	if (!shape || m > 59 || h * 60 + m > 14 * 60)
-		return bad(x, n, field, "'%s' is not a time zone kswarm reads (UTC, or a fixed "
+		return kube_ys_bad(x, n, field, "'%s' is not a time zone kswarm reads (UTC, or a fixed "
 					"offset such as +05:30 or UTC-08:00, up to 14:00)", n->str);
 	*offset = (s[0] == '-' ? -1 : 1) * (h * 60 + m);
 	return 0;
@@ -566,23 +506,23 @@ static int day_index(const char *s, size_t len)
 }
 
 /* "mon", or a range "mon-fri" (wrapping: "fri-mon" is fri, sat, sun, mon). */
-static int parse_days(struct parse *x, const struct kube_ynode *n, const char *field,
+static int parse_days(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 		      unsigned *days)
 {
-	int rc = expect_type(x, n, field, KUBE_Y_SEQ);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_SEQ);
 	if (rc)
 		return rc;
 	if (n->n == 0 || n->n > 7)
-		return bad(x, n, field, "days must hold 1 to 7 items");
+		return kube_ys_bad(x, n, field, "days must hold 1 to 7 items");
 	for (size_t i = 0; i < n->n; i++) {
 		const struct kube_ynode *d = n->kids[i];
-		if ((rc = expect_type(x, d, field, KUBE_Y_SCALAR)))
+		if ((rc = kube_ys_type(x, d, field, KUBE_Y_SCALAR)))
 			return rc;
 		const char *dash = strchr(d->str, '-');
 		int a = day_index(d->str, dash ? (size_t)(dash - d->str) : d->len);
 		int b = dash ? day_index(dash + 1, strlen(dash + 1)) : a;
 		if (a < 0 || b < 0)
-			return bad(x, d, field, "'%s' is not a day (mon..sun) or a range (mon-fri)",
+			return kube_ys_bad(x, d, field, "'%s' is not a day (mon..sun) or a range (mon-fri)",
 				   d->str);
 		for (int k = a;; k = (k + 1) % 7) {
 			*days |= 1u << k;
@@ -593,7 +533,7 @@ static int parse_days(struct parse *x, const struct kube_ynode *n, const char *f
 	return 0;
 }
 
-static int parse_window(struct parse *x, const struct kube_ynode *n, const char *field,
+static int parse_window(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 			struct policy_window *w)
 {
 	static const char *const keys[] = {"days", "from", "to", "tz", NULL};
@@ -602,30 +542,30 @@ static int parse_window(struct parse *x, const struct kube_ynode *n, const char 
 	if (rc)
 		return rc;
 	w->days = 0x7f;
-	if ((v = value_of(n, "days"))) {
+	if ((v = kube_ys_member(n, "days"))) {
 		w->days = 0;
 		if ((rc = parse_days(x, v, field, &w->days)))
 			return rc;
 	}
-	if (!(v = value_of(n, "from")))
-		return bad(x, n, field, "'from' is required");
+	if (!(v = kube_ys_member(n, "from")))
+		return kube_ys_bad(x, n, field, "'from' is required");
 	if ((rc = parse_clock(x, v, field, false, &w->from)))
 		return rc;
-	if (!(v = value_of(n, "to")))
-		return bad(x, n, field, "'to' is required");
+	if (!(v = kube_ys_member(n, "to")))
+		return kube_ys_bad(x, n, field, "'to' is required");
 	if ((rc = parse_clock(x, v, field, true, &w->to)))
 		return rc;
 	if (w->to == w->from)
-		return bad(x, v, field, "the window is empty ('from' equals 'to')");
-	if ((v = value_of(n, "tz")) && (rc = parse_tz(x, v, field, &w->offset_min)))
+		return kube_ys_bad(x, v, field, "the window is empty ('from' equals 'to')");
+	if ((v = kube_ys_member(n, "tz")) && (rc = parse_tz(x, v, field, &w->offset_min)))
 		return rc;
 	return 0;
 }
 
-static int parse_risk(struct parse *x, const struct kube_ynode *n, const char *field,
+static int parse_risk(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 		      bool *on, enum policy_risk *out)
 {
-	int rc = expect_type(x, n, field, KUBE_Y_SCALAR);
+	int rc = kube_ys_type(x, n, field, KUBE_Y_SCALAR);
 	if (rc)
 		return rc;
 	if (!strcmp(n->str, "none")) {
@@ -637,10 +577,10 @@ static int parse_risk(struct parse *x, const struct kube_ynode *n, const char *f
 			*out = (enum policy_risk)r;
 			return 0;
 		}
-	return bad(x, n, field, "'%s' is not a risk (none, low, medium, high)", n->str);
+	return kube_ys_bad(x, n, field, "'%s' is not a risk (none, low, medium, high)", n->str);
 }
 
-static int parse_auto(struct parse *x, const struct kube_ynode *n, struct policy_set *s)
+static int parse_auto(const struct kube_ysrc *x, const struct kube_ynode *n, struct policy_set *s)
 {
 	static const char *const keys[] = {"max-risk", "except-namespaces", "except-labels",
 					   "except-kinds", NULL};
@@ -650,10 +590,10 @@ static int parse_auto(struct parse *x, const struct kube_ynode *n, struct policy
 	if (rc)
 		return rc;
 	s->auto_on = true;
-	if ((v = value_of(n, "max-risk")) &&
+	if ((v = kube_ys_member(n, "max-risk")) &&
 	    (rc = parse_risk(x, v, field, &s->auto_on, &s->auto_max_risk)))
 		return rc;
-	if ((v = value_of(n, "except-namespaces"))) {
+	if ((v = kube_ys_member(n, "except-namespaces"))) {
 		if ((rc = parse_patterns(x, v, field, true, &s->except_namespaces)))
 			return rc;
 	} else {
@@ -663,7 +603,7 @@ static int parse_auto(struct parse *x, const struct kube_ynode *n, struct policy
 			s->except_namespaces.v[s->except_namespaces.n] =
 				ks_strdup(default_production_namespaces[s->except_namespaces.n]);
 	}
-	if ((v = value_of(n, "except-labels"))) {
+	if ((v = kube_ys_member(n, "except-labels"))) {
 		if ((rc = parse_labels(x, v, field, true, &s->except_labels)))
 			return rc;
 	} else {
@@ -673,46 +613,46 @@ static int parse_auto(struct parse *x, const struct kube_ynode *n, struct policy
 		s->except_labels.values[0] = ks_strdup("prod*");
 		s->except_labels.n = 1;
 	}
-	if ((v = value_of(n, "except-kinds")))
+	if ((v = kube_ys_member(n, "except-kinds")))
 		return parse_kinds(x, v, field, true, &s->except_kinds);
 	s->except_kinds = 1u << POLICY_KIND_SECRET;
 	return 0;
 }
 
-static int parse_rates(struct parse *x, const struct kube_ynode *n, struct policy_set *s)
+static int parse_rates(const struct kube_ysrc *x, const struct kube_ynode *n, struct policy_set *s)
 {
 	static const char *const keys[] = {"per-hour", "per-namespace-per-hour",
 					   "per-nodepool-per-hour", NULL};
 	const char *field = "approval.rate-limits";
 	const struct kube_ynode *v;
 	int rc = expect_map(x, n, field, keys);
-	if (!rc && (v = value_of(n, "per-hour")))
+	if (!rc && (v = kube_ys_member(n, "per-hour")))
 		rc = parse_int(x, v, field, 1, 10000, &s->rate_total);
-	if (!rc && (v = value_of(n, "per-namespace-per-hour")))
+	if (!rc && (v = kube_ys_member(n, "per-namespace-per-hour")))
 		rc = parse_int(x, v, field, 1, 10000, &s->rate_namespace);
-	if (!rc && (v = value_of(n, "per-nodepool-per-hour")))
+	if (!rc && (v = kube_ys_member(n, "per-nodepool-per-hour")))
 		rc = parse_int(x, v, field, 1, 10000, &s->rate_nodepool);
 	return rc;
 }
 
-static int parse_approval(struct parse *x, const struct kube_ynode *n, struct policy_set *s)
+static int parse_approval(const struct kube_ysrc *x, const struct kube_ynode *n, struct policy_set *s)
 {
 	static const char *const keys[] = {"dry-run", "auto", "windows", "rate-limits", NULL};
 	const struct kube_ynode *v;
 	char field[64];
 	int rc = expect_map(x, n, "approval", keys);
-	if (!rc && (v = value_of(n, "dry-run")))
+	if (!rc && (v = kube_ys_member(n, "dry-run")))
 		rc = parse_bool(x, v, "approval.dry-run", &s->dry_run);
-	if (!rc && (v = value_of(n, "auto")))
+	if (!rc && (v = kube_ys_member(n, "auto")))
 		rc = parse_auto(x, v, s);
-	if (!rc && (v = value_of(n, "rate-limits")))
+	if (!rc && (v = kube_ys_member(n, "rate-limits")))
 		rc = parse_rates(x, v, s);
-	if (rc || !(v = value_of(n, "windows")))
+	if (rc || !(v = kube_ys_member(n, "windows")))
 		return rc;
-	if ((rc = expect_type(x, v, "approval.windows", KUBE_Y_SEQ)))
+	if ((rc = kube_ys_type(x, v, "approval.windows", KUBE_Y_SEQ)))
 		return rc;
 	if (v->n == 0 || v->n > POLICY_MAX_ITEMS)
-		return bad(x, v, "approval.windows", "must hold 1 to %d windows",
+		return kube_ys_bad(x, v, "approval.windows", "must hold 1 to %d windows",
 			   POLICY_MAX_ITEMS);
 	s->windows = ks_calloc(v->n, sizeof *s->windows);
 	for (size_t i = 0; i < v->n; i++) {
@@ -724,7 +664,7 @@ static int parse_approval(struct parse *x, const struct kube_ynode *n, struct po
 	return 0;
 }
 
-static int parse_root(struct parse *x, const struct kube_ynode *root, struct policy_set *s)
+static int parse_root(const struct kube_ysrc *x, const struct kube_ynode *root, struct policy_set *s)
 {
 	static const char *const keys[] = {"policies", "approval", NULL};
 	const struct kube_ynode *v;
@@ -732,11 +672,11 @@ static int parse_root(struct parse *x, const struct kube_ynode *root, struct pol
 	int rc = expect_map(x, root, "", keys);
 	if (rc)
 		return rc;
-	if ((v = value_of(root, "policies")) && !kube_ynode_is_null(v)) {
-		if ((rc = expect_type(x, v, "policies", KUBE_Y_SEQ)))
+	if ((v = kube_ys_member(root, "policies")) && !kube_ynode_is_null(v)) {
+		if ((rc = kube_ys_type(x, v, "policies", KUBE_Y_SEQ)))
 			return rc;
 		if (v->n > POLICY_MAX_POLICIES)
-			return bad(x, v, "policies", "more than %d policies",
+			return kube_ys_bad(x, v, "policies", "more than %d policies",
 				   POLICY_MAX_POLICIES);
 		s->policies = ks_calloc(v->n ? v->n : 1, sizeof *s->policies);
 		for (size_t i = 0; i < v->n; i++) {
@@ -746,7 +686,7 @@ static int parse_root(struct parse *x, const struct kube_ynode *root, struct pol
 				return rc;
 		}
 	}
-	if ((v = value_of(root, "approval")))
+	if ((v = kube_ys_member(root, "approval")))
 		return parse_approval(x, v, s);
 	return 0;
 }
@@ -762,7 +702,7 @@ int policy_parse_mem(const char *name, const char *data, size_t len, struct poli
 	if (kube_yaml_parse(data, len, &y, err))
 		return ks_err_wrap(err, "%s", name);
 	struct policy_set *s = policy_set_default();
-	struct parse x = {.name = name, .err = err};
+	struct kube_ysrc x = {.name = name, .err = err};
 	int rc = y.root ? parse_root(&x, y.root, s)
 			: ks_err_set(err, KS_EINVAL, "%s: empty document", name);
 	kube_yaml_free(&y);
