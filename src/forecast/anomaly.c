@@ -15,7 +15,7 @@ int fc_anomaly_detect(const double *y, size_t n, size_t period, double k,
 	memset(out, 0, sizeof *out);
 	if (!(k >= 0) || !isfinite(k))
 		return ks_err_set(err, KS_EINVAL, "threshold %g is not a non-negative number", k);
-	out->k = k > 0 ? k : 3.5;
+	out->k = k > 0 ? k : 4.0;
 	struct fc_hw_model fit;
 	int rc = fc_hw_fit(y, n, period, &fit, err);
 	if (rc)

@@ -35,7 +35,8 @@ struct fc_anomaly_result {
 	bool seasonal;  /* false: the series was too short for a season (Holt linear) */
 };
 
-/* k: the threshold in σ (3 or more is usual; 0 means 3.5). period: samples per season. */
+/* k: the threshold in σ; 0 means 4 (on Gaussian noise, 3.5 σ would flag about one sample
+ * in 2,150: one false alarm every week at 5-minute steps). period: samples per season. */
 int fc_anomaly_detect(const double *y, size_t n, size_t period, double k,
 		      struct fc_anomaly_result *out, struct ks_err *err);
 void fc_anomaly_result_release(struct fc_anomaly_result *r);
