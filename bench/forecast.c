@@ -47,10 +47,9 @@ int main(int argc, char **argv)
 		for (size_t t = 0; t < n; t++) {
 			double u1 = rnd() + 1e-12, u2 = rnd();
 			double g = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
-			y[(size_t)s * n + t] = rnd() < 0.01 ? NAN
-					       : level + slope * (double)t +
-							 amp * sin(2 * M_PI * (double)t / (double)m) +
-							 noise * g;
+			double phase = 2 * M_PI * (double)t / (double)m;
+			double v = level + slope * (double)t + amp * sin(phase) + noise * g;
+			y[(size_t)s * n + t] = rnd() < 0.01 ? NAN : v;
 		}
 	}
 	struct ks_err err = {0};

@@ -29,10 +29,11 @@ static void check_event(const struct fc_event *e)
 	size_t k = strnlen(e->ns, sizeof e->ns);
 	if (k > 63)
 		abort();
-	for (size_t i = 0; i < k; i++)
-		if (!((e->ns[i] >= 'a' && e->ns[i] <= 'z') || (e->ns[i] >= '0' && e->ns[i] <= '9') ||
-		      e->ns[i] == '-'))
+	for (size_t i = 0; i < k; i++) {
+		char c = e->ns[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
 			abort();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,7 +1,8 @@
 /* anomaly.c — robust residual flagging against the Holt-Winters model (see anomaly.h).
  * The flagging is fc_hw_filter_robust: the model's recursion, with a sample whose one-step
- * residual exceeds the threshold kept out of the states. The σ floor (1e-9 of
- * the series' mean absolute level) keeps a noiseless series from flagging rounding noise. */
+ * residual exceeds the threshold kept out of the states. The σ floor (see
+ * FC_ANOMALY_SIGMA_FLOOR) keeps a near-noiseless series from flagging the model's own small
+ * systematic errors. */
 #include "base/common.h"
 #include "forecast/anomaly.h"
 #include "forecast/hw.h"
@@ -33,7 +34,8 @@ int fc_anomaly_detect(const double *y, size_t n, size_t period, double k,
 			finite++;
 		}
 	}
-	double floor_sigma = 1e-9 * (finite ? scale / (double)finite : 0) + 1e-300;
+	double mean_abs = finite ? scale / (double)finite : 0;
+	double floor_sigma = FC_ANOMALY_SIGMA_FLOOR * mean_abs + 1e-300;
 	out->sigma = fmax(fc_robust_sigma(resid, n), floor_sigma);
 	size_t nflag = fc_hw_filter_robust(&fit, y, n, out->k * out->sigma, expected, flagged);
 	if (nflag > 0) {

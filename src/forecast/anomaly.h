@@ -16,6 +16,12 @@
 
 struct ks_err;
 
+/* σ is at least this fraction of the series' mean absolute value: with k = 4, a deviation of
+ * under 0.4% of the level is never an anomaly. Without it a near-noiseless series (σ of
+ * 0.004% of the level) flagged the model's own 0.2% misfits, and once flagged, a run never
+ * ends (flagged samples do not feed the states). */
+#define FC_ANOMALY_SIGMA_FLOOR 1e-3
+
 struct fc_anomaly {
 	size_t start, end;    /* sample indices, inclusive */
 	bool ongoing;         /* runs to the last sample */

@@ -45,7 +45,8 @@ static int check_input(const double *y, size_t n, size_t *n_finite, struct ks_er
 	}
 	if (k < 3)
 		return ks_err_set(err, KS_EINVAL,
-				  "series has %zu samples that are not gaps; at least 3 are needed", k);
+				  "series has %zu samples that are not gaps; at least 3 are needed",
+				  k);
 	*n_finite = k;
 	return 0;
 }
@@ -83,33 +84,72 @@ static bool season_mean(const double *y, size_t m, size_t k, double *mean, doubl
 	return true;
 }
 
-/* Seasonal: the line through the means of the first two seasons gives level and trend; the
- * season is the average deviation from that line in each phase, centred to sum to zero. */
-static int init_seasonal(const double *y, size_t m, struct hw_init *in, double *season,
-			 struct ks_err *err)
+/* Seasonal: a least-squares line through the means of the first `seasons` seasons (those
+ * not all gaps) gives level and trend; the season is the average deviation from that line
+ * in each phase, centred to sum to zero. More seasons than two make the starting season
+ * less noisy, so the fit does not need a large γ to repair it. */
+static int init_seasonal(const double *y, size_t m, size_t seasons, struct hw_init *in,
+			 double *season, struct ks_err *err)
 {
-	double l1, c1, l2, c2;
-	if (!season_mean(y, m, 0, &l1, &c1) || !season_mean(y, m, 1, &l2, &c2))
-		return ks_err_set(err, KS_EINVAL,
-				  "one of the first two seasons (%zu samples each) is all gaps", m);
-	double b = (l2 - l1) / (c2 - c1), total = 0;
-	for (size_t j = 0; j < m; j++) {
-		double sum = 0;
-		int c = 0;
-		for (size_t k = 0; k < 2; k++) {
-			double v = y[k * m + j];
-			if (isnan(v))
-				continue;
-			sum += v - (l1 + b * ((double)(k * m + j) - c1));
-			c++;
+	double sx = 0, sy = 0, sxx = 0, sxy = 0;
+	size_t k_used = 0;
+	for (size_t k = 0; k < seasons; k++) {
+		double mean, center;
+		if (!season_mean(y, m, k, &mean, &center)) {
+			if (k < 2)
+				return ks_err_set(err, KS_EINVAL,
+						  "one of the first two seasons (%zu samples each) "
+						  "is all gaps",
+						  m);
+			continue;
 		}
-		season[j] = c ? sum / c : 0;
-		total += season[j];
+		sx += center;
+		sy += mean;
+		sxx += center * center;
+		sxy += center * mean;
+		k_used++;
 	}
-	for (size_t j = 0; j < m; j++)
-		season[j] -= total / (double)m;
+	double kd = (double)k_used, b = (kd * sxy - sx * sy) / (kd * sxx - sx * sx);
+	double a = (sy - b * sx) / kd; /* the line a + b·t */
+	/* Twice: the season from the line, then (since a gap at a peak biases its season's
+	 * mean) the line again by least squares over the deseasonalised samples, and the
+	 * season from that line. */
+	for (int pass = 0; pass < 2; pass++) {
+		double total = 0;
+		for (size_t j = 0; j < m; j++) {
+			double sum = 0;
+			int c = 0;
+			for (size_t k = 0; k < seasons; k++) {
+				double v = y[k * m + j];
+				if (isnan(v))
+					continue;
+				sum += v - (a + b * (double)(k * m + j));
+				c++;
+			}
+			season[j] = c ? sum / c : 0;
+			total += season[j];
+		}
+		for (size_t j = 0; j < m; j++)
+			season[j] -= total / (double)m;
+		if (pass == 1)
+			break;
+		double n_pts = 0;
+		sx = sy = sxx = sxy = 0;
+		for (size_t t = 0; t < seasons * m; t++) {
+			if (isnan(y[t]))
+				continue;
+			double x = (double)t, v = y[t] - season[t % m];
+			sx += x;
+			sy += v;
+			sxx += x * x;
+			sxy += x * v;
+			n_pts++;
+		}
+		b = (n_pts * sxy - sx * sy) / (n_pts * sxx - sx * sx);
+		a = (sy - b * sx) / n_pts;
+	}
 	in->trend = b;
-	in->level = l1 + b * (-1.0 - c1);
+	in->level = a - b;
 	return 0;
 }
 
@@ -268,7 +308,8 @@ static int prepare(const double *y, size_t n, size_t period, struct fc_hw_model 
 		model->seasonal = true;
 		model->period = period;
 		model->season = ks_calloc(period, sizeof *model->season);
-		rc = init_seasonal(y, period, in, model->season, err);
+		size_t seasons = n / period < FC_HW_INIT_SEASONS ? n / period : FC_HW_INIT_SEASONS;
+		rc = init_seasonal(y, period, seasons, in, model->season, err);
 		if (rc) {
 			fc_hw_release(model);
 			return rc;

@@ -1,6 +1,6 @@
 /* hw.h — additive Holt-Winters (level, trend, season of period m) for kswarm's forecasting.
  * A series is equally spaced samples y[0..n-1]; NaN marks a gap (no sample). fc_hw_fit
- * initialises the states from the first two seasons, fits the smoothing parameters by
+ * initialises the states from the first seasons (up to 4), fits the smoothing parameters by
  * minimising the one-step-ahead sum of squared errors (a coarse grid, then Nelder-Mead from
  * its best point: deterministic), and keeps the final states; fc_hw_forecast extends them
  * h steps with prediction intervals that widen with h (Hyndman's variance formulas for
@@ -20,6 +20,8 @@ struct ks_err;
 /* Longest series accepted (100 days at 10 s steps); longest season. */
 #define FC_HW_MAX_POINTS ((size_t)1 << 20)
 #define FC_HW_MAX_PERIOD ((size_t)1 << 16)
+/* Seasons the initial states are estimated from (when the series has that many). */
+#define FC_HW_INIT_SEASONS 4
 /* Longest forecast horizon, in steps. */
 #define FC_HW_MAX_HORIZON ((size_t)1 << 20)
 

@@ -306,10 +306,11 @@ static void events_parse_good(void **state)
 	assert_true(ev.items[1].start_ns == INT64_C(1796112000) * 1000000000);
 	fc_events_release(&ev);
 
-	const char *csv = "name,start,end,scale,namespace\r\n"
-			  "black friday,2026-11-27T00:00:00Z,2026-11-28T00:00:00Z,3,shop\r\n"
-			  "\n"
-			  "\"sale, \"\"big\"\"\",2026-12-01T00:00:00Z,2026-12-02T00:00:00Z,1.5e0,\n";
+	const char *csv =
+		"name,start,end,scale,namespace\r\n"
+		"black friday,2026-11-27T00:00:00Z,2026-11-28T00:00:00Z,3,shop\r\n"
+		"\n"
+		"\"sale, \"\"big\"\"\",2026-12-01T00:00:00Z,2026-12-02T00:00:00Z,1.5e0,\n";
 	assert_int_equal(fc_events_parse(csv, strlen(csv), &ev, &err), 0);
 	assert_int_equal(ev.n, 2);
 	assert_string_equal(ev.items[0].ns, "shop");
@@ -339,7 +340,8 @@ static void bad_event_feed(const char *in, int code, const char *msg)
 static void events_parse_bad(void **state)
 {
 	(void)state;
-	bad_event_feed("{\"events\":[\n  {\"name\": }]}", KS_EINVAL, "event feed 2:12: invalid JSON");
+	bad_event_feed("{\"events\":[\n  {\"name\": }]}", KS_EINVAL,
+		       "event feed 2:12: invalid JSON");
 	bad_event_feed("{\"events\":[]} x", KS_EINVAL, "1:15: data after");
 	bad_event_feed("{\"events\":{}}", KS_EINVAL, "\"events\" must be an array");
 	bad_event_feed("{\"evnts\":[]}", KS_EINVAL, "unknown member \"evnts\"");
