@@ -3,6 +3,7 @@
  * limit; its time is interpolated between step j−1 (the last sample when j = 1) and j. */
 #include "base/common.h"
 #include "base/timeutil.h"
+#include "forecast/events.h"
 #include "forecast/exhaust.h"
 #include "forecast/hw.h"
 
@@ -62,6 +63,8 @@ int fc_exhaust_predict(const struct fc_exhaust_input *in, struct fc_exhaust *out
 	rc = fc_hw_forecast(&m, (size_t)steps, level, &f, err);
 	if (rc)
 		goto out;
+	if (in->events)
+		out->event_steps = fc_events_apply(in->events, in->ns, in->t_last, in->step_s, &f);
 	double last = NAN;
 	for (size_t i = in->n; i-- > 0;)
 		if (!isnan(in->y[i])) {
@@ -77,7 +80,10 @@ int fc_exhaust_predict(const struct fc_exhaust_input *in, struct fc_exhaust *out
 	out->lower = first_crossing(f.lo, f.h, last, in->limit, in);
 
 	const char *what = in->what ? in->what : "usage";
-	char a[96], b[96], c[96], hz[32];
+	char a[96], b[96], c[96], hz[32], ev[96] = "";
+	if (out->event_steps)
+		snprintf(ev, sizeof ev, " Outside events scaled %zu of the %zu forecast steps.",
+			 out->event_steps, f.h);
 	ks_time_format_age((int64_t)in->horizon_s, hz, sizeof hz);
 	if (out->already_over) {
 		snprintf(out->statement, sizeof out->statement,
@@ -86,17 +92,17 @@ int fc_exhaust_predict(const struct fc_exhaust_input *in, struct fc_exhaust *out
 	} else if (!out->upper.found) {
 		snprintf(out->statement, sizeof out->statement,
 			 "%s is not forecast to reach its limit %g within %s, even at the upper "
-			 "bound of the %g%% prediction interval (%s; one-step σ %.3g)",
-			 what, in->limit, hz, level * 100, m.note, m.sigma);
+			 "bound of the %g%% prediction interval (%s; one-step σ %.3g).%s",
+			 what, in->limit, hz, level * 100, m.note, m.sigma, ev);
 	} else {
 		describe(a, sizeof a, "expected", &out->mean);
 		describe(b, sizeof b, "earliest plausible", &out->upper);
 		describe(c, sizeof c, "likely by", &out->lower);
 		snprintf(out->statement, sizeof out->statement,
 			 "%s is forecast to reach its limit %g: %s; %s (upper bound of the %g%% "
-			 "interval); %s (lower bound). %s, α %.3f β %.4f γ %.3f, one-step σ %.3g",
+			 "interval); %s (lower bound). %s, α %.3f β %.4f γ %.3f, one-step σ %.3g.%s",
 			 what, in->limit, a, b, level * 100, c, m.note, m.alpha, m.beta, m.gamma,
-			 m.sigma);
+			 m.sigma, ev);
 	}
 out:
 	fc_forecast_release(&f);

@@ -6,6 +6,7 @@
  * does within the horizon. The intervals are pointwise: the upper bound's crossing is "the
  * earliest time it is plausible", the mean's "the expected time", the lower bound's "by
  * then it is likely"; statement says so in a sentence with the model and its numbers.
+ * Outside forecasts (a Black Friday at 3x) scale the forecast first, when given.
  * Ownership: everything is copied into the result; inputs are borrowed. */
 #ifndef KS_FORECAST_EXHAUST_H
 #define KS_FORECAST_EXHAUST_H
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 struct ks_err;
+struct fc_events;
 
 struct fc_exhaust_input {
 	const double *y;   /* samples, NaN for gaps */
@@ -26,6 +28,10 @@ struct fc_exhaust_input {
 	double horizon_s;  /* how far ahead to look (> 0) */
 	double level;      /* interval coverage, e.g. 0.95; 0 means 0.95 */
 	const char *what;  /* for the statement: "NodePool default CPU"; NULL: "usage" */
+	/* Outside forecasts (forecast/events.h) to scale the forecast by before looking for
+	 * the crossings, and the namespace they are matched against; NULL: none. */
+	const struct fc_events *events;
+	const char *ns;
 };
 
 /* One crossing: found, when (Unix seconds, interpolated) and how far from t_last. */
@@ -43,7 +49,8 @@ struct fc_exhaust {
 	double level;
 	double sigma;              /* one-step residual σ of the model */
 	bool seasonal;
-	char statement[512];
+	size_t event_steps;        /* forecast steps the outside events scaled */
+	char statement[640];
 };
 
 int fc_exhaust_predict(const struct fc_exhaust_input *in, struct fc_exhaust *out,

@@ -222,6 +222,27 @@ static void exhaustion_at_known_time(void **state)
 	assert_contains(ex.statement, "NodePool default CPU is forecast to reach its limit 90");
 	assert_contains(ex.statement, "earliest plausible");
 
+	/* A 3x event on the next day (in namespace shop) brings the crossing forward to it;
+	 * for another namespace it changes nothing. */
+	double expected_in = ex.mean.in_s;
+	const char *feed = "surge,2026-11-22T00:00:00Z,2026-11-22T01:00:00Z,3,shop\n";
+	struct fc_events ev;
+	assert_int_equal(fc_events_parse(feed, strlen(feed), &ev, &err), 0);
+	in.events = &ev;
+	in.ns = "shop";
+	assert_int_equal(fc_exhaust_predict(&in, &ex, &err), 0);
+	assert_int_equal(ex.event_steps, 12);
+	/* (t_last is 2026-11-20T00:00Z; the crossing is interpolated between the last step
+	 * before the event, 23:55, and its first, 00:00 on the 22nd.) */
+	assert_true(ex.mean.found && ex.mean.t >= 1795305600 - 300 && ex.mean.t <= 1795305600);
+	assert_contains(ex.statement, "Outside events scaled 12 of the 4032 forecast steps");
+	in.ns = "other";
+	assert_int_equal(fc_exhaust_predict(&in, &ex, &err), 0);
+	assert_int_equal(ex.event_steps, 0);
+	assert_true(ex.mean.in_s == expected_in);
+	in.events = NULL;
+	fc_events_release(&ev);
+
 	in.limit = 1000; /* not within two weeks */
 	assert_int_equal(fc_exhaust_predict(&in, &ex, &err), 0);
 	assert_false(ex.mean.found);
