@@ -17,7 +17,7 @@
 
 struct ks_err;
 
-/* Longest series accepted (100 days at 10 s steps); longest season. */
+/* Longest series accepted (about 121 days at 10 s steps); longest season. */
 #define FC_HW_MAX_POINTS ((size_t)1 << 20)
 #define FC_HW_MAX_PERIOD ((size_t)1 << 16)
 /* Seasons the initial states are estimated from (when the series has that many). */
