@@ -14,27 +14,14 @@
 #include <stdio.h>
 #include <string.h>
 
-static uint64_t rng_state = 88172645463325252ull;
-static double rnd(void) /* xorshift64, [0, 1) */
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (double)(rng_state >> 11) / 9007199254740992.0;
-}
 
 int main(int argc, char **argv)
 {
 	long series = 1000, days = 8;
 	double step = 300;
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--series") == 0)
-			series = strtol(argv[i + 1], NULL, 10);
-		else if (strcmp(argv[i], "--days") == 0)
-			days = strtol(argv[i + 1], NULL, 10);
-		else if (strcmp(argv[i], "--step") == 0)
-			step = strtod(argv[i + 1], NULL);
-	}
+	const struct bench_opt opts[] = {
+		{"--series", &series, NULL}, {"--days", &days, NULL}, {"--step", NULL, &step}};
+	bench_parse_opts(argc, argv, opts, sizeof opts / sizeof opts[0]);
 	if (series < 1 || days < 1 || !(step >= 1)) {
 		fprintf(stderr, "usage: forecast [--series N] [--days D] [--step S]\n");
 		return 2;
@@ -42,14 +29,14 @@ int main(int argc, char **argv)
 	const size_t m = (size_t)(86400 / step), n = (size_t)days * m;
 	double *y = ks_calloc((size_t)series * n, sizeof *y);
 	for (long s = 0; s < series; s++) {
-		double level = 1 + 100 * rnd(), amp = level * 0.5 * rnd();
-		double slope = level * (rnd() - 0.3) * 1e-4, noise = level * 0.05 * rnd();
+		double level = 1 + 100 * bench_rnd(), amp = level * 0.5 * bench_rnd();
+		double slope = level * (bench_rnd() - 0.3) * 1e-4, noise = level * 0.05 * bench_rnd();
 		for (size_t t = 0; t < n; t++) {
-			double u1 = rnd() + 1e-12, u2 = rnd();
+			double u1 = bench_rnd() + 1e-12, u2 = bench_rnd();
 			double g = sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
 			double phase = 2 * M_PI * (double)t / (double)m;
 			double v = level + slope * (double)t + amp * sin(phase) + noise * g;
-			y[(size_t)s * n + t] = rnd() < 0.01 ? NAN : v;
+			y[(size_t)s * n + t] = bench_rnd() < 0.01 ? NAN : v;
 		}
 	}
 	struct ks_err err = {0};

@@ -29,14 +29,6 @@ static long max_rss_kib(void)
 	return ru.ru_maxrss;
 }
 
-static uint64_t rng_state = 88172645463325252ull;
-static double rnd(void) /* xorshift64, [0, 1) */
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (double)(rng_state >> 11) / 9007199254740992.0;
-}
 
 static const char *workload_of(void *ctx, const char *ns, const char *pod)
 {
@@ -50,14 +42,9 @@ int main(int argc, char **argv)
 {
 	long pods = 150000, k = 192;
 	double step = 3600;
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--pods") == 0)
-			pods = strtol(argv[i + 1], NULL, 10);
-		else if (strcmp(argv[i], "--cpu-samples") == 0)
-			k = strtol(argv[i + 1], NULL, 10);
-		else if (strcmp(argv[i], "--step") == 0)
-			step = strtod(argv[i + 1], NULL);
-	}
+	const struct bench_opt opts[] = {
+		{"--pods", &pods, NULL}, {"--cpu-samples", &k, NULL}, {"--step", NULL, &step}};
+	bench_parse_opts(argc, argv, opts, sizeof opts / sizeof opts[0]);
 	if (pods < 1 || k < 1 || !(step > 0)) {
 		fprintf(stderr, "usage: rightsize [--pods N] [--cpu-samples K] [--step S]\n");
 		return 2;
@@ -66,17 +53,17 @@ int main(int argc, char **argv)
 	struct prom_sample *cpu = ks_calloc((size_t)POOL * (size_t)k, sizeof(*cpu));
 	struct prom_sample *mem = ks_calloc((size_t)POOL * RS_MEM_INTERVALS, sizeof(*mem));
 	for (int p = 0; p < POOL; p++) {
-		double level = 0.002 * pow(1000, rnd()), mlevel = 16e6 * pow(250, rnd());
+		double level = 0.002 * pow(1000, bench_rnd()), mlevel = 16e6 * pow(250, bench_rnd());
 		for (long j = 0; j < k; j++) {
 			double t = REF - (double)(k - 1 - j) * step;
 			double day = 2 * M_PI * fmod(t, 86400) / 86400;
 			cpu[p * k + j] = (struct prom_sample){
-				.t = t, .v = level * (1 + 0.5 * sin(day)) * (0.8 + 0.4 * rnd())};
+				.t = t, .v = level * (1 + 0.5 * sin(day)) * (0.8 + 0.4 * bench_rnd())};
 		}
 		for (int j = 0; j < RS_MEM_INTERVALS; j++)
 			mem[p * RS_MEM_INTERVALS + j] = (struct prom_sample){
 				.t = REF - j * RS_MEM_INTERVAL_S - 1,
-				.v = mlevel * (0.9 + 0.2 * rnd())};
+				.v = mlevel * (0.9 + 0.2 * bench_rnd())};
 	}
 	long deployments = (pods + 9) / 10;
 	char **wl = ks_calloc((size_t)pods, sizeof(*wl));
