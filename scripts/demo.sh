@@ -116,7 +116,9 @@ done
 $ks get pods -A
 echo "${healthy}/${#demo_scenarios[@]} scenarios healthy after their fixes"
 say "NodePool internal-tools after the patch: the simulator's Karpenter replaced the nodes"
-for _ in $(seq 1 60); do
+# drift replaces one node at a time (the default budget), then consolidation merges; the
+# other scenarios' pods that landed on these nodes move too: give it up to 5 minutes
+for _ in $(seq 1 150); do
   "$tools/kubectl" get nodes -l karpenter.sh/nodepool=internal-tools --no-headers 2>/dev/null |
     grep -q -e m5.8xlarge -e SchedulingDisabled || break
   sleep 2
