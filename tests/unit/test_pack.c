@@ -844,6 +844,15 @@ static void small_cases_vs_exact(uint64_t base_seed, int cases, int exact_cases,
 		assert_true(opt <= r.hourly_usd + 1e-9);
 		assert_int_equal(r.bound_status, COST_PACK_BOUND_OK);
 		assert_true(r.lower_bound_usd_hr <= opt + 1e-9);
+		/* whole nodes: between the LP and the optimum (when proven in time) */
+		double ib = 0;
+		struct ks_err ierr = {0};
+		int irc = cost_pack_integer_bound(&sc.in, 2000, &ib, &ierr);
+		assert_true(irc == 0 || irc == KS_ETIMEOUT);
+		if (irc == 0) {
+			assert_true(ib >= r.lower_bound_usd_hr - 1e-9);
+			assert_true(ib <= opt + 1e-9);
+		}
 		assert_false(isnan(r.gap));
 		assert_true(r.gap >= -1e-9);
 		if (r.hourly_usd > opt + 1e-9) {
