@@ -47,14 +47,6 @@ const char *opt_spot_policy_name(enum opt_spot_policy p)
 
 /* ---- classes of node selectors ----------------------------------------------------------- */
 
-size_t om_cat_index(const struct om *m, const struct cost_instance_type *t)
-{
-	for (size_t i = 0; i < m->ncat; i++)
-		if (cost_catalog_at(m->o->cat, i) == t)
-			return i;
-	return OM_NONE;
-}
-
 bool om_class_allows(struct om *m, size_t cls, size_t ci)
 {
 	struct om_class *c = &m->classes[cls];
@@ -163,7 +155,8 @@ static struct om_node *node_named(struct om *m, const char *name)
 	return v ? &m->nodes[v - 1] : NULL;
 }
 
-double om_share(const struct om_node *n, int64_t cpu_m, int64_t mem)
+/* a pod's dominant share of a node's price, per hour */
+static double share_of(const struct om_node *n, int64_t cpu_m, int64_t mem)
 {
 	if (!n || n->price < 0)
 		return 0;
@@ -513,7 +506,7 @@ static int add_pod(void *ctx, struct wobj o)
 	if (n) {
 		n->req_cpu_m += r.cpu_m;
 		n->req_mem += r.mem;
-		W->share_hr += om_share(n, r.cpu_m, r.mem);
+		W->share_hr += share_of(n, r.cpu_m, r.mem);
 	}
 	if (W->daemonset) {
 		note_images(m, o, NULL, n ? n->arch : -1);
@@ -805,7 +798,7 @@ int opt_run(struct world *w, const struct opt_opts *o, struct opt_report *out,
 			continue;
 		}
 		out->current_hourly_usd += n->price;
-		out->idle_hourly_usd += n->price - om_share(n, n->req_cpu_m, n->req_mem);
+		out->idle_hourly_usd += n->price - share_of(n, n->req_cpu_m, n->req_mem);
 	}
 	/* each pool's saving where a recommendation stands (negative with pending pods) */
 	out->recommended_hourly_usd = out->current_hourly_usd;
@@ -856,7 +849,6 @@ void opt_report_free(struct opt_report *r)
 			free(c->description);
 			free(c->why_not);
 			om_mix_release(&c->mix);
-			free(c->types);
 		}
 		free(p->cands);
 		for (size_t k = 0; k < p->n_risks; k++)

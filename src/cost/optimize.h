@@ -63,7 +63,6 @@ struct rs_set;
 #define OPT_MIN_SAVING_PCT 5.0      /* below this, keep the pool as it is */
 #define OPT_SPOT_MAX_BUCKET 2       /* spot preferred only for interruption buckets 0-2 (<15%) */
 #define OPT_MAX_RISKS 8
-#define OPT_MAX_ALTERNATIVES 8
 #define OPT_INFO_MAX_PODS 5000
 #define OPT_INT_BOUND_MAX_NODES 20  /* integer node-count bound for mixes up to this */
 #define OPT_INT_BOUND_MS 100
@@ -126,9 +125,7 @@ struct opt_candidate {
 	enum opt_bound_method bound_method;
 	int64_t unplaced_pods;
 	size_t types_considered;
-	const struct cost_instance_type **types; /* the allowed types (for the patch), n_types */
-	size_t n_types;
-	bool spot, arch_arm64_only, arch_amd64_only;
+	bool spot;                    /* priced at the spot capacity type */
 };
 
 struct opt_pool {

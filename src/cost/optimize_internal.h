@@ -116,9 +116,6 @@ struct om {
 
 /* optimize.c */
 bool om_class_allows(struct om *m, size_t cls, size_t cat_index);
-size_t om_cat_index(const struct om *m, const struct cost_instance_type *t);
-/* a pod's dominant share of a node's price, per hour */
-double om_share(const struct om_node *n, int64_t cpu_m, int64_t mem);
 
 /* optimize_pool.c: fill out (already holding name and counts) for pool p */
 void om_pool_optimize(struct om *m, size_t p, struct opt_pool *out);

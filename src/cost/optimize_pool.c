@@ -94,16 +94,6 @@ void om_add_risk(struct opt_pool *out, const char *fmt, ...)
 	out->risks[out->n_risks++] = s;
 }
 
-static char *fmt_str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt_str(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = ks_vasprintf(fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 static void mix_add(struct opt_mix *x, const char *type, const char *capacity, int64_t nodes,
 		    const struct cost_instance_type *t, const struct cost_price *p)
 {
@@ -432,8 +422,7 @@ static bool cap_eligible(const struct om *m, const struct om_pool *p, enum cost_
 	return false;
 }
 
-static void describe(const struct om_pool *p, const struct cand_spec *cs, size_t ntypes,
-		     struct opt_candidate *c)
+static void describe(const struct cand_spec *cs, size_t ntypes, struct opt_candidate *c)
 {
 	const char *what = !cs->drop ? "the types its requirements allow today"
 			   : cs->drop & DROP_CATEGORY ? "any category, family and size"
@@ -441,11 +430,10 @@ static void describe(const struct om_pool *p, const struct cand_spec *cs, size_t
 						    : "any size of its families";
 	const char *arch = cs->arch == COST_ARCH_ARM64 ? ", arm64 only"
 			   : cs->arch == COST_ARCH_AMD64 ? ", amd64 only" : "";
-	c->description = fmt_str("%s%s, %s%s (%zu types)", what, arch,
+	c->description = ks_asprintf("%s%s, %s%s (%zu types)", what, arch,
 				 cost_capacity_name(cs->cap),
 				 cs->low_interruption ? " with interruption rate under 15%" : "",
 				 ntypes);
-	(void)p;
 }
 
 /* ---- the patch ---------------------------------------------------------------------------- */
@@ -661,7 +649,7 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 	out->gap_pct = NAN;
 	if (!p->term_ok) {
 		copy_mix(&out->recommended, &out->current);
-		out->verdict = fmt_str("its requirements do not parse: left as it is");
+		out->verdict = ks_asprintf("its requirements do not parse: left as it is");
 		return;
 	}
 	if (p->pods == 0) {
@@ -670,13 +658,13 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		opt_mix_text(cur_w, sizeof cur_w, &out->current);
 		fmt_money(a, sizeof a, out->current.hourly_usd * OPT_HOURS_PER_MONTH);
 		if (!out->current.nodes) {
-			out->verdict = fmt_str("no pods and no nodes: nothing to do");
+			out->verdict = ks_asprintf("no pods and no nodes: nothing to do");
 			return;
 		}
 		out->chosen = -1;
 		out->monthly_savings_usd = out->current.hourly_usd * OPT_HOURS_PER_MONTH;
 		const char *policy = ks_json_str(p->json, "spec.disruption.consolidationPolicy");
-		out->verdict = fmt_str("%s (%s a month) hold%s no pods but DaemonSet ones: "
+		out->verdict = ks_asprintf("%s (%s a month) hold%s no pods but DaemonSet ones: "
 				       "Karpenter's emptiness consolidation should remove %s%s",
 				       cur_w, a, out->current.nodes == 1 ? "s" : "",
 				       out->current.nodes == 1 ? "it" : "them",
@@ -732,14 +720,14 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		if (specs[i].info_only && p->pods > OPT_INFO_MAX_PODS) {
 			/* for comparison only, and the costliest to pack (every category) */
 			memset(&pk[i], 0, sizeof pk[i]);
-			describe(p, &specs[i], 0, c);
-			c->why_not = fmt_str("not computed for pools of more than %d pods (this one "
+			describe(&specs[i], 0, c);
+			c->why_not = ks_asprintf("not computed for pools of more than %d pods (this one "
 					     "has %lld): shown for comparison on smaller pools",
 					     OPT_INFO_MAX_PODS, (long long)p->pods);
 			continue;
 		}
 		int rc = pack(m, pi, &specs[i], false, &pk[i], &err);
-		describe(p, &specs[i], pk[i].ntypes, c);
+		describe(&specs[i], pk[i].ntypes, c);
 		c->types_considered = pk[i].ntypes;
 		char why[320] = "";
 		if (rc) {
@@ -802,18 +790,18 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		double d = c->mix.hourly_usd - (out->chosen >= 0 ? out->cands[out->chosen].mix.hourly_usd
 								: cur);
 		fmt_money(a, sizeof a, d * OPT_HOURS_PER_MONTH);
-		c->why_not = d > 1e-9 ? fmt_str("costs %s a month more", a)
-			     : out->chosen < 0 ? fmt_str("saves under %.0f%% of the current cost",
+		c->why_not = d > 1e-9 ? ks_asprintf("costs %s a month more", a)
+			     : out->chosen < 0 ? ks_asprintf("saves under %.0f%% of the current cost",
 							    OPT_MIN_SAVING_PCT)
-					       : fmt_str("costs the same; the recommendation changes "
+					       : ks_asprintf("costs the same; the recommendation changes "
 							 "less");
 	}
 	if (out->chosen < 0) {
 		copy_mix(&out->recommended, &out->current);
 		fmt_money(a, sizeof a, cur * OPT_HOURS_PER_MONTH);
-		out->verdict = best < 0 ? fmt_str("keep %s (%s a month): no candidate holds every pod",
+		out->verdict = best < 0 ? ks_asprintf("keep %s (%s a month): no candidate holds every pod",
 						  cur_w, a)
-				 : fmt_str("keep %s (%s a month): no mix saves %.0f%% or more",
+				 : ks_asprintf("keep %s (%s a month): no mix saves %.0f%% or more",
 					   cur_w, a, OPT_MIN_SAVING_PCT);
 		if (best >= 0 && out->cands[best].lower_bound_usd_hr >= 0) {
 			out->bound_method = out->cands[best].bound_method;
@@ -853,7 +841,7 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 				 (long long)p->pending, p->pending == 1 ? "" : "s");
 		}
 		if (out->chosen == 0 && !cs->drop) {
-			out->verdict = fmt_str("%s → %s: %s → %s a month, %s, with its requirements "
+			out->verdict = ks_asprintf("%s → %s: %s → %s a month, %s, with its requirements "
 					       "as they are%s%s", cur_w, rec_w, a, b, change,
 					       p->pending ? "" : ": consolidation should get there", gap);
 			build_patch(m, p, cs, eff, &c->mix, false, out);
@@ -863,7 +851,7 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 						 "(do-not-disrupt pods, budgets, PDBs) — kswarm analyze "
 						 "names it");
 		} else {
-			out->verdict = fmt_str("%s → %s: %s → %s a month, %s%s", cur_w, rec_w, a, b,
+			out->verdict = ks_asprintf("%s → %s: %s → %s a month, %s%s", cur_w, rec_w, a, b,
 					       change, gap);
 			build_patch(m, p, cs, eff, &c->mix, true, out);
 			mixed_arch_risk(m, pi, &c->mix, out);

@@ -267,9 +267,7 @@ static void test_filter_and_output(void **state)
 	opt_report_free(&r);
 
 	o.nodepool = "nope";
-	assert_int_equal(opt_run(w, &(struct opt_opts){.cat = cat, .prices = prices,
-							 .nodepool = "nope"}, &r, &err),
-			 KS_ENOTFOUND);
+	assert_int_equal(opt_run(w, &o, &r, &err), KS_ENOTFOUND);
 	assert_non_null(strstr(err.msg, "NodePool nope not found"));
 	world_free(w);
 }
