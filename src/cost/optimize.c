@@ -26,7 +26,7 @@
 
 int opt_spot_policy_parse(const char *s)
 {
-	static const char *const names[] = {"keep", "prefer", "never"};
+	static const char *const names[] = { "keep", "prefer", "never" };
 	for (size_t i = 0; s && i < KS_ARRAY_LEN(names); i++)
 		if (!strcmp(s, names[i]))
 			return (int)i;
@@ -35,13 +35,13 @@ int opt_spot_policy_parse(const char *s)
 
 const char *opt_bound_method_name(enum opt_bound_method m)
 {
-	static const char *const names[] = {"none", "lp", "integer", "exact"};
+	static const char *const names[] = { "none", "lp", "integer", "exact" };
 	return (unsigned)m < KS_ARRAY_LEN(names) ? names[m] : "?";
 }
 
 const char *opt_spot_policy_name(enum opt_spot_policy p)
 {
-	static const char *const names[] = {"keep", "prefer", "never"};
+	static const char *const names[] = { "keep", "prefer", "never" };
 	return (unsigned)p < KS_ARRAY_LEN(names) ? names[p] : "?";
 }
 
@@ -74,7 +74,7 @@ static size_t class_of(struct om *m, struct wobj pod)
 		return v - 1;
 	m->classes = ks_realloc(m->classes, (m->n_classes + 1) * sizeof *m->classes);
 	struct om_class *c = &m->classes[m->n_classes];
-	*c = (struct om_class){.node_selector = ns, .affinity = aff};
+	*c = (struct om_class){ .node_selector = ns, .affinity = aff };
 	/* only the two subtrees are decoded (a whole pod would stay in the world's cache) */
 	cJSON *j = cJSON_CreateObject();
 	cJSON *spec = cJSON_AddObjectToObject(j, "spec");
@@ -137,12 +137,15 @@ static int add_node(void *ctx, struct wobj o)
 		.price = -1,
 		.alloc_cpu_m = alloc.cpu_m,
 		.alloc_mem = alloc.mem,
-		.arch = !arch ? -1 : !strcmp(arch, "arm64") ? COST_ARCH_ARM64
-			   : !strcmp(arch, "amd64") ? COST_ARCH_AMD64 : -1,
+		.arch = !arch                    ? -1
+			: !strcmp(arch, "arm64") ? COST_ARCH_ARM64
+			: !strcmp(arch, "amd64") ? COST_ARCH_AMD64
+						 : -1,
 	};
 	struct cost_price p;
-	if (tn && !cost_prices_get(m->o->prices, tn,
-				   n->spot ? COST_CAPACITY_SPOT : COST_CAPACITY_ON_DEMAND, &p, NULL))
+	if (tn &&
+	    !cost_prices_get(m->o->prices, tn,
+			     n->spot ? COST_CAPACITY_SPOT : COST_CAPACITY_ON_DEMAND, &p, NULL))
 		n->price = p.usd_hr;
 	ks_map_put(&m->node_by_name, n->name, (void *)(uintptr_t)(m->n_nodes + 1));
 	m->n_nodes++;
@@ -176,7 +179,7 @@ static int add_pool(void *ctx, struct wobj o)
 		return 0;
 	m->pools = ks_realloc(m->pools, (m->n_pools + 1) * sizeof *m->pools);
 	struct om_pool *p = &m->pools[m->n_pools++];
-	*p = (struct om_pool){.o = o, .json = world_json(m->w, o), .name = name};
+	*p = (struct om_pool){ .o = o, .json = world_json(m->w, o), .name = name };
 	ks_u32set_init(&p->images);
 	p->term_ok = cap_pool_term(p->json, NULL, &p->term) == 0;
 	p->allows_spot = p->allows_od = true;
@@ -184,7 +187,8 @@ static int add_pool(void *ctx, struct wobj o)
 		const struct kube_nodereq *r = &p->term.reqs[i];
 		if (!strcmp(r->key, ARCH_LABEL)) {
 			for (int a = COST_ARCH_AMD64; a <= COST_ARCH_ARM64; a++)
-				if (kube_nodereq_matches_value(r, cost_arch_name((enum cost_arch)a)))
+				if (kube_nodereq_matches_value(r,
+							       cost_arch_name((enum cost_arch)a)))
 					p->named_arch |= 1u << a;
 			continue;
 		}
@@ -216,7 +220,7 @@ static int add_daemonset(void *ctx, struct wobj o)
 	struct om *m = ctx;
 	const cJSON *ds = world_json(m->w, o);
 	const cJSON *tpl = ks_json_get(ds, "spec.template");
-	struct kube_nodereq_sel sel = {0};
+	struct kube_nodereq_sel sel = { 0 };
 	if (!tpl || kube_nodereq_from_pod(tpl, &sel, NULL)) {
 		kube_nodereq_sel_free(&sel);
 		return 0;
@@ -225,10 +229,10 @@ static int add_daemonset(void *ctx, struct wobj o)
 	cap_pod_requests(tpl, &req);
 	for (size_t i = 0; i < m->n_pools; i++) {
 		struct om_pool *p = &m->pools[i];
-		if (!p->term_ok || !kube_tolerates_taints(ks_json_get(tpl, "spec.tolerations"),
-							  ks_json_get(p->json,
-								      "spec.template.spec.taints"),
-							  true, NULL))
+		if (!p->term_ok ||
+		    !kube_tolerates_taints(ks_json_get(tpl, "spec.tolerations"),
+					   ks_json_get(p->json, "spec.template.spec.taints"), true,
+					   NULL))
 			continue;
 		bool ok = sel.nterms == 0;
 		for (size_t k = 0; k < sel.nterms && !ok; k++)
@@ -250,7 +254,7 @@ static bool production_ns(struct om *m, const char *ns)
 	struct wobj o = world_get(m->w, WK_NAMESPACE, NULL, ns);
 	if (!wobj_ok(o))
 		return false;
-	static const char *const keys[] = {"metadata.labels.env", "metadata.labels.environment"};
+	static const char *const keys[] = { "metadata.labels.env", "metadata.labels.environment" };
 	char buf[64];
 	for (size_t i = 0; i < KS_ARRAY_LEN(keys); i++) {
 		const char *v = wobj_str(o, keys[i], buf, sizeof buf);
@@ -265,9 +269,11 @@ static bool production_ns(struct om *m, const char *ns)
 static bool selects_self(const cJSON *selector, const cJSON *labels)
 {
 	const cJSON *l;
-	cJSON_ArrayForEach(l, ks_json_get(selector, "matchLabels")) {
+	cJSON_ArrayForEach(l, ks_json_get(selector, "matchLabels"))
+	{
 		const cJSON *v = ks_json_child(labels, l->string);
-		if (!cJSON_IsString(l) || !cJSON_IsString(v) || strcmp(v->valuestring, l->valuestring))
+		if (!cJSON_IsString(l) || !cJSON_IsString(v) ||
+		    strcmp(v->valuestring, l->valuestring))
 			return false;
 	}
 	return selector != NULL;
@@ -284,8 +290,8 @@ static int64_t per_node_cap(struct wobj o)
 		return 0;
 	/* only these subtrees are decoded (a whole pod would stay in the world's cache) */
 	cJSON *pod = cJSON_CreateObject();
-	cJSON_AddItemToObject(pod, "labels", kube_objstore_to_cjson(o.st, wobj_get(o,
-										   "metadata.labels")));
+	cJSON_AddItemToObject(pod, "labels",
+			      kube_objstore_to_cjson(o.st, wobj_get(o, "metadata.labels")));
 	if (tsc)
 		cJSON_AddItemToObject(pod, "tsc", kube_objstore_to_cjson(o.st, tsc));
 	if (anti)
@@ -293,7 +299,8 @@ static int64_t per_node_cap(struct wobj o)
 	const cJSON *labels = ks_json_child(pod, "labels");
 	int64_t cap = 0;
 	const cJSON *c;
-	cJSON_ArrayForEach(c, ks_json_child(pod, "tsc")) {
+	cJSON_ArrayForEach(c, ks_json_child(pod, "tsc"))
+	{
 		const char *when = ks_json_str_or(c, "whenUnsatisfiable", "DoNotSchedule");
 		int64_t skew = ks_json_int_or(c, "maxSkew", 0);
 		if (strcmp(ks_json_str_or(c, "topologyKey", ""), HOSTNAME_LABEL) ||
@@ -303,7 +310,8 @@ static int64_t per_node_cap(struct wobj o)
 		cap = cap && cap < skew ? cap : skew;
 	}
 	cJSON_ArrayForEach(c, ks_json_child(ks_json_child(pod, "anti"),
-					    "requiredDuringSchedulingIgnoredDuringExecution")) {
+					    "requiredDuringSchedulingIgnoredDuringExecution"))
+	{
 		if (!strcmp(ks_json_str_or(c, "topologyKey", ""), HOSTNAME_LABEL) &&
 		    selects_self(ks_json_get(c, "labelSelector"), labels))
 			cap = 1;
@@ -329,7 +337,11 @@ static size_t workload_of_pod(struct om *m, struct wobj pod, const char *ns)
 		m->workloads = ks_grow(m->workloads, sizeof *m->workloads, m->n_workloads + 1,
 				       &m->cap_workloads);
 		m->workloads[m->n_workloads] = (struct om_workload){
-			.ns = ns, .kind = kind, .name = name, .first_pod = pod, .pool = OM_NONE,
+			.ns = ns,
+			.kind = kind,
+			.name = name,
+			.first_pod = pod,
+			.pool = OM_NONE,
 			.production = production_ns(m, ns),
 			.replicated_kind = !strcmp(kind, "Job") || !strcmp(kind, "CronJob"),
 			.daemonset = !strcmp(kind, "DaemonSet"),
@@ -365,7 +377,7 @@ const char *opt_workload_of(void *world, const char *ns, const char *pod)
  * pod store (image strings are interned, so ids compare as the strings do). */
 static void each_image(struct wobj pod, void (*fn)(uint32_t img, void *ctx), void *ctx)
 {
-	static const char *const lists[] = {"spec.containers", "spec.initContainers"};
+	static const char *const lists[] = { "spec.containers", "spec.initContainers" };
 	for (size_t l = 0; l < KS_ARRAY_LEN(lists); l++) {
 		uint32_t arr = wobj_get(pod, lists[l]);
 		size_t n = kube_objstore_len(pod.st, arr);
@@ -397,7 +409,7 @@ static void note_one(uint32_t img, void *ctx)
 static void note_images(struct om *m, struct wobj pod, struct om_pool *p, int arch)
 {
 	m->pod_st = pod.st;
-	struct note_ctx c = {m, p, arch};
+	struct note_ctx c = { m, p, arch };
 	each_image(pod, note_one, &c);
 }
 
@@ -414,16 +426,17 @@ static size_t pending_pool_eval(struct om *m, size_t cls, const cJSON *pod,
 	if (c->sel.nterms == 1) {
 		const struct kube_nodereq_term *t = &c->sel.terms[0];
 		for (size_t i = 0; i < t->nreqs; i++)
-			if (!strcmp(t->reqs[i].key, NODEPOOL_LABEL) && t->reqs[i].op == KUBE_NR_IN &&
-			    t->reqs[i].nvalues == 1)
+			if (!strcmp(t->reqs[i].key, NODEPOOL_LABEL) &&
+			    t->reqs[i].op == KUBE_NR_IN && t->reqs[i].nvalues == 1)
 				return pool_index(m, t->reqs[i].values[0]);
 	}
 	size_t best = OM_NONE;
 	int64_t best_w = 0;
 	for (size_t i = 0; i < m->n_pools; i++) {
 		int64_t wt = ks_json_int_or(m->pools[i].json, "spec.weight", 0);
-		if (best != OM_NONE && (wt < best_w || (wt == best_w &&
-							strcmp(m->pools[i].name, m->pools[best].name) > 0)))
+		if (best != OM_NONE &&
+		    (wt < best_w ||
+		     (wt == best_w && strcmp(m->pools[i].name, m->pools[best].name) > 0)))
 			continue;
 		struct cap_pool_eval e;
 		cap_pool_eval(m->w, m->o->cat, m->pools[i].json, pod, &c->sel, req, NULL, &e);
@@ -462,7 +475,8 @@ static void add_to_set(struct om *m, size_t pool, size_t cls, size_t wl, const s
 	struct om_workload *W = &m->workloads[wl];
 	if (W->last_set) {
 		struct om_podset *ps = &m->sets[W->last_set - 1];
-		if (ps->pool == pool && ps->cls == cls && ps->cpu_m == r->cpu_m && ps->mem == r->mem) {
+		if (ps->pool == pool && ps->cls == cls && ps->cpu_m == r->cpu_m &&
+		    ps->mem == r->mem) {
 			ps->count++;
 			return;
 		}
@@ -473,9 +487,13 @@ static void add_to_set(struct om *m, size_t pool, size_t cls, size_t wl, const s
 	uintptr_t v = (uintptr_t)ks_map_get(&m->set_by_key, key);
 	if (!v) {
 		m->sets = ks_grow(m->sets, sizeof *m->sets, m->n_sets + 1, &m->cap_sets);
-		m->sets[m->n_sets] = (struct om_podset){
-			.pool = pool, .cls = cls, .workload = wl, .cpu_m = r->cpu_m, .mem = r->mem,
-			.new_cpu_m = r->cpu_m, .new_mem = r->mem};
+		m->sets[m->n_sets] = (struct om_podset){ .pool = pool,
+							 .cls = cls,
+							 .workload = wl,
+							 .cpu_m = r->cpu_m,
+							 .mem = r->mem,
+							 .new_cpu_m = r->cpu_m,
+							 .new_mem = r->mem };
 		v = ++m->n_sets;
 		ks_map_put(&m->set_by_key, key, (void *)v);
 	}
@@ -559,7 +577,7 @@ static void bits_one(uint32_t img, void *ctx)
 
 static unsigned image_bits(struct om *m, struct wobj pod)
 {
-	struct bits_ctx c = {m, 3, false};
+	struct bits_ctx c = { m, 3, false };
 	each_image(pod, bits_one, &c);
 	return c.seen ? c.bits : 0;
 }
@@ -598,11 +616,12 @@ static void judge_spot(struct om *m)
 		if (W->production) {
 			p->tolerant_spot = false;
 			snprintf(p->spot_why, sizeof p->spot_why,
-				 "%s %s/%s runs in a production namespace", W->kind, W->ns, W->name);
+				 "%s %s/%s runs in a production namespace", W->kind, W->ns,
+				 W->name);
 		} else if (W->pods < 2 && !W->replicated_kind) {
 			p->tolerant_spot = false;
-			snprintf(p->spot_why, sizeof p->spot_why,
-				 "%s %s/%s has a single replica", W->kind, W->ns, W->name);
+			snprintf(p->spot_why, sizeof p->spot_why, "%s %s/%s has a single replica",
+				 W->kind, W->ns, W->name);
 		}
 	}
 }
@@ -610,7 +629,7 @@ static void judge_spot(struct om *m)
 /* ---- the report --------------------------------------------------------------------------- */
 
 static void add_note(struct opt_report *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void add_note(struct opt_report *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -625,12 +644,14 @@ static int cmp_saving(const void *a, const void *b)
 {
 	double x = ((const struct opt_saving *)a)->monthly_usd;
 	double y = ((const struct opt_saving *)b)->monthly_usd;
-	return x < y ? 1 : x > y ? -1 : strcmp(((const struct opt_saving *)a)->what,
-					      ((const struct opt_saving *)b)->what);
+	return x < y   ? 1
+	       : x > y ? -1
+		       : strcmp(((const struct opt_saving *)a)->what,
+				((const struct opt_saving *)b)->what);
 }
 
 static void add_saving(struct opt_report *r, double usd, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void add_saving(struct opt_report *r, double usd, const char *fmt, ...)
 {
 	if (!(usd > 0.005))
@@ -640,7 +661,7 @@ static void add_saving(struct opt_report *r, double usd, const char *fmt, ...)
 	char *s = ks_vasprintf(fmt, ap);
 	va_end(ap);
 	r->top = ks_realloc(r->top, (r->n_top + 1) * sizeof *r->top);
-	r->top[r->n_top++] = (struct opt_saving){s, usd};
+	r->top[r->n_top++] = (struct opt_saving){ s, usd };
 }
 
 static int cmp_workload(const void *a, const void *b)
@@ -650,7 +671,9 @@ static int cmp_workload(const void *a, const void *b)
 	if (dx != dy)
 		return dx < dy ? 1 : -1;
 	int c = strcmp(x->ns, y->ns);
-	return c ? c : strcmp(x->kind, y->kind) ? strcmp(x->kind, y->kind) : strcmp(x->name, y->name);
+	return c                          ? c
+	       : strcmp(x->kind, y->kind) ? strcmp(x->kind, y->kind)
+					  : strcmp(x->name, y->name);
 }
 
 static void report_workloads(struct om *m, struct opt_report *r)
@@ -660,14 +683,20 @@ static void report_workloads(struct om *m, struct opt_report *r)
 		struct om_workload *W = &m->workloads[i];
 		struct opt_workload *o = &r->workloads[r->n_workloads++];
 		*o = (struct opt_workload){
-			.ns = ks_strdup(W->ns), .kind = ks_strdup(W->kind), .name = ks_strdup(W->name),
+			.ns = ks_strdup(W->ns),
+			.kind = ks_strdup(W->kind),
+			.name = ks_strdup(W->name),
 			.nodepool = W->pool != OM_NONE ? ks_strdup(m->pools[W->pool].name) : NULL,
-			.replicas = W->pods, .cpu_m = W->cpu_m, .mem = W->mem,
-			.containers = W->recs, .n_containers = W->n_recs,
+			.replicas = W->pods,
+			.cpu_m = W->cpu_m,
+			.mem = W->mem,
+			.containers = W->recs,
+			.n_containers = W->n_recs,
 			.over_requested = W->over_requested,
 			.monthly_usd = W->share_hr * OPT_HOURS_PER_MONTH,
-			.monthly_savings_usd = W->rightsized
-				? (W->share_hr - W->new_share_hr) * OPT_HOURS_PER_MONTH : 0,
+			.monthly_savings_usd =
+			    W->rightsized ? (W->share_hr - W->new_share_hr) * OPT_HOURS_PER_MONTH
+					  : 0,
 		};
 		W->recs = NULL;
 		W->n_recs = 0;
@@ -725,14 +754,13 @@ static void om_release(struct om *m)
 	ks_u32set_release(&m->image_seen[1]);
 }
 
-int opt_run(struct world *w, const struct opt_opts *o, struct opt_report *out,
-	    struct ks_err *err)
+int opt_run(struct world *w, const struct opt_opts *o, struct opt_report *out, struct ks_err *err)
 {
 	memset(out, 0, sizeof *out);
 	if (!o->cat || !o->prices)
 		return ks_err_set(err, KS_EINVAL, "optimize: a catalog and prices are needed");
 	int64_t t0 = ks_mono_ms();
-	struct om m = {.w = w, .o = o, .ncat = cost_catalog_count(o->cat)};
+	struct om m = { .w = w, .o = o, .ncat = cost_catalog_count(o->cat) };
 	ks_map_init(&m.class_by_key);
 	ks_map_init(&m.set_by_key);
 	ks_map_init(&m.pending_by_key);
@@ -745,8 +773,9 @@ int opt_run(struct world *w, const struct opt_opts *o, struct opt_report *out,
 	if (o->nodepool && m.n_pools == 0) {
 		om_release(&m);
 		return ks_err_set(err, KS_ENOTFOUND, "NodePool %s not found%s", o->nodepool,
-				  world_has(w, WK_NODEPOOL) ? ""
-				  : " (the cluster serves no karpenter.sh NodePools)");
+				  world_has(w, WK_NODEPOOL)
+				      ? ""
+				      : " (the cluster serves no karpenter.sh NodePools)");
 	}
 	world_each(w, WK_DAEMONSET, add_daemonset, &m);
 	world_each(w, WK_NODE, add_node, &m);
@@ -803,16 +832,18 @@ int opt_run(struct world *w, const struct opt_opts *o, struct opt_report *out,
 	/* each pool's saving where a recommendation stands (negative with pending pods) */
 	out->recommended_hourly_usd = out->current_hourly_usd;
 	for (size_t i = 0; i < out->n_pools; i++)
-		out->recommended_hourly_usd -= out->pools[i].monthly_savings_usd / OPT_HOURS_PER_MONTH;
+		out->recommended_hourly_usd -=
+		    out->pools[i].monthly_savings_usd / OPT_HOURS_PER_MONTH;
 	if (unpriced)
-		add_note(out, "%zu node%s ha%s no known price (instance type not in the catalog or "
-			      "not labelled): left out of the costs", unpriced,
-			 unpriced == 1 ? "" : "s", unpriced == 1 ? "s" : "ve");
+		add_note(out,
+			 "%zu node%s ha%s no known price (instance type not in the catalog or "
+			 "not labelled): left out of the costs",
+			 unpriced, unpriced == 1 ? "" : "s", unpriced == 1 ? "s" : "ve");
 	if (!m.n_pools)
 		add_note(out, world_has(w, WK_NODEPOOL)
-				      ? "no Karpenter NodePools in the cluster"
-				      : "the cluster serves no karpenter.sh NodePools: only "
-					"workloads and idle capacity are reported");
+				  ? "no Karpenter NodePools in the cluster"
+				  : "the cluster serves no karpenter.sh NodePools: only "
+				    "workloads and idle capacity are reported");
 
 	for (size_t i = 0; i < m.n_workloads; i++) {
 		const struct om_workload *W = &m.workloads[i];

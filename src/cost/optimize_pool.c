@@ -21,8 +21,8 @@
 
 /* Requirement keys a candidate may drop. */
 enum {
-	DROP_SHAPE = 1,    /* type, size, cpu, memory */
-	DROP_FAMILY = 2,   /* family, generation */
+	DROP_SHAPE = 1, /* type, size, cpu, memory */
+	DROP_FAMILY = 2, /* family, generation */
 	DROP_CATEGORY = 4, /* every other instance-* key but the GPU ones */
 	DROP_ARCH = 8,
 };
@@ -48,16 +48,16 @@ static unsigned key_class(const char *key)
 struct cand_spec {
 	const char *name;
 	unsigned drop;
-	int arch;                 /* -1: as the pool allows; else only this one */
+	int arch; /* -1: as the pool allows; else only this one */
 	enum cost_capacity cap;
-	bool info_only;           /* reported, never chosen */
-	bool low_interruption;    /* spot types of interruption bucket <= OPT_SPOT_MAX_BUCKET */
+	bool info_only; /* reported, never chosen */
+	bool low_interruption; /* spot types of interruption bucket <= OPT_SPOT_MAX_BUCKET */
 };
 
 struct packed {
 	struct cost_pack_result res;
 	bool ran;
-	size_t *tcat;             /* catalog index of each pack type */
+	size_t *tcat; /* catalog index of each pack type */
 	size_t ntypes;
 	struct cost_pack_input in; /* kept for the exact solve; owns the arrays below */
 	struct cost_pack_group *groups;
@@ -106,7 +106,9 @@ static void mix_add(struct opt_mix *x, const char *type, const char *capacity, i
 	}
 	x->items = ks_realloc(x->items, (x->n_items + 1) * sizeof *x->items);
 	x->items[x->n_items++] = (struct opt_mix_item){
-		.type = ks_strdup(type), .capacity = ks_strdup(capacity), .nodes = nodes,
+		.type = ks_strdup(type),
+		.capacity = ks_strdup(capacity),
+		.nodes = nodes,
 		.usd_hr_each = p ? p->usd_hr : -1,
 		.price_source = ks_strdup(p ? p->source : "no price known"),
 		.interruption_bucket = p ? p->interruption_bucket : -1,
@@ -127,8 +129,8 @@ static void copy_mix(struct opt_mix *dst, const struct opt_mix *src)
 {
 	for (size_t i = 0; i < src->n_items; i++) {
 		const struct opt_mix_item *it = &src->items[i];
-		struct cost_price pr = {.usd_hr = it->usd_hr_each,
-					.interruption_bucket = it->interruption_bucket};
+		struct cost_price pr = { .usd_hr = it->usd_hr_each,
+					 .interruption_bucket = it->interruption_bucket };
 		snprintf(pr.source, sizeof pr.source, "%s", it->price_source);
 		mix_add(dst, it->type, it->capacity, it->nodes, NULL,
 			it->usd_hr_each >= 0 ? &pr : NULL);
@@ -145,14 +147,15 @@ static void current_mix(struct om *m, size_t pool, struct opt_pool *out)
 			continue;
 		enum cost_capacity c = n->spot ? COST_CAPACITY_SPOT : COST_CAPACITY_ON_DEMAND;
 		struct cost_price p;
-		bool priced = n->type_name &&
-			      !cost_prices_get(m->o->prices, n->type_name, c, &p, NULL);
+		bool priced =
+		    n->type_name && !cost_prices_get(m->o->prices, n->type_name, c, &p, NULL);
 		mix_add(&out->current, n->type_name ? n->type_name : "(unlabelled)",
 			cost_capacity_name(c), 1, NULL, priced ? &p : NULL);
 		out->current.cpu_m += n->alloc_cpu_m;
 		out->current.mem += n->alloc_mem;
 		out->current_alloc_cpu_m += n->type ? n->type->vcpu * 1000 : n->alloc_cpu_m;
-		out->current_alloc_mem += n->type ? n->type->memory_mib * 1024 * 1024 : n->alloc_mem;
+		out->current_alloc_mem +=
+		    n->type ? n->type->memory_mib * 1024 * 1024 : n->alloc_mem;
 	}
 }
 
@@ -167,7 +170,7 @@ static size_t universe(struct om *m, const struct om_pool *p, const struct cand_
 	for (size_t i = 0; i < p->term.nreqs; i++)
 		if (!(key_class(p->term.reqs[i].key) & cs->drop))
 			reqs[nr++] = p->term.reqs[i];
-	struct kube_nodereq_term term = {.reqs = reqs, .nreqs = nr};
+	struct kube_nodereq_term term = { .reqs = reqs, .nreqs = nr };
 	*tcat = ks_calloc(m->ncat + 1, sizeof **tcat);
 	*price = ks_calloc(m->ncat + 1, sizeof **price);
 	size_t n = 0;
@@ -176,8 +179,8 @@ static size_t universe(struct om *m, const struct om_pool *p, const struct cand_
 		/* the open candidates stay on modern types (no older generation than the pool
 		 * allows today) without GPUs, and in the pool's categories unless they open
 		 * those too */
-		if (cs->drop && (t->gpu_count > 0 || t->gpu_name[0] ||
-				 t->generation < p->min_generation))
+		if (cs->drop &&
+		    (t->gpu_count > 0 || t->gpu_name[0] || t->generation < p->min_generation))
 			continue;
 		if ((cs->drop & DROP_FAMILY) && !(cs->drop & DROP_CATEGORY) && p->n_categories) {
 			bool in = false;
@@ -193,8 +196,8 @@ static size_t universe(struct om *m, const struct om_pool *p, const struct cand_
 		struct cost_price pr;
 		if (cost_prices_get(m->o->prices, t->name, cs->cap, &pr, NULL) || !(pr.usd_hr > 0))
 			continue;
-		if (cs->low_interruption && (pr.interruption_bucket < 0 ||
-					     pr.interruption_bucket > OPT_SPOT_MAX_BUCKET))
+		if (cs->low_interruption &&
+		    (pr.interruption_bucket < 0 || pr.interruption_bucket > OPT_SPOT_MAX_BUCKET))
 			continue;
 		(*tcat)[n] = i;
 		(*price)[n] = pr.usd_hr;
@@ -209,7 +212,7 @@ static size_t universe(struct om *m, const struct om_pool *p, const struct cand_
 static size_t pool_groups(struct om *m, size_t pool, bool rightsized,
 			  struct cost_pack_group **groups, size_t **gset)
 {
-	struct ks_map by = {0};
+	struct ks_map by = { 0 };
 	ks_map_init(&by);
 	*groups = NULL;
 	*gset = NULL;
@@ -223,15 +226,17 @@ static size_t pool_groups(struct om *m, size_t pool, bool rightsized,
 		char key[96];
 		int64_t cap = m->workloads[ps->workload].max_per_node;
 		/* a cap is per workload: its pods never merge with another's into one group */
-		snprintf(key, sizeof key, "%zu/%u/%lld/%lld/%zu", ps->cls, ps->arch_ok, (long long)cpu,
-			 (long long)mem, cap ? ps->workload : (size_t)-1);
+		snprintf(key, sizeof key, "%zu/%u/%lld/%lld/%zu", ps->cls, ps->arch_ok,
+			 (long long)cpu, (long long)mem, cap ? ps->workload : (size_t)-1);
 		uintptr_t v = (uintptr_t)ks_map_get(&by, key);
 		if (!v) {
 			*groups = ks_realloc(*groups, (n + 1) * sizeof **groups);
 			*gset = ks_realloc(*gset, (n + 1) * sizeof **gset);
-			(*groups)[n] = (struct cost_pack_group){.name = m->workloads[ps->workload].name,
-								.cpu_millis = cpu, .memory_bytes = mem,
-								.max_per_node = cap};
+			(*groups)[n] =
+			    (struct cost_pack_group){ .name = m->workloads[ps->workload].name,
+						      .cpu_millis = cpu,
+						      .memory_bytes = mem,
+						      .max_per_node = cap };
 			(*gset)[n] = s;
 			v = ++n;
 			ks_map_put(&by, key, (void *)v);
@@ -255,8 +260,9 @@ static int pack(struct om *m, size_t pool, const struct cand_spec *cs, bool righ
 	if (pk->ntypes && ng) {
 		pk->types = ks_calloc(pk->ntypes, sizeof *pk->types);
 		for (size_t t = 0; t < pk->ntypes; t++)
-			pk->types[t] = (struct cost_pack_type){
-				cost_catalog_at(m->o->cat, pk->tcat[t]), price[t], COST_PACK_UNLIMITED};
+			pk->types[t] =
+			    (struct cost_pack_type){ cost_catalog_at(m->o->cat, pk->tcat[t]),
+						     price[t], COST_PACK_UNLIMITED };
 		pk->allowed = ks_calloc(ng * pk->ntypes, 1);
 		bool all = true;
 		for (size_t g = 0; g < ng; g++) {
@@ -265,18 +271,24 @@ static int pack(struct om *m, size_t pool, const struct cand_spec *cs, bool righ
 			for (size_t t = 0; t < pk->ntypes; t++) {
 				/* the other-architecture candidate is priced as if the images ran
 				 * there; whether they do decides its eligibility */
-				bool arch = cs->arch >= 0 || (ps->arch_ok >> pk->types[t].it->arch) & 1;
+				bool arch =
+				    cs->arch >= 0 || (ps->arch_ok >> pk->types[t].it->arch) & 1;
 				const struct om_class *cl = &m->classes[ps->cls];
-				bool cap = cs->cap == COST_CAPACITY_SPOT ? cl->spot_ok : cl->on_demand_ok;
+				bool cap =
+				    cs->cap == COST_CAPACITY_SPOT ? cl->spot_ok : cl->on_demand_ok;
 				bool ok = arch && cap && om_class_allows(m, ps->cls, pk->tcat[t]);
 				pk->allowed[g * pk->ntypes + t] = ok;
 				all = all && ok;
 			}
 		}
 		pk->in = (struct cost_pack_input){
-			.groups = pk->groups, .n_groups = ng, .types = pk->types,
-			.n_types = pk->ntypes, .overhead_cpu_millis = p->ov_cpu_m,
-			.overhead_memory_bytes = p->ov_mem, .overhead_pods = (int)p->ov_pods,
+			.groups = pk->groups,
+			.n_groups = ng,
+			.types = pk->types,
+			.n_types = pk->ntypes,
+			.overhead_cpu_millis = p->ov_cpu_m,
+			.overhead_memory_bytes = p->ov_mem,
+			.overhead_pods = (int)p->ov_pods,
 			.allowed = all ? NULL : pk->allowed,
 		};
 		rc = cost_pack_solve(&pk->in, &pk->res, err);
@@ -296,7 +308,7 @@ static bool prove(struct packed *pk)
 		return false;
 	int64_t *nodes = ks_calloc(pk->ntypes, sizeof *nodes);
 	double opt;
-	struct ks_err err = {0};
+	struct ks_err err = { 0 };
 	bool ok = cost_pack_exact(&pk->in, pk->res.hourly_usd, EXACT_TIME_MS, EXACT_MAX_VARS, &opt,
 				  nodes, &err) == 0;
 	if (ok) {
@@ -323,8 +335,7 @@ static void packed_release(struct packed *pk)
 	memset(pk, 0, sizeof *pk);
 }
 
-static void mix_of(struct om *m, const struct packed *pk, enum cost_capacity cap,
-		   struct opt_mix *x)
+static void mix_of(struct om *m, const struct packed *pk, enum cost_capacity cap, struct opt_mix *x)
 {
 	if (!pk->ran)
 		return;
@@ -357,7 +368,7 @@ static void tighten_bound(struct om *m, struct packed *pk, const struct cand_spe
 	    c->lower_bound_usd_hr < 0)
 		return;
 	double b;
-	struct ks_err err = {0};
+	struct ks_err err = { 0 };
 	if (cost_pack_integer_bound(&pk->in, OPT_INT_BOUND_MS, &b, &err) == 0 &&
 	    b > c->lower_bound_usd_hr) {
 		c->lower_bound_usd_hr = b;
@@ -402,11 +413,12 @@ static bool cap_eligible(const struct om *m, const struct om_pool *p, enum cost_
 	case OPT_SPOT_KEEP:
 		if (cap == eff)
 			return true;
-		snprintf(why, n, cap == COST_CAPACITY_SPOT
-				 ? "spot policy 'keep': the pool allows on-demand only (--spot prefer "
-				   "lets kswarm move it)"
-				 : "spot policy 'keep': the pool allows spot, which Karpenter launches "
-				   "first");
+		snprintf(why, n,
+			 cap == COST_CAPACITY_SPOT
+			     ? "spot policy 'keep': the pool allows on-demand only (--spot prefer "
+			       "lets kswarm move it)"
+			     : "spot policy 'keep': the pool allows spot, which Karpenter launches "
+			       "first");
 		return false;
 	case OPT_SPOT_NEVER:
 		if (cap == COST_CAPACITY_ON_DEMAND)
@@ -424,16 +436,16 @@ static bool cap_eligible(const struct om *m, const struct om_pool *p, enum cost_
 
 static void describe(const struct cand_spec *cs, size_t ntypes, struct opt_candidate *c)
 {
-	const char *what = !cs->drop ? "the types its requirements allow today"
+	const char *what = !cs->drop                  ? "the types its requirements allow today"
 			   : cs->drop & DROP_CATEGORY ? "any category, family and size"
-			   : cs->drop & DROP_FAMILY ? "any family and size of its categories"
-						    : "any size of its families";
-	const char *arch = cs->arch == COST_ARCH_ARM64 ? ", arm64 only"
-			   : cs->arch == COST_ARCH_AMD64 ? ", amd64 only" : "";
-	c->description = ks_asprintf("%s%s, %s%s (%zu types)", what, arch,
-				 cost_capacity_name(cs->cap),
-				 cs->low_interruption ? " with interruption rate under 15%" : "",
-				 ntypes);
+			   : cs->drop & DROP_FAMILY   ? "any family and size of its categories"
+						      : "any size of its families";
+	const char *arch = cs->arch == COST_ARCH_ARM64   ? ", arm64 only"
+			   : cs->arch == COST_ARCH_AMD64 ? ", amd64 only"
+							 : "";
+	c->description =
+	    ks_asprintf("%s%s, %s%s (%zu types)", what, arch, cost_capacity_name(cs->cap),
+			cs->low_interruption ? " with interruption rate under 15%" : "", ntypes);
 }
 
 /* ---- the patch ---------------------------------------------------------------------------- */
@@ -455,8 +467,8 @@ static cJSON *requirement(const char *key, const char *const *values, size_t n)
 }
 
 /* Raise a limit (cpu in cores, memory in Gi) to peak*1.25 when it is below peak. */
-static void limit_patch(cJSON *spec, const cJSON *pool, const char *res, int64_t peak,
-			int64_t unit, struct opt_pool *out)
+static void limit_patch(cJSON *spec, const cJSON *pool, const char *res, int64_t peak, int64_t unit,
+			struct opt_pool *out)
 {
 	const cJSON *lim = ks_json_get(pool, "spec.limits");
 	const cJSON *q = ks_json_child(lim, res);
@@ -472,9 +484,10 @@ static void limit_patch(cJSON *spec, const cJSON *pool, const char *res, int64_t
 	if (!l)
 		l = cJSON_AddObjectToObject(spec, "limits");
 	cJSON_AddStringToObject(l, res, v);
-	om_add_risk(out, "spec.limits.%s raised from %s to %s: the replacement nodes are launched "
-			 "before the old ones are drained", res, cJSON_IsString(q) ? q->valuestring : "?",
-		    v);
+	om_add_risk(out,
+		    "spec.limits.%s raised from %s to %s: the replacement nodes are launched "
+		    "before the old ones are drained",
+		    res, cJSON_IsString(q) ? q->valuestring : "?", v);
 }
 
 /* The pool's requirements with the mix's instance types pinned (see optimize.h). */
@@ -485,19 +498,21 @@ static cJSON *pinned_requirements(const struct om_pool *p, const struct cand_spe
 	cJSON *reqs = cJSON_CreateArray();
 	const cJSON *r;
 	unsigned drop = cs->drop | DROP_SHAPE | (cs->arch >= 0 ? DROP_ARCH : 0);
-	bool cap_change = cs->cap != eff || (p->allows_spot && p->allows_od &&
-					     cs->cap == COST_CAPACITY_ON_DEMAND);
-	cJSON_ArrayForEach(r, ks_json_get(p->json, "spec.template.spec.requirements")) {
+	bool cap_change = cs->cap != eff ||
+			  (p->allows_spot && p->allows_od && cs->cap == COST_CAPACITY_ON_DEMAND);
+	cJSON_ArrayForEach(r, ks_json_get(p->json, "spec.template.spec.requirements"))
+	{
 		const char *key = ks_json_str_or(r, "key", "");
 		if (key_class(key) & drop)
 			continue;
 		if (cap_change && !strcmp(key, CAPACITY_KEY))
 			continue;
 		if (ks_json_get(r, "minValues"))
-			om_add_risk(out, "requirement %s keeps minValues %lld: the recommended mix "
-					 "has fewer distinct values, and Karpenter launches nothing "
-					 "until it has them (lower it or drop it)", key,
-				    (long long)ks_json_int_or(r, "minValues", 0));
+			om_add_risk(out,
+				    "requirement %s keeps minValues %lld: the recommended mix "
+				    "has fewer distinct values, and Karpenter launches nothing "
+				    "until it has them (lower it or drop it)",
+				    key, (long long)ks_json_int_or(r, "minValues", 0));
 		cJSON_AddItemToArray(reqs, cJSON_Duplicate(r, true));
 	}
 	char **types = ks_calloc(mix->n_items + 1, sizeof *types);
@@ -532,8 +547,8 @@ static void build_patch(struct om *m, const struct om_pool *p, const struct cand
 	cJSON *patch = cJSON_CreateObject();
 	cJSON *spec = cJSON_AddObjectToObject(patch, "spec");
 	if (pin) {
-		cJSON *tspec = cJSON_AddObjectToObject(cJSON_AddObjectToObject(spec, "template"),
-						       "spec");
+		cJSON *tspec =
+		    cJSON_AddObjectToObject(cJSON_AddObjectToObject(spec, "template"), "spec");
 		cJSON_AddItemToObject(tspec, "requirements",
 				      pinned_requirements(p, cs, eff, mix, out));
 	}
@@ -542,17 +557,20 @@ static void build_patch(struct om *m, const struct om_pool *p, const struct cand
 	 * (with the default budget, one node's replacement at a time; at worst all of them) */
 	int64_t mix_cpu = 0, mix_mem = 0;
 	for (size_t i = 0; i < mix->n_items; i++) {
-		const struct cost_instance_type *t = cost_catalog_find(m->o->cat, mix->items[i].type);
+		const struct cost_instance_type *t =
+		    cost_catalog_find(m->o->cat, mix->items[i].type);
 		if (t) {
 			mix_cpu += (int64_t)t->vcpu * 1000 * mix->items[i].nodes;
 			mix_mem += t->memory_mib * 1024 * 1024 * mix->items[i].nodes;
 		}
 	}
 	/* without a requirement change nothing is replaced: the pool only grows to the mix */
-	int64_t peak_cpu = pin ? out->current_alloc_cpu_m + mix_cpu
-			       : (mix_cpu > out->current_alloc_cpu_m ? mix_cpu : out->current_alloc_cpu_m);
-	int64_t peak_mem = pin ? out->current_alloc_mem + mix_mem
-			       : (mix_mem > out->current_alloc_mem ? mix_mem : out->current_alloc_mem);
+	int64_t peak_cpu =
+	    pin ? out->current_alloc_cpu_m + mix_cpu
+		: (mix_cpu > out->current_alloc_cpu_m ? mix_cpu : out->current_alloc_cpu_m);
+	int64_t peak_mem =
+	    pin ? out->current_alloc_mem + mix_mem
+		: (mix_mem > out->current_alloc_mem ? mix_mem : out->current_alloc_mem);
 	limit_patch(spec, p->json, "cpu", peak_cpu, 1000, out);
 	limit_patch(spec, p->json, "memory", peak_mem, (int64_t)1 << 30, out);
 
@@ -561,18 +579,24 @@ static void build_patch(struct om *m, const struct om_pool *p, const struct cand
 	if (pin && policy && !strcmp(policy, "WhenEmpty")) {
 		cJSON *d = cJSON_AddObjectToObject(spec, "disruption");
 		cJSON_AddStringToObject(d, "consolidationPolicy", "WhenEmptyOrUnderutilized");
-		om_add_risk(out, "consolidationPolicy goes from WhenEmpty to WhenEmptyOrUnderutilized: "
-				 "drift replaces the nodes one by one, and only consolidation merges "
-				 "their pods back onto the recommended mix");
+		om_add_risk(out,
+			    "consolidationPolicy goes from WhenEmpty to WhenEmptyOrUnderutilized: "
+			    "drift replaces the nodes one by one, and only consolidation merges "
+			    "their pods back onto the recommended mix");
 	}
 	if (pin && after && !strcmp(after, "Never"))
-		om_add_risk(out, "consolidateAfter is Never: Karpenter will not merge the "
-				 "replacement nodes, so the pool may keep more nodes than recommended");
-	cJSON_ArrayForEach(r, ks_json_get(p->json, "spec.disruption.budgets")) {
+		om_add_risk(out,
+			    "consolidateAfter is Never: Karpenter will not merge the "
+			    "replacement nodes, so the pool may keep more nodes than recommended");
+	cJSON_ArrayForEach(r, ks_json_get(p->json, "spec.disruption.budgets"))
+	{
 		const char *nodes = ks_json_str(r, "nodes");
-		if (nodes && (!strcmp(nodes, "0") || !strcmp(nodes, "0%")) && !ks_json_get(r, "schedule"))
-			om_add_risk(out, "a disruption budget of %s nodes blocks drift: the nodes "
-					 "are replaced only when the budget allows it", nodes);
+		if (nodes && (!strcmp(nodes, "0") || !strcmp(nodes, "0%")) &&
+		    !ks_json_get(r, "schedule"))
+			om_add_risk(out,
+				    "a disruption budget of %s nodes blocks drift: the nodes "
+				    "are replaced only when the budget allows it",
+				    nodes);
 	}
 	if (!cJSON_GetArraySize(spec)) {
 		cJSON_Delete(patch);
@@ -583,8 +607,8 @@ static void build_patch(struct om *m, const struct om_pool *p, const struct cand
 	cJSON *np = cJSON_Duplicate(p->json, true);
 	cJSON_DeleteItemFromObjectCaseSensitive(np, "status");
 	cJSON *meta = cJSON_GetObjectItemCaseSensitive(np, "metadata");
-	static const char *const drop_meta[] = {"managedFields", "resourceVersion", "uid",
-						"creationTimestamp", "generation"};
+	static const char *const drop_meta[] = { "managedFields", "resourceVersion", "uid",
+						 "creationTimestamp", "generation" };
 	for (size_t i = 0; i < KS_ARRAY_LEN(drop_meta); i++)
 		cJSON_DeleteItemFromObjectCaseSensitive(meta, drop_meta[i]);
 	ks_json_merge_patch(np, patch);
@@ -619,7 +643,8 @@ static void mixed_arch_risk(struct om *m, size_t pi, const struct opt_mix *mix,
 {
 	unsigned archs = 0;
 	for (size_t i = 0; i < mix->n_items; i++) {
-		const struct cost_instance_type *t = cost_catalog_find(m->o->cat, mix->items[i].type);
+		const struct cost_instance_type *t =
+		    cost_catalog_find(m->o->cat, mix->items[i].type);
 		if (t)
 			archs |= 1u << t->arch;
 	}
@@ -630,12 +655,13 @@ static void mixed_arch_risk(struct om *m, size_t pi, const struct opt_mix *mix,
 		if (ps->pool != pi || ps->arch_ok == 3)
 			continue;
 		const struct om_workload *W = &m->workloads[ps->workload];
-		om_add_risk(out, "the mix has amd64 and arm64 nodes, and the images of %s %s/%s were "
-				 "only seen on %s: give its pods a kubernetes.io/arch node selector, or "
-				 "Karpenter may place them on the other architecture",
+		om_add_risk(out,
+			    "the mix has amd64 and arm64 nodes, and the images of %s %s/%s were "
+			    "only seen on %s: give its pods a kubernetes.io/arch node selector, or "
+			    "Karpenter may place them on the other architecture",
 			    W->kind, W->ns, W->name,
 			    cost_arch_name(ps->arch_ok == 1u << COST_ARCH_ARM64 ? COST_ARCH_ARM64
-									       : COST_ARCH_AMD64));
+										: COST_ARCH_AMD64));
 		return;
 	}
 }
@@ -665,20 +691,22 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		out->monthly_savings_usd = out->current.hourly_usd * OPT_HOURS_PER_MONTH;
 		const char *policy = ks_json_str(p->json, "spec.disruption.consolidationPolicy");
 		out->verdict = ks_asprintf("%s (%s a month) hold%s no pods but DaemonSet ones: "
-				       "Karpenter's emptiness consolidation should remove %s%s",
-				       cur_w, a, out->current.nodes == 1 ? "s" : "",
-				       out->current.nodes == 1 ? "it" : "them",
-				       policy ? "" : " (the pool has no consolidationPolicy)");
-		om_add_risk(out, "if the nodes stay, something keeps them: a do-not-disrupt "
-				 "annotation, a disruption budget, or nodes Karpenter did not launch");
+					   "Karpenter's emptiness consolidation should remove %s%s",
+					   cur_w, a, out->current.nodes == 1 ? "s" : "",
+					   out->current.nodes == 1 ? "it" : "them",
+					   policy ? "" : " (the pool has no consolidationPolicy)");
+		om_add_risk(out,
+			    "if the nodes stay, something keeps them: a do-not-disrupt "
+			    "annotation, a disruption budget, or nodes Karpenter did not launch");
 		return;
 	}
 	enum cost_capacity eff = p->allows_spot ? COST_CAPACITY_SPOT : COST_CAPACITY_ON_DEMAND;
 	enum cost_capacity pol = m->o->spot == OPT_SPOT_NEVER ? COST_CAPACITY_ON_DEMAND
 				 : m->o->spot == OPT_SPOT_PREFER && p->tolerant_spot
-					 ? COST_CAPACITY_SPOT : eff;
-	enum cost_capacity other = pol == COST_CAPACITY_SPOT ? COST_CAPACITY_ON_DEMAND
-							     : COST_CAPACITY_SPOT;
+				     ? COST_CAPACITY_SPOT
+				     : eff;
+	enum cost_capacity other =
+	    pol == COST_CAPACITY_SPOT ? COST_CAPACITY_ON_DEMAND : COST_CAPACITY_SPOT;
 	bool prefer = m->o->spot == OPT_SPOT_PREFER;
 	unsigned widest = term_has(p, DROP_FAMILY) ? DROP_SHAPE | DROP_FAMILY : DROP_SHAPE;
 	/* the architectures the pool's pods run on today: named by the pool, else shown by
@@ -688,31 +716,41 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		if (m->sets[k].pool == pi)
 			archs |= m->sets[k].arch_ok;
 	int other_arch = archs == 1u << COST_ARCH_AMD64   ? COST_ARCH_ARM64
-			 : archs == 1u << COST_ARCH_ARM64 ? COST_ARCH_AMD64 : -1;
+			 : archs == 1u << COST_ARCH_ARM64 ? COST_ARCH_AMD64
+							  : -1;
 	struct cand_spec specs[6];
 	size_t ns = 0;
-	specs[ns++] = (struct cand_spec){"current requirements", 0, -1, eff, false, false};
-	specs[ns++] = (struct cand_spec){"open sizes", DROP_SHAPE, -1, pol, false,
-					 prefer && pol == COST_CAPACITY_SPOT && !p->allows_spot};
+	specs[ns++] = (struct cand_spec){ "current requirements", 0, -1, eff, false, false };
+	specs[ns++] = (struct cand_spec){
+		"open sizes", DROP_SHAPE, -1,
+		pol,          false,      prefer && pol == COST_CAPACITY_SPOT && !p->allows_spot
+	};
 	if (widest != DROP_SHAPE)
-		specs[ns++] = (struct cand_spec){"open sizes and families", widest, -1, pol, false,
-						 specs[1].low_interruption};
-	specs[ns++] = (struct cand_spec){other == COST_CAPACITY_SPOT ? "spot" : "on-demand", widest,
-					 -1, other, false, prefer && other == COST_CAPACITY_SPOT};
+		specs[ns++] = (struct cand_spec){ "open sizes and families", widest, -1, pol, false,
+						  specs[1].low_interruption };
+	specs[ns++] = (struct cand_spec){ other == COST_CAPACITY_SPOT ? "spot" : "on-demand",
+					  widest,
+					  -1,
+					  other,
+					  false,
+					  prefer && other == COST_CAPACITY_SPOT };
 	if (other_arch >= 0)
-		specs[ns++] = (struct cand_spec){other_arch == COST_ARCH_ARM64 ? "arm64 (Graviton)"
-									    : "amd64",
-						 widest | DROP_ARCH, other_arch, pol, false,
-						 specs[1].low_interruption};
-	specs[ns++] = (struct cand_spec){"any category", widest | DROP_CATEGORY, -1, pol, true,
-					 specs[1].low_interruption};
+		specs[ns++] = (struct cand_spec){ other_arch == COST_ARCH_ARM64 ? "arm64 (Graviton)"
+										: "amd64",
+						  widest | DROP_ARCH,
+						  other_arch,
+						  pol,
+						  false,
+						  specs[1].low_interruption };
+	specs[ns++] = (struct cand_spec){ "any category", widest | DROP_CATEGORY,   -1, pol,
+					  true,           specs[1].low_interruption };
 
 	out->cands = ks_calloc(ns, sizeof *out->cands);
 	struct packed pk[6];
 	int best = -1;
 	for (size_t i = 0; i < ns; i++) {
 		struct opt_candidate *c = &out->cands[out->n_cands++];
-		struct ks_err err = {0};
+		struct ks_err err = { 0 };
 		c->name = ks_strdup(specs[i].name);
 		c->spot = specs[i].cap == COST_CAPACITY_SPOT;
 		c->lower_bound_usd_hr = -1;
@@ -721,9 +759,10 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 			/* for comparison only, and the costliest to pack (every category) */
 			memset(&pk[i], 0, sizeof pk[i]);
 			describe(&specs[i], 0, c);
-			c->why_not = ks_asprintf("not computed for pools of more than %d pods (this one "
-					     "has %lld): shown for comparison on smaller pools",
-					     OPT_INFO_MAX_PODS, (long long)p->pods);
+			c->why_not =
+			    ks_asprintf("not computed for pools of more than %d pods (this one "
+					"has %lld): shown for comparison on smaller pools",
+					OPT_INFO_MAX_PODS, (long long)p->pods);
 			continue;
 		}
 		int rc = pack(m, pi, &specs[i], false, &pk[i], &err);
@@ -745,7 +784,8 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 			}
 			if (!c->feasible)
 				snprintf(why, sizeof why, "%lld pod%s fit none of its types",
-					 (long long)c->unplaced_pods, c->unplaced_pods == 1 ? "" : "s");
+					 (long long)c->unplaced_pods,
+					 c->unplaced_pods == 1 ? "" : "s");
 		} else {
 			c->feasible = true; /* no pods: no nodes needed */
 		}
@@ -756,18 +796,20 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 			char imgs[200];
 			if (!images_run_on(m, p, specs[i].arch, imgs, sizeof imgs)) {
 				c->eligible = false;
-				snprintf(why, sizeof why, "images not seen running on %s nodes (kswarm "
+				snprintf(why, sizeof why,
+					 "images not seen running on %s nodes (kswarm "
 					 "does not read registries): %s",
 					 cost_arch_name((enum cost_arch)specs[i].arch), imgs);
 			}
 		}
 		if (specs[i].info_only && c->feasible)
-			snprintf(why, sizeof why, "the instance category is the pool owner's choice "
+			snprintf(why, sizeof why,
+				 "the instance category is the pool owner's choice "
 				 "(burstable, memory- or compute-optimized); shown for comparison");
 		if (why[0])
 			c->why_not = ks_strdup(why);
-		if (c->eligible && (best < 0 || c->mix.hourly_usd <
-					out->cands[best].mix.hourly_usd - 1e-9))
+		if (c->eligible &&
+		    (best < 0 || c->mix.hourly_usd < out->cands[best].mix.hourly_usd - 1e-9))
 			best = (int)i;
 	}
 
@@ -787,30 +829,33 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		struct opt_candidate *c = &out->cands[i];
 		if ((int)i == out->chosen || c->why_not)
 			continue;
-		double d = c->mix.hourly_usd - (out->chosen >= 0 ? out->cands[out->chosen].mix.hourly_usd
-								: cur);
+		double d = c->mix.hourly_usd -
+			   (out->chosen >= 0 ? out->cands[out->chosen].mix.hourly_usd : cur);
 		fmt_money(a, sizeof a, d * OPT_HOURS_PER_MONTH);
-		c->why_not = d > 1e-9 ? ks_asprintf("costs %s a month more", a)
-			     : out->chosen < 0 ? ks_asprintf("saves under %.0f%% of the current cost",
-							    OPT_MIN_SAVING_PCT)
-					       : ks_asprintf("costs the same; the recommendation changes "
-							 "less");
+		c->why_not =
+		    d > 1e-9 ? ks_asprintf("costs %s a month more", a)
+		    : out->chosen < 0
+			? ks_asprintf("saves under %.0f%% of the current cost", OPT_MIN_SAVING_PCT)
+			: ks_asprintf("costs the same; the recommendation changes "
+				      "less");
 	}
 	if (out->chosen < 0) {
 		copy_mix(&out->recommended, &out->current);
 		fmt_money(a, sizeof a, cur * OPT_HOURS_PER_MONTH);
-		out->verdict = best < 0 ? ks_asprintf("keep %s (%s a month): no candidate holds every pod",
-						  cur_w, a)
-				 : ks_asprintf("keep %s (%s a month): no mix saves %.0f%% or more",
+		out->verdict =
+		    best < 0 ? ks_asprintf("keep %s (%s a month): no candidate holds every pod",
+					   cur_w, a)
+			     : ks_asprintf("keep %s (%s a month): no mix saves %.0f%% or more",
 					   cur_w, a, OPT_MIN_SAVING_PCT);
 		if (best >= 0 && out->cands[best].lower_bound_usd_hr >= 0) {
 			out->bound_method = out->cands[best].bound_method;
 			out->lower_bound_monthly_usd =
-				out->cands[best].lower_bound_usd_hr * OPT_HOURS_PER_MONTH;
+			    out->cands[best].lower_bound_usd_hr * OPT_HOURS_PER_MONTH;
 			if (out->lower_bound_monthly_usd > 0 &&
 			    cur * OPT_HOURS_PER_MONTH >= out->lower_bound_monthly_usd)
-				out->gap_pct = (cur * OPT_HOURS_PER_MONTH - out->lower_bound_monthly_usd) /
-					       out->lower_bound_monthly_usd * 100;
+				out->gap_pct =
+				    (cur * OPT_HOURS_PER_MONTH - out->lower_bound_monthly_usd) /
+				    out->lower_bound_monthly_usd * 100;
 		}
 	} else {
 		const struct opt_candidate *c = &out->cands[out->chosen];
@@ -830,7 +875,8 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 		if (out->bound_method == OPT_BOUND_EXACT && out->gap_pct < 0.05)
 			snprintf(gap, sizeof gap, "; proven optimal (exact MIP)");
 		else if (isfinite(out->gap_pct))
-			snprintf(gap, sizeof gap, "; within %.1f%% of the lower bound", out->gap_pct);
+			snprintf(gap, sizeof gap, "; within %.1f%% of the lower bound",
+				 out->gap_pct);
 		double pct = cur > 0 ? (cur - c->mix.hourly_usd) / cur * 100 : 0;
 		char change[160];
 		if (out->monthly_savings_usd >= 0) {
@@ -841,22 +887,26 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 				 (long long)p->pending, p->pending == 1 ? "" : "s");
 		}
 		if (out->chosen == 0 && !cs->drop) {
-			out->verdict = ks_asprintf("%s → %s: %s → %s a month, %s, with its requirements "
-					       "as they are%s%s", cur_w, rec_w, a, b, change,
-					       p->pending ? "" : ": consolidation should get there", gap);
+			out->verdict =
+			    ks_asprintf("%s → %s: %s → %s a month, %s, with its requirements "
+					"as they are%s%s",
+					cur_w, rec_w, a, b, change,
+					p->pending ? "" : ": consolidation should get there", gap);
 			build_patch(m, p, cs, eff, &c->mix, false, out);
 			if (!p->pending)
-				om_add_risk(out, "no requirement change: if Karpenter has not "
-						 "consolidated to this mix, something blocks it "
-						 "(do-not-disrupt pods, budgets, PDBs) — kswarm analyze "
-						 "names it");
+				om_add_risk(out,
+					    "no requirement change: if Karpenter has not "
+					    "consolidated to this mix, something blocks it "
+					    "(do-not-disrupt pods, budgets, PDBs) — kswarm analyze "
+					    "names it");
 		} else {
-			out->verdict = ks_asprintf("%s → %s: %s → %s a month, %s%s", cur_w, rec_w, a, b,
-					       change, gap);
+			out->verdict = ks_asprintf("%s → %s: %s → %s a month, %s%s", cur_w, rec_w,
+						   a, b, change, gap);
 			build_patch(m, p, cs, eff, &c->mix, true, out);
 			mixed_arch_risk(m, pi, &c->mix, out);
-			om_add_risk(out, "the pool is pinned to %zu instance type%s: Karpenter has "
-					 "fewer fallbacks when a type has no capacity in a zone",
+			om_add_risk(out,
+				    "the pool is pinned to %zu instance type%s: Karpenter has "
+				    "fewer fallbacks when a type has no capacity in a zone",
 				    c->mix.n_items, c->mix.n_items == 1 ? "" : "s");
 		}
 		if (c->spot) {
@@ -864,9 +914,11 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 			for (size_t i = 0; i < c->mix.n_items; i++)
 				if (c->mix.items[i].interruption_bucket > worst)
 					worst = c->mix.items[i].interruption_bucket;
-			static const char *const rate[] = {"<5%", "5-10%", "10-15%", "15-20%", ">20%"};
-			om_add_risk(out, "spot: interruption rate up to %s a month (Spot Advisor); a "
-					 "node is drained on the 2-minute notice",
+			static const char *const rate[] = { "<5%", "5-10%", "10-15%", "15-20%",
+							    ">20%" };
+			om_add_risk(out,
+				    "spot: interruption rate up to %s a month (Spot Advisor); a "
+				    "node is drained on the 2-minute notice",
 				    worst >= 0 && worst < 5 ? rate[worst] : "unknown");
 		}
 		size_t single = 0;
@@ -880,14 +932,18 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 				snprintf(first, sizeof first, "%s %s/%s", W->kind, W->ns, W->name);
 		}
 		if (single)
-			om_add_risk(out, "%zu single-replica workload%s (%s%s) restart%s when %s node "
-					 "is replaced", single, single == 1 ? "" : "s", first,
+			om_add_risk(out,
+				    "%zu single-replica workload%s (%s%s) restart%s when %s node "
+				    "is replaced",
+				    single, single == 1 ? "" : "s", first,
 				    single > 1 ? ", ..." : "", single == 1 ? "s" : "",
 				    single == 1 ? "its" : "their");
 	}
 	if (p->pending)
-		om_add_risk(out, "%lld pending pod%s included: the current cost does not pay for "
-				 "them yet", (long long)p->pending, p->pending == 1 ? "" : "s");
+		om_add_risk(out,
+			    "%lld pending pod%s included: the current cost does not pay for "
+			    "them yet",
+			    (long long)p->pending, p->pending == 1 ? "" : "s");
 	if (out->current.unpriced)
 		om_add_risk(out, "%zu node%s with no known price: the current cost leaves them out",
 			    out->current.unpriced, out->current.unpriced == 1 ? "" : "s");
@@ -896,11 +952,11 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 	bool changed = false;
 	for (size_t k = 0; k < m->n_sets && !changed; k++)
 		changed = m->sets[k].pool == pi && (m->sets[k].new_cpu_m != m->sets[k].cpu_m ||
-						   m->sets[k].new_mem != m->sets[k].mem);
+						    m->sets[k].new_mem != m->sets[k].mem);
 	if (changed) {
 		size_t ci = out->chosen >= 0 ? (size_t)out->chosen : 0;
 		struct packed rp;
-		struct ks_err err = {0};
+		struct ks_err err = { 0 };
 		if (!pack(m, pi, &specs[ci], true, &rp, &err) && rp.ran &&
 		    rp.res.unplaced_pods == 0) {
 			mix_of(m, &rp, specs[ci].cap, &out->with_rightsizing);

@@ -52,9 +52,9 @@ static cJSON *mix_json(const struct opt_mix *x)
 		cJSON_AddItemToObject(j, "hourly_usd_each",
 				      num_or_null(rate4(it->usd_hr_each), it->usd_hr_each >= 0));
 		cJSON_AddStringToObject(j, "price_source", it->price_source);
-		cJSON_AddItemToObject(j, "interruption_bucket",
-				      num_or_null(it->interruption_bucket,
-						  it->interruption_bucket >= 0));
+		cJSON_AddItemToObject(
+		    j, "interruption_bucket",
+		    num_or_null(it->interruption_bucket, it->interruption_bucket >= 0));
 		cJSON_AddItemToArray(items, j);
 	}
 	if (x->unpriced)
@@ -78,12 +78,12 @@ static cJSON *pool_json(const struct opt_pool *p)
 			      p->has_rightsized ? mix_json(&p->with_rightsizing)
 						: cJSON_CreateNull());
 	cJSON_AddNumberToObject(o, "monthly_savings_usd", cents(p->monthly_savings_usd));
-	cJSON_AddItemToObject(o, "lower_bound_monthly_usd",
-			      num_or_null(cents(p->lower_bound_monthly_usd),
-					  p->lower_bound_monthly_usd >= 0));
+	cJSON_AddItemToObject(
+	    o, "lower_bound_monthly_usd",
+	    num_or_null(cents(p->lower_bound_monthly_usd), p->lower_bound_monthly_usd >= 0));
 	cJSON_AddItemToObject(o, "gap_pct", num_or_null(round(p->gap_pct * 100) / 100, true));
-	cJSON_AddItemToObject(o, "lower_bound_method", bound_method(p->lower_bound_monthly_usd >= 0,
-								    p->bound_method));
+	cJSON_AddItemToObject(o, "lower_bound_method",
+			      bound_method(p->lower_bound_monthly_usd >= 0, p->bound_method));
 	cJSON *alts = cJSON_AddArrayToObject(o, "alternatives");
 	for (size_t i = 0; i < p->n_cands; i++) {
 		const struct opt_candidate *c = &p->cands[i];
@@ -95,21 +95,23 @@ static cJSON *pool_json(const struct opt_pool *p)
 		cJSON_AddBoolToObject(a, "eligible", c->eligible);
 		cJSON_AddNumberToObject(a, "types_considered", (double)c->types_considered);
 		cJSON_AddNumberToObject(a, "unplaced_pods", (double)c->unplaced_pods);
-		cJSON_AddItemToObject(a, "lower_bound_monthly_usd",
-				      num_or_null(cents(c->lower_bound_usd_hr * OPT_HOURS_PER_MONTH),
-						  c->lower_bound_usd_hr >= 0));
-		cJSON_AddItemToObject(a, "gap_pct", num_or_null(round(c->gap_pct * 100) / 100, true));
+		cJSON_AddItemToObject(
+		    a, "lower_bound_monthly_usd",
+		    num_or_null(cents(c->lower_bound_usd_hr * OPT_HOURS_PER_MONTH),
+				c->lower_bound_usd_hr >= 0));
+		cJSON_AddItemToObject(a, "gap_pct",
+				      num_or_null(round(c->gap_pct * 100) / 100, true));
 		cJSON_AddItemToObject(a, "lower_bound_method",
 				      bound_method(c->lower_bound_usd_hr >= 0, c->bound_method));
-		cJSON_AddItemToObject(a, "why_not", c->why_not ? cJSON_CreateString(c->why_not)
-							       : cJSON_CreateNull());
+		cJSON_AddItemToObject(
+		    a, "why_not", c->why_not ? cJSON_CreateString(c->why_not) : cJSON_CreateNull());
 		cJSON_AddItemToArray(alts, a);
 	}
 	cJSON *risks = cJSON_AddArrayToObject(o, "risks");
 	for (size_t i = 0; i < p->n_risks; i++)
 		cJSON_AddItemToArray(risks, cJSON_CreateString(p->risks[i]));
-	cJSON_AddItemToObject(o, "patch", p->patch ? cJSON_Duplicate(p->patch, true)
-						   : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "patch",
+			      p->patch ? cJSON_Duplicate(p->patch, true) : cJSON_CreateNull());
 	cJSON_AddStringToObject(o, "verdict", p->verdict ? p->verdict : "");
 	return o;
 }
@@ -120,8 +122,8 @@ static cJSON *workload_json(const struct opt_workload *w)
 	cJSON_AddStringToObject(o, "namespace", w->ns);
 	cJSON_AddStringToObject(o, "kind", w->kind);
 	cJSON_AddStringToObject(o, "name", w->name);
-	cJSON_AddItemToObject(o, "nodepool", w->nodepool ? cJSON_CreateString(w->nodepool)
-							 : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "nodepool",
+			      w->nodepool ? cJSON_CreateString(w->nodepool) : cJSON_CreateNull());
 	cJSON_AddNumberToObject(o, "replicas", (double)w->replicas);
 	cJSON *rq = cJSON_AddObjectToObject(o, "requests_per_pod");
 	cJSON_AddNumberToObject(rq, "cpu_m", (double)w->cpu_m);
@@ -151,9 +153,9 @@ cJSON *opt_report_json(const struct opt_report *r)
 	cJSON_AddStringToObject(o, "cluster", r->cluster ? r->cluster : "");
 	cJSON_AddStringToObject(o, "region", r->region ? r->region : "");
 	cJSON_AddStringToObject(o, "spot_policy", r->spot_policy ? r->spot_policy : "");
-	cJSON_AddItemToObject(o, "usage_source", r->usage_source
-							 ? cJSON_CreateString(r->usage_source)
-							 : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "usage_source",
+			      r->usage_source ? cJSON_CreateString(r->usage_source)
+					      : cJSON_CreateNull());
 	cJSON *s = cJSON_AddObjectToObject(o, "summary");
 	cJSON_AddNumberToObject(s, "nodes", (double)r->nodes);
 	cJSON_AddNumberToObject(s, "current_hourly_usd", rate4(r->current_hourly_usd));
@@ -162,9 +164,9 @@ cJSON *opt_report_json(const struct opt_report *r)
 	cJSON_AddNumberToObject(s, "recommended_hourly_usd", rate4(r->recommended_hourly_usd));
 	cJSON_AddNumberToObject(s, "recommended_monthly_usd",
 				cents(r->recommended_hourly_usd * OPT_HOURS_PER_MONTH));
-	cJSON_AddNumberToObject(s, "monthly_savings_usd",
-				cents((r->current_hourly_usd - r->recommended_hourly_usd) *
-				      OPT_HOURS_PER_MONTH));
+	cJSON_AddNumberToObject(
+	    s, "monthly_savings_usd",
+	    cents((r->current_hourly_usd - r->recommended_hourly_usd) * OPT_HOURS_PER_MONTH));
 	cJSON_AddNumberToObject(s, "idle_monthly_usd",
 				cents(r->idle_hourly_usd * OPT_HOURS_PER_MONTH));
 	cJSON_AddNumberToObject(s, "allocatable_cpu_m", (double)r->alloc_cpu_m);
@@ -195,15 +197,15 @@ cJSON *opt_report_json(const struct opt_report *r)
 struct style {
 	const char *bold, *dim, *green, *yellow, *off;
 };
-static const struct style colour = {"\033[1m", "\033[2m", "\033[32m", "\033[33m", "\033[0m"};
-static const struct style plain = {"", "", "", "", ""};
+static const struct style colour = { "\033[1m", "\033[2m", "\033[32m", "\033[33m", "\033[0m" };
+static const struct style plain = { "", "", "", "", "" };
 
 static void row(struct ks_buf *b, const char *label, const struct opt_mix *x, const char *extra)
 {
 	char mix[42];
 	opt_mix_text(mix, sizeof mix, x);
-	ks_buf_appendf(b, "  %-26s %5lld  %-41s %9.4f %10.2f%s%s\n", label, (long long)x->nodes, mix,
-		       x->hourly_usd, x->hourly_usd * OPT_HOURS_PER_MONTH, extra ? "  " : "",
+	ks_buf_appendf(b, "  %-26s %5lld  %-41s %9.4f %10.2f%s%s\n", label, (long long)x->nodes,
+		       mix, x->hourly_usd, x->hourly_usd * OPT_HOURS_PER_MONTH, extra ? "  " : "",
 		       extra ? extra : "");
 }
 
@@ -220,8 +222,8 @@ static void pool_text(struct ks_buf *b, const struct opt_pool *p, const struct s
 		ks_buf_appendf(b, ", DaemonSet overhead %s vCPU %s in %lld pod%s a node", cpu, mem,
 			       (long long)p->overhead_pods, p->overhead_pods == 1 ? "" : "s");
 	}
-	ks_buf_appendf(b, "\n%s  %-26s %5s  %-41s %9s %10s%s\n", s->dim, "", "NODES", "MIX", "$/HOUR",
-		       "$/MONTH", s->off);
+	ks_buf_appendf(b, "\n%s  %-26s %5s  %-41s %9s %10s%s\n", s->dim, "", "NODES", "MIX",
+		       "$/HOUR", "$/MONTH", s->off);
 	row(b, "current", &p->current, NULL);
 	char extra[96] = "";
 	if (p->chosen >= 0 && p->monthly_savings_usd > 0)
@@ -230,8 +232,9 @@ static void pool_text(struct ks_buf *b, const struct opt_pool *p, const struct s
 	if (p->lower_bound_monthly_usd >= 0)
 		ks_buf_appendf(b, "  %-26s %5s  %-41s %9.4f %10.2f  gap %.1f%%\n",
 			       p->bound_method == OPT_BOUND_EXACT ? "optimum (exact MIP)"
-			       : p->bound_method == OPT_BOUND_INTEGER ? "lower bound (integer nodes)"
-								      : "lower bound (LP)",
+			       : p->bound_method == OPT_BOUND_INTEGER
+				   ? "lower bound (integer nodes)"
+				   : "lower bound (LP)",
 			       "", "", p->lower_bound_monthly_usd / OPT_HOURS_PER_MONTH,
 			       p->lower_bound_monthly_usd, isfinite(p->gap_pct) ? p->gap_pct : 0.0);
 	if (p->has_rightsized)
@@ -251,8 +254,10 @@ static void pool_text(struct ks_buf *b, const struct opt_pool *p, const struct s
 	}
 	if (p->patch) {
 		char *j = ks_json_print(p->patch);
-		ks_buf_appendf(b, "  %spatch%s   kubectl patch nodepools.karpenter.sh %s --type merge "
-				  "-p '%s'\n", s->dim, s->off, p->name, j);
+		ks_buf_appendf(b,
+			       "  %spatch%s   kubectl patch nodepools.karpenter.sh %s --type merge "
+			       "-p '%s'\n",
+			       s->dim, s->off, p->name, j);
 		free(j);
 	}
 	ks_buf_appendf(b, "  %sverdict%s %s%s%s\n\n", s->dim, s->off,
@@ -262,7 +267,8 @@ static void pool_text(struct ks_buf *b, const struct opt_pool *p, const struct s
 void opt_report_text(struct ks_buf *b, const struct opt_report *r, bool use_colour)
 {
 	const struct style *s = use_colour ? &colour : &plain;
-	ks_buf_appendf(b, "%skswarm optimize%s  cluster %s, prices %s, spot policy %s, usage %s\n\n",
+	ks_buf_appendf(b,
+		       "%skswarm optimize%s  cluster %s, prices %s, spot policy %s, usage %s\n\n",
 		       s->bold, s->off, r->cluster && r->cluster[0] ? r->cluster : "-", r->region,
 		       r->spot_policy, r->usage_source ? r->usage_source : "none");
 	for (size_t i = 0; i < r->n_pools; i++)
@@ -292,27 +298,29 @@ void opt_report_text(struct ks_buf *b, const struct opt_report *r, bool use_colo
 	cap_fmt_mem(amem, sizeof amem, r->alloc_mem);
 	cap_fmt_cpu(rcpu, sizeof rcpu, r->requested_cpu_m);
 	cap_fmt_mem(rmem, sizeof rmem, r->requested_mem);
-	ks_buf_appendf(b, "%sCluster%s  %lld node%s, %s vCPU and %s allocatable, %s vCPU and %s "
-			  "requested; idle capacity $%.2f a month\n",
+	ks_buf_appendf(b,
+		       "%sCluster%s  %lld node%s, %s vCPU and %s allocatable, %s vCPU and %s "
+		       "requested; idle capacity $%.2f a month\n",
 		       s->bold, s->off, (long long)r->nodes, r->nodes == 1 ? "" : "s", acpu, amem,
 		       rcpu, rmem, r->idle_hourly_usd * OPT_HOURS_PER_MONTH);
 	if (r->n_top) {
 		ks_buf_appendf(b, "%sTop savings%s\n", s->bold, s->off);
 		for (size_t i = 0; i < r->n_top; i++)
-			ks_buf_appendf(b, "  %2zu. $%10.2f a month  %s\n", i + 1, r->top[i].monthly_usd,
-				       r->top[i].what);
+			ks_buf_appendf(b, "  %2zu. $%10.2f a month  %s\n", i + 1,
+				       r->top[i].monthly_usd, r->top[i].what);
 	}
 	for (size_t i = 0; i < r->n_notes; i++)
 		ks_buf_appendf(b, "%snote:%s %s\n", s->dim, s->off, r->notes[i]);
 	double save = (r->current_hourly_usd - r->recommended_hourly_usd) * OPT_HOURS_PER_MONTH;
 	ks_buf_appendf(b, "\n%sVerdict:%s ", s->bold, s->off);
 	if (save > 0.005)
-		ks_buf_appendf(b, "%s$%.2f a month to save (%.0f%% of $%.2f) with the NodePool "
-				  "patches above%s\n",
+		ks_buf_appendf(b,
+			       "%s$%.2f a month to save (%.0f%% of $%.2f) with the NodePool "
+			       "patches above%s\n",
 			       s->green, save,
 			       r->current_hourly_usd > 0
-				       ? save / (r->current_hourly_usd * OPT_HOURS_PER_MONTH) * 100
-				       : 0,
+				   ? save / (r->current_hourly_usd * OPT_HOURS_PER_MONTH) * 100
+				   : 0,
 			       r->current_hourly_usd * OPT_HOURS_PER_MONTH, s->off);
 	else
 		ks_buf_appendf(b, "no NodePool change saves %.0f%% or more ($%.2f a month now)\n",
