@@ -63,9 +63,9 @@ struct rs_set;
 #define OPT_MIN_SAVING_PCT 5.0      /* below this, keep the pool as it is */
 #define OPT_SPOT_MAX_BUCKET 2       /* spot preferred only for interruption buckets 0-2 (<15%) */
 #define OPT_MAX_RISKS 8
-#define OPT_INFO_MAX_PODS 5000
+#define OPT_INFO_MAX_PODS 5000      /* "any category" is packed only for pools up to this */
 #define OPT_INT_BOUND_MAX_NODES 20  /* integer node-count bound for mixes up to this */
-#define OPT_INT_BOUND_MS 100
+#define OPT_INT_BOUND_MS 100        /* ... and given at most this long (GLPK) */
 
 /* How a lower bound was proven. */
 enum opt_bound_method {
@@ -74,7 +74,7 @@ enum opt_bound_method {
 	OPT_BOUND_INTEGER,  /* the LP with integer node counts (GLPK branch and bound) */
 	OPT_BOUND_EXACT,    /* the exact optimum (configuration MIP): the gap is the distance */
 };
-const char *opt_bound_method_name(enum opt_bound_method m); /* "lp", "integer", "exact" */      /* "any category" is packed only for pools up to this */
+const char *opt_bound_method_name(enum opt_bound_method m); /* "lp", "integer", "exact" */
 
 enum opt_spot_policy {
 	OPT_SPOT_KEEP,   /* the capacity types the pool allows today (default) */
