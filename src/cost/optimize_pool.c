@@ -324,6 +324,25 @@ static bool prove(struct packed *pk)
 	return ok;
 }
 
+/* An earlier candidate with the very same types at the same capacity type (and the same
+ * architecture rule): its packing is this one's. Its index, or -1. */
+static int same_as_earlier(struct om *m, const struct om_pool *p, const struct cand_spec *specs,
+			   const struct packed *pk, size_t i)
+{
+	size_t *tcat;
+	double *price;
+	size_t n = universe(m, p, &specs[i], &tcat, &price);
+	int same = -1;
+	for (size_t j = 0; j < i && same < 0; j++)
+		if (pk[j].tcat && pk[j].ntypes == n && specs[j].cap == specs[i].cap &&
+		    (specs[j].arch >= 0) == (specs[i].arch >= 0) &&
+		    !memcmp(pk[j].tcat, tcat, n * sizeof *tcat))
+			same = (int)j;
+	free(tcat);
+	free(price);
+	return same;
+}
+
 static void packed_release(struct packed *pk)
 {
 	if (pk->ran)
@@ -763,6 +782,23 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 			    ks_asprintf("not computed for pools of more than %d pods (this one "
 					"has %lld): shown for comparison on smaller pools",
 					OPT_INFO_MAX_PODS, (long long)p->pods);
+			continue;
+		}
+		int same = same_as_earlier(m, p, specs, pk, i);
+		if (same >= 0) {
+			/* the same types at the same prices: the same packing, not done twice */
+			const struct opt_candidate *e = &out->cands[same];
+			memset(&pk[i], 0, sizeof pk[i]);
+			describe(&specs[i], e->types_considered, c);
+			c->types_considered = e->types_considered;
+			c->feasible = e->feasible;
+			c->unplaced_pods = e->unplaced_pods;
+			copy_mix(&c->mix, &e->mix);
+			c->lower_bound_usd_hr = e->lower_bound_usd_hr;
+			c->gap_pct = e->gap_pct;
+			c->bound_method = e->bound_method;
+			c->why_not = ks_asprintf("the same %zu instance types as '%s'",
+						 e->types_considered, e->name);
 			continue;
 		}
 		int rc = pack(m, pi, &specs[i], false, &pk[i], &err);
