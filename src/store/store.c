@@ -20,6 +20,9 @@
 /* A stored re column or body is at most this long (well above what validation admits). */
 #define STORED_JSON_MAX ((size_t)SWARM_MSG_JSON_MAX)
 
+/* v2: the reconciler's intent log and audit (the SQL lives in reconcile/intent.c). */
+extern const char RECONCILE_STORE_SCHEMA[];
+
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	/* v1: the transcript of swarm messages. ts in ms since the epoch; re and body JSON. */
 	"CREATE TABLE messages ("
@@ -39,6 +42,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX messages_type ON messages(type);"
 	"CREATE INDEX messages_subject ON messages(subject_kind, subject_ns, subject_name);"
 	"CREATE INDEX messages_ts ON messages(ts);",
+	RECONCILE_STORE_SCHEMA,
 };
 
 #define MSG_COLUMNS "seq, id, ts, cluster, from_agent, to_agent, type, re, subject_kind," \
@@ -497,4 +501,20 @@ int store_msg_get(struct store *s, const char *id, struct swarm_msg *out, struct
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+sqlite3 *store_raw_lock(struct store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	return s->db;
+}
+
+void store_raw_unlock(struct store *s)
+{
+	pthread_mutex_unlock(&s->mu);
+}
+
+int store_raw_error(struct store *s, struct ks_err *err, const char *what)
+{
+	return db_error(s, err, what);
 }
