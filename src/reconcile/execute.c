@@ -350,6 +350,42 @@ static void set_state(struct rc_intent *in, const char *state, const char *why)
 	in->why = ks_strdup(why ? why : "");
 }
 
+/* The live patch, with the read resourceVersion as precondition. A 409 caused only by a
+ * status write (a controller; the generation, i.e. the spec, did not move) is retried
+ * from a fresh read, whose object becomes the recorded before-state. */
+static int patch_at_rv(struct run *x, const struct kube_resource *res, const struct rc_step *st,
+		       struct rc_intent *in, cJSON **live, const char *doc,
+		       enum kube_patch_type type, cJSON **out, struct ks_err *err)
+{
+	struct kube_patch_opts po = {.type = type, .field_manager = x->r->field_manager};
+	for (int attempt = 0;; attempt++) {
+		char *sent = with_rv(doc, type, ks_json_str_or(*live, "metadata.resourceVersion",
+							       ""));
+		int rc = kube_patch(x->r->o.kube, res, st->ns, st->name, sent, strlen(sent), &po,
+				    out, err);
+		wipe_free(sent);
+		if (rc != KS_ECONFLICT)
+			return rc;
+		int64_t gen = ks_json_int_or(*live, "metadata.generation", 0);
+		cJSON *fresh = NULL;
+		if (attempt >= 4 || gen == 0 || kube_get(x->r->o.kube, res, st->ns, st->name,
+							 &fresh, NULL) ||
+		    ks_json_int_or(fresh, "metadata.generation", -1) != gen ||
+		    strcmp(ks_json_str_or(fresh, "metadata.uid", ""),
+			   ks_json_str_or(*live, "metadata.uid", "?")) != 0) {
+			cJSON_Delete(fresh);
+			return ks_err_wrap(err, "precondition: the object changed since it was read");
+		}
+		ks_err_clear(err);
+		cJSON_Delete(*live);
+		*live = fresh;
+		cJSON_Delete(in->before);
+		in->before = before_for_log(st, fresh);
+		if ((rc = rc_log_step(x->r, in, err)))
+			return rc;
+	}
+}
+
 /* Apply one step. *changed tells whether this step is now ours to undo. */
 static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 		      struct ks_err *err)
@@ -360,7 +396,7 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 	if (!res)
 		return err->code ? err->code : KS_EINVAL;
 	cJSON *live = NULL, *applied_obj = NULL, *change = NULL, *inverse = NULL;
-	char *doc = NULL, *sent = NULL;
+	char *doc = NULL;
 	char fp[24] = "";
 	struct rc_intent old = {0}, in = {0};
 	int rc = kube_get(r->o.kube, res, st->ns, st->name, &live, err);
@@ -492,12 +528,7 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 		if (!rc)
 			cJSON_AddItemToObject(in.change, "gitops", gc);
 	} else {
-		sent = with_rv(doc, type, ks_json_str_or(live, "metadata.resourceVersion", ""));
-		struct kube_patch_opts po = {.type = type, .field_manager = r->field_manager};
-		rc = kube_patch(r->o.kube, res, st->ns, st->name, sent, strlen(sent), &po,
-				&applied_obj, err);
-		if (rc == KS_ECONFLICT)
-			ks_err_wrap(err, "precondition: the object changed since it was read");
+		rc = patch_at_rv(x, res, st, &in, &live, doc, type, &applied_obj, err);
 	}
 	if (rc) {
 		set_state(&in, "failed", err->msg);
@@ -519,7 +550,6 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 	cJSON_Delete(after_log);
 out:
 	wipe_free(doc);
-	wipe_free(sent);
 	cJSON_Delete(live);
 	cJSON_Delete(applied_obj);
 	cJSON_Delete(change);
