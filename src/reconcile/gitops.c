@@ -6,10 +6,11 @@
  * committed with a message naming the plan and the step. Several steps on one object merge
  * into one file (RFC 7386 merge of the patches). Nothing is pushed: the repository's own
  * automation (or a person) pushes and the GitOps tool syncs. Rollback: `git revert` of the
- * step's commit. JSON Patch steps are refused here (a strategic-merge file cannot hold
+ * step's commit. The YAML is kubectl's style (ks_yaml_write). JSON Patch steps are refused here (a strategic-merge file cannot hold
  * one). Re-running a step whose file already holds the same content commits nothing. */
 #include "base/common.h"
 #include "base/json.h"
+#include "base/jsonout.h"
 #include "kube/kcyaml.h"
 #include "reconcile/internal.h"
 
@@ -18,69 +19,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-
-/* ---- a small JSON -> YAML (block style) writer ---- */
-
-static bool plain_key(const char *k)
-{
-	static const char *const words[] = {"y", "n", "yes", "no", "on", "off", "true",
-					    "false", "null"};
-	if (!*k || !(isalpha((unsigned char)*k) || *k == '_'))
-		return false;
-	for (const char *p = k; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("_.-/", *p))
-			return false;
-	for (size_t i = 0; i < KS_ARRAY_LEN(words); i++)
-		if (strcasecmp(k, words[i]) == 0)
-			return false;
-	return true;
-}
-
-static void yaml_scalar(struct ks_buf *b, const cJSON *v)
-{
-	if (cJSON_IsString(v)) {
-		ks_buf_append_json_string(b, v->valuestring);
-		return;
-	}
-	char *s = cJSON_PrintUnformatted(v);
-	ks_buf_appendstr(b, s ? s : "null");
-	cJSON_free(s);
-}
-
-static bool is_block(const cJSON *v)
-{
-	return (cJSON_IsObject(v) || cJSON_IsArray(v)) && v->child;
-}
-
-static void yaml_node(struct ks_buf *b, const cJSON *v, int indent)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, v) {
-		ks_buf_appendf(b, "%*s", indent, "");
-		if (cJSON_IsObject(v)) {
-			if (plain_key(c->string))
-				ks_buf_appendstr(b, c->string);
-			else
-				ks_buf_append_json_string(b, c->string);
-			ks_buf_appendc(b, ':');
-		} else {
-			ks_buf_appendc(b, '-');
-		}
-		if (is_block(c)) {
-			ks_buf_appendc(b, '\n');
-			yaml_node(b, c, indent + 2);
-			continue;
-		}
-		ks_buf_appendc(b, ' ');
-		if (cJSON_IsObject(c))
-			ks_buf_appendstr(b, "{}");
-		else if (cJSON_IsArray(c))
-			ks_buf_appendstr(b, "[]");
-		else
-			yaml_scalar(b, c);
-		ks_buf_appendc(b, '\n');
-	}
-}
 
 /* ---- the file ---- */
 
@@ -204,7 +142,8 @@ int rc_gitops_apply(struct reconciler *r, const char *plan_id, const struct rc_s
 	ks_buf_appendf(&y, "# kswarm plan %s, step %s%s%s\n", plan_id, st->id,
 		       ks_json_str(st->json, "summary") ? ": " : "",
 		       ks_json_str_or(st->json, "summary", ""));
-	yaml_node(&y, doc, 0);
+	if ((rc = ks_yaml_write(doc, &y, err)))
+		goto done;
 	*change = cJSON_CreateObject();
 	cJSON_AddStringToObject(*change, "file", rel);
 	if (dry_run) {

@@ -558,7 +558,7 @@ static void gitops_owned(void **state)
 	struct ks_buf b;
 	ks_buf_init(&b, KS_BUF_UNLIMITED);
 	assert_int_equal(ks_buf_read_file(&b, file, NULL), 0);
-	assert_contains(b.data, "data:\n  mode: \"fast\"\n");
+	assert_contains(b.data, "data:\n  mode: fast\n");
 	ks_buf_release(&b);
 	cmd = ks_asprintf("cd %s && git log -1 --format=%%s | grep -q 'plan p-git step s1'", repo);
 	assert_int_equal(system(cmd), 0);

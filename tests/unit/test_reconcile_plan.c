@@ -296,20 +296,19 @@ static void gitops_files(void **state)
 	assert_int_equal(ks_buf_read_file(&b, path, NULL), 0);
 	assert_string_equal(b.data,
 			    "# kswarm plan p3, step s1: raise web's memory limit to 256Mi\n"
-			    "apiVersion: \"apps/v1\"\n"
-			    "kind: \"Deployment\"\n"
+			    "apiVersion: apps/v1\n"
+			    "kind: Deployment\n"
 			    "metadata:\n"
-			    "  name: \"web\"\n"
-			    "  namespace: \"shop\"\n"
+			    "  name: web\n"
+			    "  namespace: shop\n"
 			    "spec:\n"
 			    "  template:\n"
 			    "    spec:\n"
 			    "      containers:\n"
-			    "        -\n"
-			    "          name: \"web\"\n"
-			    "          resources:\n"
-			    "            limits:\n"
-			    "              memory: \"256Mi\"\n");
+			    "      - name: web\n"
+			    "        resources:\n"
+			    "          limits:\n"
+			    "            memory: 256Mi\n");
 	ks_buf_release(&b);
 	/* The commit names the plan. */
 	char *log = ks_asprintf("cd %s && git log -1 --format=%%s | grep -q '^kswarm: plan p3 "
