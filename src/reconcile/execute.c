@@ -120,6 +120,11 @@ char *rc_step_patch_doc(const struct rc_step *st, const char *restarted_at,
  * metadata.resourceVersion, a JSON patch starts with a "test" of it. */
 static char *with_rv(const char *doc, enum kube_patch_type type, const char *rv)
 {
+	if (type != KUBE_PATCH_JSON && doc[0] == '{' && !strstr(doc, "\"metadata\"")) {
+		/* Spliced as text: a Secret's value is not copied into a parsed tree. */
+		return ks_asprintf("{\"metadata\":{\"resourceVersion\":\"%s\"}%s%s", rv,
+				   doc[1] == '}' ? "" : ",", doc + 1);
+	}
 	cJSON *d = cJSON_Parse(doc);
 	if (!d)
 		return ks_strdup(doc);
@@ -428,8 +433,10 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 		if (rc)
 			goto out;
 	}
-	if (ow.via == RC_VIA_LIVE &&
-	    (rc = step_doc(x, st, restarted_at, &doc, &type, fp, err)))
+	/* Live and Helm-owned objects are compared with the change by a dry run of it (a Helm
+	 * step's patch is what the release's new values render to). */
+	bool dry_runs = ow.via != RC_VIA_GITOPS;
+	if (dry_runs && (rc = step_doc(x, st, restarted_at, &doc, &type, fp, err)))
 		goto out;
 
 	in.plan_id = ks_strdup(x->plan_id);
@@ -445,7 +452,7 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 	bool untouched = resumable && strcmp(ks_json_str_or(old.before, "_resourceVersion", ""),
 					     ks_json_str_or(live, "metadata.resourceVersion",
 							    "?")) == 0;
-	if (ow.via == RC_VIA_LIVE && resumable) {
+	if (dry_runs && resumable) {
 		bool there = false;
 		if ((rc = resolve_intent(x, res, st, &old, live, doc, type, &there, err)))
 			goto out;
@@ -471,7 +478,7 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 		}
 	}
 	/* A fresh step (or one the crash left before the cluster was touched). */
-	if (ow.via == RC_VIA_LIVE && !untouched) {
+	if (dry_runs && !untouched) {
 		bool same = false;
 		if ((rc = no_change(x, res, st, live, doc, type, &same, err)))
 			goto out;
@@ -509,6 +516,15 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 				"secret-key" : "content") : rc_via_name(ow.via));
 	in.inverse = inverse;
 	inverse = NULL;
+	if (ow.via == RC_VIA_HELM) {
+		/* The mapping and the revision to roll back to, known before the upgrade. */
+		cJSON *hc = NULL, *hi = NULL;
+		if ((rc = rc_helm_apply(r, st, live, &ow, true, &hc, &hi, err)))
+			goto out;
+		cJSON_AddItemToObject(in.change, "helm", hc);
+		cJSON_Delete(in.inverse);
+		in.inverse = hi;
+	}
 	set_state(&in, "intent", NULL);
 	if ((rc = rc_log_step(r, &in, err)))
 		goto out;
@@ -518,9 +534,9 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 		cJSON *hc = NULL, *hi = NULL;
 		rc = rc_helm_apply(r, st, live, &ow, false, &hc, &hi, err);
 		if (!rc) {
+			cJSON_DeleteItemFromObjectCaseSensitive(in.change, "helm");
 			cJSON_AddItemToObject(in.change, "helm", hc);
-			cJSON_Delete(in.inverse);
-			in.inverse = hi;
+			cJSON_Delete(hi); /* the same as recorded in the intent */
 		}
 	} else if (ow.via == RC_VIA_GITOPS) {
 		cJSON *gc = NULL;

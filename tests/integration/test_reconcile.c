@@ -452,12 +452,12 @@ static void run_helm(const char *args)
 	free(cmd);
 }
 
-static cJSON *helm_values(const char *release)
+static cJSON *helm_json(const char *what, const char *release)
 {
-	char *cmd = ks_asprintf("KUBECONFIG='%s' '%s' get values %s -n %s -o json",
-				tu_kubeconfig(), helm_bin(), release, ns);
+	char *cmd = ks_asprintf("KUBECONFIG='%s' '%s' %s %s -n %s -o json", tu_kubeconfig(),
+				helm_bin(), what, release, ns);
 	FILE *p = popen(cmd, "r");
-	char buf[4096];
+	char buf[65536];
 	size_t n = fread(buf, 1, sizeof buf - 1, p);
 	buf[n] = '\0';
 	pclose(p);
@@ -488,10 +488,21 @@ static void helm_owned(void **state)
 	assert_string_equal(ks_json_str(ctr, "resources.limits.memory"), "128Mi");
 	cJSON_Delete(d);
 	/* In the release: the next upgrade keeps it. */
-	cJSON *v = helm_values("tiny");
+	cJSON *v = helm_json("get values", "tiny");
 	assert_string_equal(ks_json_str(v, "resources.limits.memory"), "128Mi");
 	assert_int_equal(ks_json_int_or(v, "replicaCount", -1), 0);
 	cJSON_Delete(v);
+	/* Re-run: already in the release, no new revision. */
+	cJSON *hs = helm_json("status", "tiny");
+	int64_t rev = ks_json_int_or(hs, "version", 0);
+	assert_int_equal(rev, 2);
+	cJSON_Delete(hs);
+	fx_reset_events(&f);
+	assert_string_equal(execute(&f, plan), "succeeded");
+	assert_contains(f.ev.all.data, "already applied");
+	hs = helm_json("status", "tiny");
+	assert_int_equal(ks_json_int_or(hs, "version", 0), rev);
+	cJSON_Delete(hs);
 	cJSON_Delete(plan);
 
 	/* A regression through the release: helm rollback to the revision before. */
@@ -501,7 +512,7 @@ static void helm_owned(void **state)
 		       "\"namespace\":\"%s\",\"name\":\"tiny\"},\"patch\":{\"spec\":{\"replicas\":"
 		       "2}},\"verify\":{\"checks\":[\"rollout\"],\"timeout_s\":3}}]}", ns);
 	assert_string_equal(execute(&f, plan), "rolled_back");
-	v = helm_values("tiny");
+	v = helm_json("get values", "tiny");
 	assert_int_equal(ks_json_int_or(v, "replicaCount", -1), 0);
 	assert_string_equal(ks_json_str(v, "resources.limits.memory"), "128Mi");
 	cJSON_Delete(v);
