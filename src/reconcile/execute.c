@@ -60,7 +60,8 @@ int reconcile_new(const struct reconcile_opts *o, struct reconciler **out, struc
 {
 	*out = NULL;
 	if (!o || !o->kube || !o->store)
-		return ks_err_set(err, KS_EINVAL, "reconciler: a kube client and a store are needed");
+		return ks_err_set(err, KS_EINVAL,
+				  "reconciler: a kube client and a store are needed");
 	struct reconciler *r = ks_calloc(1, sizeof *r);
 	r->o = *o;
 	r->cluster = dup_or(o->cluster, "default");
@@ -379,7 +380,8 @@ static int patch_at_rv(struct run *x, const struct kube_resource *res, const str
 		    strcmp(ks_json_str_or(fresh, "metadata.uid", ""),
 			   ks_json_str_or(*live, "metadata.uid", "?")) != 0) {
 			cJSON_Delete(fresh);
-			return ks_err_wrap(err, "precondition: the object changed since it was read");
+			return ks_err_wrap(err,
+					   "precondition: the object changed since it was read");
 		}
 		ks_err_clear(err);
 		cJSON_Delete(*live);
@@ -457,9 +459,10 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 		if ((rc = resolve_intent(x, res, st, &old, live, doc, type, &there, err)))
 			goto out;
 		if (!there && !untouched) {
-			rc = ks_err_set(err, KS_ECONFLICT, "the object changed since the intent was "
-					"recorded and does not hold the change: someone else wrote "
-					"it; not applied over their change");
+			rc = ks_err_set(err, KS_ECONFLICT,
+					"the object changed since the intent was recorded and does "
+					"not hold the change: someone else wrote it; not applied "
+					"over their change");
 			goto out;
 		}
 		if (there) {
@@ -485,7 +488,8 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 		if (same) {
 			in.before = before_for_log(st, live);
 			record_after(&in, live);
-			set_state(&in, "already_applied", "the object already has the desired state");
+			set_state(&in, "already_applied",
+				  "the object already has the desired state");
 			rc = rc_log_step(r, &in, err);
 			audit(x, st, st->action, in.via, in.before, in.before, "already applied",
 			      "a dry run of the change shows no difference");
@@ -642,8 +646,9 @@ static int undo_live(struct run *x, const struct rc_step *st, const struct rc_in
 		}
 		/* The spec must still be what we left (generation), or — for kinds without a
 		 * generation — the object itself (resourceVersion). */
+		const char *after_rv = in->after_rv ? in->after_rv : "";
 		bool moved = in->after_generation ? gen != in->after_generation
-						  : strcmp(rv, in->after_rv ? in->after_rv : "") != 0;
+						  : strcmp(rv, after_rv) != 0;
 		if (moved) {
 			cJSON_Delete(cur);
 			return ks_err_set(err, KS_ECONFLICT, "the object was changed by someone "
@@ -667,10 +672,12 @@ static int undo_live(struct run *x, const struct rc_step *st, const struct rc_in
 			ks_buf_appendstr(&d, "}}");
 			struct kube_patch_opts po = {.type = KUBE_PATCH_MERGE,
 						     .field_manager = x->r->field_manager};
-			rc = sb ? kube_patch(x->r->o.kube, res, st->ns, st->name, d.data, d.len, &po,
-					     &out, err)
-				: ks_err_set(err, KS_ENOTFOUND, "the previous value is no longer in "
-					     "the intent log");
+			if (sb)
+				rc = kube_patch(x->r->o.kube, res, st->ns, st->name, d.data, d.len,
+						&po, &out, err);
+			else
+				rc = ks_err_set(err, KS_ENOTFOUND, "the previous value is no "
+						"longer in the intent log");
 			explicit_bzero(d.data, d.len);
 			ks_buf_release(&d);
 		} else {
@@ -734,8 +741,8 @@ static bool roll_back(struct run *x, const cJSON *steps, int last, const char *w
 			snprintf(text, sizeof text, "Step %s could not be rolled back: %s", st.id,
 				 ue.msg);
 		else
-			snprintf(text, sizeof text, "Step %s was rolled back to its previous state.",
-				 st.id);
+			snprintf(text, sizeof text,
+				 "Step %s was rolled back to its previous state.", st.id);
 		emit(x, RECONCILE_ROLLBACK, &st, rc == 0, NULL, text, NULL);
 		all &= rc == 0;
 	}
@@ -799,7 +806,8 @@ static const char *run_plan(struct run *x)
 		if (rc)
 			snprintf(text, sizeof text, "Step %s failed: %s", st.id, e.msg);
 		else if (!changed)
-			snprintf(text, sizeof text, "Step %s: already applied, nothing to do.", st.id);
+			snprintf(text, sizeof text, "Step %s: already applied, nothing to do.",
+				 st.id);
 		else
 			snprintf(text, sizeof text, "Step %s applied (%s).", st.id, in.via);
 		emit(x, RECONCILE_STEP_DONE, &st, rc == 0, NULL, text, body);

@@ -6,8 +6,9 @@
  * committed with a message naming the plan and the step. Several steps on one object merge
  * into one file (RFC 7386 merge of the patches). Nothing is pushed: the repository's own
  * automation (or a person) pushes and the GitOps tool syncs. Rollback: `git revert` of the
- * step's commit. The YAML is kubectl's style (ks_yaml_write). JSON Patch steps are refused here (a strategic-merge file cannot hold
- * one). Re-running a step whose file already holds the same content commits nothing. */
+ * step's commit. The YAML is kubectl's style (ks_yaml_write). JSON Patch steps are refused
+ * here (a strategic-merge file cannot hold one). Re-running a step whose file already holds
+ * the same content commits nothing. */
 #include "base/common.h"
 #include "base/json.h"
 #include "base/jsonout.h"

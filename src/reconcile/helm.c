@@ -208,19 +208,20 @@ static int map_leaf(const struct leaf *l, const cJSON *values, const char *relea
 	int rc = 0;
 	if (best < 0) {
 		char *v = cJSON_PrintUnformatted(l->live);
-		rc = ks_err_set(err, KS_EUNSUPPORTED, "Helm release %s: no value of the release "
-				"holds %s (the live %s), so the chart does not expose it; not changed "
-				"live (the next upgrade would undo it)", release, v ? v : "?",
-				l->path);
+		rc = ks_err_set(err, KS_EUNSUPPORTED,
+				"Helm release %s: no value of the release holds %s (the live %s), "
+				"so the chart does not expose it; not changed live (the next "
+				"upgrade would undo it)", release, v ? v : "?", l->path);
 		cJSON_free(v);
 	} else if (ties || (nc > 1 && c[best].score == 0)) {
 		struct ks_buf b;
 		ks_buf_init(&b, KS_BUF_UNLIMITED);
 		for (int i = 0; i < nc && i < 6; i++)
 			ks_buf_appendf(&b, "%s%s", i ? ", " : "", c[i].key);
-		rc = ks_err_set(err, KS_EUNSUPPORTED, "Helm release %s: the live %s matches "
-				"several values (%s); which one renders it is ambiguous, not changed",
-				release, l->path, b.data);
+		rc = ks_err_set(err, KS_EUNSUPPORTED,
+				"Helm release %s: the live %s matches several values (%s); which "
+				"one renders it is ambiguous, not changed", release, l->path,
+				b.data);
 		ks_buf_release(&b);
 	} else {
 		snprintf(key, n, "%s", c[best].key);

@@ -327,7 +327,8 @@ int reconcile_audit(struct reconciler *r, const char *plan_id, int limit, cJSON 
 		for (int i = 0; i < (int)KS_ARRAY_LEN(names); i++) {
 			if (i == 2) {
 				char at[40];
-				ks_time_format_rfc3339_ms(sqlite3_column_int64(st, i), at, sizeof at);
+				int64_t ms = sqlite3_column_int64(st, i);
+				ks_time_format_rfc3339_ms(ms, at, sizeof at);
 				cJSON_AddStringToObject(row, names[i], at);
 			} else if (i >= 7 && i <= 9) {
 				cJSON *j = col_json(st, i);

@@ -55,7 +55,8 @@ void rc_owner_detect(const cJSON *obj, struct rc_owner *o)
 		return;
 	}
 	if ((v = meta(obj, "metadata.labels", "helm.toolkit.fluxcd.io/name"))) {
-		gitops(o, "flux", v, meta(obj, "metadata.labels", "helm.toolkit.fluxcd.io/namespace"));
+		gitops(o, "flux", v,
+		       meta(obj, "metadata.labels", "helm.toolkit.fluxcd.io/namespace"));
 		return;
 	}
 	const char *by = meta(obj, "metadata.labels", "app.kubernetes.io/managed-by");

@@ -199,7 +199,8 @@ int rc_step_parse(const cJSON *step, struct rc_step *o, struct ks_err *err)
 		return ks_err_set(err, KS_EINVAL, "a step is not an object");
 	o->id = ks_json_str(step, "id");
 	if (!good_id(o->id))
-		return bad(err, NULL, "id", "missing or not an identifier (1-63 of [A-Za-z0-9_.:-])");
+		return bad(err, NULL, "id",
+			   "missing or not an identifier (1-63 of [A-Za-z0-9_.:-])");
 	o->action = ks_json_str(step, "action");
 	if (!o->action)
 		return bad(err, o->id, "action", "missing");

@@ -19,8 +19,9 @@ int rc_secret_fetch(struct reconciler *r, const struct rc_step *st, char **value
 	*value = NULL;
 	*len = 0;
 	if (!r->vault_addr || !r->vault_token)
-		return ks_err_set(err, KS_EUNSUPPORTED, "step %s: no Vault is configured "
-				  "(vault_addr, vault_token) for a secret-from-source step", st->id);
+		return ks_err_set(err, KS_EUNSUPPORTED,
+				  "step %s: no Vault is configured (vault_addr, vault_token) for a "
+				  "secret-from-source step", st->id);
 	struct vault_opts vo = {.addr = r->vault_addr, .token = r->vault_token,
 				.namespace_name = r->vault_namespace};
 	struct vault_client *vc = NULL;

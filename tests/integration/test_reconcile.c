@@ -614,10 +614,12 @@ static void vault_secret(void **state)
 				  "{\"name\":\"db-secret\"},\"data\":{\"password\":"
 				  "\"b2xkLXBhc3N3b3Jk\",\"user\":\"YXBw\"}}");
 	cJSON *plan = plan_of(
-		"{\"plan_id\":\"p-sec\",\"steps\":[{\"id\":\"s1\",\"action\":\"secret-from-source\","
+		"{\"plan_id\":\"p-sec\",\"steps\":[{\"id\":\"s1\",\"action\":"
+		"\"secret-from-source\","
 		"\"target\":{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"namespace\":\"%s\","
 		"\"name\":\"db-secret\"},\"secret\":{\"key\":\"password\",\"source\":{\"type\":"
-		"\"vault\",\"mount\":\"secret\",\"path\":\"payments/db\",\"field\":\"password\"}}}]}",
+		"\"vault\",\"mount\":\"secret\",\"path\":\"payments/db\",\"field\":"
+		"\"password\"}}}]}",
 		ns);
 	cJSON *dry = NULL;
 	assert_rc(reconcile_dry_run(f.r, plan, &dry, &err), 0, &err);
@@ -652,6 +654,21 @@ static void vault_secret(void **state)
 	assert_no_secret("the intent log", ins);
 	free(ins);
 	rc_intent_release(&in);
+	/* Not a byte of it in the database or its write-ahead log. */
+	static const char *const files[] = {"kswarm.db", "kswarm.db-wal"};
+	for (size_t i = 0; i < KS_ARRAY_LEN(files); i++) {
+		char *p = ks_asprintf("%s/%s", f.dir, files[i]);
+		struct ks_buf b;
+		ks_buf_init(&b, KS_BUF_UNLIMITED);
+		if (ks_buf_read_file(&b, p, NULL) == 0 && b.len) {
+			char *b64 = ks_base64_encode(PLANTED, strlen(PLANTED), NULL);
+			assert_null(memmem(b.data, b.len, PLANTED, strlen(PLANTED)));
+			assert_null(memmem(b.data, b.len, b64, strlen(b64)));
+			free(b64);
+		}
+		ks_buf_release(&b);
+		free(p);
+	}
 	cJSON_Delete(plan);
 
 	/* A field Vault does not have: the error names the path, no value. */
