@@ -34,7 +34,8 @@
  * excepted), a Secret's one key, a Helm release's previous revision (helm rollback), or
  * reverts the GitOps commit.
  * Test hook: KSWARM_RECONCILE_STALL_MS (milliseconds) sleeps after each intent is committed
- * and before the cluster is touched, so a test can kill -9 the process in that window. */
+ * and before the cluster is touched, and after the decision to roll back is recorded, so a
+ * test can kill -9 the process in those windows. */
 #include "base/common.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -715,24 +716,43 @@ static int undo_step(struct run *x, const struct rc_step *st, struct ks_err *err
 	return rc;
 }
 
+/* A step state this run must undo on rollback. */
+static bool is_ours(const char *state)
+{
+	return strcmp(state, "applied") == 0 || strcmp(state, "verified") == 0 ||
+	       strcmp(state, "regressed") == 0 || strcmp(state, "rollback_failed") == 0;
+}
+
+static bool step_is_ours(struct run *x, const char *step_id)
+{
+	struct rc_intent in;
+	if (rc_log_step_get(x->r, x->plan_id, step_id, &in, NULL))
+		return false;
+	bool ours = is_ours(in.state);
+	rc_intent_release(&in);
+	return ours;
+}
+
+static bool any_ours(struct run *x, const cJSON *steps, int last)
+{
+	for (int j = 0; j <= last; j++)
+		if (step_is_ours(x, ks_json_str_or(cJSON_GetArrayItem(steps, j), "id", "")))
+			return true;
+	return false;
+}
+
 /* Undo every changed step up to and including last, newest first. */
 static bool roll_back(struct run *x, const cJSON *steps, int last, const char *why)
 {
 	emit(x, RECONCILE_ROLLBACK, NULL, true, NULL, why, NULL);
 	struct ks_err e = {0};
 	rc_log_plan_state(x->r, x->plan_id, "rolling_back", why, &e);
+	stall_for_tests();
 	bool all = true;
 	for (int i = last; i >= 0; i--) {
 		struct rc_step st;
 		rc_step_parse(cJSON_GetArrayItem(steps, i), &st, NULL);
-		struct rc_intent in;
-		if (rc_log_step_get(x->r, x->plan_id, st.id, &in, NULL))
-			continue;
-		bool ours = strcmp(in.state, "applied") == 0 || strcmp(in.state, "verified") == 0 ||
-			    strcmp(in.state, "regressed") == 0 ||
-			    strcmp(in.state, "rollback_failed") == 0;
-		rc_intent_release(&in);
-		if (!ours)
+		if (!step_is_ours(x, st.id))
 			continue;
 		struct ks_err ue = {0};
 		int rc = undo_step(x, &st, &ue);
@@ -848,18 +868,7 @@ static const char *run_plan(struct run *x)
 		return "succeeded";
 	}
 	int last = i < n ? i : n - 1;
-	bool any = false;
-	for (int j = 0; j <= last; j++) {
-		struct rc_step st;
-		rc_step_parse(cJSON_GetArrayItem(steps, j), &st, NULL);
-		struct rc_intent in;
-		if (rc_log_step_get(r, x->plan_id, st.id, &in, NULL))
-			continue;
-		any |= strcmp(in.state, "applied") == 0 || strcmp(in.state, "verified") == 0 ||
-		       strcmp(in.state, "regressed") == 0;
-		rc_intent_release(&in);
-	}
-	if (!any) {
+	if (!any_ours(x, steps, last)) {
 		end_plan(x, "failed", why);
 		return "failed";
 	}
@@ -888,6 +897,25 @@ int reconcile_execute(struct reconciler *r, const cJSON *plan, const char *appro
 	return rc;
 }
 
+/* Whether a step of the plan had already failed or regressed when the process died (the
+ * rollback decision was made but not yet recorded): then the plan is rolled back, not
+ * run on. */
+static bool failed_before_crash(struct run *x)
+{
+	const cJSON *s;
+	bool failed = false;
+	cJSON_ArrayForEach(s, ks_json_child(x->plan, "steps")) {
+		struct rc_intent in;
+		if (rc_log_step_get(x->r, x->plan_id, ks_json_str_or(s, "id", ""), &in, NULL))
+			continue;
+		failed |= strcmp(in.state, "regressed") == 0 || strcmp(in.state, "failed") == 0 ||
+			  strcmp(in.state, "rollback_failed") == 0 ||
+			  strcmp(in.state, "rolled_back") == 0;
+		rc_intent_release(&in);
+	}
+	return failed;
+}
+
 int reconcile_resume(struct reconciler *r, int *resumed, struct ks_err *err)
 {
 	*resumed = 0;
@@ -906,12 +934,19 @@ int reconcile_resume(struct reconciler *r, int *resumed, struct ks_err *err)
 		}
 		KS_INFO("reconcile", "resuming plan %s (%s)", x.plan_id,
 			ks_json_str_or(p, "state", "?"));
-		if (strcmp(ks_json_str_or(p, "state", ""), "rolling_back") == 0) {
+		if (strcmp(ks_json_str_or(p, "state", ""), "rolling_back") == 0 ||
+		    failed_before_crash(&x)) {
 			const cJSON *steps = ks_json_child(plan, "steps");
-			bool ok = roll_back(&x, steps, ks_json_len(steps) - 1,
-					    "resuming an interrupted rollback");
-			end_plan(&x, ok ? "rolled_back" : "failed",
-				 "resumed an interrupted rollback");
+			int last = ks_json_len(steps) - 1;
+			if (!any_ours(&x, steps, last)) {
+				end_plan(&x, "failed", "a step had failed before the restart; "
+					 "nothing was left to undo");
+			} else {
+				bool ok = roll_back(&x, steps, last, "resuming an interrupted "
+						    "rollback");
+				end_plan(&x, ok ? "rolled_back" : "failed",
+					 "resumed an interrupted rollback");
+			}
 		} else {
 			run_plan(&x);
 		}

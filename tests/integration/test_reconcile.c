@@ -330,6 +330,77 @@ static void preconditions_refuse(void **state)
 
 /* ---- kill -9 mid-plan ---- */
 
+/* Fork a child that executes plan_json against the store at path, stalling 2 s after each
+ * intent and after deciding to roll back; kill -9 it once until(store) says so. Returns
+ * the parent's store on that file. */
+static struct store *run_and_kill(const char *path, const char *plan_json,
+				  bool (*until)(struct reconciler *r))
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("KSWARM_RECONCILE_STALL_MS", "2000", 1);
+		struct kube_client cc;
+		it_connect(&cc, NULL, 100);
+		struct store *s = NULL;
+		struct reconciler *r = NULL;
+		struct ks_err err = {0};
+		if (store_open(path, &s, &err))
+			_exit(2);
+		struct reconcile_opts o = {.kube = &cc, .store = s, .poll_ms = 200};
+		if (reconcile_new(&o, &r, &err))
+			_exit(3);
+		cJSON *plan = cJSON_Parse(plan_json);
+		const char *result;
+		reconcile_execute(r, plan, "alice", &result, &err);
+		_exit(0); /* not reached in time: killed while stalled */
+	}
+	struct store *s = NULL;
+	struct ks_err err = {0};
+	int64_t deadline = ks_mono_ms() + 60000;
+	bool seen = false;
+	while (!seen && ks_mono_ms() < deadline) {
+		usleep(50000);
+		if (!s && access(path, F_OK) == 0 && store_open(path, &s, &err))
+			s = NULL;
+		if (!s)
+			continue;
+		struct reconcile_opts o = {.kube = &c, .store = s};
+		struct reconciler *r = NULL;
+		assert_rc(reconcile_new(&o, &r, &err), 0, &err);
+		seen = until(r);
+		reconcile_free(r);
+	}
+	assert_true(seen);
+	kill(pid, SIGKILL);
+	int wst;
+	waitpid(pid, &wst, 0);
+	assert_true(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGKILL);
+	return s;
+}
+
+static bool s2_intent(struct reconciler *r)
+{
+	struct rc_intent in;
+	bool yes = false;
+	if (!rc_log_step_get(r, "p-crash", "s2", &in, NULL)) {
+		yes = strcmp(in.state, "intent") == 0;
+		rc_intent_release(&in);
+	}
+	return yes;
+}
+
+static bool rolling_back(struct reconciler *r)
+{
+	cJSON *open = NULL;
+	bool yes = false;
+	if (!rc_log_unfinished(r, &open, NULL) && ks_json_len(open) == 1)
+		yes = strcmp(ks_json_str_or(cJSON_GetArrayItem(open, 0), "state", ""),
+			     "rolling_back") == 0;
+	cJSON_Delete(open);
+	return yes;
+}
+
 static void kill_and_resume(void **state)
 {
 	(void)state;
@@ -347,52 +418,9 @@ static void kill_and_resume(void **state)
 		"30}},{\"id\":\"s2\",\"action\":\"patch\",\"patch_type\":\"merge\",\"target\":"
 		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"namespace\":\"%s\",\"name\":"
 		"\"crash-cfg\"},\"patch\":{\"data\":{\"n\":\"1\"}}}]}", ns, ns);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		/* The child: its own connection and store; stalls 2 s after each intent. */
-		setenv("KSWARM_RECONCILE_STALL_MS", "2000", 1);
-		struct kube_client cc;
-		it_connect(&cc, NULL, 100);
-		struct store *s = NULL;
-		struct reconciler *r = NULL;
-		struct ks_err err = {0};
-		if (store_open(path, &s, &err))
-			_exit(2);
-		struct reconcile_opts o = {.kube = &cc, .store = s, .poll_ms = 200};
-		if (reconcile_new(&o, &r, &err))
-			_exit(3);
-		cJSON *plan = cJSON_Parse(plan_s);
-		const char *result;
-		reconcile_execute(r, plan, "alice", &result, &err);
-		_exit(0); /* not reached in time: killed while s2's intent stalls */
-	}
-	/* Wait for s2's intent (s1 applied and verified), then kill -9. */
-	struct store *s = NULL;
+	/* Killed while s2's intent stalls (s1 applied and verified). */
+	struct store *s = run_and_kill(path, plan_s, s2_intent);
 	struct ks_err err = {0};
-	int64_t deadline = ks_mono_ms() + 60000;
-	bool seen = false;
-	while (!seen && ks_mono_ms() < deadline) {
-		usleep(50000);
-		if (!s && access(path, F_OK) == 0 && store_open(path, &s, &err))
-			s = NULL;
-		if (!s)
-			continue;
-		struct reconcile_opts o = {.kube = &c, .store = s};
-		struct reconciler *r = NULL;
-		assert_rc(reconcile_new(&o, &r, &err), 0, &err);
-		struct rc_intent in;
-		if (!rc_log_step_get(r, "p-crash", "s2", &in, NULL)) {
-			seen = strcmp(in.state, "intent") == 0;
-			rc_intent_release(&in);
-		}
-		reconcile_free(r);
-	}
-	assert_true(seen);
-	kill(pid, SIGKILL);
-	int wst;
-	waitpid(pid, &wst, 0);
-	assert_true(WIFSIGNALED(wst) && WTERMSIG(wst) == SIGKILL);
 	cJSON *cm_mid = get(&CM, "crash-cfg");
 	assert_string_equal(ks_json_str(cm_mid, "data.n"), "0"); /* s2 never reached the cluster */
 	cJSON_Delete(cm_mid);
@@ -425,6 +453,64 @@ static void kill_and_resume(void **state)
 	cJSON_Delete(d0);
 	cJSON_Delete(d1);
 	cJSON_Delete(cm1);
+	reconcile_free(f.r);
+	store_close(s);
+	ks_buf_release(&f.ev.kinds);
+	ks_buf_release(&f.ev.all);
+	free(plan_s);
+	free(path);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+static void kill_during_rollback(void **state)
+{
+	(void)state;
+	create(&CM, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+		    "\"rb-a\"},\"data\":{\"v\":\"a0\"}}");
+	create(&CM, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+		    "\"rb-b\"},\"data\":{\"v\":\"b0\"}}");
+	char *dir = tu_mkdtemp();
+	char *path = ks_asprintf("%s/kswarm.db", dir);
+	/* s2 asks for no-findings with no findings source: it cannot verify, both roll back. */
+	char *plan_s = ks_asprintf(
+		"{\"plan_id\":\"p-rb\",\"steps\":[{\"id\":\"s1\",\"action\":\"patch\","
+		"\"patch_type\":\"merge\",\"target\":{\"apiVersion\":\"v1\",\"kind\":"
+		"\"ConfigMap\",\"namespace\":\"%s\",\"name\":\"rb-a\"},\"patch\":{\"data\":"
+		"{\"v\":\"a1\"}}},{\"id\":\"s2\",\"action\":\"patch\",\"patch_type\":"
+		"\"merge\",\"target\":{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\","
+		"\"namespace\":\"%s\",\"name\":\"rb-b\"},\"patch\":{\"data\":{\"v\":"
+		"\"b1\"}},\"verify\":{\"checks\":[\"no-findings\"]}}]}", ns, ns);
+	struct store *s = run_and_kill(path, plan_s, rolling_back);
+	cJSON *a = get(&CM, "rb-a"), *b = get(&CM, "rb-b");
+	assert_string_equal(ks_json_str(a, "data.v"), "a1"); /* killed before any undo */
+	assert_string_equal(ks_json_str(b, "data.v"), "b1");
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	struct fixture f = {.store = s};
+	ks_buf_init(&f.ev.kinds, KS_BUF_UNLIMITED);
+	ks_buf_init(&f.ev.all, KS_BUF_UNLIMITED);
+	struct reconcile_opts o = {.kube = &c, .store = s, .on_event = on_event, .ctx = &f.ev};
+	struct ks_err err = {0};
+	assert_rc(reconcile_new(&o, &f.r, &err), 0, &err);
+	int resumed = 0;
+	assert_rc(reconcile_resume(f.r, &resumed, &err), 0, &err);
+	assert_int_equal(resumed, 1);
+	assert_string_equal(f.ev.kinds.data, "rollback+ rollback+ rollback+ outcome");
+	a = get(&CM, "rb-a");
+	b = get(&CM, "rb-b");
+	assert_string_equal(ks_json_str(a, "data.v"), "a0");
+	assert_string_equal(ks_json_str(b, "data.v"), "b0");
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	cJSON *open = NULL;
+	assert_rc(rc_log_unfinished(f.r, &open, &err), 0, &err);
+	assert_int_equal(ks_json_len(open), 0);
+	cJSON_Delete(open);
+	cJSON *audit = NULL;
+	assert_rc(reconcile_audit(f.r, "p-rb", 1, &audit, &err), 0, &err);
+	assert_string_equal(ks_json_str(cJSON_GetArrayItem(audit, 0), "result"), "rolled_back");
+	cJSON_Delete(audit);
 	reconcile_free(f.r);
 	store_close(s);
 	ks_buf_release(&f.ev.kinds);
@@ -710,6 +796,7 @@ int main(void)
 		cmocka_unit_test(regression_rolls_back),
 		cmocka_unit_test(preconditions_refuse),
 		cmocka_unit_test(kill_and_resume),
+		cmocka_unit_test(kill_during_rollback),
 		cmocka_unit_test(helm_owned),
 		cmocka_unit_test(gitops_owned),
 		cmocka_unit_test(vault_secret),
