@@ -247,6 +247,9 @@ out:
 
 int reconcile_dry_run(struct reconciler *r, const cJSON *plan, cJSON **out, struct ks_err *err)
 {
+	struct ks_err local = {0};
+	if (!err)
+		err = &local;
 	*out = NULL;
 	int rc = reconcile_plan_check(plan, err);
 	if (rc)
