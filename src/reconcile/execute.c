@@ -557,8 +557,12 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 		audit(x, st, st->action, in.via, in.before, NULL, "failed", err->msg);
 		goto out;
 	}
-	if (applied_obj)
+	if (applied_obj) {
 		record_after(&in, applied_obj);
+		/* What changed, leaf by leaf (a Secret's values as fingerprints): for events. */
+		cJSON_AddItemToObject(in.change, "changes",
+				      rc_changes(live, applied_obj, is_secret(st)));
+	}
 	else
 		record_after(&in, live); /* helm / gitops: the live object is not ours */
 	set_state(&in, "applied", NULL);
@@ -763,7 +767,10 @@ static bool roll_back(struct run *x, const cJSON *steps, int last, const char *w
 		else
 			snprintf(text, sizeof text,
 				 "Step %s was rolled back to its previous state.", st.id);
-		emit(x, RECONCILE_ROLLBACK, &st, rc == 0, NULL, text, NULL);
+		cJSON *body = cJSON_CreateObject();
+		cJSON_AddStringToObject(body, "reason", why);
+		emit(x, RECONCILE_ROLLBACK, &st, rc == 0, NULL, text, body);
+		cJSON_Delete(body);
 		all &= rc == 0;
 	}
 	return all;

@@ -201,8 +201,15 @@ static void patch_verify_succeed_and_rerun(void **state)
 			 ks_json_int_or(before, "metadata.generation", 0));
 	cJSON_Delete(still);
 
+	int64_t t0 = ks_mono_ms();
 	assert_string_equal(execute(&f, plan), "succeeded");
+	print_message("plan p-ok (1 step, apply + rollout verified): %lld ms\n",
+		      (long long)(ks_mono_ms() - t0));
 	assert_string_equal(f.ev.kinds.data, "started done verification+ outcome");
+	/* The step_done event says what changed. */
+	assert_contains(f.ev.all.data, "\"changes\":[{\"path\":\"spec.template.spec.containers[0]"
+				       ".resources.limits.memory\",\"before\":\"64Mi\",\"after\":"
+				       "\"128Mi\"}]");
 	cJSON *after = get(&DEPLOY, "web");
 	const cJSON *ctr = cJSON_GetArrayItem(ks_json_get(after, "spec.template.spec.containers"),
 					      0);
@@ -215,7 +222,10 @@ static void patch_verify_succeed_and_rerun(void **state)
 	/* Re-run: a no-op recorded as already applied (the resourceVersion precondition is
 	 * stale now, but the object already has the change). */
 	fx_reset_events(&f);
+	t0 = ks_mono_ms();
 	assert_string_equal(execute(&f, plan), "succeeded");
+	print_message("re-run of p-ok (already applied): %lld ms\n",
+		      (long long)(ks_mono_ms() - t0));
 	assert_contains(f.ev.all.data, "already applied");
 	cJSON *again = get(&DEPLOY, "web");
 	assert_int_equal(ks_json_int_or(again, "metadata.generation", 0), gen);
