@@ -52,13 +52,14 @@ struct fixture {
 	char *dir;
 };
 
-static void fx_open(struct fixture *f, const struct reconcile_opts *extra)
+/* A reconciler (with extra options) on the store s in the temporary directory dir; both
+ * become the fixture's (fx_close). */
+static void fx_adopt(struct fixture *f, struct store *s, char *dir,
+		     const struct reconcile_opts *extra)
 {
-	f->dir = tu_mkdtemp();
-	char *path = ks_asprintf("%s/kswarm.db", f->dir);
+	f->dir = dir;
+	f->store = s;
 	struct ks_err err = {0};
-	assert_rc(store_open(path, &f->store, &err), 0, &err);
-	free(path);
 	ks_buf_init(&f->ev.kinds, KS_BUF_UNLIMITED);
 	ks_buf_init(&f->ev.all, KS_BUF_UNLIMITED);
 	struct reconcile_opts o = extra ? *extra : (struct reconcile_opts){0};
@@ -69,6 +70,17 @@ static void fx_open(struct fixture *f, const struct reconcile_opts *extra)
 	o.on_event = on_event;
 	o.ctx = &f->ev;
 	assert_rc(reconcile_new(&o, &f->r, &err), 0, &err);
+}
+
+static void fx_open(struct fixture *f, const struct reconcile_opts *extra)
+{
+	char *dir = tu_mkdtemp();
+	char *path = ks_asprintf("%s/kswarm.db", dir);
+	struct store *s = NULL;
+	struct ks_err err = {0};
+	assert_rc(store_open(path, &s, &err), 0, &err);
+	free(path);
+	fx_adopt(f, s, dir, extra);
 }
 
 static void fx_reset_events(struct fixture *f)
@@ -436,12 +448,8 @@ static void kill_and_resume(void **state)
 	cJSON_Delete(cm_mid);
 
 	/* Restart: resume finishes the plan, applying s2 once and s1 not again. */
-	struct fixture f = {.store = s};
-	ks_buf_init(&f.ev.kinds, KS_BUF_UNLIMITED);
-	ks_buf_init(&f.ev.all, KS_BUF_UNLIMITED);
-	struct reconcile_opts o = {.kube = &c, .store = s, .poll_ms = 200, .on_event = on_event,
-				   .ctx = &f.ev};
-	assert_rc(reconcile_new(&o, &f.r, &err), 0, &err);
+	struct fixture f = {0};
+	fx_adopt(&f, s, dir, NULL);
 	int resumed = 0;
 	assert_rc(reconcile_resume(f.r, &resumed, &err), 0, &err);
 	assert_int_equal(resumed, 1);
@@ -463,14 +471,9 @@ static void kill_and_resume(void **state)
 	cJSON_Delete(d0);
 	cJSON_Delete(d1);
 	cJSON_Delete(cm1);
-	reconcile_free(f.r);
-	store_close(s);
-	ks_buf_release(&f.ev.kinds);
-	ks_buf_release(&f.ev.all);
+	fx_close(&f);
 	free(plan_s);
 	free(path);
-	tu_rmtree(dir);
-	free(dir);
 }
 
 static void kill_during_rollback(void **state)
@@ -497,12 +500,9 @@ static void kill_during_rollback(void **state)
 	assert_string_equal(ks_json_str(b, "data.v"), "b1");
 	cJSON_Delete(a);
 	cJSON_Delete(b);
-	struct fixture f = {.store = s};
-	ks_buf_init(&f.ev.kinds, KS_BUF_UNLIMITED);
-	ks_buf_init(&f.ev.all, KS_BUF_UNLIMITED);
-	struct reconcile_opts o = {.kube = &c, .store = s, .on_event = on_event, .ctx = &f.ev};
+	struct fixture f = {0};
 	struct ks_err err = {0};
-	assert_rc(reconcile_new(&o, &f.r, &err), 0, &err);
+	fx_adopt(&f, s, dir, NULL);
 	int resumed = 0;
 	assert_rc(reconcile_resume(f.r, &resumed, &err), 0, &err);
 	assert_int_equal(resumed, 1);
@@ -521,14 +521,9 @@ static void kill_during_rollback(void **state)
 	assert_rc(reconcile_audit(f.r, "p-rb", 1, &audit, &err), 0, &err);
 	assert_string_equal(ks_json_str(cJSON_GetArrayItem(audit, 0), "result"), "rolled_back");
 	cJSON_Delete(audit);
-	reconcile_free(f.r);
-	store_close(s);
-	ks_buf_release(&f.ev.kinds);
-	ks_buf_release(&f.ev.all);
+	fx_close(&f);
 	free(plan_s);
 	free(path);
-	tu_rmtree(dir);
-	free(dir);
 }
 
 /* ---- Helm ---- */
