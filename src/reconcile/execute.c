@@ -24,19 +24,21 @@
  *     run of the same change (the same restartedAt value, the same Secret value) showing no
  *     change means "already there" (resolve_intent).
  *  3. Every write carries a precondition: the patch holds metadata.resourceVersion (the
- *     server answers 409 when the object moved), a rollback PUTs at the read
- *     resourceVersion after checking the generation (the spec) is still what we left.
+ *     server answers 409 when the object moved); a rollback first checks that every path
+ *     it restores still holds what the step left (else someone changed it since: refused),
+ *     then patches at the read resourceVersion.
  *  4. Secret values live only in memory and in recon_steps.secret_before until the plan
  *     ends; events, audit, errors and diffs get fingerprints (diff.c rc_redact_secret).
  *
- * Rollback restores the exact previous content of the object (rc_content of the recorded
- * before-object: spec, data, labels, annotations — the controller's revision annotation
- * excepted), a Secret's one key, a Helm release's previous revision (helm rollback), or
- * reverts the GitOps commit.
+ * Rollback restores the exact previous state of what the step changed: the inverse merge
+ * patch recorded at apply time (record_inverse: the paths where the server's answer differs
+ * from the object read before), a Secret's one key, a Helm release's previous revision
+ * (helm rollback), or reverts the GitOps commit. Changes others made elsewhere are kept.
  * Test hook: KSWARM_RECONCILE_STALL_MS (milliseconds) sleeps after each intent is committed
  * and before the cluster is touched, and after the decision to roll back is recorded, so a
  * test can kill -9 the process in those windows. */
 #include "base/common.h"
+#include "base/base64.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/strutil.h"
@@ -50,7 +52,6 @@
 #include <time.h>
 
 #define RESTART_ANNOTATION "kubectl.kubernetes.io/restartedAt"
-#define REVISION_ANNOTATION "deployment.kubernetes.io/revision"
 
 static char *dup_or(const char *s, const char *def)
 {
@@ -329,6 +330,95 @@ static void record_after(struct rc_intent *in, const cJSON *obj)
 	in->after_generation = ks_json_int_or(obj, "metadata.generation", 0);
 }
 
+/* The merge patch (RFC 7386) that turns after back into before (both rc_content): only
+ * the paths that differ. Keys starting with '_' are the log's own annotations. */
+static cJSON *inverse_merge(const cJSON *before, const cJSON *after)
+{
+	cJSON *p = cJSON_CreateObject();
+	const cJSON *a, *b;
+	cJSON_ArrayForEach(a, after) {
+		b = ks_json_child(before, a->string);
+		if (!b)
+			cJSON_AddNullToObject(p, a->string);
+		else if (cJSON_Compare(a, b, true))
+			continue;
+		else if (cJSON_IsObject(a) && cJSON_IsObject(b))
+			cJSON_AddItemToObject(p, a->string, inverse_merge(b, a));
+		else
+			cJSON_AddItemToObject(p, a->string, cJSON_Duplicate(b, true));
+	}
+	cJSON_ArrayForEach(b, before)
+		if (b->string[0] != '_' && !ks_json_child(after, b->string))
+			cJSON_AddItemToObject(p, b->string, cJSON_Duplicate(b, true));
+	return p;
+}
+
+/* What the step left at each path the inverse restores (null: absent), same shape. */
+static cJSON *expected(const cJSON *inv, const cJSON *after)
+{
+	cJSON *e = cJSON_CreateObject();
+	const cJSON *i;
+	cJSON_ArrayForEach(i, inv) {
+		const cJSON *a = ks_json_child(after, i->string);
+		if (cJSON_IsObject(i) && cJSON_IsObject(a))
+			cJSON_AddItemToObject(e, i->string, expected(i, a));
+		else
+			cJSON_AddItemToObject(e, i->string,
+					      a ? cJSON_Duplicate(a, true) : cJSON_CreateNull());
+	}
+	return e;
+}
+
+/* Whether cur still holds, at every path the inverse restores, what the step left there:
+ * else someone changed what we changed, and a rollback would overwrite their change. */
+static bool still_ours(const cJSON *inv, const cJSON *expect, const cJSON *cur)
+{
+	const cJSON *i;
+	cJSON_ArrayForEach(i, inv) {
+		const cJSON *e = ks_json_child(expect, i->string);
+		const cJSON *c = ks_json_child(cur, i->string);
+		if (cJSON_IsObject(i) && cJSON_IsObject(e)) {
+			if (!cJSON_IsObject(c) || !still_ours(i, e, c))
+				return false;
+		} else if (!e || cJSON_IsNull(e) ? c && !cJSON_IsNull(c)
+						 : !c || !cJSON_Compare(e, c, true)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Record how a live, non-Secret step is undone: the inverse merge patch and the values the
+ * step left (checked before the undo). */
+static void record_inverse(struct rc_intent *in, const cJSON *before, const cJSON *after_obj)
+{
+	cJSON *ac = rc_content(after_obj);
+	cJSON *inv = inverse_merge(before, ac);
+	cJSON_DeleteItemFromObjectCaseSensitive(in->inverse, "patch");
+	cJSON_DeleteItemFromObjectCaseSensitive(in->inverse, "expect");
+	cJSON_AddItemToObject(in->inverse, "expect", expected(inv, ac));
+	cJSON_AddItemToObject(in->inverse, "patch", inv);
+	cJSON_Delete(ac);
+}
+
+/* A Secret step's key still holds the value the step wrote (by fingerprint). */
+static bool secret_still_ours(const struct rc_intent *in, const char *key, const cJSON *cur)
+{
+	const char *want = ks_json_str(ks_json_child(in->change, "data"), key);
+	const char *b64 = ks_json_str(ks_json_child(cur, "data"), key);
+	if (!want || !b64)
+		return false;
+	unsigned char *raw = NULL;
+	size_t n = 0;
+	if (ks_base64_decode(b64, strlen(b64), &raw, &n, NULL))
+		return false;
+	char fp[24];
+	reconcile_fingerprint(raw, n, fp);
+	explicit_bzero(raw, n);
+	free(raw);
+	return strcmp(fp, want) == 0;
+}
+
 /* A step with a row from an interrupted run (or a finished earlier run of the same plan):
  * decide whether its change is already on the object. *applied: yes. */
 static int resolve_intent(struct run *x, const struct kube_resource *res,
@@ -473,6 +563,9 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 			in.inverse = cJSON_Duplicate(old.inverse, true);
 			in.secret_before = cJSON_Duplicate(old.secret_before, true);
 			record_after(&in, live);
+			if (ow.via == RC_VIA_LIVE && !is_secret(st) &&
+			    !ks_json_child(in.inverse, "patch"))
+				record_inverse(&in, in.before, live);
 			set_state(&in, "applied", "found applied on resume");
 			rc = rc_log_step(r, &in, err);
 			*changed = true;
@@ -559,6 +652,8 @@ static int apply_step(struct run *x, const struct rc_step *st, bool *changed,
 	}
 	if (applied_obj) {
 		record_after(&in, applied_obj);
+		if (!is_secret(st))
+			record_inverse(&in, in.before, applied_obj);
 		/* What changed, leaf by leaf (a Secret's values as fingerprints): for events. */
 		cJSON_AddItemToObject(in.change, "changes",
 				      rc_changes(live, applied_obj, is_secret(st)));
@@ -586,50 +681,6 @@ out:
 
 /* ---- rollback ---- */
 
-/* Put the recorded content back on cur (in place): every top-level field but metadata,
- * status, apiVersion and kind; labels and annotations (the controller's revision kept). */
-static void restore_content(cJSON *cur, const cJSON *before)
-{
-	static const char *const keep[] = {"metadata", "status", "apiVersion", "kind"};
-	cJSON *it, *next;
-	for (it = cur->child; it; it = next) {
-		next = it->next;
-		bool k = false;
-		for (size_t i = 0; i < KS_ARRAY_LEN(keep); i++)
-			k |= strcmp(it->string, keep[i]) == 0;
-		if (!k && !ks_json_child(before, it->string))
-			cJSON_DeleteItemFromObjectCaseSensitive(cur, it->string);
-	}
-	cJSON_ArrayForEach(it, before) {
-		bool k = it->string[0] == '_';
-		for (size_t i = 0; i < KS_ARRAY_LEN(keep); i++)
-			k |= strcmp(it->string, keep[i]) == 0;
-		if (k)
-			continue;
-		cJSON_DeleteItemFromObjectCaseSensitive(cur, it->string);
-		cJSON_AddItemToObject(cur, it->string, cJSON_Duplicate(it, true));
-	}
-	cJSON *m = cJSON_GetObjectItemCaseSensitive(cur, "metadata");
-	const cJSON *bm = ks_json_child(before, "metadata");
-	const char *rev = ks_json_str(ks_json_child(m, "annotations"), REVISION_ANNOTATION);
-	char *rev_copy = rev ? ks_strdup(rev) : NULL;
-	static const char *const maps[] = {"labels", "annotations"};
-	for (size_t i = 0; m && i < KS_ARRAY_LEN(maps); i++) {
-		cJSON_DeleteItemFromObjectCaseSensitive(m, maps[i]);
-		const cJSON *b = ks_json_child(bm, maps[i]);
-		if (b)
-			cJSON_AddItemToObject(m, maps[i], cJSON_Duplicate(b, true));
-	}
-	if (rev_copy) {
-		cJSON *ann = cJSON_GetObjectItemCaseSensitive(m, "annotations");
-		if (!ann)
-			ann = cJSON_AddObjectToObject(m, "annotations");
-		cJSON_DeleteItemFromObjectCaseSensitive(ann, REVISION_ANNOTATION);
-		cJSON_AddStringToObject(ann, REVISION_ANNOTATION, rev_copy);
-		free(rev_copy);
-	}
-}
-
 static int undo_live(struct run *x, const struct rc_step *st, const struct rc_intent *in,
 		     struct ks_err *err)
 {
@@ -643,26 +694,26 @@ static int undo_live(struct run *x, const struct rc_step *st, const struct rc_in
 			return rc;
 		const char *uid = ks_json_str_or(cur, "metadata.uid", "");
 		const char *rv = ks_json_str_or(cur, "metadata.resourceVersion", "");
-		int64_t gen = ks_json_int_or(cur, "metadata.generation", 0);
 		if (strcmp(uid, ks_json_str_or(in->before, "_uid", "")) != 0) {
 			cJSON_Delete(cur);
 			return ks_err_set(err, KS_ECONFLICT, "the object was replaced (uid %s) "
 					  "since the change; not rolled back", uid);
 		}
-		/* The spec must still be what we left (generation), or — for kinds without a
-		 * generation — the object itself (resourceVersion). */
-		const char *after_rv = in->after_rv ? in->after_rv : "";
-		bool moved = in->after_generation ? gen != in->after_generation
-						  : strcmp(rv, after_rv) != 0;
-		if (moved) {
+		const cJSON *sb = in->secret_before;
+		const char *key = ks_json_str_or(sb, "key", st->secret_key);
+		const cJSON *inv = ks_json_child(in->inverse, "patch");
+		cJSON *cc = rc_content(cur);
+		bool ours = is_secret(st) ? secret_still_ours(in, key, cur)
+					  : inv && still_ours(inv, ks_json_child(in->inverse,
+										"expect"), cc);
+		cJSON_Delete(cc);
+		if (!ours) {
 			cJSON_Delete(cur);
-			return ks_err_set(err, KS_ECONFLICT, "the object was changed by someone "
-					  "else after this step (resourceVersion %s); not rolled "
+			return ks_err_set(err, KS_ECONFLICT, "what this step changed was changed "
+					  "again by someone else (resourceVersion %s); not rolled "
 					  "back over their change", rv);
 		}
 		if (is_secret(st)) {
-			const cJSON *sb = in->secret_before;
-			const char *key = ks_json_str_or(sb, "key", st->secret_key);
 			struct ks_buf d;
 			ks_buf_init(&d, KS_BUF_UNLIMITED);
 			ks_buf_appendstr(&d, "{\"metadata\":{\"resourceVersion\":");
@@ -686,8 +737,14 @@ static int undo_live(struct run *x, const struct rc_step *st, const struct rc_in
 			explicit_bzero(d.data, d.len);
 			ks_buf_release(&d);
 		} else {
-			restore_content(cur, in->before);
-			rc = kube_update(x->r->o.kube, res, st->ns, cur, &out, err);
+			char *doc = ks_json_print(inv);
+			char *sent = with_rv(doc, KUBE_PATCH_MERGE, rv);
+			struct kube_patch_opts po = {.type = KUBE_PATCH_MERGE,
+						     .field_manager = x->r->field_manager};
+			rc = kube_patch(x->r->o.kube, res, st->ns, st->name, sent, strlen(sent), &po,
+					&out, err);
+			free(doc);
+			free(sent);
 		}
 		cJSON_Delete(cur);
 		cJSON_Delete(out);

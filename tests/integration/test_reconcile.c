@@ -29,6 +29,7 @@ static const struct kube_resource CM = {"", "v1", "configmaps", "ConfigMap", "co
 /* Every event's kind, text and body, for sequence and secrecy checks. */
 struct events {
 	struct ks_buf kinds, all;
+	void (*hook)(const struct reconcile_event *ev); /* called after recording, or NULL */
 };
 
 static void on_event(void *ctx, const struct reconcile_event *ev)
@@ -43,6 +44,8 @@ static void on_event(void *ctx, const struct reconcile_event *ev)
 	ks_buf_appendf(&e->all, "%s %s %s\n", ev->text ? ev->text : "", body ? body : "",
 		       ev->result ? ev->result : "");
 	cJSON_free(body);
+	if (e->hook)
+		e->hook(ev);
 }
 
 struct fixture {
@@ -347,6 +350,58 @@ static void preconditions_refuse(void **state)
 	assert_same_object(before, after);
 	cJSON_Delete(after);
 	cJSON_Delete(before);
+	fx_close(&f);
+}
+
+/* Someone else writes the ConfigMap right after step s1 is done. */
+static const char *other_write;
+
+static void write_after_s1(const struct reconcile_event *ev)
+{
+	if (ev->kind != RECONCILE_STEP_DONE || strcmp(ev->step_id, "s1") != 0)
+		return;
+	struct ks_err err = {0};
+	struct kube_patch_opts po = {.type = KUBE_PATCH_MERGE, .field_manager = "someone"};
+	assert_rc(kube_patch(&c, &CM, ns, "shared-cfg", other_write, strlen(other_write), &po,
+			     NULL, &err), 0, &err);
+}
+
+static void rollback_respects_others(void **state)
+{
+	(void)state;
+	struct fixture f = {0};
+	fx_open(&f, NULL);
+	f.ev.hook = write_after_s1;
+	create(&CM, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+		    "\"shared-cfg\"},\"data\":{\"mode\":\"safe\",\"other\":\"x\"}}");
+	/* s2's precondition fails: s1 is rolled back. */
+	cJSON *plan = plan_of(
+		"{\"plan_id\":\"p-shared\",\"steps\":[{\"id\":\"s1\",\"action\":\"patch\","
+		"\"patch_type\":\"merge\",\"target\":{\"apiVersion\":\"v1\",\"kind\":"
+		"\"ConfigMap\",\"namespace\":\"%s\",\"name\":\"shared-cfg\"},\"patch\":"
+		"{\"data\":{\"mode\":\"fast\",\"added\":\"1\"}}},{\"id\":\"s2\",\"action\":"
+		"\"patch\",\"patch_type\":\"merge\",\"target\":{\"apiVersion\":\"v1\","
+		"\"kind\":\"ConfigMap\",\"namespace\":\"%s\",\"name\":\"shared-cfg\"},"
+		"\"patch\":{\"data\":{\"z\":\"1\"}},\"preconditions\":{\"fields\":[{\"path\":"
+		"\"data.mode\",\"equals\":\"never\"}]}}]}", ns, ns);
+	/* Their change elsewhere is kept; ours is undone. */
+	other_write = "{\"data\":{\"other\":\"theirs\"}}";
+	assert_string_equal(execute(&f, plan), "rolled_back");
+	cJSON *cm = get(&CM, "shared-cfg");
+	char *data = tu_json(ks_json_get(cm, "data"));
+	assert_string_equal(data, "{\"mode\":\"safe\",\"other\":\"theirs\"}");
+	free(data);
+	cJSON_Delete(cm);
+	/* Their change to what we changed: not rolled over, the plan fails and says why. */
+	fx_reset_events(&f);
+	other_write = "{\"data\":{\"mode\":\"manual\"}}";
+	assert_string_equal(execute(&f, plan), "failed");
+	assert_contains(f.ev.all.data, "was changed again by someone else");
+	cm = get(&CM, "shared-cfg");
+	assert_string_equal(ks_json_str(cm, "data.mode"), "manual");
+	assert_string_equal(ks_json_str(cm, "data.added"), "1");
+	cJSON_Delete(cm);
+	cJSON_Delete(plan);
 	fx_close(&f);
 }
 
@@ -800,6 +855,7 @@ int main(void)
 		cmocka_unit_test(patch_verify_succeed_and_rerun),
 		cmocka_unit_test(regression_rolls_back),
 		cmocka_unit_test(preconditions_refuse),
+		cmocka_unit_test(rollback_respects_others),
 		cmocka_unit_test(kill_and_resume),
 		cmocka_unit_test(kill_during_rollback),
 		cmocka_unit_test(helm_owned),
