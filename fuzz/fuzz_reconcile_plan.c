@@ -1,6 +1,6 @@
 /* fuzz_reconcile_plan.c — a plan from outside (the body of a "plan" message, an API call):
  * parsed with the plan ceiling, shape-checked, and when it passes, every step's patch
- * document built and the diff of the plan against itself rendered. */
+ * document built; the diff and the rollback inverse of two of its objects computed. */
 #include "base/common.h"
 #include "base/json.h"
 #include "reconcile/internal.h"
@@ -24,6 +24,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	char *diff = rc_diff_text(plan, ks_json_child(plan, "steps"), true);
 	free(diff);
+	/* The rollback inverse between the plan and its first step: applied to the step, it
+	 * must give the plan back, and the step must count as untouched. */
+	const cJSON *other = cJSON_GetArrayItem(ks_json_child(plan, "steps"), 0);
+	if (cJSON_IsObject(other)) {
+		cJSON *inv = rc_inverse_merge(plan, other), *exp = rc_expected(inv, other);
+		if (!rc_still_ours(inv, exp, other))
+			abort();
+		cJSON_Delete(inv);
+		cJSON_Delete(exp);
+	}
 	cJSON_Delete(plan);
 	return 0;
 }

@@ -168,6 +168,74 @@ char *rc_diff_text(const cJSON *before, const cJSON *after, bool secret)
 	return ks_buf_detach(&t);
 }
 
+/* The merge patch (RFC 7386) that turns after back into before (both rc_content): only
+ * the paths that differ. Keys starting with '_' are the log's own annotations. */
+cJSON *rc_inverse_merge(const cJSON *before, const cJSON *after)
+{
+	cJSON *p = cJSON_CreateObject();
+	const cJSON *a, *b;
+	cJSON_ArrayForEach(a, after) {
+		if (ks_json_child(after, a->string) != a)
+			continue; /* a repeated key: the first one counts, as for look-ups */
+		b = ks_json_child(before, a->string);
+		if (!b)
+			cJSON_AddNullToObject(p, a->string);
+		else if (cJSON_Compare(a, b, true))
+			continue;
+		else if (cJSON_IsObject(a) && cJSON_IsObject(b))
+			cJSON_AddItemToObject(p, a->string, rc_inverse_merge(b, a));
+		else
+			cJSON_AddItemToObject(p, a->string, cJSON_Duplicate(b, true));
+	}
+	cJSON_ArrayForEach(b, before)
+		if (b->string[0] != '_' && ks_json_child(before, b->string) == b &&
+		    !ks_json_child(after, b->string))
+			cJSON_AddItemToObject(p, b->string, cJSON_Duplicate(b, true));
+	return p;
+}
+
+/* Equal as JSON (members by name); byte-identical trees count too (with a repeated key,
+ * cJSON_Compare can find a tree different from its own copy). */
+static bool same_json(const cJSON *a, const cJSON *b)
+{
+	return ks_json_identical(a, b) || cJSON_Compare(a, b, true);
+}
+
+/* What the step left at each path the inverse restores (null: absent), same shape. */
+cJSON *rc_expected(const cJSON *inv, const cJSON *after)
+{
+	cJSON *e = cJSON_CreateObject();
+	const cJSON *i;
+	cJSON_ArrayForEach(i, inv) {
+		const cJSON *a = ks_json_child(after, i->string);
+		if (cJSON_IsObject(i) && cJSON_IsObject(a))
+			cJSON_AddItemToObject(e, i->string, rc_expected(i, a));
+		else
+			cJSON_AddItemToObject(e, i->string,
+					      a ? cJSON_Duplicate(a, true) : cJSON_CreateNull());
+	}
+	return e;
+}
+
+/* Whether cur still holds, at every path the inverse restores, what the step left there:
+ * else someone changed what we changed, and a rollback would overwrite their change. */
+bool rc_still_ours(const cJSON *inv, const cJSON *expect, const cJSON *cur)
+{
+	const cJSON *i;
+	cJSON_ArrayForEach(i, inv) {
+		const cJSON *e = ks_json_child(expect, i->string);
+		const cJSON *c = ks_json_child(cur, i->string);
+		if (cJSON_IsObject(i) && cJSON_IsObject(e)) {
+			if (!cJSON_IsObject(c) || !rc_still_ours(i, e, c))
+				return false;
+		} else if (!e || cJSON_IsNull(e) ? c && !cJSON_IsNull(c)
+						 : !c || !same_json(e, c)) {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* One step's dry run: the live object, then the object the change would give. */
 static int dry_run_step(struct reconciler *r, const struct rc_step *st, cJSON *out_step,
 			struct ks_err *err)

@@ -330,73 +330,15 @@ static void record_after(struct rc_intent *in, const cJSON *obj)
 	in->after_generation = ks_json_int_or(obj, "metadata.generation", 0);
 }
 
-/* The merge patch (RFC 7386) that turns after back into before (both rc_content): only
- * the paths that differ. Keys starting with '_' are the log's own annotations. */
-static cJSON *inverse_merge(const cJSON *before, const cJSON *after)
-{
-	cJSON *p = cJSON_CreateObject();
-	const cJSON *a, *b;
-	cJSON_ArrayForEach(a, after) {
-		b = ks_json_child(before, a->string);
-		if (!b)
-			cJSON_AddNullToObject(p, a->string);
-		else if (cJSON_Compare(a, b, true))
-			continue;
-		else if (cJSON_IsObject(a) && cJSON_IsObject(b))
-			cJSON_AddItemToObject(p, a->string, inverse_merge(b, a));
-		else
-			cJSON_AddItemToObject(p, a->string, cJSON_Duplicate(b, true));
-	}
-	cJSON_ArrayForEach(b, before)
-		if (b->string[0] != '_' && !ks_json_child(after, b->string))
-			cJSON_AddItemToObject(p, b->string, cJSON_Duplicate(b, true));
-	return p;
-}
-
-/* What the step left at each path the inverse restores (null: absent), same shape. */
-static cJSON *expected(const cJSON *inv, const cJSON *after)
-{
-	cJSON *e = cJSON_CreateObject();
-	const cJSON *i;
-	cJSON_ArrayForEach(i, inv) {
-		const cJSON *a = ks_json_child(after, i->string);
-		if (cJSON_IsObject(i) && cJSON_IsObject(a))
-			cJSON_AddItemToObject(e, i->string, expected(i, a));
-		else
-			cJSON_AddItemToObject(e, i->string,
-					      a ? cJSON_Duplicate(a, true) : cJSON_CreateNull());
-	}
-	return e;
-}
-
-/* Whether cur still holds, at every path the inverse restores, what the step left there:
- * else someone changed what we changed, and a rollback would overwrite their change. */
-static bool still_ours(const cJSON *inv, const cJSON *expect, const cJSON *cur)
-{
-	const cJSON *i;
-	cJSON_ArrayForEach(i, inv) {
-		const cJSON *e = ks_json_child(expect, i->string);
-		const cJSON *c = ks_json_child(cur, i->string);
-		if (cJSON_IsObject(i) && cJSON_IsObject(e)) {
-			if (!cJSON_IsObject(c) || !still_ours(i, e, c))
-				return false;
-		} else if (!e || cJSON_IsNull(e) ? c && !cJSON_IsNull(c)
-						 : !c || !cJSON_Compare(e, c, true)) {
-			return false;
-		}
-	}
-	return true;
-}
-
 /* Record how a live, non-Secret step is undone: the inverse merge patch and the values the
  * step left (checked before the undo). */
 static void record_inverse(struct rc_intent *in, const cJSON *before, const cJSON *after_obj)
 {
 	cJSON *ac = rc_content(after_obj);
-	cJSON *inv = inverse_merge(before, ac);
+	cJSON *inv = rc_inverse_merge(before, ac);
 	cJSON_DeleteItemFromObjectCaseSensitive(in->inverse, "patch");
 	cJSON_DeleteItemFromObjectCaseSensitive(in->inverse, "expect");
-	cJSON_AddItemToObject(in->inverse, "expect", expected(inv, ac));
+	cJSON_AddItemToObject(in->inverse, "expect", rc_expected(inv, ac));
 	cJSON_AddItemToObject(in->inverse, "patch", inv);
 	cJSON_Delete(ac);
 }
@@ -704,7 +646,7 @@ static int undo_live(struct run *x, const struct rc_step *st, const struct rc_in
 		const cJSON *inv = ks_json_child(in->inverse, "patch");
 		cJSON *cc = rc_content(cur);
 		bool ours = is_secret(st) ? secret_still_ours(in, key, cur)
-					  : inv && still_ours(inv, ks_json_child(in->inverse,
+					  : inv && rc_still_ours(inv, ks_json_child(in->inverse,
 										"expect"), cc);
 		cJSON_Delete(cc);
 		if (!ours) {

@@ -122,6 +122,13 @@ cJSON *rc_content(const cJSON *obj);
 cJSON *rc_changes(const cJSON *before, const cJSON *after, bool secret);
 /* A unified-style text diff of two objects' contents (one line per leaf). */
 char *rc_diff_text(const cJSON *before, const cJSON *after, bool secret);
+/* Rollback of a live step (diff.c): the JSON merge patch turning after back into before
+ * (both rc_content; only the paths that differ; keys starting with '_' skipped), the values
+ * after holds at the paths it restores (same shape, null for absent), and whether cur
+ * (rc_content) still holds them. */
+cJSON *rc_inverse_merge(const cJSON *before, const cJSON *after);
+cJSON *rc_expected(const cJSON *inverse, const cJSON *after);
+bool rc_still_ours(const cJSON *inverse, const cJSON *expect, const cJSON *cur);
 /* Replace every value of data/stringData by its fingerprint (a Secret), in place. */
 void rc_redact_secret(cJSON *obj);
 

@@ -157,6 +157,44 @@ static void secret_diffs(void **state)
 	cJSON_Delete(dry);
 }
 
+static void inverses(void **state)
+{
+	(void)state;
+	cJSON *cases = fixture("inverse.json"), *c;
+	cJSON_ArrayForEach(c, cases) {
+		const char *why = ks_json_str(c, "why");
+		cJSON *inv = rc_inverse_merge(ks_json_child(c, "before"), ks_json_child(c, "after"));
+		cJSON *exp = rc_expected(inv, ks_json_child(c, "after"));
+		if (!cJSON_Compare(inv, ks_json_child(c, "inverse"), true)) {
+			char *got = tu_json(inv);
+			fail_msg("%s: inverse %s", why, got);
+		}
+		if (!cJSON_Compare(exp, ks_json_child(c, "expect"), true)) {
+			char *got = tu_json(exp);
+			fail_msg("%s: expect %s", why, got);
+		}
+		const cJSON *cur;
+		cJSON_ArrayForEach(cur, ks_json_child(c, "ours"))
+			if (!rc_still_ours(inv, exp, cur))
+				fail_msg("%s: a current object taken as changed by someone", why);
+		cJSON_ArrayForEach(cur, ks_json_child(c, "not_ours"))
+			if (rc_still_ours(inv, exp, cur))
+				fail_msg("%s: someone's change not seen", why);
+		/* The inverse applied to after (RFC 7386) gives before back. */
+		cJSON *back = cJSON_Duplicate(ks_json_child(c, "after"), true);
+		ks_json_merge_patch(back, inv);
+		cJSON *want = cJSON_Duplicate(ks_json_child(c, "before"), true);
+		cJSON_DeleteItemFromObjectCaseSensitive(want, "_resourceVersion");
+		if (!cJSON_Compare(back, want, true))
+			fail_msg("%s: the inverse does not restore before", why);
+		cJSON_Delete(back);
+		cJSON_Delete(want);
+		cJSON_Delete(inv);
+		cJSON_Delete(exp);
+	}
+	cJSON_Delete(cases);
+}
+
 static void owners(void **state)
 {
 	(void)state;
@@ -410,7 +448,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_plan),    cmocka_unit_test(bad_plans),
 		cmocka_unit_test(fingerprints), cmocka_unit_test(diffs),
-		cmocka_unit_test(secret_diffs), cmocka_unit_test(owners),
+		cmocka_unit_test(secret_diffs), cmocka_unit_test(inverses),
+		cmocka_unit_test(owners),
 		cmocka_unit_test(intent_log),   cmocka_unit_test(gitops_files),
 		cmocka_unit_test(helm_mapping),
 	};
