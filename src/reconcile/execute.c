@@ -391,7 +391,8 @@ static void set_state(struct rc_intent *in, const char *state, const char *why)
 
 /* The live patch, with the read resourceVersion as precondition. A 409 caused only by a
  * status write (a controller; the generation, i.e. the spec, did not move) is retried
- * from a fresh read, whose object becomes the recorded before-state. */
+ * from a fresh read, whose object becomes the recorded before-state — unless the plan
+ * named the resourceVersion itself. */
 static int patch_at_rv(struct run *x, const struct kube_resource *res, const struct rc_step *st,
 		       struct rc_intent *in, cJSON **live, const char *doc,
 		       enum kube_patch_type type, cJSON **out, struct ks_err *err)
@@ -407,8 +408,9 @@ static int patch_at_rv(struct run *x, const struct kube_resource *res, const str
 			return rc;
 		int64_t gen = ks_json_int_or(*live, "metadata.generation", 0);
 		cJSON *fresh = NULL;
-		if (attempt >= 4 || gen == 0 || kube_get(x->r->o.kube, res, st->ns, st->name,
-							 &fresh, NULL) ||
+		bool strict = ks_json_str(st->preconditions, "resourceVersion") != NULL;
+		if (attempt >= 4 || gen == 0 || strict ||
+		    kube_get(x->r->o.kube, res, st->ns, st->name, &fresh, NULL) ||
 		    ks_json_int_or(fresh, "metadata.generation", -1) != gen ||
 		    strcmp(ks_json_str_or(fresh, "metadata.uid", ""),
 			   ks_json_str_or(*live, "metadata.uid", "?")) != 0) {
