@@ -26,6 +26,7 @@
 #include "diag/finding.h"
 #include "forecast/events.h"
 #include "kube/connect.h"
+#include "llm/llm.h"
 #include "metrics/prom.h"
 #include "reconcile/reconcile.h"
 #include "server/server.h"
@@ -65,6 +66,8 @@ struct daemon {
 	struct fc_events events;
 	bool have_events;
 	char *vault_token;
+	struct llm_config llm;
+	bool have_llm;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -313,6 +316,34 @@ static int h_reject(void *ctx, const char *plan_id, const char *by, const char *
 	return swarm_reject(d->swarm, plan_id, by, reason, err);
 }
 
+/* The LLM rewords the swarm's computed answer (it adds no facts: the prompt says so, and
+ * the computed answer is returned beside it). On any failure the computed answer stands. */
+static char *reword(struct daemon *d, const char *question, const char *answer)
+{
+	char *user = ks_asprintf("Question: %s\n\nThe answer, computed from kswarm's recorded "
+				 "decisions:\n%s",
+				 question, answer);
+	struct llm_message msgs[] = {
+		{.role = "system",
+		 .content = "You are kswarm's explainer for SREs. Reword the computed answer "
+			    "in plain, short sentences. Use only the facts it states; add none, "
+			    "drop none of its numbers, ids or names."},
+		{.role = "user", .content = user},
+	};
+	struct llm_request rq = {.messages = msgs, .n_messages = 2};
+	ks_buf_init(&rq.text, LLM_MAX_ANSWER);
+	struct ks_err err = {0};
+	char *out = NULL;
+	if (llm_run(&d->llm, &rq, 1, &err) || !rq.text.len)
+		KS_WARN(MOD, "the LLM did not reword the answer: %s (the computed answer stands)",
+			err.msg[0] ? err.msg : "empty answer");
+	else
+		out = ks_strndup(rq.text.data, rq.text.len);
+	llm_request_release(&rq);
+	free(user);
+	return out;
+}
+
 static int h_ask(void *ctx, const char *question, cJSON **out, struct ks_err *err)
 {
 	struct daemon *d = ctx;
@@ -321,9 +352,15 @@ static int h_ask(void *ctx, const char *question, cJSON **out, struct ks_err *er
 	int rc = swarm_ask(d->swarm, question, &answer, &refs, err);
 	if (rc)
 		return rc;
+	char *worded = d->have_llm && answer && *answer ? reword(d, question, answer) : NULL;
 	*out = cJSON_CreateObject();
-	cJSON_AddStringToObject(*out, "answer", answer ? answer : "");
+	cJSON_AddStringToObject(*out, "answer", worded ? worded : answer ? answer : "");
+	if (worded) {
+		cJSON_AddStringToObject(*out, "computed_answer", answer);
+		cJSON_AddStringToObject(*out, "worded_by", d->llm.model ? d->llm.model : "llm");
+	}
 	cJSON_AddItemToObject(*out, "refs", refs ? refs : cJSON_CreateArray());
+	free(worded);
 	free(answer);
 	return 0;
 }
@@ -609,6 +646,15 @@ static int open_parts(struct daemon *d, struct ks_err *err)
 			return ks_err_set(err, rc, "events %s: %s", c->events, err->msg);
 		d->have_events = true;
 	}
+	if (c->llm_backend || c->llm_url || c->llm_model) {
+		struct llm_flags lf = {.backend = c->llm_backend,
+				       .url = c->llm_url,
+				       .model = c->llm_model,
+				       .api_key_env = c->llm_api_key_env};
+		if ((rc = llm_config_load(&d->llm, &lf, err)))
+			return ks_err_set(err, rc, "llm: %s", err->msg);
+		d->have_llm = true;
+	}
 	char *cat_path = cost_catalog_default_path();
 	struct ks_err cerr = {0};
 	if (cost_catalog_load(cat_path, &d->cat, &cerr))
@@ -696,6 +742,8 @@ static void close_parts(struct daemon *d)
 	cost_catalog_free(d->cat);
 	if (d->have_events)
 		fc_events_release(&d->events);
+	if (d->have_llm)
+		llm_config_release(&d->llm);
 	if (d->vault_token) {
 		explicit_bzero(d->vault_token, strlen(d->vault_token));
 		free(d->vault_token);
