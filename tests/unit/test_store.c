@@ -91,7 +91,7 @@ static void create_append_reopen(void **state)
 	for (int round = 0; round < 2; round++) {
 		s = open_ok(path);
 		assert_int_equal(store_schema_version(s, &version, NULL), 0);
-		assert_int_equal(version, 1);
+		assert_int_equal(version, STORE_SCHEMA_VERSION);
 		int64_t last = 0;
 		assert_int_equal(store_last_seq(s, &last, NULL), 0);
 		assert_int_equal(last, 4);

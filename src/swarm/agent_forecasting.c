@@ -1,0 +1,197 @@
+/* agent_forecasting.c — looks ahead: NodePool limits running out, cost anomalies.
+ * State machine, on each round's question:
+ *   RECORD: per NodePool with spec.limits.cpu, one sample of the CPU it has provisioned
+ *           (status.resources.cpu) against the limit, in the store's series
+ *           "nodepool-cpu:<pool>"; with an opt_report, the cluster's hourly cost in
+ *           "cost:cluster". (Prometheus history, swarm_inputs.prom, is not read yet.)
+ *   PREDICT: with SWARM_FC_MIN_SAMPLES samples or more, fc_exhaust_predict over the series
+ *           (step = the mean spacing, 30-day horizon, the outside event feed scaling the
+ *           forecast, so "traffic x3 on DATE" moves the date) -> when the limit is reached
+ *           (expected or plausibly) within the horizon, PROPOSE "nodepool-limits": raise
+ *           spec.limits.cpu by half, before that date;
+ *   ANOMALY: fc_anomaly_detect over the cost series -> an observation per anomaly that
+ *           reaches the latest sample, once (s->observed).
+ * Ownership: s->observed keys are anomaly keys, values malloc'd markers. */
+#include "base/common.h"
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "cost/optimize.h"
+#include "forecast/anomaly.h"
+#include "forecast/exhaust.h"
+#include "kube/quantity.h"
+#include "store/plans.h"
+#include "swarm/swarm_internal.h"
+#include "world/world.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define HORIZON_S (30.0 * 86400)
+#define HISTORY_S (int64_t)(30 * 86400)
+
+static double cores(const cJSON *obj, const char *path)
+{
+	const char *v = ks_json_str(obj, path);
+	struct kube_quantity q;
+	if (!v || kube_quantity_parse(v, strlen(v), &q, NULL))
+		return cJSON_IsNumber(ks_json_get(obj, path)) ? ks_json_get(obj, path)->valuedouble
+							     : NAN;
+	return (double)kube_quantity_milli(&q) / 1000;
+}
+
+static void propose_limits(struct swarm *s, const char *pool, double limit,
+			   const struct fc_exhaust *ex, const char *re)
+{
+	double when = ex->mean.found ? ex->mean.t : ex->upper.t;
+	long long new_limit = (long long)ceil(limit * 1.5);
+	cJSON *patch = cJSON_CreateObject();
+	char q[32];
+	snprintf(q, sizeof q, "%lld", new_limit);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"),
+							"limits"),
+				"cpu", q);
+	char key[320], fp[24];
+	snprintf(key, sizeof key, "nodepool-limits:%s", pool);
+	swarm__fingerprint(patch, fp);
+	if (swarm__handled(s, key, fp)) {
+		cJSON_Delete(patch);
+		return;
+	}
+	char date[40] = "now";
+	if (!ex->already_over)
+		ks_time_format_rfc3339((int64_t)when, date, sizeof date);
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "action", "nodepool-limits");
+	cJSON_AddStringToObject(b, "risk", "low");
+	cJSON_AddNumberToObject(b, "confidence", ex->mean.found || ex->already_over ? 0.8 : 0.6);
+	cJSON_AddStringToObject(b, "key", key);
+	cJSON_AddStringToObject(b, "fingerprint", fp);
+	cJSON_AddStringToObject(b, "severity", "medium");
+	char title[512];
+	snprintf(title, sizeof title, "Raise NodePool %s's CPU limit from %g to %lld before %s",
+		 pool, limit, new_limit, date);
+	cJSON_AddStringToObject(b, "title", title);
+	cJSON_AddStringToObject(b, "benefit", "pods keep scheduling past the predicted date");
+	cJSON_AddNumberToObject(b, "savings_per_month", 0);
+	cJSON *ej = cJSON_AddObjectToObject(b, "exhaustion");
+	cJSON_AddStringToObject(ej, "date", date);
+	cJSON_AddBoolToObject(ej, "already_over", ex->already_over);
+	cJSON_AddNumberToObject(ej, "in_days", ex->already_over ? 0 : (when - s->now) / 86400);
+	cJSON_AddNumberToObject(ej, "event_steps", (double)ex->event_steps);
+	cJSON_AddStringToObject(ej, "statement", ex->statement);
+	cJSON *steps = cJSON_AddArrayToObject(b, "steps");
+	cJSON *st = swarm__step(s, 1, "patch", swarm__target(s, "NodePool", "", pool), NULL,
+				title);
+	cJSON_AddStringToObject(st, "patch_type", "merge");
+	cJSON_AddItemToObject(st, "patch", patch);
+	cJSON_AddItemToArray(steps, st);
+	cJSON_AddStringToObject(b, "rollback", "the previous limit is restored");
+	cJSON *pc = cJSON_AddObjectToObject(b, "policy");
+	cJSON_AddStringToObject(pc, "kind", "nodepool");
+	cJSON_AddStringToObject(pc, "nodepool", pool);
+	struct swarm_subject subj = swarm__subject("NodePool", "", pool);
+	swarm__publish(s, SWARM_MSG_PROPOSAL, "forecasting", re, &subj, b, NULL, "%s. %s", title,
+		       ex->statement);
+}
+
+struct pool_ctx {
+	struct swarm *s;
+	const char *re;
+};
+
+static int forecast_pool(void *ctx, struct wobj o)
+{
+	struct pool_ctx *pc = ctx;
+	struct swarm *s = pc->s;
+	const cJSON *obj = world_json(s->in->world, o);
+	const char *pool = ks_json_str_or(obj, "metadata.name", "");
+	double limit = cores(obj, "spec.limits.cpu"), used = cores(obj, "status.resources.cpu");
+	if (isnan(limit) || limit <= 0 || isnan(used))
+		return 0;
+	char name[320];
+	snprintf(name, sizeof name, "nodepool-cpu:%s", pool);
+	if (series_record(s->o.store, name, s->now, used, limit, NULL))
+		return 0;
+	int64_t *t = NULL;
+	double *y = NULL, *cap = NULL;
+	size_t n = 0;
+	if (series_read(s->o.store, name, s->now - HISTORY_S, &t, &y, &cap, &n, NULL))
+		return 0;
+	if (n >= SWARM_FC_MIN_SAMPLES && t[n - 1] > t[0]) {
+		char what[400];
+		snprintf(what, sizeof what, "NodePool %s CPU", pool);
+		struct fc_exhaust_input in = {
+			.y = y, .n = n, .t_last = t[n - 1],
+			.step_s = (double)(t[n - 1] - t[0]) / (double)(n - 1),
+			.limit = limit, .horizon_s = HORIZON_S, .what = what,
+			.events = s->in->events,
+		};
+		struct fc_exhaust ex;
+		if (!fc_exhaust_predict(&in, &ex, NULL) &&
+		    (ex.already_over || ex.mean.found || ex.upper.found))
+			propose_limits(s, pool, limit, &ex, pc->re);
+	}
+	free(t);
+	free(y);
+	free(cap);
+	return 0;
+}
+
+static void cost_anomalies(struct swarm *s, const char *re)
+{
+	if (!s->in->optimize ||
+	    series_record(s->o.store, "cost:cluster", s->now, s->in->optimize->current_hourly_usd,
+			  0, NULL))
+		return;
+	int64_t *t = NULL;
+	double *y = NULL, *cap = NULL;
+	size_t n = 0;
+	if (series_read(s->o.store, "cost:cluster", s->now - HISTORY_S, &t, &y, &cap, &n, NULL))
+		return;
+	struct fc_anomaly_result r = {0};
+	if (n >= 2 * SWARM_FC_MIN_SAMPLES && !fc_anomaly_detect(y, n, 0, 0, &r, NULL)) {
+		for (size_t i = 0; i < r.n; i++) {
+			const struct fc_anomaly *a = &r.items[i];
+			if (a->end != n - 1)
+				continue;
+			char key[64], start[40];
+			snprintf(key, sizeof key, "cost:%lld", (long long)t[a->start]);
+			if (ks_map_get(&s->observed, key))
+				continue;
+			ks_map_put(&s->observed, key, ks_strdup("1"));
+			ks_time_format_rfc3339(t[a->start], start, sizeof start);
+			cJSON *b = cJSON_CreateObject();
+			cJSON_AddStringToObject(b, "anomaly", "cost");
+			cJSON_AddStringToObject(b, "since", start);
+			cJSON_AddNumberToObject(b, "observed_usd_hr", a->peak_observed);
+			cJSON_AddNumberToObject(b, "expected_usd_hr", a->peak_expected);
+			cJSON_AddNumberToObject(b, "sigmas", a->peak_sigmas);
+			cJSON_AddBoolToObject(b, "ongoing", a->ongoing);
+			struct swarm_subject subj = swarm__subject("Cluster", "", s->cluster);
+			swarm__publish(s, SWARM_MSG_OBSERVATION, "forecasting", re, &subj, b, NULL,
+				       "The cluster costs $%.2f/hour since %s, $%.2f more than "
+				       "expected (%.1f sigma).", a->peak_observed, start,
+				       a->peak_observed - a->peak_expected, a->peak_sigmas);
+		}
+	}
+	fc_anomaly_result_release(&r);
+	free(t);
+	free(y);
+	free(cap);
+}
+
+static void on_question(const struct swarm_msg *m, void *ctx)
+{
+	struct swarm *s = ctx;
+	if (!swarm__active(s) || !s->in || strcmp(m->from, "orchestrator"))
+		return;
+	struct pool_ctx pc = {s, m->id};
+	world_each(s->in->world, WK_NODEPOOL, forecast_pool, &pc);
+	cost_anomalies(s, m->id);
+}
+
+void agent_forecasting_init(struct swarm *s)
+{
+	swarm__subscribe(s, BUS_TYPE_BIT(SWARM_MSG_QUESTION), on_question);
+}

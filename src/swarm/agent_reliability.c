@@ -1,0 +1,107 @@
+/* agent_reliability.c — guards the uptime goal (goals.uptime_target).
+ * Reads every proposal (stateless):
+ *   nodepool-mix -> VETO "no-spot-for-production" when the mix puts a production namespace
+ *                   (named prod* or labelled env=production) on spot;
+ *                   VETO "min-2-nodes" when fewer than 2 nodes would hold a pool with a
+ *                   replicated workload or PodDisruptionBudgets (one node: no spreading, a
+ *                   drain is an outage);
+ *                   CRITIQUE (medium) "spot interruptions" for other spot mixes;
+ *                   else a vote of 0.
+ *   repair / secret-from-source -> CRITIQUE (low) when the workload has one replica (the
+ *                   rollout restarts it), and a vote of 0.5 (it restores availability).
+ *   other        -> a vote of 0.
+ * The policies' require-multi-az rule is left to policy_evaluate (zones after a change are
+ * not known to the optimizer yet).
+ * Ownership: none kept. */
+#include "base/common.h"
+#include "base/json.h"
+#include "swarm/swarm_internal.h"
+#include "world/world.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void say(struct swarm *s, const struct swarm_msg *m, enum swarm_msg_type type,
+		const char *rule_or_severity, const char *why)
+{
+	cJSON *b = cJSON_CreateObject();
+	if (type == SWARM_MSG_VETO) {
+		cJSON_AddStringToObject(b, "reason", why);
+		cJSON_AddStringToObject(b, "rule", rule_or_severity);
+		swarm__publish(s, type, "reliability", m->id, &m->subject, b, NULL,
+			       "Reliability vetoes %s (%s): %s.", m->id, rule_or_severity, why);
+	} else {
+		cJSON_AddStringToObject(b, "concern", why);
+		cJSON_AddStringToObject(b, "severity", rule_or_severity);
+		swarm__publish(s, type, "reliability", m->id, &m->subject, b, NULL,
+			       "Reliability on %s: %s.", m->id, why);
+	}
+}
+
+static void vote(struct swarm *s, const struct swarm_msg *m, double score, const char *why)
+{
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "proposal", m->id);
+	cJSON_AddNumberToObject(b, "score", score);
+	cJSON_AddStringToObject(b, "why", why);
+	swarm__publish(s, SWARM_MSG_VOTE, "reliability", m->id, &m->subject, b, NULL,
+		       "Reliability votes %+.1f on %s: %s", score, m->id, why);
+}
+
+static void judge_mix(struct swarm *s, const struct swarm_msg *m)
+{
+	struct swarm_pool pool;
+	swarm__pool_scan(s, ks_json_str_or(m->body, "nodepool", m->subject.name), &pool);
+	bool spot = cJSON_IsTrue(cJSON_GetObjectItem(m->body, "spot"));
+	double nodes = cJSON_GetNumberValue(cJSON_GetObjectItem(m->body, "nodes_after"));
+	char why[512];
+	if (spot && pool.production) {
+		snprintf(why, sizeof why, "production workloads of NodePool %s would run on spot",
+			 m->subject.name);
+		say(s, m, SWARM_MSG_VETO, "no-spot-for-production", why);
+	} else if (nodes < 2 && (pool.replicated || pool.pdbs > 0)) {
+		snprintf(why, sizeof why, "%.0f node%s would hold replicated workloads%s: a drain "
+			 "or a node failure takes them all down", nodes, nodes == 1 ? "" : "s",
+			 pool.pdbs ? " and PodDisruptionBudgets" : "");
+		say(s, m, SWARM_MSG_VETO, "min-2-nodes", why);
+	} else if (spot) {
+		say(s, m, SWARM_MSG_CRITIQUE, "medium",
+		    "spot capacity can be interrupted with 2 minutes' notice");
+	} else {
+		vote(s, m, 0, "the pool keeps its spread");
+	}
+	cJSON_Delete(pool.namespaces);
+}
+
+static void judge_repair(struct swarm *s, const struct swarm_msg *m)
+{
+	const cJSON *steps = ks_json_get(m->body, "steps");
+	const cJSON *last = cJSON_GetArrayItem(steps, ks_json_len(steps) - 1);
+	const char *kind = ks_json_str_or(last, "target.kind", "");
+	struct wobj o = swarm__find(s, kind, ks_json_str_or(last, "target.namespace", ""),
+				    ks_json_str_or(last, "target.name", ""));
+	const cJSON *obj = wobj_ok(o) ? world_json(s->in->world, o) : NULL;
+	if (obj && ks_json_int_or(obj, "spec.replicas", 1) == 1 && strcmp(kind, "DaemonSet"))
+		say(s, m, SWARM_MSG_CRITIQUE, "low",
+		    "one replica: the rollout restarts it with a short outage");
+	vote(s, m, 0.5, "restores availability toward the uptime target");
+}
+
+static void on_proposal(const struct swarm_msg *m, void *ctx)
+{
+	struct swarm *s = ctx;
+	if (!swarm__active(s) || !s->in)
+		return;
+	const char *action = ks_json_str_or(m->body, "action", "");
+	if (!strcmp(action, "nodepool-mix"))
+		judge_mix(s, m);
+	else if (!strcmp(action, "repair") || !strcmp(action, "secret-from-source"))
+		judge_repair(s, m);
+	else
+		vote(s, m, 0, "no effect on availability expected");
+}
+
+void agent_reliability_init(struct swarm *s)
+{
+	swarm__subscribe(s, BUS_TYPE_BIT(SWARM_MSG_PROPOSAL), on_proposal);
+}
