@@ -81,7 +81,8 @@ static void judge_repair(struct swarm *s, const struct swarm_msg *m)
 	struct wobj o = swarm__find(s, kind, ks_json_str_or(last, "target.namespace", ""),
 				    ks_json_str_or(last, "target.name", ""));
 	const cJSON *obj = wobj_ok(o) ? world_json(s->in->world, o) : NULL;
-	if (obj && ks_json_int_or(obj, "spec.replicas", 1) == 1 && strcmp(kind, "DaemonSet"))
+	bool scaled = !strcmp(kind, "Deployment") || !strcmp(kind, "StatefulSet");
+	if (obj && scaled && ks_json_int_or(obj, "spec.replicas", 1) == 1)
 		say(s, m, SWARM_MSG_CRITIQUE, "low",
 		    "one replica: the rollout restarts it with a short outage");
 	vote(s, m, 0.5, "restores availability toward the uptime target");

@@ -550,12 +550,12 @@ static int decide(struct swarm *s, cJSON *group, struct ks_err *err)
 	snprintf(m.cluster, sizeof m.cluster, "%s", s->cluster);
 	cJSON_ArrayForEach(rec, group)
 		swarm_msg_add_re(&m, ks_json_str_or(rec, "msg.id", ""), NULL);
-	m.text = best ? ks_asprintf("Decision on %s %s/%s: %s %s. %s", subject.kind,
-				    subject.namespace, subject.name,
+	m.text = best ? ks_asprintf("Decision on %s %s%s%s: %s %s. %s", subject.kind,
+				    subject.namespace, subject.namespace[0] ? "/" : "", subject.name,
 				    ks_json_str_or(best, "msg.body.action", ""),
 				    ks_json_str_or(best, "msg.body.title", ""), reason)
-		      : ks_asprintf("Decision on %s %s/%s: %s", subject.kind, subject.namespace,
-				    subject.name, reason);
+		      : ks_asprintf("Decision on %s %s%s%s: %s", subject.kind, subject.namespace,
+				    subject.namespace[0] ? "/" : "", subject.name, reason);
 	int rc = bus_publish(s->o.bus, &m, err);
 	char decision_id[SWARM_MSG_ID_MAX];
 	snprintf(decision_id, sizeof decision_id, "%s", m.id);

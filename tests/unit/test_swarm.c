@@ -138,7 +138,7 @@ static void assert_answers(const cJSON *m, const cJSON *to)
 	assert_string_equal(first_re(m), ks_json_str(to, "id"));
 }
 
-__attribute__((unused)) static const char *AUTO_POLICY = "approval: {dry-run: false, auto: {max-risk: high}}\n";
+static const char *AUTO_POLICY = "approval: {dry-run: false, auto: {max-risk: high}}\n";
 static const char *HUMAN_POLICY = "approval: {dry-run: false}\n";
 
 /* MemoryLimitTooLow: diagnosis, proposal with the patch, critics, decision, plan with the
@@ -211,10 +211,380 @@ static void test_patch_plan(void **state)
 	fx_close(&f);
 }
 
+static struct world *world_from_text(const char *text)
+{
+	struct world *w = world_new();
+	struct ks_err err = {0};
+	if (world_load_snapshot_mem(w, text, strlen(text), &err))
+		fail_msg("world: %s", err.msg);
+	return w;
+}
+
+#define PLANTED "s3cr3t-planted-value"
+#define PLANTED_B64 "czNjcjN0LXBsYW50ZWQtdmFsdWU="
+
+/* CredentialsRejected on a Secret with a configured source: secret-from-source, then a
+ * restart; the value in the cluster's Secret appears in no message. */
+static void test_secret_plan(void **state)
+{
+	(void)state;
+	char *yaml = tu_read_fixture("diag/pod-payment-db-secret.yaml");
+	char *at = strstr(yaml, "    password: ''");
+	assert_non_null(at);
+	char *planted = ks_asprintf("%.*s    password: %s%s", (int)(at - yaml), yaml, PLANTED_B64,
+				    at + strlen("    password: ''"));
+	free(yaml);
+	struct fx f;
+	fx_open(&f, world_from_text(planted), HUMAN_POLICY,
+		"[{\"secret\":\"payments/db-secret\",\"key\":\"password\",\"vault\":{\"mount\":"
+		"\"secret\",\"path\":\"payments/db\",\"field\":\"password\"}}]");
+	free(planted);
+	struct swarm_round_stats st = fx_round(&f, NULL, NULL, NOW);
+	assert_int_equal(st.plans, 1);
+	cJSON *msgs = fx_new_msgs(&f);
+	const cJSON *plan = msg_of(msgs, "plan", NULL);
+	assert_non_null(plan);
+	const cJSON *steps = ks_json_get(plan, "body.steps");
+	assert_int_equal(ks_json_len(steps), 2);
+	const cJSON *s1 = cJSON_GetArrayItem(steps, 0), *s2 = cJSON_GetArrayItem(steps, 1);
+	assert_string_equal(ks_json_str(s1, "action"), "secret-from-source");
+	assert_string_equal(ks_json_str(s1, "target.kind"), "Secret");
+	assert_string_equal(ks_json_str(s1, "target.name"), "db-secret");
+	assert_string_equal(ks_json_str(s1, "secret.key"), "password");
+	assert_string_equal(ks_json_str(s1, "secret.source.type"), "vault");
+	assert_string_equal(ks_json_str(s1, "secret.source.path"), "payments/db");
+	assert_string_equal(ks_json_str(s2, "action"), "restart");
+	assert_string_equal(ks_json_str(s2, "target.kind"), "Deployment");
+	assert_string_equal(ks_json_str(s2, "target.name"), "payment-service");
+	assert_string_equal(cJSON_GetArrayItem(ks_json_get(s2, "verify.findings"), 0)->valuestring,
+			    "CredentialsRejected");
+	/* the value is in no message, encoded or not */
+	char *all = tu_json(msgs);
+	assert_null(strstr(all, PLANTED));
+	assert_null(strstr(all, PLANTED_B64));
+	free(all);
+	cJSON *got = NULL;
+	assert_int_equal(swarm_plan_get(f.swarm, "p1", &got, NULL), 0);
+	all = tu_json(got);
+	assert_null(strstr(all, PLANTED_B64));
+	free(all);
+	cJSON_Delete(got);
+	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
+/* The same finding without a source: a person must act; an observation and a diagnosis
+ * saying what to check, no proposal, no plan. */
+static void test_human_only(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("diag/pod-payment-db-secret.yaml"), HUMAN_POLICY, NULL);
+	struct swarm_round_stats st = fx_round(&f, NULL, NULL, NOW);
+	assert_int_equal(st.plans, 0);
+	assert_int_equal(st.proposals, 0);
+	cJSON *msgs = fx_new_msgs(&f);
+	char *seq = sequence(msgs);
+	assert_string_equal(seq, "question/orchestrator observation/diagnostics "
+				 "diagnosis/diagnostics");
+	free(seq);
+	const cJSON *d = msg_of(msgs, "diagnosis", NULL);
+	assert_answers(d, msg_of(msgs, "observation", NULL));
+	assert_true(cJSON_IsTrue(ks_json_get(d, "body.needs_human")));
+	char *checks = tu_json(ks_json_get(d, "body.checks"));
+	assert_contains(checks, "source of truth");
+	free(checks);
+	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
+static struct cost_catalog *cat;
+static struct cost_prices *prices;
+
+static int setup(void **state)
+{
+	(void)state;
+	char *path = cost_catalog_default_path();
+	int rc = cost_catalog_load(path, &cat, NULL);
+	free(path);
+	if (rc)
+		return -1;
+	prices = cost_prices_from_catalog(cat);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cost_prices_free(prices);
+	cost_catalog_free(cat);
+	return 0;
+}
+
+static void optimize(struct world *w, struct opt_report *r)
+{
+	struct opt_opts o = {.cat = cat, .prices = prices};
+	struct ks_err err = {0};
+	if (opt_run(w, &o, r, &err))
+		fail_msg("opt_run: %s", err.msg);
+}
+
+static struct opt_pool *pool_named(struct opt_report *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_pools; i++)
+		if (!strcmp(r->pools[i].name, name))
+			return &r->pools[i];
+	fail_msg("no pool %s", name);
+	return NULL;
+}
+
+/* The optimizer's mix for NodePool payments is one node under a replicated workload:
+ * reliability vetoes it; the decision on the pool records the veto and why the cost proposal
+ * lost to the other proposal about the pool (Layer 2's NodePoolOverprovisioned repair). */
+static void test_cost_vetoed(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("cost/optimize-pools.yaml"), HUMAN_POLICY, NULL);
+	struct opt_report r;
+	optimize(f.world, &r);
+	assert_int_equal(pool_named(&r, "payments")->recommended.nodes, 1);
+	fx_round(&f, &r, NULL, NOW);
+	cJSON *msgs = fx_new_msgs(&f);
+	if (getenv("DEBUG_SWARM")) {
+		char *all = tu_json(msgs);
+		tu_write_file(getenv("DEBUG_SWARM"), all);
+		free(all);
+	}
+	const cJSON *m, *prop = NULL, *veto = NULL, *dec = NULL, *plan = NULL;
+	cJSON_ArrayForEach(m, msgs)
+	{
+		if (strcmp(ks_json_str_or(m, "subject.name", ""), "payments"))
+			continue;
+		const char *t = ks_json_str(m, "type");
+		if (!strcmp(t, "proposal") && !strcmp(ks_json_str(m, "from"), "cost"))
+			prop = m;
+		else if (!strcmp(t, "veto"))
+			veto = m;
+		else if (!strcmp(t, "decision"))
+			dec = m;
+		else if (!strcmp(t, "plan"))
+			plan = m;
+	}
+	assert_non_null(prop);
+	assert_string_equal(ks_json_str(prop, "body.action"), "nodepool-mix");
+	assert_true(ks_json_len(ks_json_get(prop, "body.alternatives")) > 0);
+	assert_answers(veto, prop);
+	assert_string_equal(ks_json_str(veto, "from"), "reliability");
+	assert_string_equal(ks_json_str(veto, "body.rule"), "min-2-nodes");
+	assert_non_null(dec);
+	assert_string_not_equal(ks_json_str(dec, "body.chosen"), ks_json_str(prop, "id"));
+	assert_string_equal(ks_json_str(cJSON_GetArrayItem(ks_json_get(dec, "body.vetoes"), 0),
+					"veto"),
+			    ks_json_str(veto, "id"));
+	const cJSON *alt = cJSON_GetArrayItem(ks_json_get(dec, "body.alternatives"), 0);
+	assert_string_equal(ks_json_str(alt, "proposal"), ks_json_str(prop, "id"));
+	assert_contains(ks_json_str(alt, "why_lost"), "vetoed by reliability (min-2-nodes)");
+	/* the plan carries the alternative and why it lost */
+	assert_non_null(plan);
+	char *alts = tu_json(ks_json_get(plan, "body.alternatives"));
+	assert_contains(alts, "min-2-nodes");
+	free(alts);
+	/* the batch pool (staging, three nodes after): no veto, both proposals weighed, one
+	 * planned */
+	const cJSON *d1 = msg_of(msgs, "decision", NULL);
+	assert_string_equal(ks_json_str(d1, "subject.name"), "batch");
+	assert_int_equal(ks_json_len(ks_json_get(d1, "body.considered")), 2);
+	assert_int_equal(ks_json_len(ks_json_get(d1, "body.vetoes")), 0);
+	assert_string_equal(ks_json_str(msg_of(msgs, "plan", NULL), "subject.name"), "batch");
+	cJSON_Delete(msgs);
+	opt_report_free(&r);
+	fx_close(&f);
+}
+
+/* A policy denies changes in the namespace: status denied, a veto from "policy" naming the
+ * rule, nothing to approve and nothing handed to the reconciler. */
+static void test_policy_denied(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"),
+		"policies:\n"
+		"  - {name: hands-off-analytics, match: {namespaces: [analytics]}, "
+		"rule: {deny: true}}\n"
+		"approval: {dry-run: false, auto: {max-risk: high}}\n",
+		NULL);
+	struct swarm_round_stats st = fx_round(&f, NULL, NULL, NOW);
+	assert_int_equal(st.denied, 1);
+	cJSON *msgs = fx_new_msgs(&f);
+	char *seq = sequence(msgs);
+	assert_contains(seq, "decision/orchestrator plan/orchestrator veto/policy");
+	assert_null(strstr(seq, "approval"));
+	free(seq);
+	const cJSON *veto = msg_of(msgs, "veto", "policy");
+	assert_answers(veto, msg_of(msgs, "plan", NULL));
+	assert_string_equal(ks_json_str(veto, "body.rule"), "hands-off-analytics");
+	cJSON *list = NULL;
+	assert_int_equal(swarm_plans_list(f.swarm, NULL, 0, &list, NULL), 0);
+	assert_string_equal(ks_json_str(cJSON_GetArrayItem(list, 0), "status"), "denied");
+	cJSON_Delete(list);
+	cJSON *plan = (cJSON *)1;
+	assert_int_equal(swarm_next_approved(f.swarm, &plan, NULL), 0);
+	assert_null(plan);
+	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
+/* A new install's policy (dry-run on): the plan is shown only. */
+static void test_dry_run(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), NULL, NULL);
+	struct swarm_round_stats st = fx_round(&f, NULL, NULL, NOW);
+	assert_int_equal(st.dry_run, 1);
+	cJSON *msgs = fx_new_msgs(&f);
+	char *seq = sequence(msgs);
+	assert_true(strlen(seq) > 20 &&
+		    !strcmp(seq + strlen(seq) - strlen("plan/orchestrator"), "plan/orchestrator"));
+	free(seq);
+	assert_string_equal(ks_json_str(msg_of(msgs, "plan", NULL), "body.policy.approval"),
+			    "dry-run");
+	cJSON *got = NULL;
+	assert_int_equal(swarm_plan_get(f.swarm, "p1", &got, NULL), 0);
+	assert_string_equal(ks_json_str(got, "status"), "dry-run");
+	assert_contains(ks_json_str(got, "diff.diff"), "512Mi"); /* the diff is kept */
+	cJSON_Delete(got);
+	assert_int_equal(swarm_approve(f.swarm, "p1", "alice", NULL, NULL), KS_ECONFLICT);
+	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
+/* Automatic approval: an approval from "auto", then the plan is handed out once, counted
+ * for the rate limits, and its outcome recorded. */
+static void test_auto_approval(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), AUTO_POLICY, NULL);
+	struct swarm_round_stats st = fx_round(&f, NULL, NULL, NOW);
+	assert_int_equal(st.approved_auto, 1);
+	cJSON *msgs = fx_new_msgs(&f);
+	const cJSON *ap = msg_of(msgs, "approval", "auto");
+	assert_answers(ap, msg_of(msgs, "plan", NULL));
+	assert_string_equal(ks_json_str(ap, "body.approver"), "auto");
+	assert_int_equal(f.dry_runs, 0);
+	cJSON *plan = NULL;
+	assert_int_equal(swarm_next_approved(f.swarm, &plan, NULL), 0);
+	assert_non_null(plan);
+	assert_string_equal(ks_json_str(plan, "plan_id"), "p1");
+	assert_int_equal(policy_applied_count(f.policy), 1);
+	cJSON_Delete(plan);
+	assert_int_equal(swarm_next_approved(f.swarm, &plan, NULL), 0);
+	assert_null(plan);
+	assert_int_equal(swarm_plan_finished(f.swarm, "p1", "succeeded", NULL, NULL), 0);
+	assert_int_equal(swarm_plan_finished(f.swarm, "p1", "succeeded", NULL, NULL),
+			 KS_ECONFLICT);
+	cJSON *metrics = NULL;
+	assert_int_equal(swarm_metrics(f.swarm, &metrics, NULL), 0);
+	assert_int_equal(ks_json_int_or(metrics, "plans.succeeded", 0), 1);
+	cJSON_Delete(metrics);
+	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
+/* A person approves one plan and rejects another through the API. */
+static void test_approve_reject(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), HUMAN_POLICY, NULL);
+	fx_round(&f, NULL, NULL, NOW);
+	cJSON_Delete(fx_new_msgs(&f));
+	struct ks_err err = {0};
+	assert_int_equal(swarm_approve(f.swarm, "p1", "alice", "ok after lunch", &err), 0);
+	assert_int_equal(swarm_approve(f.swarm, "p1", "alice", NULL, NULL), KS_ECONFLICT);
+	assert_int_equal(swarm_approve(f.swarm, "p9", "alice", NULL, NULL), KS_ENOTFOUND);
+	cJSON *msgs = fx_new_msgs(&f);
+	char *seq = sequence(msgs);
+	assert_string_equal(seq, "approval/human:alice");
+	free(seq);
+	assert_string_equal(ks_json_str(msg_of(msgs, "approval", NULL), "body.approver"), "alice");
+	assert_string_equal(ks_json_str(msg_of(msgs, "approval", NULL), "body.comment"),
+			    "ok after lunch");
+	cJSON_Delete(msgs);
+	cJSON *plan = NULL;
+	assert_int_equal(swarm_next_approved(f.swarm, &plan, NULL), 0);
+	assert_string_equal(ks_json_str(plan, "plan_id"), "p1");
+	cJSON_Delete(plan);
+	fx_close(&f);
+
+	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), HUMAN_POLICY, NULL);
+	fx_round(&f, NULL, NULL, NOW);
+	cJSON_Delete(fx_new_msgs(&f));
+	assert_int_equal(swarm_reject(f.swarm, "p1", "bob", "not during the sale", NULL), 0);
+	msgs = fx_new_msgs(&f);
+	const cJSON *rej = msg_of(msgs, "rejection", "human:bob");
+	assert_non_null(rej);
+	assert_string_equal(ks_json_str(rej, "body.reason"), "not during the sale");
+	cJSON *got = NULL;
+	assert_int_equal(swarm_plan_get(f.swarm, "p1", &got, NULL), 0);
+	assert_string_equal(ks_json_str(got, "status"), "rejected");
+	cJSON_Delete(got);
+	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
+/* Nothing new: the next round publishes nothing; an open plan keeps its finding from being
+ * proposed again in a new swarm over the same store. */
+static void test_dedup(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), HUMAN_POLICY, NULL);
+	fx_round(&f, NULL, NULL, NOW);
+	cJSON_Delete(fx_new_msgs(&f));
+	struct swarm_round_stats st = fx_round(&f, NULL, NULL, NOW + 60);
+	assert_int_equal(st.proposals, 0);
+	cJSON *msgs = fx_new_msgs(&f);
+	assert_int_equal(ks_json_len(msgs), 0);
+	cJSON_Delete(msgs);
+	/* a restarted swarm (its memory lost) still sees the open plan in the store */
+	swarm_free(f.swarm);
+	struct swarm_opts o = {.bus = f.bus, .store = f.store, .policy = f.policy,
+			       .goals = {.min_savings_usd = 5}};
+	assert_int_equal(swarm_new(&o, &f.swarm, NULL), 0);
+	st = fx_round(&f, NULL, NULL, NOW + 120);
+	assert_int_equal(st.proposals, 0);
+	assert_int_equal(st.plans, 0);
+	msgs = fx_new_msgs(&f);
+	char *seq = sequence(msgs);
+	assert_string_equal(seq, "question/orchestrator");
+	free(seq);
+	cJSON_Delete(msgs);
+	/* once rejected, the same problem stays quiet too */
+	assert_int_equal(swarm_reject(f.swarm, "p1", "bob", "no", NULL), 0);
+	swarm_free(f.swarm);
+	assert_int_equal(swarm_new(&o, &f.swarm, NULL), 0);
+	st = fx_round(&f, NULL, NULL, NOW + 180);
+	assert_int_equal(st.proposals, 0);
+	cJSON_Delete(fx_new_msgs(&f));
+	fx_close(&f);
+}
+
 int main(void)
 {
+	tu_set_data_dir();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_patch_plan),
+		cmocka_unit_test(test_secret_plan),
+		cmocka_unit_test(test_human_only),
+		cmocka_unit_test(test_cost_vetoed),
+		cmocka_unit_test(test_policy_denied),
+		cmocka_unit_test(test_dry_run),
+		cmocka_unit_test(test_auto_approval),
+		cmocka_unit_test(test_approve_reject),
+		cmocka_unit_test(test_dedup),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
