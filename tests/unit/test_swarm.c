@@ -572,6 +572,179 @@ static void test_dedup(void **state)
 	fx_close(&f);
 }
 
+/* Swap the world the next round sees (same store, bus and swarm). */
+static void fx_use_world(struct fx *f, const char *rel)
+{
+	diag_report_free(&f->rep);
+	world_free(f->world);
+	f->world = tu_world(rel);
+	tu_analyze(f->world, NULL, &f->rep);
+}
+
+/* Three repairs rejected: the learning agent suggests a policy (YAML that parses), and the
+ * next repair's confidence is lowered by the documented formula. */
+static void test_learning(void **state)
+{
+	(void)state;
+	static const char *const worlds[] = {"diag/pod-oom-limit.yaml", "diag/pod-image-typo.yaml",
+					     "diag/service-selector-mismatch.yaml"};
+	struct fx f;
+	fx_open(&f, tu_world(worlds[0]), HUMAN_POLICY, NULL);
+	cJSON *msgs = NULL;
+	for (int i = 0; i < 3; i++) {
+		if (i)
+			fx_use_world(&f, worlds[i]);
+		struct swarm_round_stats st = fx_round(&f, NULL, NULL, NOW + i * 60);
+		assert_int_equal(st.pending_human, 1);
+		cJSON_Delete(fx_new_msgs(&f));
+		char id[8];
+		snprintf(id, sizeof id, "p%d", i + 1);
+		assert_int_equal(swarm_reject(f.swarm, id, "bob", i < 2 ? "too risky" : "not now",
+					      NULL), 0);
+		msgs = fx_new_msgs(&f);
+		if (i < 2) {
+			assert_null(msg_of(msgs, "observation", "learning"));
+			cJSON_Delete(msgs);
+		}
+	}
+	char *seq = sequence(msgs);
+	assert_string_equal(seq, "rejection/human:bob observation/learning");
+	free(seq);
+	const cJSON *ob = msg_of(msgs, "observation", "learning");
+	assert_answers(ob, msg_of(msgs, "rejection", NULL));
+	assert_int_equal(ks_json_int_or(ob, "body.rejections", 0), 3);
+	assert_string_equal(ks_json_str(cJSON_GetArrayItem(ks_json_get(ob, "body.reasons"), 0),
+					"reason"),
+			    "too risky");
+	const char *yaml = ks_json_str(ob, "body.policy_yaml");
+	assert_contains(yaml, "rule: {deny: true}");
+	char *file = ks_asprintf("policies:\n%s", yaml);
+	struct policy_set *set = NULL;
+	struct ks_err err = {0};
+	if (policy_parse_mem("suggested.yaml", file, strlen(file), &set, &err))
+		fail_msg("the suggested policy does not parse: %s\n%s", err.msg, file);
+	assert_int_equal(policy_set_count(set), 1);
+	policy_set_free(set);
+	free(file);
+	cJSON_Delete(msgs);
+	/* the next repair: confidence c * (0 + 1) / (0 + 0 + 3 + 1) */
+	fx_use_world(&f, "diag/pod-bad-rollout.yaml");
+	fx_round(&f, NULL, NULL, NOW + 600);
+	msgs = fx_new_msgs(&f);
+	const cJSON *prop = msg_of(msgs, "proposal", NULL), *vote = msg_of(msgs, "vote", "learning");
+	assert_answers(vote, prop);
+	double c = ks_json_get(prop, "body.confidence")->valuedouble;
+	assert_true(fabs(ks_json_get(vote, "body.confidence")->valuedouble -
+			 round(c / 4 * 1000) / 1000) < 1e-9);
+	assert_true(ks_json_get(vote, "body.score")->valuedouble < 0);
+	const cJSON *dec = msg_of(msgs, "decision", NULL);
+	assert_true(fabs(ks_json_get(dec, "body.confidence")->valuedouble -
+			 ks_json_get(vote, "body.confidence")->valuedouble) < 1e-9);
+	cJSON_Delete(msgs);
+	/* an outcome counts too: predicted vs measured is recorded */
+	struct plan_row row;
+	assert_int_equal(plans_get(f.store, "p4", &row, NULL), 0);
+	plan_row_release(&row);
+	fx_close(&f);
+}
+
+/* Questions about a plan, an object and a decision, answered from the record. */
+static void test_ask(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), HUMAN_POLICY, NULL);
+	fx_round(&f, NULL, NULL, NOW);
+	cJSON *msgs = fx_new_msgs(&f);
+	const char *dec = ks_json_str(msg_of(msgs, "decision", NULL), "id");
+	const char *prop = ks_json_str(msg_of(msgs, "proposal", NULL), "id");
+	const char *crit = ks_json_str(msg_of(msgs, "critique", NULL), "id");
+	char *answer = NULL;
+	cJSON *refs = NULL;
+	assert_int_equal(swarm_ask(f.swarm, "Why p1?", &answer, &refs, NULL), 0);
+	assert_contains(answer, "Why:");
+	assert_contains(answer, "confidence");
+	char *r = tu_json(refs);
+	assert_contains(r, dec);
+	assert_contains(r, prop);
+	free(r);
+	free(answer);
+	cJSON_Delete(refs);
+	assert_int_equal(swarm_ask(f.swarm, "what else could we do for analytics/report-builder?",
+				   &answer, &refs, NULL), 0);
+	assert_contains(answer, "What else:");
+	assert_contains(answer, "Doing nothing");
+	assert_null(strstr(answer, "Why:"));
+	free(answer);
+	cJSON_Delete(refs);
+	assert_int_equal(swarm_ask(f.swarm, "what's the risk of p1", &answer, &refs, NULL), 0);
+	assert_contains(answer, "Risk: ");
+	assert_contains(answer, "reliability raised a concern");
+	assert_contains(answer, "Rollback:");
+	r = tu_json(refs);
+	assert_contains(r, crit);
+	free(r);
+	free(answer);
+	cJSON_Delete(refs);
+	char q[64];
+	snprintf(q, sizeof q, "how sure are you about %s?", dec);
+	assert_int_equal(swarm_ask(f.swarm, q, &answer, &refs, NULL), 0);
+	assert_contains(answer, "How sure: confidence");
+	assert_contains(answer, "MemoryLimitTooLow");
+	free(answer);
+	cJSON_Delete(refs);
+	assert_int_equal(swarm_ask(f.swarm, "why nothing-here?", &answer, &refs, NULL), 0);
+	assert_contains(answer, "I found no decision");
+	assert_int_equal(ks_json_len(refs), 0);
+	free(answer);
+	cJSON_Delete(refs);
+	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
+/* NodePool internal-tools grows a core an hour toward its 256-core limit: the forecasting
+ * agent proposes raising the limit before the predicted date; an outside event ("traffic
+ * x3") moves that date earlier. */
+static double exhaustion_in_days(const struct fc_events *ev)
+{
+	struct fx f;
+	fx_open(&f, tu_world("diag/karp-capacity.yaml"), HUMAN_POLICY, NULL);
+	for (int i = 0; i < 48; i++)
+		assert_int_equal(series_record(f.store, "nodepool-cpu:internal-tools",
+					       NOW - (48 - i) * 3600, 16 + i, 256, NULL), 0);
+	fx_round(&f, NULL, ev, NOW);
+	cJSON *msgs = fx_new_msgs(&f);
+	const cJSON *m, *prop = NULL;
+	cJSON_ArrayForEach(m, msgs)
+		if (!strcmp(ks_json_str(m, "type"), "proposal") &&
+		    !strcmp(ks_json_str(m, "from"), "forecasting") &&
+		    !strcmp(ks_json_str(m, "subject.name"), "internal-tools"))
+			prop = m;
+	assert_non_null(prop);
+	assert_string_equal(ks_json_str(prop, "body.action"), "nodepool-limits");
+	const cJSON *step = cJSON_GetArrayItem(ks_json_get(prop, "body.steps"), 0);
+	assert_string_equal(ks_json_str(step, "patch_type"), "merge");
+	assert_string_equal(ks_json_str(step, "patch.spec.limits.cpu"), "384");
+	double days = ks_json_get(prop, "body.exhaustion.in_days")->valuedouble;
+	assert_true(days > 0 && days < 30);
+	cJSON_Delete(msgs);
+	fx_close(&f);
+	return days;
+}
+
+static void test_forecast(void **state)
+{
+	(void)state;
+	double plain = exhaustion_in_days(NULL);
+	struct fc_event item = {.name = "traffic x3", .scale = 3,
+				.start_ns = (int64_t)(NOW + 86400) * 1000000000,
+				.end_ns = (int64_t)(NOW + 20 * 86400) * 1000000000};
+	struct fc_events ev = {.items = &item, .n = 1};
+	double busy = exhaustion_in_days(&ev);
+	assert_true(busy < plain);
+	assert_true(busy < 2);
+}
+
 int main(void)
 {
 	tu_set_data_dir();
@@ -585,6 +758,9 @@ int main(void)
 		cmocka_unit_test(test_auto_approval),
 		cmocka_unit_test(test_approve_reject),
 		cmocka_unit_test(test_dedup),
+		cmocka_unit_test(test_learning),
+		cmocka_unit_test(test_ask),
+		cmocka_unit_test(test_forecast),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
