@@ -227,7 +227,8 @@ int plans_set_text(struct store *s, const char *plan_id, const char *column, con
 		if (strcmp(column, columns[i]))
 			continue;
 		char sql[96];
-		snprintf(sql, sizeof sql, "UPDATE plans SET %s = ?2 WHERE plan_id = ?1", columns[i]);
+		snprintf(sql, sizeof sql, "UPDATE plans SET %s = ?2 WHERE plan_id = ?1",
+			 columns[i]);
 		return query(s, "updating a plan", sql, NULL, NULL, NULL, err, "tt", plan_id,
 			     value);
 	}
@@ -365,8 +366,9 @@ int learn_rejection_reasons(struct store *s, const char *action, cJSON **out,
 int series_record(struct store *s, const char *name, int64_t at, double value, double cap,
 		  struct ks_err *err)
 {
-	return query(s, "recording a series", "INSERT OR REPLACE INTO series (name, at, value, cap) "
-		     "VALUES (?1, ?2, ?3, ?4)", NULL, NULL, NULL, err, "tidd", name, at, value, cap);
+	return query(s, "recording a series",
+		     "INSERT OR REPLACE INTO series (name, at, value, cap) VALUES (?1, ?2, ?3, ?4)",
+		     NULL, NULL, NULL, err, "tidd", name, at, value, cap);
 }
 
 struct series {

@@ -83,11 +83,9 @@ static void propose_pool(struct swarm *s, const struct opt_pool *p, const char *
 	cJSON_AddNumberToObject(pc, "nodes_after", (double)p->recommended.nodes);
 	cJSON_AddNumberToObject(pc, "cost_before_hr", p->current.hourly_usd);
 	cJSON_AddNumberToObject(pc, "cost_after_hr", p->recommended.hourly_usd);
+	double before = p->current.hourly_usd, after = p->recommended.hourly_usd;
 	cJSON_AddNumberToObject(pc, "savings_pct",
-				p->current.hourly_usd > 0
-					? 100 * (p->current.hourly_usd - p->recommended.hourly_usd) /
-						  p->current.hourly_usd
-					: 0);
+				before > 0 ? 100 * (before - after) / before : 0);
 	cJSON_AddItemToObject(pc, "namespaces", pool.namespaces);
 	struct swarm_subject subj = swarm__subject("NodePool", "", p->name);
 	swarm__publish(s, SWARM_MSG_PROPOSAL, "cost", re, &subj, b, NULL,

@@ -49,11 +49,8 @@ static void propose_workload(struct swarm *s, const struct opt_workload *w, cons
 		return;
 	}
 	cJSON *patch = cJSON_CreateObject();
-	cJSON_AddItemToObject(cJSON_AddObjectToObject(
-				      cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"),
-							      "template"),
-				      "spec"),
-			      "containers", patch_list);
+	cJSON *tmpl = cJSON_AddObjectToObject(cJSON_AddObjectToObject(patch, "spec"), "template");
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(tmpl, "spec"), "containers", patch_list);
 	char key[400], fp[24];
 	snprintf(key, sizeof key, "rightsize:%s/%s/%s", w->kind, w->ns, w->name);
 	swarm__fingerprint(patch, fp);

@@ -30,7 +30,8 @@ static double adjusted(double c, const struct learn_stats *st, double *ratio)
 	if (st->measured_n > 0 && st->predicted_sum > 0)
 		r = fmin(1.2, fmax(0.5, st->measured_sum / st->predicted_sum));
 	*ratio = r;
-	double v = c * (st->succeeded + 1) / (double)(st->succeeded + fails + st->rejections + 1) * r;
+	int total = st->succeeded + fails + st->rejections;
+	double v = c * (st->succeeded + 1) / (double)(total + 1) * r;
 	return round(fmin(1, fmax(0.05, v)) * 1000) / 1000;
 }
 
@@ -60,7 +61,8 @@ static void on_proposal(struct swarm *s, const struct swarm_msg *m)
 					      "0.5, 1.2)");
 	swarm__publish(s, SWARM_MSG_VOTE, "learning", m->id, &m->subject, b, NULL,
 		       "Past %s changes: %d succeeded, %d failed or rolled back, %d rejected; "
-		       "confidence %.2f -> %.2f.", action, st.succeeded, fails, st.rejections, c, c2);
+		       "confidence %.2f -> %.2f.", action, st.succeeded, fails, st.rejections, c,
+		       c2);
 }
 
 static void suggest(struct swarm *s, const char *action, const struct swarm_msg *m,

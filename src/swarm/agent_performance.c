@@ -67,13 +67,14 @@ static bool rightsize_unsafe(struct swarm *s, const struct swarm_msg *m, char *w
 			return true;
 		}
 		if (cpu_t > 0 && cpu_t < p.cpu) {
-			snprintf(why, n, "container %s: CPU target %.3f cores is below the observed "
-				 "p95 of %.3f", p.container, cpu_t, p.cpu);
+			snprintf(why, n, "container %s: CPU target %.3f cores is below the "
+				 "observed p95 of %.3f", p.container, cpu_t, p.cpu);
 			return true;
 		}
 		if (mem_t > 0 && mem_t < p.mem) {
-			snprintf(why, n, "container %s: memory target %.0f MiB is below the observed "
-				 "peak of %.0f MiB", p.container, mem_t / 1048576, p.mem / 1048576);
+			snprintf(why, n, "container %s: memory target %.0f MiB is below the "
+				 "observed peak of %.0f MiB", p.container, mem_t / 1048576,
+				 p.mem / 1048576);
 			return true;
 		}
 	}
@@ -102,8 +103,8 @@ static void on_proposal(const struct swarm_msg *m, void *ctx)
 			cJSON *b = cJSON_CreateObject();
 			cJSON_AddStringToObject(b, "reason", why);
 			cJSON_AddStringToObject(b, "rule", "performance-floor");
-			swarm__publish(s, SWARM_MSG_VETO, "performance", m->id, &m->subject, b, NULL,
-				       "Performance vetoes %s: %s.", m->id, why);
+			swarm__publish(s, SWARM_MSG_VETO, "performance", m->id, &m->subject, b,
+				       NULL, "Performance vetoes %s: %s.", m->id, why);
 			return;
 		}
 		vote(s, m, 0.2, "the targets stay above the observed peaks");

@@ -132,9 +132,11 @@ static bool resolve(struct swarm *s, const char *q, struct about *a)
 				ok = fd.found[0] != '\0';
 			} else if (ks_json_str(m.body, "plan_id")) {
 				struct plan_row r;
-				ok = plans_get(s->o.store, ks_json_str(m.body, "plan_id"), &r, NULL) == 0;
+				const char *pid = ks_json_str(m.body, "plan_id");
+				ok = plans_get(s->o.store, pid, &r, NULL) == 0;
 				if (ok) {
-					snprintf(a->decision, sizeof a->decision, "%s", r.decision_id);
+					snprintf(a->decision, sizeof a->decision, "%s",
+						 r.decision_id);
 					snprintf(a->plan_id, sizeof a->plan_id, "%s", r.plan_id);
 					plan_row_release(&r);
 				}
@@ -228,7 +230,8 @@ int swarm_ask(struct swarm *s, const char *question, char **answer, cJSON **refs
 		ks_buf_appendstr(&out, "What else:");
 		cJSON_ArrayForEach(x, cJSON_GetObjectItem(dec.body, "alternatives"))
 		{
-			ks_buf_appendf(&out, " %s (%s) lost: %s.", ks_json_str_or(x, "proposal", ""),
+			ks_buf_appendf(&out, " %s (%s) lost: %s.",
+				       ks_json_str_or(x, "proposal", ""),
 				       ks_json_str_or(x, "action", ""),
 				       ks_json_str_or(x, "why_lost", ""));
 			add_ref(r, ks_json_str_or(x, "proposal", ""));

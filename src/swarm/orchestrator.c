@@ -248,7 +248,8 @@ static double num_or(const cJSON *o, const char *path, double def)
 static void evaluate(struct swarm *s, const cJSON *prop, const cJSON *pc, struct policy_result *res)
 {
 	const cJSON *subj = ks_json_get(prop, "subject");
-	const char *kind = ks_json_str_or(subj, "kind", ""), *name = ks_json_str_or(subj, "name", "");
+	const char *kind = ks_json_str_or(subj, "kind", "");
+	const char *name = ks_json_str_or(subj, "name", "");
 	enum policy_change_kind ck = POLICY_KIND_NODEPOOL;
 	policy_kind_parse(ks_json_str_or(pc, "kind", ""), &ck);
 	enum policy_risk risk = POLICY_RISK_LOW;
@@ -410,7 +411,8 @@ static int make_plan(struct swarm *s, const cJSON *rec, const char *decision_id,
 		cJSON *p = NULL;
 		struct plan_row stored;
 		if (!plans_get(s->o.store, row.plan_id, &stored, NULL)) {
-			p = ks_json_parse(stored.plan, strlen(stored.plan), SWARM_MSG_JSON_MAX, NULL);
+			p = ks_json_parse(stored.plan, strlen(stored.plan), SWARM_MSG_JSON_MAX,
+					  NULL);
 			plan_row_release(&stored);
 		}
 		if (p && s->o.dry_run(s->o.dry_run_ctx, p, &whole, &derr) == 0 && whole) {
@@ -523,7 +525,8 @@ static int decide(struct swarm *s, cJSON *group, struct ks_err *err)
 			 ks_json_str_or(best, "msg.body.action", ""), best_score,
 			 confidence_of(best), ks_json_str_or(best, "msg.body.risk", ""), crit,
 			 crit == 1 ? "" : "s", ks_json_len(alternatives) ? "; " : "",
-			 ks_json_len(alternatives) ? "the alternatives lost (see alternatives)" : "");
+			 ks_json_len(alternatives) ? "the alternatives lost (see alternatives)"
+						   : "");
 	} else if (ks_json_len(vetoes)) {
 		const cJSON *v = cJSON_GetArrayItem(vetoes, 0);
 		snprintf(reason, sizeof reason, "do nothing: %s was vetoed by %s (%s): %s",
@@ -550,12 +553,13 @@ static int decide(struct swarm *s, cJSON *group, struct ks_err *err)
 	snprintf(m.cluster, sizeof m.cluster, "%s", s->cluster);
 	cJSON_ArrayForEach(rec, group)
 		swarm_msg_add_re(&m, ks_json_str_or(rec, "msg.id", ""), NULL);
+	const char *slash = subject.namespace[0] ? "/" : "";
 	m.text = best ? ks_asprintf("Decision on %s %s%s%s: %s %s. %s", subject.kind,
-				    subject.namespace, subject.namespace[0] ? "/" : "", subject.name,
+				    subject.namespace, slash, subject.name,
 				    ks_json_str_or(best, "msg.body.action", ""),
 				    ks_json_str_or(best, "msg.body.title", ""), reason)
 		      : ks_asprintf("Decision on %s %s%s%s: %s", subject.kind, subject.namespace,
-				    subject.namespace[0] ? "/" : "", subject.name, reason);
+				    slash, subject.name, reason);
 	int rc = bus_publish(s->o.bus, &m, err);
 	char decision_id[SWARM_MSG_ID_MAX];
 	snprintf(decision_id, sizeof decision_id, "%s", m.id);

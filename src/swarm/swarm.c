@@ -218,7 +218,8 @@ int swarm_new(const struct swarm_opts *o, struct swarm **out, struct ks_err *err
 			return ks_err_wrap(err, "swarm: secret sources");
 		if (!cJSON_IsArray(sources)) {
 			cJSON_Delete(sources);
-			return ks_err_set(err, KS_EINVAL, "swarm: secret sources: not a JSON array");
+			return ks_err_set(err, KS_EINVAL,
+					  "swarm: secret sources: not a JSON array");
 		}
 	}
 	struct swarm *s = ks_calloc(1, sizeof *s);
@@ -485,7 +486,8 @@ static int history_msg(const struct swarm_msg *m, void *ctx)
 	bool about = (pid && !strcmp(pid, h->r->plan_id)) || !strcmp(m->id, h->r->proposal_id) ||
 		     !strcmp(m->id, h->r->decision_id);
 	for (size_t i = 0; !about && i < m->nre; i++)
-		about = !strcmp(m->re[i], h->r->proposal_id) || !strcmp(m->re[i], h->r->plan_msg_id);
+		about = !strcmp(m->re[i], h->r->proposal_id) ||
+			!strcmp(m->re[i], h->r->plan_msg_id);
 	if (about)
 		cJSON_AddItemToArray(h->arr, swarm_msg_to_json(m));
 	return 0;

@@ -631,7 +631,8 @@ static void test_learning(void **state)
 	fx_use_world(&f, "diag/pod-bad-rollout.yaml");
 	fx_round(&f, NULL, NULL, NOW + 600);
 	msgs = fx_new_msgs(&f);
-	const cJSON *prop = msg_of(msgs, "proposal", NULL), *vote = msg_of(msgs, "vote", "learning");
+	const cJSON *prop = msg_of(msgs, "proposal", NULL);
+	const cJSON *vote = msg_of(msgs, "vote", "learning");
 	assert_answers(vote, prop);
 	double c = ks_json_get(prop, "body.confidence")->valuedouble;
 	assert_true(fabs(ks_json_get(vote, "body.confidence")->valuedouble -
