@@ -96,8 +96,7 @@ static void propose_pool(struct swarm *s, const struct opt_pool *p, const char *
 static void on_question(const struct swarm_msg *m, void *ctx)
 {
 	struct swarm *s = ctx;
-	if (!swarm__active(s) || !s->in || strcmp(m->from, "orchestrator") ||
-	    !s->o.goals.cut_cost || !s->in->optimize)
+	if (!swarm__round_question(s, m) || !s->o.goals.cut_cost || !s->in->optimize)
 		return;
 	const struct opt_report *r = s->in->optimize;
 	for (size_t i = 0; i < r->n_pools; i++)

@@ -221,7 +221,7 @@ static void diagnose(struct swarm *s, const struct diag_finding *f, const char *
 static void on_question(const struct swarm_msg *m, void *ctx)
 {
 	struct swarm *s = ctx;
-	if (!swarm__active(s) || !s->in || strcmp(m->from, "orchestrator"))
+	if (!swarm__round_question(s, m))
 		return;
 	for (size_t i = 0; i < s->in->findings->n; i++)
 		diagnose(s, s->in->findings->findings[i], m->id);

@@ -184,7 +184,7 @@ static void cost_anomalies(struct swarm *s, const char *re)
 static void on_question(const struct swarm_msg *m, void *ctx)
 {
 	struct swarm *s = ctx;
-	if (!swarm__active(s) || !s->in || strcmp(m->from, "orchestrator"))
+	if (!swarm__round_question(s, m))
 		return;
 	struct pool_ctx pc = {s, m->id};
 	world_each(s->in->world, WK_NODEPOOL, forecast_pool, &pc);

@@ -81,16 +81,6 @@ static bool rightsize_unsafe(struct swarm *s, const struct swarm_msg *m, char *w
 	return false;
 }
 
-static void vote(struct swarm *s, const struct swarm_msg *m, double score, const char *why)
-{
-	cJSON *b = cJSON_CreateObject();
-	cJSON_AddStringToObject(b, "proposal", m->id);
-	cJSON_AddNumberToObject(b, "score", score);
-	cJSON_AddStringToObject(b, "why", why);
-	swarm__publish(s, SWARM_MSG_VOTE, "performance", m->id, &m->subject, b, NULL,
-		       "Performance votes %+.1f on %s: %s", score, m->id, why);
-}
-
 static void on_proposal(const struct swarm_msg *m, void *ctx)
 {
 	struct swarm *s = ctx;
@@ -107,13 +97,15 @@ static void on_proposal(const struct swarm_msg *m, void *ctx)
 				       NULL, "Performance vetoes %s: %s.", m->id, why);
 			return;
 		}
-		vote(s, m, 0.2, "the targets stay above the observed peaks");
+		swarm__vote(s, "performance", m, 0.2,
+			    "the targets stay above the observed peaks");
 	} else if (!strcmp(action, "repair") || !strcmp(action, "secret-from-source")) {
-		vote(s, m, 0.5, "the workload serves nothing until it is repaired");
+		swarm__vote(s, "performance", m, 0.5,
+			    "the workload serves nothing until it is repaired");
 	} else if (!strcmp(action, "nodepool-limits")) {
-		vote(s, m, 0.3, "pods keep scheduling when load grows");
+		swarm__vote(s, "performance", m, 0.3, "pods keep scheduling when load grows");
 	} else {
-		vote(s, m, 0, "no effect on latency expected");
+		swarm__vote(s, "performance", m, 0, "no effect on latency expected");
 	}
 }
 

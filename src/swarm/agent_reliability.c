@@ -38,16 +38,6 @@ static void say(struct swarm *s, const struct swarm_msg *m, enum swarm_msg_type 
 	}
 }
 
-static void vote(struct swarm *s, const struct swarm_msg *m, double score, const char *why)
-{
-	cJSON *b = cJSON_CreateObject();
-	cJSON_AddStringToObject(b, "proposal", m->id);
-	cJSON_AddNumberToObject(b, "score", score);
-	cJSON_AddStringToObject(b, "why", why);
-	swarm__publish(s, SWARM_MSG_VOTE, "reliability", m->id, &m->subject, b, NULL,
-		       "Reliability votes %+.1f on %s: %s", score, m->id, why);
-}
-
 static void judge_mix(struct swarm *s, const struct swarm_msg *m)
 {
 	struct swarm_pool pool;
@@ -68,7 +58,7 @@ static void judge_mix(struct swarm *s, const struct swarm_msg *m)
 		say(s, m, SWARM_MSG_CRITIQUE, "medium",
 		    "spot capacity can be interrupted with 2 minutes' notice");
 	} else {
-		vote(s, m, 0, "the pool keeps its spread");
+		swarm__vote(s, "reliability", m, 0, "the pool keeps its spread");
 	}
 	cJSON_Delete(pool.namespaces);
 }
@@ -85,7 +75,8 @@ static void judge_repair(struct swarm *s, const struct swarm_msg *m)
 	if (obj && scaled && ks_json_int_or(obj, "spec.replicas", 1) == 1)
 		say(s, m, SWARM_MSG_CRITIQUE, "low",
 		    "one replica: the rollout restarts it with a short outage");
-	vote(s, m, 0.5, "restores availability toward the uptime target");
+	swarm__vote(s, "reliability", m, 0.5,
+		    "restores availability toward the uptime target");
 }
 
 static void on_proposal(const struct swarm_msg *m, void *ctx)
@@ -99,7 +90,7 @@ static void on_proposal(const struct swarm_msg *m, void *ctx)
 	else if (!strcmp(action, "repair") || !strcmp(action, "secret-from-source"))
 		judge_repair(s, m);
 	else
-		vote(s, m, 0, "no effect on availability expected");
+		swarm__vote(s, "reliability", m, 0, "no effect on availability expected");
 }
 
 void agent_reliability_init(struct swarm *s)

@@ -52,6 +52,26 @@ void swarm__subscribe(struct swarm *s, uint32_t types, bus_cb cb)
 		s->subs[s->nsubs++] = bus_subscribe(s->o.bus, &f, cb, s);
 }
 
+bool swarm__round_question(const struct swarm *s, const struct swarm_msg *m)
+{
+	return swarm__active(s) && s->in && m->type == SWARM_MSG_QUESTION &&
+	       !strcmp(m->from, "orchestrator");
+}
+
+void swarm__vote(struct swarm *s, const char *from, const struct swarm_msg *m, double score,
+		 const char *why)
+{
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "proposal", m->id);
+	cJSON_AddNumberToObject(b, "score", score);
+	cJSON_AddStringToObject(b, "why", why);
+	char who[SWARM_MSG_AGENT_MAX];
+	snprintf(who, sizeof who, "%s", from);
+	who[0] = (char)(who[0] >= 'a' && who[0] <= 'z' ? who[0] - 'a' + 'A' : who[0]);
+	swarm__publish(s, SWARM_MSG_VOTE, from, m->id, &m->subject, b, NULL,
+		       "%s votes %+.1f on %s: %s", who, score, m->id, why);
+}
+
 struct swarm_subject swarm__subject(const char *kind, const char *ns, const char *name)
 {
 	struct swarm_subject subj = {0};

@@ -58,6 +58,11 @@ bool swarm__active(const struct swarm *s);
 void swarm__enter(struct swarm *s);
 void swarm__leave(struct swarm *s);
 void swarm__subscribe(struct swarm *s, uint32_t types, bus_cb cb);
+/* Whether m is the question that opens a round of this swarm (what agents answer). */
+bool swarm__round_question(const struct swarm *s, const struct swarm_msg *m);
+/* A vote from `from` on proposal m. */
+void swarm__vote(struct swarm *s, const char *from, const struct swarm_msg *m, double score,
+		 const char *why);
 /* Publish a message from `from`; re may be NULL or a message id; subj may be NULL; body is
  * taken (NULL: {}); id_out (may be NULL) receives the new id. */
 int swarm__publish(struct swarm *s, enum swarm_msg_type type, const char *from,
