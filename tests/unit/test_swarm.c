@@ -746,6 +746,56 @@ static void test_forecast(void **state)
 	assert_true(busy < 2);
 }
 
+/* Right-sizing below the observed peak: the performance agent vetoes it; the decision on
+ * the Deployment weighs it against the MemoryLimitTooLow repair and records why it lost. */
+static void test_rightsize_vetoed(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), HUMAN_POLICY, NULL);
+	world_add_metric(f.world, WM_MEM_MAX_BYTES, "analytics", "report-builder-85f44f85fb-62p65",
+			 "builder", 300.0 * 1048576);
+	struct opt_container_rec c = {.container = (char *)"builder", .cpu_request = 0.2,
+				      .cpu_target = 0.1, .mem_request = 192.0 * 1048576,
+				      .mem_target = 128.0 * 1048576};
+	struct opt_workload wl = {.ns = (char *)"analytics", .kind = (char *)"Deployment",
+				  .name = (char *)"report-builder", .containers = &c,
+				  .n_containers = 1, .monthly_savings_usd = 12};
+	struct opt_report r = {.workloads = &wl, .n_workloads = 1};
+	fx_round(&f, &r, NULL, NOW);
+	cJSON *msgs = fx_new_msgs(&f);
+	const cJSON *rs = msg_of(msgs, "proposal", "efficiency");
+	assert_non_null(rs);
+	assert_string_equal(ks_json_str(rs, "body.action"), "rightsize");
+	const cJSON *step = cJSON_GetArrayItem(ks_json_get(rs, "body.steps"), 0);
+	char *patch = tu_json(ks_json_get(step, "patch"));
+	assert_contains(patch, "\"name\":\"builder\"");
+	assert_contains(patch, "\"memory\":\"128Mi\"");
+	assert_contains(patch, "\"cpu\":\"100m\"");
+	free(patch);
+	const cJSON *veto = msg_of(msgs, "veto", "performance");
+	assert_answers(veto, rs);
+	assert_string_equal(ks_json_str(veto, "body.rule"), "performance-floor");
+	assert_contains(ks_json_str(veto, "body.reason"), "below the observed peak of 300 MiB");
+	const cJSON *dec = msg_of(msgs, "decision", NULL);
+	assert_string_equal(ks_json_str(dec, "body.chosen"),
+			    ks_json_str(msg_of(msgs, "proposal", "diagnostics"), "id"));
+	const cJSON *alt = cJSON_GetArrayItem(ks_json_get(dec, "body.alternatives"), 0);
+	assert_string_equal(ks_json_str(alt, "proposal"), ks_json_str(rs, "id"));
+	assert_contains(ks_json_str(alt, "why_lost"), "vetoed by performance");
+	cJSON_Delete(msgs);
+	/* above the peak: no veto */
+	c.mem_target = 320.0 * 1048576;
+	wl.monthly_savings_usd = 6;
+	fx_round(&f, &r, NULL, NOW + 60);
+	msgs = fx_new_msgs(&f);
+	assert_non_null(msg_of(msgs, "proposal", "efficiency"));
+	assert_null(msg_of(msgs, "veto", NULL));
+	assert_non_null(msg_of(msgs, "vote", "performance"));
+	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	tu_set_data_dir();
@@ -754,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_secret_plan),
 		cmocka_unit_test(test_human_only),
 		cmocka_unit_test(test_cost_vetoed),
+		cmocka_unit_test(test_rightsize_vetoed),
 		cmocka_unit_test(test_policy_denied),
 		cmocka_unit_test(test_dry_run),
 		cmocka_unit_test(test_auto_approval),
