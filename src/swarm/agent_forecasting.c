@@ -3,8 +3,11 @@
  *   RECORD: per NodePool with spec.limits.cpu, one sample of the CPU it has provisioned
  *           (status.resources.cpu) against the limit, in the store's series
  *           "nodepool-cpu:<pool>"; with an opt_report, the cluster's hourly cost in
- *           "cost:cluster". (Prometheus history, swarm_inputs.prom, is not read yet.)
- *   PREDICT: with SWARM_FC_MIN_SAMPLES samples or more, fc_exhaust_predict over the series
+ *           "cost:cluster".
+ *   HISTORY: with Prometheus (swarm_inputs.prom), Karpenter's own gauge over the last week,
+ *           hourly: karpenter_nodepool_usage{nodepool=<pool>,resource_type="cpu"}; without
+ *           it (or when it has too few samples), the series recorded above.
+ *   PREDICT: with SWARM_FC_MIN_SAMPLES samples or more, fc_exhaust_predict over the history
  *           (step = the mean spacing, 30-day horizon, the outside event feed scaling the
  *           forecast, so "traffic x3 on DATE" moves the date) -> when the limit is reached
  *           (expected or plausibly) within the horizon, PROPOSE "nodepool-limits": raise
@@ -19,6 +22,7 @@
 #include "forecast/anomaly.h"
 #include "forecast/exhaust.h"
 #include "kube/quantity.h"
+#include "metrics/prom.h"
 #include "store/plans.h"
 #include "swarm/swarm_internal.h"
 #include "world/world.h"
@@ -29,6 +33,52 @@
 
 #define HORIZON_S (30.0 * 86400)
 #define HISTORY_S (int64_t)(30 * 86400)
+#define PROM_HISTORY_S (7.0 * 86400)
+#define PROM_STEP_S 3600.0
+#define PROM_SEASON 24 /* samples per day at PROM_STEP_S */
+
+struct history {
+	int64_t *t;
+	double *y, *cap;
+	size_t n;
+	const char *source;
+};
+
+static void history_release(struct history *h)
+{
+	free(h->t);
+	free(h->y);
+	free(h->cap);
+	*h = (struct history){0};
+}
+
+/* Karpenter's usage gauge of pool from Prometheus; false when there is not enough of it. */
+static bool prom_history(struct swarm *s, const char *pool, struct history *h)
+{
+	char q[512];
+	snprintf(q, sizeof q, "karpenter_nodepool_usage{nodepool=\"%s\",resource_type=\"cpu\"}",
+		 pool);
+	struct prom_result r = {0};
+	struct ks_err err = {0};
+	if (prom_query_range(s->in->prom, q, (double)s->now - PROM_HISTORY_S, (double)s->now,
+			     PROM_STEP_S, &r, &err)) {
+		KS_WARN("swarm", "forecasting %s: %s", pool, err.msg);
+		return false;
+	}
+	const struct prom_series *se = r.nseries ? &r.series[0] : NULL;
+	if (se && se->nsamples >= SWARM_FC_MIN_SAMPLES) {
+		h->t = ks_calloc(se->nsamples, sizeof *h->t);
+		h->y = ks_calloc(se->nsamples, sizeof *h->y);
+		for (size_t i = 0; i < se->nsamples; i++) {
+			h->t[i] = (int64_t)se->samples[i].t;
+			h->y[i] = se->samples[i].v;
+		}
+		h->n = se->nsamples;
+		h->source = "prometheus";
+	}
+	prom_result_free(&r);
+	return h->n > 0;
+}
 
 static double cores(const cJSON *obj, const char *path)
 {
@@ -41,7 +91,7 @@ static double cores(const cJSON *obj, const char *path)
 }
 
 static void propose_limits(struct swarm *s, const char *pool, double limit,
-			   const struct fc_exhaust *ex, const char *re)
+			   const struct fc_exhaust *ex, const char *source, const char *re)
 {
 	double when = ex->mean.found ? ex->mean.t : ex->upper.t;
 	long long new_limit = (long long)ceil(limit * 1.5);
@@ -80,6 +130,7 @@ static void propose_limits(struct swarm *s, const char *pool, double limit,
 	cJSON_AddNumberToObject(ej, "in_days", ex->already_over ? 0 : (when - s->now) / 86400);
 	cJSON_AddNumberToObject(ej, "event_steps", (double)ex->event_steps);
 	cJSON_AddStringToObject(ej, "statement", ex->statement);
+	cJSON_AddStringToObject(ej, "source", source);
 	cJSON *steps = cJSON_AddArrayToObject(b, "steps");
 	cJSON *st = swarm__step(s, 1, "patch", swarm__target(s, "NodePool", "", pool), NULL,
 				title);
@@ -113,28 +164,30 @@ static int forecast_pool(void *ctx, struct wobj o)
 	snprintf(name, sizeof name, "nodepool-cpu:%s", pool);
 	if (series_record(s->o.store, name, s->now, used, limit, NULL))
 		return 0;
-	int64_t *t = NULL;
-	double *y = NULL, *cap = NULL;
-	size_t n = 0;
-	if (series_read(s->o.store, name, s->now - HISTORY_S, &t, &y, &cap, &n, NULL))
-		return 0;
-	if (n >= SWARM_FC_MIN_SAMPLES && t[n - 1] > t[0]) {
+	struct history h = {0};
+	if (!(s->in->prom && prom_history(s, pool, &h))) {
+		if (series_read(s->o.store, name, s->now - HISTORY_S, &h.t, &h.y, &h.cap, &h.n,
+				NULL))
+			return 0;
+		h.source = "recorded";
+	}
+	size_t n = h.n;
+	if (n >= SWARM_FC_MIN_SAMPLES && h.t[n - 1] > h.t[0]) {
 		char what[400];
 		snprintf(what, sizeof what, "NodePool %s CPU", pool);
+		double step = (double)(h.t[n - 1] - h.t[0]) / (double)(n - 1);
 		struct fc_exhaust_input in = {
-			.y = y, .n = n, .t_last = t[n - 1],
-			.step_s = (double)(t[n - 1] - t[0]) / (double)(n - 1),
+			.y = h.y, .n = n, .t_last = h.t[n - 1], .step_s = step,
+			.period = step == PROM_STEP_S && n >= 2 * PROM_SEASON ? PROM_SEASON : 0,
 			.limit = limit, .horizon_s = HORIZON_S, .what = what,
 			.events = s->in->events,
 		};
 		struct fc_exhaust ex;
 		if (!fc_exhaust_predict(&in, &ex, NULL) &&
 		    (ex.already_over || ex.mean.found || ex.upper.found))
-			propose_limits(s, pool, limit, &ex, pc->re);
+			propose_limits(s, pool, limit, &ex, h.source, pc->re);
 	}
-	free(t);
-	free(y);
-	free(cap);
+	history_release(&h);
 	return 0;
 }
 

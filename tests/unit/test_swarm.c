@@ -2,6 +2,7 @@
  * path from a finding or a cost report to a plan (or to no plan), checked on the transcript:
  * the message types in order, who said them, and what each answers (re). */
 #include "testutil.h"
+#include "fake_prom.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -705,15 +706,38 @@ static void test_ask(void **state)
 
 /* NodePool internal-tools grows a core an hour toward its 256-core limit: the forecasting
  * agent proposes raising the limit before the predicted date; an outside event ("traffic
- * x3") moves that date earlier. */
-static double exhaustion_in_days(const struct fc_events *ev)
+ * x3") moves that date earlier. The history is the one the swarm recorded itself, or
+ * Karpenter's gauge from Prometheus when one is given. */
+static const char *prom_route(void *ctx, const char *form)
+{
+	(void)ctx;
+	return strstr(form, "karpenter_nodepool_usage") ? "prom/karpenter-nodepool-usage.json"
+							: "prom/error-bad-data.json";
+}
+
+static double exhaustion_in_days(const struct fc_events *ev, bool prom)
 {
 	struct fx f;
 	fx_open(&f, tu_world("diag/karp-capacity.yaml"), HUMAN_POLICY, NULL);
-	for (int i = 0; i < 48; i++)
-		assert_int_equal(series_record(f.store, "nodepool-cpu:internal-tools",
-					       NOW - (48 - i) * 3600, 16 + i, 256, NULL), 0);
-	fx_round(&f, NULL, ev, NOW);
+	struct fake_prom srv = {.route = prom_route};
+	struct prom_client *pc = NULL;
+	if (prom) {
+		fake_prom_start(&srv);
+		pc = fake_prom_client(&srv);
+	} else {
+		for (int i = 0; i < 48; i++)
+			assert_int_equal(series_record(f.store, "nodepool-cpu:internal-tools",
+						       NOW - (48 - i) * 3600, 16 + i, 256, NULL),
+					 0);
+	}
+	struct swarm_inputs in = {.world = f.world, .findings = &f.rep, .events = ev,
+				  .prom = pc, .now = NOW};
+	assert_int_equal(swarm_round(f.swarm, &in, NULL, NULL), 0);
+	if (prom) {
+		assert_contains(srv.last_form, "karpenter_nodepool_usage");
+		prom_client_free(pc);
+		fake_prom_stop(&srv);
+	}
 	cJSON *msgs = fx_new_msgs(&f);
 	const cJSON *m, *prop = NULL;
 	cJSON_ArrayForEach(m, msgs)
@@ -723,6 +747,8 @@ static double exhaustion_in_days(const struct fc_events *ev)
 			prop = m;
 	assert_non_null(prop);
 	assert_string_equal(ks_json_str(prop, "body.action"), "nodepool-limits");
+	assert_string_equal(ks_json_str(prop, "body.exhaustion.source"),
+			    prom ? "prometheus" : "recorded");
 	const cJSON *step = cJSON_GetArrayItem(ks_json_get(prop, "body.steps"), 0);
 	assert_string_equal(ks_json_str(step, "patch_type"), "merge");
 	assert_string_equal(ks_json_str(step, "patch.spec.limits.cpu"), "384");
@@ -736,14 +762,17 @@ static double exhaustion_in_days(const struct fc_events *ev)
 static void test_forecast(void **state)
 {
 	(void)state;
-	double plain = exhaustion_in_days(NULL);
+	double plain = exhaustion_in_days(NULL, false);
 	struct fc_event item = {.name = "traffic x3", .scale = 3,
 				.start_ns = (int64_t)(NOW + 86400) * 1000000000,
 				.end_ns = (int64_t)(NOW + 20 * 86400) * 1000000000};
 	struct fc_events ev = {.items = &item, .n = 1};
-	double busy = exhaustion_in_days(&ev);
+	double busy = exhaustion_in_days(&ev, false);
 	assert_true(busy < plain);
 	assert_true(busy < 2);
+	/* Prometheus's history: the same growth, a few hours later (20 -> 67 cores) */
+	double from_prom = exhaustion_in_days(NULL, true);
+	assert_true(from_prom > 0 && from_prom < plain);
 }
 
 /* Right-sizing below the observed peak: the performance agent vetoes it; the decision on
