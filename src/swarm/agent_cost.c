@@ -22,6 +22,22 @@ static bool mix_uses_spot(const struct opt_mix *x)
 	return false;
 }
 
+/* Availability zones after the change: one node is one zone; a zone requirement (In) of the
+ * patched NodePool counts its values; otherwise unknown (-1: Karpenter spreads). */
+static int zones_after(const struct opt_pool *p)
+{
+	if (p->recommended.nodes == 1)
+		return 1;
+	const cJSON *r;
+	cJSON_ArrayForEach(r, ks_json_get(p->patched, "spec.template.spec.requirements"))
+	{
+		if (!strcmp(ks_json_str_or(r, "key", ""), "topology.kubernetes.io/zone") &&
+		    !strcmp(ks_json_str_or(r, "operator", ""), "In"))
+			return ks_json_len(cJSON_GetObjectItem(r, "values"));
+	}
+	return -1;
+}
+
 static void propose_pool(struct swarm *s, const struct opt_pool *p, const char *re)
 {
 	char key[320], fp[24];
@@ -50,6 +66,7 @@ static void propose_pool(struct swarm *s, const struct opt_pool *p, const char *
 	cJSON_AddStringToObject(b, "nodepool", p->name);
 	cJSON_AddBoolToObject(b, "spot", spot);
 	cJSON_AddNumberToObject(b, "nodes_after", (double)p->recommended.nodes);
+	cJSON_AddNumberToObject(b, "zones_after", zones_after(p));
 	cJSON *steps = cJSON_AddArrayToObject(b, "steps");
 	char summary[600];
 	snprintf(summary, sizeof summary, "merge-patch NodePool %s so Karpenter lands on %s",
@@ -81,6 +98,7 @@ static void propose_pool(struct swarm *s, const struct opt_pool *p, const char *
 	cJSON_AddStringToObject(pc, "nodepool", p->name);
 	cJSON_AddBoolToObject(pc, "uses_spot", spot);
 	cJSON_AddNumberToObject(pc, "nodes_after", (double)p->recommended.nodes);
+	cJSON_AddNumberToObject(pc, "zones_after", zones_after(p));
 	cJSON_AddNumberToObject(pc, "cost_before_hr", p->current.hourly_usd);
 	cJSON_AddNumberToObject(pc, "cost_after_hr", p->recommended.hourly_usd);
 	double before = p->current.hourly_usd, after = p->recommended.hourly_usd;

@@ -10,7 +10,9 @@
  *             message) then a restart of the workload that reads it;
  *     HUMAN:  observation + diagnosis listing what a person should check; no proposal.
  *   -> SAID: silent until the finding's remediation changes, or its key has no open or
- *      recent plan any more (swarm__handled).
+ *      recent plan any more (swarm__handled);
+ *   -> (finding absent from a round) NEW again: a problem that resolved and came back is
+ *      diagnosed again.
  * Ownership: nothing beyond s->diagnosed (keys: finding ids, values: malloc'd fingerprints). */
 #include "base/common.h"
 #include "base/json.h"
@@ -218,11 +220,33 @@ static void diagnose(struct swarm *s, const struct diag_finding *f, const char *
 		propose_secret(s, f, src, reader, diag_id, &subj, fp);
 }
 
+/* Forget the findings this round does not have (they resolved). */
+static void forget_resolved(struct swarm *s)
+{
+	struct ks_map present;
+	ks_map_init(&present);
+	for (size_t i = 0; i < s->in->findings->n; i++)
+		ks_map_put(&present, s->in->findings->findings[i]->id, s);
+	cJSON *gone = cJSON_CreateArray();
+	size_t it = 0;
+	const char *id;
+	void *v;
+	while (ks_map_next(&s->diagnosed, &it, &id, &v))
+		if (!ks_map_get(&present, id))
+			cJSON_AddItemToArray(gone, cJSON_CreateString(id));
+	const cJSON *g;
+	cJSON_ArrayForEach(g, gone)
+		free(ks_map_del(&s->diagnosed, g->valuestring));
+	cJSON_Delete(gone);
+	ks_map_release(&present);
+}
+
 static void on_question(const struct swarm_msg *m, void *ctx)
 {
 	struct swarm *s = ctx;
 	if (!swarm__round_question(s, m))
 		return;
+	forget_resolved(s);
 	for (size_t i = 0; i < s->in->findings->n; i++)
 		diagnose(s, s->in->findings->findings[i], m->id);
 }

@@ -2,6 +2,9 @@
  * Reads every proposal (stateless):
  *   nodepool-mix -> VETO "no-spot-for-production" when the mix puts a production namespace
  *                   (named prod* or labelled env=production) on spot;
+ *                   VETO naming the policy when the mix leaves one availability zone
+ *                   (one node, or a single-zone requirement) and a require-multi-az
+ *                   policy matches the pool (policy_evaluate answers which);
  *                   VETO "min-2-nodes" when fewer than 2 nodes would hold a pool with a
  *                   replicated workload or PodDisruptionBudgets (one node: no spreading, a
  *                   drain is an outage);
@@ -10,11 +13,10 @@
  *   repair / secret-from-source -> CRITIQUE (low) when the workload has one replica (the
  *                   rollout restarts it), and a vote of 0.5 (it restores availability).
  *   other        -> a vote of 0.
- * The policies' require-multi-az rule is left to policy_evaluate (zones after a change are
- * not known to the optimizer yet).
  * Ownership: none kept. */
 #include "base/common.h"
 #include "base/json.h"
+#include "swarm/policy.h"
 #include "swarm/swarm_internal.h"
 #include "world/world.h"
 
@@ -38,17 +40,43 @@ static void say(struct swarm *s, const struct swarm_msg *m, enum swarm_msg_type 
 	}
 }
 
+/* The policy requiring several zones that a single-zone NodePool breaks, or false. */
+static bool multi_az_required(struct swarm *s, const char *pool, char *rule, size_t rn,
+			      char *why, size_t wn)
+{
+	struct policy_change c = {.cluster = s->cluster, .nodepool = pool,
+				  .kind = POLICY_KIND_INSTANCE_TYPES, .nodes_after = -1,
+				  .zones_after = 1, .cost_before_hr = -1, .cost_after_hr = -1};
+	struct policy_result res;
+	policy_evaluate(s->o.policy, &c, s->now, &res);
+	bool found = false;
+	for (size_t i = 0; i < res.nverdicts && !found; i++) {
+		const struct policy_verdict *v = &res.verdicts[i];
+		if (v->outcome == POLICY_DENY && !strcmp(v->rule, "require-multi-az")) {
+			snprintf(rule, rn, "%s", v->policy);
+			snprintf(why, wn, "%s", v->why);
+			found = true;
+		}
+	}
+	policy_result_release(&res);
+	return found;
+}
+
 static void judge_mix(struct swarm *s, const struct swarm_msg *m)
 {
 	struct swarm_pool pool;
 	swarm__pool_scan(s, ks_json_str_or(m->body, "nodepool", m->subject.name), &pool);
 	bool spot = cJSON_IsTrue(cJSON_GetObjectItem(m->body, "spot"));
 	double nodes = cJSON_GetNumberValue(cJSON_GetObjectItem(m->body, "nodes_after"));
-	char why[512];
+	double zones = cJSON_GetNumberValue(cJSON_GetObjectItem(m->body, "zones_after"));
+	char why[512], rule[64];
 	if (spot && pool.production) {
 		snprintf(why, sizeof why, "production workloads of NodePool %s would run on spot",
 			 m->subject.name);
 		say(s, m, SWARM_MSG_VETO, "no-spot-for-production", why);
+	} else if (zones == 1 && multi_az_required(s, m->subject.name, rule, sizeof rule, why,
+						   sizeof why)) {
+		say(s, m, SWARM_MSG_VETO, rule, why);
 	} else if (nodes < 2 && (pool.replicated || pool.pdbs > 0)) {
 		snprintf(why, sizeof why, "%.0f node%s would hold replicated workloads%s: a drain "
 			 "or a node failure takes them all down", nodes, nodes == 1 ? "" : "s",

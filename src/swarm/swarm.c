@@ -293,6 +293,12 @@ void swarm_free(struct swarm *s)
 	free(s);
 }
 
+int64_t swarm__clock(const struct swarm *s)
+{
+	int64_t wall = ks_time_now_ms() / 1000;
+	return s->round_wall ? s->round_now + (wall - s->round_wall) : wall;
+}
+
 int swarm_round(struct swarm *s, const struct swarm_inputs *in, struct swarm_round_stats *st,
 		struct ks_err *err)
 {
@@ -301,6 +307,8 @@ int swarm_round(struct swarm *s, const struct swarm_inputs *in, struct swarm_rou
 	swarm__enter(s);
 	s->in = in;
 	s->now = in->now;
+	s->round_now = in->now;
+	s->round_wall = ks_time_now_ms() / 1000;
 	s->st = (struct swarm_round_stats){0};
 	int rc = orchestrator_round(s, err);
 	if (st)
@@ -343,7 +351,7 @@ int swarm_next_approved(struct swarm *s, cJSON **plan, struct ks_err *err)
 		swarm__leave(s);
 		return rc;
 	}
-	int64_t now = ks_time_now_ms() / 1000;
+	int64_t now = swarm__clock(s);
 	rc = plans_set_status(s->o.store, r.plan_id, "approved", "executing", now, err);
 	if (!rc) {
 		*plan = ks_json_parse(r.plan, strlen(r.plan), SWARM_MSG_JSON_MAX, err);
@@ -367,7 +375,7 @@ int swarm_plan_finished(struct swarm *s, const char *plan_id, const char *result
 	    strcmp(result, "rolled_back"))
 		return ks_err_set(err, KS_EINVAL, "plan %s: unknown result %s", plan_id, result);
 	swarm__enter(s);
-	s->now = ks_time_now_ms() / 1000;
+	s->now = swarm__clock(s);
 	int rc = plans_set_status(s->o.store, plan_id, "executing", result, s->now, err);
 	if (!rc)
 		rc = plans_set_text(s->o.store, plan_id, "result", result, err);
@@ -389,7 +397,7 @@ static int verdict(struct swarm *s, const char *plan_id, bool approve, const cha
 	if (!who || !who[0])
 		return ks_err_set(err, KS_EINVAL, "plan %s: who decides is required", plan_id);
 	swarm__enter(s);
-	s->now = ks_time_now_ms() / 1000;
+	s->now = swarm__clock(s);
 	struct plan_row r;
 	int rc = plans_get(s->o.store, plan_id, &r, err);
 	if (rc)

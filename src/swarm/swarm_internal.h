@@ -45,6 +45,7 @@ struct swarm {
 	uint64_t last_digest;  /* of the previous round's inputs */
 	int64_t round_no;
 	int64_t now;           /* the current call's time (Unix s) */
+	int64_t round_now, round_wall; /* the last round's time and the wall clock then */
 	cJSON *round;          /* orchestrator: [{"msg","critiques","vetoes","votes"}] */
 	cJSON *latest;         /* the proposal messages of the latest round */
 	struct swarm_round_stats st;
@@ -55,6 +56,9 @@ struct swarm {
 
 /* swarm.c */
 bool swarm__active(const struct swarm *s);
+/* The time outside rounds: the last round's (cluster) time plus the wall time since, so plan
+ * times stay on the clock rounds use (a simulation's); the wall clock before any round. */
+int64_t swarm__clock(const struct swarm *s);
 void swarm__enter(struct swarm *s);
 void swarm__leave(struct swarm *s);
 void swarm__subscribe(struct swarm *s, uint32_t types, bus_cb cb);

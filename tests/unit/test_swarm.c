@@ -403,6 +403,32 @@ static void test_cost_vetoed(void **state)
 	fx_close(&f);
 }
 
+/* The same one-node mix under a policy requiring several zones: the veto names the policy. */
+static void test_cost_single_az(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("cost/optimize-pools.yaml"),
+		"policies:\n  - {name: multi-az-always, rule: {require-multi-az: true}}\n"
+		"approval: {dry-run: false}\n", NULL);
+	struct opt_report r;
+	optimize(f.world, &r);
+	fx_round(&f, &r, NULL, NOW);
+	cJSON *msgs = fx_new_msgs(&f);
+	const cJSON *m, *veto = NULL;
+	cJSON_ArrayForEach(m, msgs)
+		if (!strcmp(ks_json_str(m, "type"), "veto") &&
+		    !strcmp(ks_json_str(m, "subject.name"), "payments"))
+			veto = m;
+	assert_non_null(veto);
+	assert_string_equal(ks_json_str(veto, "from"), "reliability");
+	assert_string_equal(ks_json_str(veto, "body.rule"), "multi-az-always");
+	assert_contains(ks_json_str(veto, "body.reason"), "1 availability zone");
+	cJSON_Delete(msgs);
+	opt_report_free(&r);
+	fx_close(&f);
+}
+
 /* A policy denies changes in the namespace: status denied, a veto from "policy" naming the
  * rule, nothing to approve and nothing handed to the reconciler. */
 static void test_policy_denied(void **state)
@@ -563,8 +589,24 @@ static void test_dedup(void **state)
 	assert_string_equal(seq, "question/orchestrator");
 	free(seq);
 	cJSON_Delete(msgs);
+	/* approved, executed and finished: quiet while it is recent; once it resolved and came
+	 * back after SWARM_RECENT_S, it is proposed again */
+	assert_int_equal(swarm_approve(f.swarm, "p1", "alice", NULL, NULL), 0);
+	cJSON *plan = NULL;
+	assert_int_equal(swarm_next_approved(f.swarm, &plan, NULL), 0);
+	cJSON_Delete(plan);
+	assert_int_equal(swarm_plan_finished(f.swarm, "p1", "succeeded", NULL, NULL), 0);
+	st = fx_round(&f, NULL, NULL, NOW + 1800);
+	assert_int_equal(st.proposals, 0);
+	struct diag_report empty = {0};
+	struct swarm_inputs none = {.world = f.world, .findings = &empty, .now = NOW + 3000};
+	assert_int_equal(swarm_round(f.swarm, &none, &st, NULL), 0);
+	st = fx_round(&f, NULL, NULL, NOW + 2 * 3600);
+	assert_int_equal(st.proposals, 1);
+	assert_int_equal(st.plans, 1);
+	cJSON_Delete(fx_new_msgs(&f));
 	/* once rejected, the same problem stays quiet too */
-	assert_int_equal(swarm_reject(f.swarm, "p1", "bob", "no", NULL), 0);
+	assert_int_equal(swarm_reject(f.swarm, "p2", "bob", "no", NULL), 0);
 	swarm_free(f.swarm);
 	assert_int_equal(swarm_new(&o, &f.swarm, NULL), 0);
 	st = fx_round(&f, NULL, NULL, NOW + 180);
@@ -833,6 +875,7 @@ int main(void)
 		cmocka_unit_test(test_secret_plan),
 		cmocka_unit_test(test_human_only),
 		cmocka_unit_test(test_cost_vetoed),
+		cmocka_unit_test(test_cost_single_az),
 		cmocka_unit_test(test_rightsize_vetoed),
 		cmocka_unit_test(test_policy_denied),
 		cmocka_unit_test(test_dry_run),
