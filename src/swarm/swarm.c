@@ -27,21 +27,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The swarm whose call this thread is in (a thread-local: no other thread reads it). */
+static _Thread_local struct swarm *inside;
+
 bool swarm__active(const struct swarm *s)
 {
-	return s->depth > 0 && pthread_equal(s->owner, pthread_self());
+	return inside == s;
 }
 
 void swarm__enter(struct swarm *s)
 {
 	pthread_mutex_lock(&s->mu);
-	if (s->depth++ == 0)
-		s->owner = pthread_self();
+	if (s->depth++ == 0) {
+		s->outer = inside;
+		inside = s;
+	}
 }
 
 void swarm__leave(struct swarm *s)
 {
-	s->depth--;
+	if (--s->depth == 0)
+		inside = s->outer;
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -96,8 +102,13 @@ int swarm__publish(struct swarm *s, enum swarm_msg_type type, const char *from,
 	va_start(ap, fmt);
 	char *text = ks_vasprintf(fmt, ap);
 	va_end(ap);
-	if (strlen(text) >= SWARM_MSG_TEXT_MAX)
-		text[SWARM_MSG_TEXT_MAX - 1] = '\0';
+	size_t len = strlen(text);
+	if (len >= SWARM_MSG_TEXT_MAX) {
+		len = SWARM_MSG_TEXT_MAX - 1;
+		while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+			len--; /* cut at a character boundary */
+		text[len] = '\0';
+	}
 	m.text = text;
 	struct ks_err err = {0};
 	int rc = bus_publish(s->o.bus, &m, &err);
@@ -313,6 +324,15 @@ int swarm_round(struct swarm *s, const struct swarm_inputs *in, struct swarm_rou
 	int rc = orchestrator_round(s, err);
 	if (st)
 		*st = s->st;
+	struct swarm_round_stats *t = &s->totals;
+	t->proposals += s->st.proposals;
+	t->vetoes += s->st.vetoes;
+	t->decisions += s->st.decisions;
+	t->plans += s->st.plans;
+	t->approved_auto += s->st.approved_auto;
+	t->pending_human += s->st.pending_human;
+	t->denied += s->st.denied;
+	t->dry_run += s->st.dry_run;
 	s->in = NULL;
 	swarm__leave(s);
 	return rc;
@@ -577,7 +597,12 @@ int swarm_metrics(struct swarm *s, cJSON **out, struct ks_err *err)
 	if (!rc) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "rounds", (double)s->round_no);
-		cJSON_AddNumberToObject(o, "proposals", ks_json_len(s->latest));
+		cJSON_AddNumberToObject(o, "proposals_open", ks_json_len(s->latest));
+		cJSON_AddNumberToObject(o, "proposals_total", s->totals.proposals);
+		cJSON_AddNumberToObject(o, "vetoes_total", s->totals.vetoes);
+		cJSON_AddNumberToObject(o, "decisions_total", s->totals.decisions);
+		cJSON_AddNumberToObject(o, "plans_total", s->totals.plans);
+		cJSON_AddNumberToObject(o, "approved_auto_total", s->totals.approved_auto);
 		cJSON_AddItemToObject(o, "plans", by_status);
 		cJSON_AddNumberToObject(o, "savings_realised_per_month", realised);
 		*out = o;

@@ -1,8 +1,8 @@
 /* swarm_internal.h — what the swarm's files share (not for other callers).
  *
  * The agents (agent_*.c) are bus subscribers; each file's *_init subscribes its callbacks.
- * A callback acts only while the swarm itself is publishing (swarm__active: a swarm call
- * holds the mutex in this thread), so a message published by another thread never runs an
+ * A callback acts only while the swarm itself is publishing (swarm__active: this thread is
+ * inside a call of this swarm, which holds the mutex), so a message published by another thread never runs an
  * agent outside the swarm's mutex and agents never wait on each other.
  *
  * Proposal bodies carry, besides action/risk/confidence (docs/MESSAGES.md), what the
@@ -36,8 +36,8 @@ struct swarm {
 	struct swarm_opts o;
 	char cluster[SWARM_MSG_AGENT_MAX];
 	pthread_mutex_t mu;    /* recursive: bus callbacks re-enter from swarm calls */
-	pthread_t owner;       /* the thread inside a swarm call (depth > 0) */
-	int depth;
+	int depth;             /* nesting of swarm calls in the thread holding mu */
+	struct swarm *outer;   /* the swarm that thread was inside before (another swarm) */
 	const struct swarm_inputs *in; /* during swarm_round */
 	cJSON *secret_sources; /* parsed swarm_opts.secret_sources, or NULL */
 	int subs[SWARM_MAX_SUBS];
@@ -48,7 +48,8 @@ struct swarm {
 	int64_t round_now, round_wall; /* the last round's time and the wall clock then */
 	cJSON *round;          /* orchestrator: [{"msg","critiques","vetoes","votes"}] */
 	cJSON *latest;         /* the proposal messages of the latest round */
-	struct swarm_round_stats st;
+	struct swarm_round_stats st;     /* the current round's */
+	struct swarm_round_stats totals; /* since swarm_new, for swarm_metrics */
 	struct ks_map diagnosed; /* diagnostics: finding id -> fingerprint already said */
 	struct ks_map observed;  /* forecasting: anomaly keys already said */
 	struct ks_map suggested; /* learning: actions a policy was suggested for */

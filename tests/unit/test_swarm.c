@@ -515,6 +515,8 @@ static void test_auto_approval(void **state)
 	cJSON *metrics = NULL;
 	assert_int_equal(swarm_metrics(f.swarm, &metrics, NULL), 0);
 	assert_int_equal(ks_json_int_or(metrics, "plans.succeeded", 0), 1);
+	assert_int_equal(ks_json_int_or(metrics, "decisions_total", 0), 1);
+	assert_int_equal(ks_json_int_or(metrics, "approved_auto_total", 0), 1);
 	cJSON_Delete(metrics);
 	cJSON_Delete(msgs);
 	fx_close(&f);
