@@ -869,11 +869,59 @@ static void test_rightsize_vetoed(void **state)
 	fx_close(&f);
 }
 
+/* Every scenario whose finding has a patch remediation ends in a plan that applies it to the
+ * root-cause object and verifies that the cause is gone. */
+static void test_scenarios(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *fixture, *cause, *kind, *name;
+	} cases[] = {
+		{"diag/pod-oom-limit.yaml", "MemoryLimitTooLow", "Deployment", "report-builder"},
+		{"diag/pod-bad-rollout.yaml", "RolloutRegression", "Deployment", NULL},
+		{"diag/pod-image-typo.yaml", "ImageTagNotFound", "Deployment", "catalog-api"},
+		{"diag/service-selector-mismatch.yaml", "ServiceSelectorMismatch", "Service", NULL},
+		{"diag/karp-capacity.yaml", "NodePoolLimitReached", "NodePool", NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct fx f;
+		fx_open(&f, tu_world(cases[i].fixture), HUMAN_POLICY, NULL);
+		fx_round(&f, NULL, NULL, NOW);
+		cJSON *msgs = fx_new_msgs(&f);
+		const cJSON *m, *plan = NULL;
+		cJSON_ArrayForEach(m, msgs)
+		{
+			const cJSON *st = cJSON_GetArrayItem(ks_json_get(m, "body.steps"), 0);
+			const cJSON *fd = cJSON_GetArrayItem(ks_json_get(st, "verify.findings"), 0);
+			if (!strcmp(ks_json_str(m, "type"), "plan") && fd &&
+			    !strcmp(fd->valuestring, cases[i].cause))
+				plan = m;
+		}
+		if (!plan)
+			fail_msg("%s: no plan for %s", cases[i].fixture, cases[i].cause);
+		const cJSON *st = cJSON_GetArrayItem(ks_json_get(plan, "body.steps"), 0);
+		assert_string_equal(ks_json_str(st, "action"), "patch");
+		assert_string_equal(ks_json_str(st, "target.kind"), cases[i].kind);
+		if (cases[i].name)
+			assert_string_equal(ks_json_str(st, "target.name"), cases[i].name);
+		assert_non_null(ks_json_get(st, "patch"));
+		assert_non_null(ks_json_str(st, "patch_type"));
+		char *checks = tu_json(ks_json_get(st, "verify.checks"));
+		assert_contains(checks, "no-findings");
+		if (!strcmp(cases[i].kind, "Deployment"))
+			assert_string_equal(checks, "[\"rollout\",\"pods-ready\",\"no-findings\"]");
+		free(checks);
+		cJSON_Delete(msgs);
+		fx_close(&f);
+	}
+}
+
 int main(void)
 {
 	tu_set_data_dir();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_patch_plan),
+		cmocka_unit_test(test_scenarios),
 		cmocka_unit_test(test_secret_plan),
 		cmocka_unit_test(test_human_only),
 		cmocka_unit_test(test_cost_vetoed),
