@@ -4,7 +4,8 @@
  *                    observed peak (CPU p95 / memory max of any of the workload's pods), or
  *                    the workload is CPU-throttled (> 10% of periods) or was OOM-killed;
  *                    else a vote of 0.2.
- *   repair        -> vote 0.5 (a broken workload serves nothing).
+ *   repair        -> vote 0.5 when it repairs an outage (severity high or critical: a
+ *                    broken workload serves nothing), else 0.
  *   nodepool-*    -> vote 0.3 for raising limits (pods can schedule), 0 for a new mix.
  * Ownership: none kept. */
 #include "base/common.h"
@@ -99,7 +100,7 @@ static void on_proposal(const struct swarm_msg *m, void *ctx)
 		}
 		swarm__vote(s, "performance", m, 0.2,
 			    "the targets stay above the observed peaks");
-	} else if (!strcmp(action, "repair") || !strcmp(action, "secret-from-source")) {
+	} else if (swarm__repairs_outage(m)) {
 		swarm__vote(s, "performance", m, 0.5,
 			    "the workload serves nothing until it is repaired");
 	} else if (!strcmp(action, "nodepool-limits")) {

@@ -11,7 +11,8 @@
  *                   CRITIQUE (medium) "spot interruptions" for other spot mixes;
  *                   else a vote of 0.
  *   repair / secret-from-source -> CRITIQUE (low) when the workload has one replica (the
- *                   rollout restarts it), and a vote of 0.5 (it restores availability).
+ *                   rollout restarts it), and a vote of 0.5 when it repairs an outage
+ *                   (severity high or critical: it restores availability), else 0.
  *   other        -> a vote of 0.
  * Ownership: none kept. */
 #include "base/common.h"
@@ -103,8 +104,11 @@ static void judge_repair(struct swarm *s, const struct swarm_msg *m)
 	if (obj && scaled && ks_json_int_or(obj, "spec.replicas", 1) == 1)
 		say(s, m, SWARM_MSG_CRITIQUE, "low",
 		    "one replica: the rollout restarts it with a short outage");
-	swarm__vote(s, "reliability", m, 0.5,
-		    "restores availability toward the uptime target");
+	if (swarm__repairs_outage(m))
+		swarm__vote(s, "reliability", m, 0.5,
+			    "restores availability toward the uptime target");
+	else
+		swarm__vote(s, "reliability", m, 0, "no effect on availability expected");
 }
 
 static void on_proposal(const struct swarm_msg *m, void *ctx)

@@ -521,7 +521,7 @@ static int decide(struct swarm *s, cJSON *group, struct ks_err *err)
 	if (best) {
 		int crit = ks_json_len(cJSON_GetObjectItem(best, "critiques"));
 		snprintf(reason, sizeof reason,
-			 "%s (%s) scored %.3f: confidence %.2f, risk %s, %d critique%s%s%s", chosen,
+			 "%s (%s) scored %.3f: confidence %.2f, risk %s, %d critique%s%s%s.", chosen,
 			 ks_json_str_or(best, "msg.body.action", ""), best_score,
 			 confidence_of(best), ks_json_str_or(best, "msg.body.risk", ""), crit,
 			 crit == 1 ? "" : "s", ks_json_len(alternatives) ? "; " : "",
@@ -591,11 +591,13 @@ int orchestrator_round(struct swarm *s, struct ks_err *err)
 	cJSON_AddBoolToObject(goals, "cut_cost", s->o.goals.cut_cost);
 	cJSON_AddNumberToObject(body, "findings", (double)s->in->findings->n);
 	cJSON_AddBoolToObject(body, "optimize", s->in->optimize != NULL);
+	char uptime[48] = "";
+	if (s->o.goals.uptime_target > 0)
+		snprintf(uptime, sizeof uptime, "uptime %.4g%%, ", s->o.goals.uptime_target * 100);
 	int rc = swarm__publish(s, SWARM_MSG_QUESTION, "orchestrator", NULL, NULL, body, NULL,
-				"Round %lld: what needs doing? Goals: uptime %.4g%%, changes worth "
-				"at least $%.2f/month%s.",
-				(long long)s->round_no, s->o.goals.uptime_target * 100,
-				s->o.goals.min_savings_usd,
+				"Round %lld: what needs doing? Goals: %schanges worth at least "
+				"$%.2f/month%s.",
+				(long long)s->round_no, uptime, s->o.goals.min_savings_usd,
 				s->o.goals.cut_cost ? ", cut cost" : "");
 	if (rc)
 		return ks_err_set(err, rc, "swarm round %lld: the question could not be published",

@@ -64,6 +64,14 @@ bool swarm__round_question(const struct swarm *s, const struct swarm_msg *m)
 	       !strcmp(m->from, "orchestrator");
 }
 
+bool swarm__repairs_outage(const struct swarm_msg *m)
+{
+	const char *action = ks_json_str_or(m->body, "action", "");
+	const char *sev = ks_json_str_or(m->body, "severity", "");
+	return (!strcmp(action, "repair") || !strcmp(action, "secret-from-source")) &&
+	       (!strcmp(sev, "high") || !strcmp(sev, "critical"));
+}
+
 void swarm__vote(struct swarm *s, const char *from, const struct swarm_msg *m, double score,
 		 const char *why)
 {

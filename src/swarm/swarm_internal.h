@@ -65,6 +65,8 @@ void swarm__leave(struct swarm *s);
 void swarm__subscribe(struct swarm *s, uint32_t types, bus_cb cb);
 /* Whether m is the question that opens a round of this swarm (what agents answer). */
 bool swarm__round_question(const struct swarm *s, const struct swarm_msg *m);
+/* Whether proposal m repairs something that is down or failing (severity high or critical). */
+bool swarm__repairs_outage(const struct swarm_msg *m);
 /* A vote from `from` on proposal m. */
 void swarm__vote(struct swarm *s, const char *from, const struct swarm_msg *m, double score,
 		 const char *why);
