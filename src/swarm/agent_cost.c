@@ -49,12 +49,8 @@ static void propose_pool(struct swarm *s, const struct opt_pool *p, const char *
 	char now_txt[256], rec_txt[256];
 	opt_mix_text(now_txt, sizeof now_txt, &p->current);
 	opt_mix_text(rec_txt, sizeof rec_txt, &p->recommended);
-	cJSON *b = cJSON_CreateObject();
-	cJSON_AddStringToObject(b, "action", "nodepool-mix");
-	cJSON_AddStringToObject(b, "risk", spot && !was_spot ? "high" : "medium");
-	cJSON_AddNumberToObject(b, "confidence", p->n_risks ? 0.7 : 0.8);
-	cJSON_AddStringToObject(b, "key", key);
-	cJSON_AddStringToObject(b, "fingerprint", fp);
+	cJSON *b = swarm__proposal("nodepool-mix", spot && !was_spot ? "high" : "medium",
+				   p->n_risks ? 0.7 : 0.8, key, fp);
 	char title[800];
 	snprintf(title, sizeof title, "NodePool %s: %s instead of %s", p->name, rec_txt, now_txt);
 	cJSON_AddStringToObject(b, "title", title);

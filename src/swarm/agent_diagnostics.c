@@ -66,14 +66,10 @@ static const cJSON *reader_of(const struct diag_finding *f)
 static cJSON *base_body(const struct diag_finding *f, const char *action, const char *risk,
 			const char *fingerprint)
 {
-	cJSON *b = cJSON_CreateObject();
-	cJSON_AddStringToObject(b, "action", action);
-	cJSON_AddStringToObject(b, "risk", risk);
-	cJSON_AddNumberToObject(b, "confidence", f->confidence > 0 ? f->confidence : 0.5);
 	char key[64];
 	snprintf(key, sizeof key, "finding:%s", f->id);
-	cJSON_AddStringToObject(b, "key", key);
-	cJSON_AddStringToObject(b, "fingerprint", fingerprint);
+	cJSON *b = swarm__proposal(action, risk, f->confidence > 0 ? f->confidence : 0.5, key,
+				   fingerprint);
 	cJSON_AddStringToObject(b, "finding", f->id);
 	cJSON_AddStringToObject(b, "cause", f->cause);
 	cJSON_AddStringToObject(b, "severity", diag_severity_name(f->severity));

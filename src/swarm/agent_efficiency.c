@@ -59,12 +59,7 @@ static void propose_workload(struct swarm *s, const struct opt_workload *w, cons
 		cJSON_Delete(containers);
 		return;
 	}
-	cJSON *b = cJSON_CreateObject();
-	cJSON_AddStringToObject(b, "action", "rightsize");
-	cJSON_AddStringToObject(b, "risk", "medium");
-	cJSON_AddNumberToObject(b, "confidence", 0.7);
-	cJSON_AddStringToObject(b, "key", key);
-	cJSON_AddStringToObject(b, "fingerprint", fp);
+	cJSON *b = swarm__proposal("rightsize", "medium", 0.7, key, fp);
 	char title[600];
 	snprintf(title, sizeof title, "Right-size %s %s/%s to its observed usage", w->kind, w->ns,
 		 w->name);

@@ -111,12 +111,8 @@ static void propose_limits(struct swarm *s, const char *pool, double limit,
 	char date[40] = "now";
 	if (!ex->already_over)
 		ks_time_format_rfc3339((int64_t)when, date, sizeof date);
-	cJSON *b = cJSON_CreateObject();
-	cJSON_AddStringToObject(b, "action", "nodepool-limits");
-	cJSON_AddStringToObject(b, "risk", "low");
-	cJSON_AddNumberToObject(b, "confidence", ex->mean.found || ex->already_over ? 0.8 : 0.6);
-	cJSON_AddStringToObject(b, "key", key);
-	cJSON_AddStringToObject(b, "fingerprint", fp);
+	cJSON *b = swarm__proposal("nodepool-limits", "low",
+				   ex->mean.found || ex->already_over ? 0.8 : 0.6, key, fp);
 	cJSON_AddStringToObject(b, "severity", "medium");
 	char title[512];
 	snprintf(title, sizeof title, "Raise NodePool %s's CPU limit from %g to %lld before %s",

@@ -521,7 +521,8 @@ static int decide(struct swarm *s, cJSON *group, struct ks_err *err)
 	if (best) {
 		int crit = ks_json_len(cJSON_GetObjectItem(best, "critiques"));
 		snprintf(reason, sizeof reason,
-			 "%s (%s) scored %.3f: confidence %.2f, risk %s, %d critique%s%s%s.", chosen,
+			 "%s (%s) scored %.3f: confidence %.2f, risk %s, %d critique%s%s%s.",
+			 chosen,
 			 ks_json_str_or(best, "msg.body.action", ""), best_score,
 			 confidence_of(best), ks_json_str_or(best, "msg.body.risk", ""), crit,
 			 crit == 1 ? "" : "s", ks_json_len(alternatives) ? "; " : "",

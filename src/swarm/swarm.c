@@ -129,6 +129,18 @@ int swarm__publish(struct swarm *s, enum swarm_msg_type type, const char *from,
 	return rc;
 }
 
+cJSON *swarm__proposal(const char *action, const char *risk, double confidence,
+		       const char *key, const char *fingerprint)
+{
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "action", action);
+	cJSON_AddStringToObject(b, "risk", risk);
+	cJSON_AddNumberToObject(b, "confidence", confidence);
+	cJSON_AddStringToObject(b, "key", key);
+	cJSON_AddStringToObject(b, "fingerprint", fingerprint);
+	return b;
+}
+
 void swarm__fingerprint(const cJSON *j, char out[24])
 {
 	char *txt = ks_json_print(j);

@@ -2,8 +2,8 @@
  *
  * The agents (agent_*.c) are bus subscribers; each file's *_init subscribes its callbacks.
  * A callback acts only while the swarm itself is publishing (swarm__active: this thread is
- * inside a call of this swarm, which holds the mutex), so a message published by another thread never runs an
- * agent outside the swarm's mutex and agents never wait on each other.
+ * inside a call of this swarm, which holds the mutex), so a message published by another
+ * thread never runs an agent outside the swarm's mutex and agents never wait on each other.
  *
  * Proposal bodies carry, besides action/risk/confidence (docs/MESSAGES.md), what the
  * orchestrator and the critics need: key and fingerprint (dedup), title, benefit,
@@ -76,6 +76,9 @@ int swarm__publish(struct swarm *s, enum swarm_msg_type type, const char *from,
 		   const char *re, const struct swarm_subject *subj, cJSON *body, char *id_out,
 		   const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 struct swarm_subject swarm__subject(const char *kind, const char *ns, const char *name);
+/* A proposal body with its common fields (action, risk, confidence, key, fingerprint). */
+cJSON *swarm__proposal(const char *action, const char *risk, double confidence,
+		       const char *key, const char *fingerprint);
 /* 16 hex digits of a hash of the JSON of j. */
 void swarm__fingerprint(const cJSON *j, char out[24]);
 /* Whether key already has a plan that handles it (open, or the same fingerprint and not
