@@ -63,17 +63,13 @@ static void propose_pool(struct swarm *s, const struct opt_pool *p, const char *
 	cJSON_AddBoolToObject(b, "spot", spot);
 	cJSON_AddNumberToObject(b, "nodes_after", (double)p->recommended.nodes);
 	cJSON_AddNumberToObject(b, "zones_after", zones_after(p));
-	cJSON *steps = cJSON_AddArrayToObject(b, "steps");
 	char summary[600];
 	snprintf(summary, sizeof summary, "merge-patch NodePool %s so Karpenter lands on %s",
 		 p->name, rec_txt);
-	cJSON *st = swarm__step(s, 1, "patch", swarm__target(s, "NodePool", "", p->name), NULL,
-				summary);
-	cJSON_AddStringToObject(st, "patch_type", "merge");
-	cJSON_AddItemToObject(st, "patch", cJSON_Duplicate(p->patch, 1));
-	cJSON_AddItemToArray(steps, st);
-	cJSON_AddStringToObject(b, "rollback", "the NodePool's previous spec is restored; "
-					       "Karpenter then drifts the nodes back");
+	swarm__patch_plan(s, b, "NodePool", "", p->name, "merge", cJSON_Duplicate(p->patch, 1),
+			  NULL, summary,
+			  "the NodePool's previous spec is restored; Karpenter then drifts the "
+			  "nodes back");
 	cJSON *alts = cJSON_AddArrayToObject(b, "alternatives");
 	for (size_t i = 0; i < p->n_cands; i++) {
 		if ((int)i == p->chosen)

@@ -100,16 +100,11 @@ static void propose_patch(struct swarm *s, const struct diag_finding *f, const c
 		 name, summary);
 	cJSON_AddStringToObject(b, "title", title);
 	cJSON *causes = causes_of(f);
-	cJSON *st = swarm__step(s, 1, "patch", swarm__target(s, kind, ns, name), causes, summary);
+	swarm__patch_plan(s, b, kind, ns, name, ks_json_str_or(rem, "patch_type", "strategic"),
+			  cJSON_Duplicate(cJSON_GetObjectItem(rem, "patch"), 1), causes, summary,
+			  "the reconciler restores the object it recorded before the patch (a "
+			  "rollout back to the previous spec)");
 	cJSON_Delete(causes);
-	cJSON_AddStringToObject(st, "patch_type", ks_json_str_or(rem, "patch_type", "strategic"));
-	cJSON_AddItemToObject(st, "patch",
-			      cJSON_Duplicate(cJSON_GetObjectItem(rem, "patch"), 1));
-	cJSON *steps = cJSON_AddArrayToObject(b, "steps");
-	cJSON_AddItemToArray(steps, st);
-	cJSON_AddStringToObject(b, "rollback", "the reconciler restores the object it recorded "
-					       "before the patch (a rollout back to the previous "
-					       "spec)");
 	cJSON *pc = cJSON_AddObjectToObject(b, "policy");
 	cJSON_AddStringToObject(pc, "kind", policy_kind_for(f->cause, kind));
 	if (!strcmp(kind, "NodePool"))

@@ -67,13 +67,8 @@ static void propose_workload(struct swarm *s, const struct opt_workload *w, cons
 	cJSON_AddNumberToObject(b, "savings_per_month", w->monthly_savings_usd);
 	cJSON_AddStringToObject(b, "benefit", "requests match the observed usage");
 	cJSON_AddItemToObject(b, "containers", containers);
-	cJSON *steps = cJSON_AddArrayToObject(b, "steps");
-	cJSON *st = swarm__step(s, 1, "patch", swarm__target(s, w->kind, w->ns, w->name), NULL,
-				title);
-	cJSON_AddStringToObject(st, "patch_type", "strategic");
-	cJSON_AddItemToObject(st, "patch", patch);
-	cJSON_AddItemToArray(steps, st);
-	cJSON_AddStringToObject(b, "rollback", "the previous requests are restored (a rollout)");
+	swarm__patch_plan(s, b, w->kind, w->ns, w->name, "strategic", patch, NULL, title,
+			  "the previous requests are restored (a rollout)");
 	cJSON *pc = cJSON_AddObjectToObject(b, "policy");
 	cJSON_AddStringToObject(pc, "kind", "requests");
 	if (w->nodepool)

@@ -127,13 +127,8 @@ static void propose_limits(struct swarm *s, const char *pool, double limit,
 	cJSON_AddNumberToObject(ej, "event_steps", (double)ex->event_steps);
 	cJSON_AddStringToObject(ej, "statement", ex->statement);
 	cJSON_AddStringToObject(ej, "source", source);
-	cJSON *steps = cJSON_AddArrayToObject(b, "steps");
-	cJSON *st = swarm__step(s, 1, "patch", swarm__target(s, "NodePool", "", pool), NULL,
-				title);
-	cJSON_AddStringToObject(st, "patch_type", "merge");
-	cJSON_AddItemToObject(st, "patch", patch);
-	cJSON_AddItemToArray(steps, st);
-	cJSON_AddStringToObject(b, "rollback", "the previous limit is restored");
+	swarm__patch_plan(s, b, "NodePool", "", pool, "merge", patch, NULL, title,
+			  "the previous limit is restored");
 	cJSON *pc = cJSON_AddObjectToObject(b, "policy");
 	cJSON_AddStringToObject(pc, "kind", "nodepool");
 	cJSON_AddStringToObject(pc, "nodepool", pool);

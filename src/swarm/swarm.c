@@ -257,6 +257,18 @@ cJSON *swarm__step(struct swarm *s, int n, const char *action, cJSON *target,
 	return st;
 }
 
+void swarm__patch_plan(struct swarm *s, cJSON *b, const char *kind, const char *ns,
+		       const char *name, const char *patch_type, cJSON *patch,
+		       const cJSON *verify_findings, const char *summary, const char *rollback)
+{
+	cJSON *st = swarm__step(s, 1, "patch", swarm__target(s, kind, ns, name), verify_findings,
+				summary);
+	cJSON_AddStringToObject(st, "patch_type", patch_type);
+	cJSON_AddItemToObject(st, "patch", patch);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(b, "steps"), st);
+	cJSON_AddStringToObject(b, "rollback", rollback);
+}
+
 int swarm_new(const struct swarm_opts *o, struct swarm **out, struct ks_err *err)
 {
 	*out = NULL;

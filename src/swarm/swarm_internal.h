@@ -107,6 +107,11 @@ struct swarm_pool {
 };
 void swarm__pool_scan(struct swarm *s, const char *pool, struct swarm_pool *out);
 
+/* Give proposal body b one step patching kind ns/name (patch taken) and its rollback. */
+void swarm__patch_plan(struct swarm *s, cJSON *b, const char *kind, const char *ns,
+		       const char *name, const char *patch_type, cJSON *patch,
+		       const cJSON *verify_findings, const char *summary, const char *rollback);
+
 /* Agents. */
 void agent_diagnostics_init(struct swarm *s);
 void agent_cost_init(struct swarm *s);
