@@ -296,7 +296,6 @@ int swarm_new(const struct swarm_opts *o, struct swarm **out, struct ks_err *err
 	s->secret_sources = sources;
 	s->latest = cJSON_CreateArray();
 	ks_map_init(&s->diagnosed);
-	ks_map_init(&s->observed);
 	ks_map_init(&s->suggested);
 	orchestrator_init(s);
 	agent_diagnostics_init(s);
@@ -330,7 +329,6 @@ void swarm_free(struct swarm *s)
 	cJSON_Delete(s->round);
 	cJSON_Delete(s->latest);
 	free_values(&s->diagnosed);
-	free_values(&s->observed);
 	free_values(&s->suggested);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
@@ -353,6 +351,7 @@ int swarm_round(struct swarm *s, const struct swarm_inputs *in, struct swarm_rou
 	s->round_now = in->now;
 	s->round_wall = ks_time_now_ms() / 1000;
 	s->st = (struct swarm_round_stats){0};
+	agent_forecasting_record(s);
 	int rc = orchestrator_round(s, err);
 	if (st)
 		*st = s->st;

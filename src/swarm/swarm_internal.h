@@ -51,7 +51,8 @@ struct swarm {
 	struct swarm_round_stats st;     /* the current round's */
 	struct swarm_round_stats totals; /* since swarm_new, for swarm_metrics */
 	struct ks_map diagnosed; /* diagnostics: finding id -> fingerprint already said */
-	struct ks_map observed;  /* forecasting: anomaly keys already said */
+	int64_t last_sample;     /* forecasting: when the series were last recorded */
+	int64_t anomaly_said;    /* forecasting: start of the cost anomaly said last */
 	struct ks_map suggested; /* learning: actions a policy was suggested for */
 };
 
@@ -120,6 +121,8 @@ void agent_performance_init(struct swarm *s);
 void agent_reliability_init(struct swarm *s);
 void agent_forecasting_init(struct swarm *s);
 void agent_learning_init(struct swarm *s);
+/* The forecasting agent's samples of this round's inputs (every round, changed or not). */
+void agent_forecasting_record(struct swarm *s);
 /* The learning agent's record of a finished plan (swarm_plan_finished). */
 int agent_learning_outcome(struct swarm *s, const char *plan_id, const char *result,
 			   const cJSON *measured, struct ks_err *err);

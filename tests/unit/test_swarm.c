@@ -916,6 +916,38 @@ static void test_scenarios(void **state)
 	}
 }
 
+/* The cluster's cost jumps from about $10 to $20 an hour: the forecasting agent says so once,
+ * as an observation. */
+static void test_cost_anomaly(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("diag/pod-baseline.yaml"), HUMAN_POLICY, NULL);
+	for (int i = 0; i < 48; i++) {
+		double usd = i < 44 ? 10 + 0.05 * ((i * 7) % 5 - 2) : 20;
+		assert_int_equal(series_record(f.store, "cost:cluster", NOW - (48 - i) * 3600, usd,
+					       0, NULL), 0);
+	}
+	struct opt_report r = {.current_hourly_usd = 20};
+	fx_round(&f, &r, NULL, NOW);
+	cJSON *msgs = fx_new_msgs(&f);
+	const cJSON *ob = msg_of(msgs, "observation", "forecasting");
+	assert_non_null(ob);
+	assert_answers(ob, msg_of(msgs, "question", NULL));
+	assert_string_equal(ks_json_str(ob, "body.anomaly"), "cost");
+	assert_true(cJSON_IsTrue(ks_json_get(ob, "body.ongoing")));
+	assert_true(ks_json_get(ob, "body.observed_usd_hr")->valuedouble > 19);
+	assert_contains(ks_json_str(ob, "text"), "more than expected");
+	cJSON_Delete(msgs);
+	/* said once: a later round (new cost sample) does not repeat it */
+	r.current_hourly_usd = 20.01;
+	fx_round(&f, &r, NULL, NOW + 3600);
+	msgs = fx_new_msgs(&f);
+	assert_null(msg_of(msgs, "observation", "forecasting"));
+	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	tu_set_data_dir();
@@ -935,6 +967,7 @@ int main(void)
 		cmocka_unit_test(test_learning),
 		cmocka_unit_test(test_ask),
 		cmocka_unit_test(test_forecast),
+		cmocka_unit_test(test_cost_anomaly),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
