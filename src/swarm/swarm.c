@@ -203,9 +203,12 @@ cJSON *swarm__target(struct swarm *s, const char *kind, const char *ns, const ch
 	cJSON_AddStringToObject(t, "apiVersion",
 				ks_json_str_or(obj, "apiVersion", swarm__api_version(kind)));
 	cJSON_AddStringToObject(t, "kind", kind);
-	cJSON_AddStringToObject(t, "namespace", ns ? ns : "");
+	if (ns && ns[0]) /* docs/PLANS.md: absent for cluster-scoped kinds */
+		cJSON_AddStringToObject(t, "namespace", ns);
 	cJSON_AddStringToObject(t, "name", name);
-	cJSON_AddStringToObject(t, "uid", ks_json_str_or(obj, "metadata.uid", ""));
+	const char *uid = ks_json_str(obj, "metadata.uid");
+	if (uid && uid[0]) /* absent when the object is not in the world */
+		cJSON_AddStringToObject(t, "uid", uid);
 	return t;
 }
 
@@ -215,11 +218,12 @@ cJSON *swarm__preconditions(struct swarm *s, const char *kind, const char *ns,
 	cJSON *p = cJSON_CreateObject();
 	struct wobj o = swarm__find(s, kind, ns, name);
 	const cJSON *obj = wobj_ok(o) ? world_json(s->in->world, o) : NULL;
-	if (obj) {
-		cJSON_AddStringToObject(p, "uid", ks_json_str_or(obj, "metadata.uid", ""));
-		cJSON_AddStringToObject(p, "resourceVersion",
-					ks_json_str_or(obj, "metadata.resourceVersion", ""));
-	}
+	const char *uid = ks_json_str(obj, "metadata.uid");
+	const char *rv = ks_json_str(obj, "metadata.resourceVersion");
+	if (uid && uid[0])
+		cJSON_AddStringToObject(p, "uid", uid);
+	if (rv && rv[0])
+		cJSON_AddStringToObject(p, "resourceVersion", rv);
 	return p;
 }
 

@@ -906,6 +906,11 @@ static void test_scenarios(void **state)
 			assert_string_equal(ks_json_str(st, "target.name"), cases[i].name);
 		assert_non_null(ks_json_get(st, "patch"));
 		assert_non_null(ks_json_str(st, "patch_type"));
+		/* docs/PLANS.md: no empty names (a cluster-scoped target has no namespace) */
+		const cJSON *ns = ks_json_get(st, "target.namespace");
+		assert_true(!ns || ns->valuestring[0]);
+		assert_true(ks_json_str(st, "target.uid")[0]);
+		assert_true(ks_json_str(st, "preconditions.resourceVersion")[0]);
 		char *checks = tu_json(ks_json_get(st, "verify.checks"));
 		assert_contains(checks, "no-findings");
 		if (!strcmp(cases[i].kind, "Deployment"))
