@@ -124,7 +124,7 @@ static void on_rejection(struct swarm *s, const struct swarm_msg *m)
 static void on_message(const struct swarm_msg *m, void *ctx)
 {
 	struct swarm *s = ctx;
-	if (!swarm__active(s))
+	if (!swarm__active(s, m))
 		return;
 	if (m->type == SWARM_MSG_PROPOSAL && s->in)
 		on_proposal(s, m);

@@ -85,7 +85,7 @@ static bool rightsize_unsafe(struct swarm *s, const struct swarm_msg *m, char *w
 static void on_proposal(const struct swarm_msg *m, void *ctx)
 {
 	struct swarm *s = ctx;
-	if (!swarm__active(s) || !s->in)
+	if (!swarm__active(s, m) || !s->in)
 		return;
 	const char *action = ks_json_str_or(m->body, "action", "");
 	char why[512];

@@ -114,7 +114,7 @@ static void judge_repair(struct swarm *s, const struct swarm_msg *m)
 static void on_proposal(const struct swarm_msg *m, void *ctx)
 {
 	struct swarm *s = ctx;
-	if (!swarm__active(s) || !s->in)
+	if (!swarm__active(s, m) || !s->in)
 		return;
 	const char *action = ks_json_str_or(m->body, "action", "");
 	if (!strcmp(action, "nodepool-mix"))

@@ -51,7 +51,7 @@ static cJSON *find_record(struct swarm *s, const char *proposal_id)
 static void collect(const struct swarm_msg *m, void *ctx)
 {
 	struct swarm *s = ctx;
-	if (!swarm__active(s) || !s->in || !s->round)
+	if (!swarm__active(s, m) || !s->in || !s->round)
 		return;
 	cJSON *j = swarm_msg_to_json(m);
 	if (m->type == SWARM_MSG_PROPOSAL) {

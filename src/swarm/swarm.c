@@ -2,8 +2,15 @@
  *
  * Lifecycle: swarm_new parses the secret sources and lets every agent subscribe to the bus
  * (agent_*_init, orchestrator_init); swarm_free unsubscribes them. Every public call runs
- * between swarm__enter and swarm__leave (the recursive mutex plus the owner thread), which is
- * what lets bus callbacks tell the swarm's own messages from other threads' (swarm__active).
+ * between swarm__enter and swarm__leave (the recursive mutex and the busy count).
+ *
+ * Who runs the agents: bus delivery happens in whichever thread is delivering (bus.h, 4),
+ * so the swarm's own question may be delivered by the daemon's reconciler thread while the
+ * swarm's thread waits, inside bus_publish, for it to be delivered. Agents therefore act on
+ * a message when a swarm call is under way (busy) and one of the swarm's authors wrote it
+ * (swarm__active), in whatever thread; the swarm's thread is blocked in bus_publish
+ * meanwhile, so agents' state still has one user at a time (the bus mutex orders the
+ * hand-over). Messages from others (the reconciler) never run an agent.
  *
  * Plan queue (statuses in swarm.h, rows in store/plans.c):
  *   orchestrator_round -> pending | approved | dry-run | denied
@@ -27,27 +34,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The swarm whose call this thread is in (a thread-local: no other thread reads it). */
-static _Thread_local struct swarm *inside;
-
-bool swarm__active(const struct swarm *s)
+/* The authors the swarm publishes as (people through swarm_approve / swarm_reject). */
+static bool own_author(const char *from)
 {
-	return inside == s;
+	static const char *const agents[] = {"orchestrator", "diagnostics", "cost", "efficiency",
+					     "performance", "reliability", "forecasting",
+					     "learning", "policy", "auto"};
+	for (size_t i = 0; i < sizeof agents / sizeof *agents; i++)
+		if (!strcmp(from, agents[i]))
+			return true;
+	return !strncmp(from, "human:", 6);
+}
+
+bool swarm__active(const struct swarm *s, const struct swarm_msg *m)
+{
+	return atomic_load(&s->busy) > 0 && own_author(m->from);
 }
 
 void swarm__enter(struct swarm *s)
 {
 	pthread_mutex_lock(&s->mu);
-	if (s->depth++ == 0) {
-		s->outer = inside;
-		inside = s;
-	}
+	atomic_fetch_add(&s->busy, 1);
 }
 
 void swarm__leave(struct swarm *s)
 {
-	if (--s->depth == 0)
-		inside = s->outer;
+	atomic_fetch_sub(&s->busy, 1);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -60,7 +72,7 @@ void swarm__subscribe(struct swarm *s, uint32_t types, bus_cb cb)
 
 bool swarm__round_question(const struct swarm *s, const struct swarm_msg *m)
 {
-	return swarm__active(s) && s->in && m->type == SWARM_MSG_QUESTION &&
+	return swarm__active(s, m) && s->in && m->type == SWARM_MSG_QUESTION &&
 	       !strcmp(m->from, "orchestrator");
 }
 

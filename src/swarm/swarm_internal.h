@@ -1,9 +1,8 @@
 /* swarm_internal.h — what the swarm's files share (not for other callers).
  *
  * The agents (agent_*.c) are bus subscribers; each file's *_init subscribes its callbacks.
- * A callback acts only while the swarm itself is publishing (swarm__active: this thread is
- * inside a call of this swarm, which holds the mutex), so a message published by another
- * thread never runs an agent outside the swarm's mutex and agents never wait on each other.
+ * A callback acts only on the swarm's own messages while a swarm call is under way
+ * (swarm__active; see swarm.c for why that is safe in whichever thread the bus delivers).
  *
  * Proposal bodies carry, besides action/risk/confidence (docs/MESSAGES.md), what the
  * orchestrator and the critics need: key and fingerprint (dedup), title, benefit,
@@ -16,6 +15,7 @@
 #define KS_SWARM_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,8 +36,7 @@ struct swarm {
 	struct swarm_opts o;
 	char cluster[SWARM_MSG_AGENT_MAX];
 	pthread_mutex_t mu;    /* recursive: bus callbacks re-enter from swarm calls */
-	int depth;             /* nesting of swarm calls in the thread holding mu */
-	struct swarm *outer;   /* the swarm that thread was inside before (another swarm) */
+	atomic_int busy;       /* swarm calls under way (nested calls count each) */
 	const struct swarm_inputs *in; /* during swarm_round */
 	cJSON *secret_sources; /* parsed swarm_opts.secret_sources, or NULL */
 	int subs[SWARM_MAX_SUBS];
@@ -57,7 +56,7 @@ struct swarm {
 };
 
 /* swarm.c */
-bool swarm__active(const struct swarm *s);
+bool swarm__active(const struct swarm *s, const struct swarm_msg *m);
 /* The time outside rounds: the last round's (cluster) time plus the wall time since, so plan
  * times stay on the clock rounds use (a simulation's); the wall clock before any round. */
 int64_t swarm__clock(const struct swarm *s);

@@ -5,6 +5,8 @@
 #include "fake_prom.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -953,6 +955,77 @@ static void test_cost_anomaly(void **state)
 	fx_close(&f);
 }
 
+/* The bus delivers in whichever thread is delivering: a round published while the daemon's
+ * reconciler thread is delivering its own message is run by that thread's delivery, and
+ * must come out the same. */
+struct slow_ctx {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool started;
+	struct bus *bus;
+};
+
+static void slow_cb(const struct swarm_msg *m, void *ctx)
+{
+	struct slow_ctx *c = ctx;
+	if (m->type != SWARM_MSG_OUTCOME)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->started = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	usleep(300 * 1000); /* the round's question queues behind this delivery */
+}
+
+static void *reconciler_thread(void *arg)
+{
+	struct slow_ctx *c = arg;
+	struct swarm_msg m = {.type = SWARM_MSG_OUTCOME, .body = cJSON_CreateObject()};
+	snprintf(m.from, sizeof m.from, "reconciler");
+	cJSON_AddStringToObject(m.body, "plan_id", "p0");
+	cJSON_AddStringToObject(m.body, "result", "succeeded");
+	swarm_msg_set_text(&m, "Plan p0 succeeded.");
+	if (bus_publish(c->bus, &m, NULL))
+		abort();
+	swarm_msg_release(&m);
+	return NULL;
+}
+
+static void test_other_thread_delivers(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), HUMAN_POLICY, NULL);
+	struct slow_ctx c = {.bus = f.bus};
+	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.cv, NULL);
+	struct bus_filter all = {0};
+	int sub = bus_subscribe(f.bus, &all, slow_cb, &c);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, reconciler_thread, &c), 0);
+	pthread_mutex_lock(&c.mu);
+	while (!c.started)
+		pthread_cond_wait(&c.cv, &c.mu);
+	pthread_mutex_unlock(&c.mu);
+	struct swarm_round_stats st = fx_round(&f, NULL, NULL, NOW);
+	pthread_join(th, NULL);
+	bus_unsubscribe(f.bus, sub);
+	assert_int_equal(st.proposals, 1);
+	assert_int_equal(st.plans, 1);
+	assert_int_equal(st.pending_human, 1);
+	cJSON *msgs = fx_new_msgs(&f);
+	char *seq = sequence(msgs);
+	assert_string_equal(seq, "outcome/reconciler question/orchestrator diagnosis/diagnostics "
+				 "proposal/diagnostics vote/performance critique/reliability "
+				 "vote/reliability decision/orchestrator plan/orchestrator "
+				 "approval_request/orchestrator");
+	free(seq);
+	cJSON_Delete(msgs);
+	pthread_cond_destroy(&c.cv);
+	pthread_mutex_destroy(&c.mu);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	tu_set_data_dir();
@@ -969,6 +1042,7 @@ int main(void)
 		cmocka_unit_test(test_auto_approval),
 		cmocka_unit_test(test_approve_reject),
 		cmocka_unit_test(test_dedup),
+		cmocka_unit_test(test_other_thread_delivers),
 		cmocka_unit_test(test_learning),
 		cmocka_unit_test(test_ask),
 		cmocka_unit_test(test_forecast),
