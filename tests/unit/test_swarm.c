@@ -780,9 +780,9 @@ static double exhaustion_in_days(const struct fc_events *ev, bool prom)
 				  .prom = pc, .now = NOW};
 	assert_int_equal(swarm_round(f.swarm, &in, NULL, NULL), 0);
 	if (prom) {
-		assert_contains(srv.last_form, "karpenter_nodepool_usage");
 		prom_client_free(pc);
-		fake_prom_stop(&srv);
+		fake_prom_stop(&srv); /* joins the server's thread: last_form is settled */
+		assert_contains(srv.last_form, "karpenter_nodepool_usage");
 	}
 	cJSON *msgs = fx_new_msgs(&f);
 	const cJSON *m, *prop = NULL;
