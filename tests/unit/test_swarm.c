@@ -1026,6 +1026,60 @@ static void test_other_thread_delivers(void **state)
 	fx_close(&f);
 }
 
+/* Spot: the optimizer (spot policy "prefer") moves NodePool batch, which runs namespace web,
+ * to spot. Staging: reliability critiques the interruptions. The same report over a world
+ * where web is production: reliability vetoes it. */
+static const cJSON *about(const cJSON *msgs, const char *type, const char *name)
+{
+	const cJSON *m;
+	cJSON_ArrayForEach(m, msgs)
+		if (!strcmp(ks_json_str(m, "type"), type) &&
+		    !strcmp(ks_json_str_or(m, "subject.name", ""), name) &&
+		    strcmp(ks_json_str(m, "from"), "diagnostics"))
+			return m;
+	return NULL;
+}
+
+static void test_cost_spot(void **state)
+{
+	(void)state;
+	char *yaml = tu_read_fixture("cost/optimize-pools.yaml");
+	struct world *staging = world_from_text(yaml);
+	struct opt_report r;
+	struct opt_opts o = {.cat = cat, .prices = prices, .spot = OPT_SPOT_PREFER};
+	assert_int_equal(opt_run(staging, &o, &r, NULL), 0);
+	assert_true(pool_named(&r, "batch")->cands[pool_named(&r, "batch")->chosen].spot);
+
+	struct fx f;
+	fx_open(&f, staging, HUMAN_POLICY, NULL);
+	fx_round(&f, &r, NULL, NOW);
+	cJSON *msgs = fx_new_msgs(&f);
+	const cJSON *prop = about(msgs, "proposal", "batch");
+	assert_true(cJSON_IsTrue(ks_json_get(prop, "body.spot")));
+	assert_string_equal(ks_json_str(prop, "body.policy.kind"), "capacity-type");
+	const cJSON *crit = about(msgs, "critique", "batch");
+	assert_answers(crit, prop);
+	assert_string_equal(ks_json_str(crit, "body.severity"), "medium");
+	assert_contains(ks_json_str(crit, "body.concern"), "spot");
+	assert_null(about(msgs, "veto", "batch"));
+	cJSON_Delete(msgs);
+	fx_close(&f);
+
+	char *at = strstr(yaml, "env: staging");
+	assert_non_null(at);
+	memcpy(at, "env: prod   ", strlen("env: staging"));
+	fx_open(&f, world_from_text(yaml), HUMAN_POLICY, NULL);
+	fx_round(&f, &r, NULL, NOW);
+	msgs = fx_new_msgs(&f);
+	const cJSON *veto = about(msgs, "veto", "batch");
+	assert_answers(veto, about(msgs, "proposal", "batch"));
+	assert_string_equal(ks_json_str(veto, "body.rule"), "no-spot-for-production");
+	cJSON_Delete(msgs);
+	fx_close(&f);
+	opt_report_free(&r);
+	free(yaml);
+}
+
 int main(void)
 {
 	tu_set_data_dir();
@@ -1036,6 +1090,7 @@ int main(void)
 		cmocka_unit_test(test_human_only),
 		cmocka_unit_test(test_cost_vetoed),
 		cmocka_unit_test(test_cost_single_az),
+		cmocka_unit_test(test_cost_spot),
 		cmocka_unit_test(test_rightsize_vetoed),
 		cmocka_unit_test(test_policy_denied),
 		cmocka_unit_test(test_dry_run),
