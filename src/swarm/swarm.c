@@ -15,7 +15,8 @@
  * Plan queue (statuses in swarm.h, rows in store/plans.c):
  *   orchestrator_round -> pending | approved | dry-run | denied
  *   swarm_approve: pending -> approved          swarm_reject: pending -> rejected
- *   swarm_next_approved: approved -> executing (and the change counts for rate limits)
+ *   swarm_next_approved: approved -> executing (and the change counts for rate limits; a
+ *   new swarm reads the last hour's back into the policy context, policy_restore_applied)
  *   swarm_plan_finished: executing -> succeeded | failed | rolled_back
  * Ownership: see swarm.h. */
 #include "base/common.h"
@@ -285,6 +286,49 @@ void swarm__patch_plan(struct swarm *s, cJSON *b, const char *kind, const char *
 	cJSON_AddStringToObject(b, "rollback", rollback);
 }
 
+/* Plans handed out (the newest 1000 plans' worth), for the rate limits after a restart;
+ * policy_restore_applied keeps the last hour of them. Their times are on the rounds' clock
+ * (a simulation's), so the hour is counted from the newest, not from the wall clock. */
+struct applied_ctx {
+	struct policy_applied *list;
+	size_t n, cap;
+	cJSON *plans; /* keeps the strings the list points into */
+};
+
+static int applied_row(const struct plan_row *r, void *ctx)
+{
+	struct applied_ctx *a = ctx;
+	bool handed_out = !strcmp(r->status, "executing") || !strcmp(r->status, "succeeded") ||
+			  !strcmp(r->status, "failed") || !strcmp(r->status, "rolled_back");
+	if (!handed_out)
+		return 0;
+	cJSON *plan = ks_json_parse(r->plan, strlen(r->plan), SWARM_MSG_JSON_MAX, NULL);
+	if (!plan)
+		return 0;
+	cJSON_AddItemToArray(a->plans, plan);
+	a->list = ks_grow(a->list, sizeof *a->list, a->n + 1, &a->cap);
+	a->list[a->n++] = (struct policy_applied){
+		.at = r->updated,
+		.namespace = ks_json_str(plan, "policy_change.namespace"),
+		.nodepool = ks_json_str(plan, "policy_change.nodepool"),
+	};
+	return 0;
+}
+
+/* The changes applied lately, read back into the policy context's rate limits. */
+static int restore_applied(struct swarm *s, struct ks_err *err)
+{
+	struct applied_ctx a = {.plans = cJSON_CreateArray()};
+	int rc = plans_list(s->o.store, NULL, 1000, applied_row, &a, err);
+	for (size_t i = 0; i < a.n; i++)
+		a.list[i].cluster = s->cluster;
+	if (!rc && a.n)
+		rc = policy_restore_applied(s->o.policy, a.list, a.n, err);
+	free(a.list);
+	cJSON_Delete(a.plans);
+	return rc;
+}
+
 int swarm_new(const struct swarm_opts *o, struct swarm **out, struct ks_err *err)
 {
 	*out = NULL;
@@ -321,6 +365,11 @@ int swarm_new(const struct swarm_opts *o, struct swarm **out, struct ks_err *err
 	agent_performance_init(s);
 	agent_reliability_init(s);
 	agent_learning_init(s);
+	int rc = restore_applied(s, err);
+	if (rc) {
+		swarm_free(s);
+		return rc;
+	}
 	*out = s;
 	return 0;
 }
