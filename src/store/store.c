@@ -8,7 +8,9 @@
  * is released, so a callback may use the store (or publish on the bus) without deadlock. */
 #include "base/common.h"
 #include "base/json.h"
+#include "store/plans.h"
 #include "store/store.h"
+#include "store/store_db.h"
 #include "swarm/msg.h"
 
 #include <pthread.h>
@@ -39,6 +41,8 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX messages_type ON messages(type);"
 	"CREATE INDEX messages_subject ON messages(subject_kind, subject_ns, subject_name);"
 	"CREATE INDEX messages_ts ON messages(ts);",
+	/* v2: the swarm's plans, learning records and NodePool usage (store/plans.c). */
+	PLANS_MIGRATION_SQL,
 };
 
 #define MSG_COLUMNS "seq, id, ts, cluster, from_agent, to_agent, type, re, subject_kind," \
@@ -497,4 +501,20 @@ int store_msg_get(struct store *s, const char *id, struct swarm_msg *out, struct
 	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+sqlite3 *store__lock(struct store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	return s->db;
+}
+
+void store__unlock(struct store *s)
+{
+	pthread_mutex_unlock(&s->mu);
+}
+
+const char *store__path(const struct store *s)
+{
+	return s->path;
 }

@@ -23,7 +23,7 @@ struct swarm_subject;
 struct store;
 
 /* The schema version this code migrates to. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* Milliseconds a call waits for another connection's lock before failing. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 

@@ -91,7 +91,7 @@ static void create_append_reopen(void **state)
 	for (int round = 0; round < 2; round++) {
 		s = open_ok(path);
 		assert_int_equal(store_schema_version(s, &version, NULL), 0);
-		assert_int_equal(version, 1);
+		assert_int_equal(version, STORE_SCHEMA_VERSION);
 		int64_t last = 0;
 		assert_int_equal(store_last_seq(s, &last, NULL), 0);
 		assert_int_equal(last, 4);
@@ -207,8 +207,13 @@ static void schema_versions(void **state)
 	/* A newer kswarm migrated it further: refuse, touch nothing. */
 	raw_exec(path, "UPDATE schema_version SET version = 99");
 	assert_int_equal(store_open(path, &s, &err), KS_EUNSUPPORTED);
-	assert_contains(err.msg, "schema version 99 is newer than this kswarm's (1)");
-	raw_exec(path, "UPDATE schema_version SET version = 1");
+	char *want = ks_asprintf("schema version 99 is newer than this kswarm's (%d)",
+				 STORE_SCHEMA_VERSION);
+	assert_contains(err.msg, want);
+	free(want);
+	char *back = ks_asprintf("UPDATE schema_version SET version = %d", STORE_SCHEMA_VERSION);
+	raw_exec(path, back);
+	free(back);
 
 	/* A corrupted row is named by its seq. */
 	raw_exec(path, "UPDATE messages SET body = 'not json' WHERE seq = 3");
