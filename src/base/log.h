@@ -1,5 +1,6 @@
 /* log.h — leveled logging to stderr.
- * Lines: "2026-11-21T10:00:02.123Z level module: message". The level is set once from
+ * Lines: "2026-11-21T10:00:02.123Z level module: message", or with KSWARM_LOG_FORMAT=json one
+ * JSON object per line: {"ts","level","module","msg"}. The level is set once from
  * KSWARM_LOG (error|warn|info|debug|trace) or the CLI's -v flags.
  * Never log secrets: tokens, keys and Secret data are redacted by the callers that hold
  * them (kube/ never passes an Authorization header or a credential to ks_log). */

@@ -5,6 +5,9 @@
 #ifndef KS_KUBE_YSCHEMA_H
 #define KS_KUBE_YSCHEMA_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "kube/kcyaml.h"
 
 struct ks_err;
@@ -27,5 +30,24 @@ int kube_ys_keys(const struct kube_ysrc *x, const struct kube_ynode *n, const ch
 		 const char *const *allowed);
 /* The value under key in a mapping (keys checked by kube_ys_keys), or NULL. */
 const struct kube_ynode *kube_ys_member(const struct kube_ynode *map, const char *key);
+
+/* Typed scalars and mappings, each an error naming the node when it does not fit: */
+/* a mapping whose keys are all among allowed */
+int kube_ys_map(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
+		const char *const *allowed);
+/* plain true or false */
+int kube_ys_bool(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
+		 bool *out);
+/* a whole number in [lo, hi] */
+int kube_ys_int(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
+		int64_t lo, int64_t hi, int64_t *out);
+/* a decimal in [lo, hi]: digits with at most one '.', no sign, no exponent; a final '%' when
+ * pct */
+int kube_ys_decimal(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
+		    bool pct, double lo, double hi, double *out);
+/* a string: printable ASCII without spaces when token, else any text without control
+ * characters; 1..max bytes (0 bytes too when allow_empty) */
+int kube_ys_string(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
+		   bool token, bool allow_empty, size_t max);
 
 #endif

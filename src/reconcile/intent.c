@@ -1,6 +1,6 @@
 /* intent.c — the reconciler's write-ahead intent log and audit trail, in the store.
  *
- * Tables (store migration v2, RECONCILE_STORE_SCHEMA):
+ * Tables (store migration v3, RECONCILE_STORE_SCHEMA):
  *   recon_plans  one row per plan: the plan JSON, who approved it, its state
  *                (running -> rolling_back -> succeeded | failed | rolled_back);
  *   recon_steps  one row per step: its state (intent -> applied | already_applied ->
@@ -18,6 +18,7 @@
 #include "base/timeutil.h"
 #include "reconcile/internal.h"
 #include "store/store.h"
+#include "store/store_db.h"
 
 #include <sqlite3.h>
 #include <string.h>
@@ -63,6 +64,16 @@ const char RECONCILE_STORE_SCHEMA[] =
 	" why TEXT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS recon_audit_plan ON recon_audit(plan_id);";
 
+/* The connection's last error, as the store words its own (called with the store locked). */
+static int db_error(struct store *s, sqlite3 *db, struct ks_err *err, const char *what)
+{
+	int code = sqlite3_extended_errcode(db);
+	int kc = (code & 0xff) == SQLITE_BUSY	      ? KS_ETIMEOUT
+		 : (code & 0xff) == SQLITE_CONSTRAINT ? KS_ECONFLICT
+						      : KS_EIO;
+	return ks_err_set(err, kc, "store %s: %s: %s", store__path(s), what, sqlite3_errmsg(db));
+}
+
 /* Bind helpers: NULL JSON or string binds SQL NULL. */
 static void bind_json(sqlite3_stmt *st, int i, const cJSON *j)
 {
@@ -87,12 +98,12 @@ static void bind_str(sqlite3_stmt *st, int i, const char *s)
 static sqlite3_stmt *prepare(struct reconciler *r, const char *sql, struct ks_err *err,
 			     int *rc)
 {
-	sqlite3 *db = store_raw_lock(r->o.store);
+	sqlite3 *db = store__lock(r->o.store);
 	sqlite3_stmt *st = NULL;
 	*rc = 0;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		*rc = store_raw_error(r->o.store, err, "preparing an intent-log statement");
-		store_raw_unlock(r->o.store);
+		*rc = db_error(r->o.store, db, err, "preparing an intent-log statement");
+		store__unlock(r->o.store);
 		return NULL;
 	}
 	return st;
@@ -101,9 +112,9 @@ static sqlite3_stmt *prepare(struct reconciler *r, const char *sql, struct ks_er
 static int finish(struct reconciler *r, sqlite3_stmt *st, const char *what, struct ks_err *err)
 {
 	int s = sqlite3_step(st);
-	int rc = s == SQLITE_DONE ? 0 : store_raw_error(r->o.store, err, what);
+	int rc = s == SQLITE_DONE ? 0 : db_error(r->o.store, sqlite3_db_handle(st), err, what);
 	sqlite3_finalize(st);
-	store_raw_unlock(r->o.store);
+	store__unlock(r->o.store);
 	return rc;
 }
 
@@ -239,10 +250,10 @@ int rc_log_step_get(struct reconciler *r, const char *plan_id, const char *step_
 		rc = ks_err_set(err, KS_ENOTFOUND, "intent log: no step %s of plan %s", step_id,
 				plan_id);
 	} else {
-		rc = store_raw_error(r->o.store, err, "reading a step's intent");
+		rc = db_error(r->o.store, sqlite3_db_handle(st), err, "reading a step's intent");
 	}
 	sqlite3_finalize(st);
-	store_raw_unlock(r->o.store);
+	store__unlock(r->o.store);
 	return rc;
 }
 
@@ -267,9 +278,10 @@ int rc_log_unfinished(struct reconciler *r, cJSON **plans, struct ks_err *err)
 		cJSON_AddStringToObject(row, "state", (const char *)sqlite3_column_text(st, 3));
 		cJSON_AddItemToArray(arr, row);
 	}
-	rc = s == SQLITE_DONE ? 0 : store_raw_error(r->o.store, err, "reading unfinished plans");
+	rc = s == SQLITE_DONE ? 0 : db_error(r->o.store, sqlite3_db_handle(st), err,
+							  "reading unfinished plans");
 	sqlite3_finalize(st);
-	store_raw_unlock(r->o.store);
+	store__unlock(r->o.store);
 	if (rc)
 		cJSON_Delete(arr);
 	else
@@ -342,9 +354,10 @@ int reconcile_audit(struct reconciler *r, const char *plan_id, int limit, cJSON 
 		}
 		cJSON_AddItemToArray(arr, row);
 	}
-	rc = s == SQLITE_DONE ? 0 : store_raw_error(r->o.store, err, "reading the audit");
+	rc = s == SQLITE_DONE ? 0 : db_error(r->o.store, sqlite3_db_handle(st), err,
+							  "reading the audit");
 	sqlite3_finalize(st);
-	store_raw_unlock(r->o.store);
+	store__unlock(r->o.store);
 	if (rc)
 		cJSON_Delete(arr);
 	else

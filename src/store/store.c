@@ -8,7 +8,9 @@
  * is released, so a callback may use the store (or publish on the bus) without deadlock. */
 #include "base/common.h"
 #include "base/json.h"
+#include "store/plans.h"
 #include "store/store.h"
+#include "store/store_db.h"
 #include "swarm/msg.h"
 
 #include <pthread.h>
@@ -20,7 +22,7 @@
 /* A stored re column or body is at most this long (well above what validation admits). */
 #define STORED_JSON_MAX ((size_t)SWARM_MSG_JSON_MAX)
 
-/* v2: the reconciler's intent log and audit (the SQL lives in reconcile/intent.c). */
+/* The reconciler's tables (its SQL lives in reconcile/intent.c). */
 extern const char RECONCILE_STORE_SCHEMA[];
 
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
@@ -42,6 +44,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX messages_type ON messages(type);"
 	"CREATE INDEX messages_subject ON messages(subject_kind, subject_ns, subject_name);"
 	"CREATE INDEX messages_ts ON messages(ts);",
+	/* v2: the swarm's plans, learning records and NodePool usage (store/plans.c). */
+	PLANS_MIGRATION_SQL,
+	/* v3: the reconciler's intent log and audit (reconcile/intent.c). */
 	RECONCILE_STORE_SCHEMA,
 };
 
@@ -503,18 +508,18 @@ int store_msg_get(struct store *s, const char *id, struct swarm_msg *out, struct
 	return rc;
 }
 
-sqlite3 *store_raw_lock(struct store *s)
+sqlite3 *store__lock(struct store *s)
 {
 	pthread_mutex_lock(&s->mu);
 	return s->db;
 }
 
-void store_raw_unlock(struct store *s)
+void store__unlock(struct store *s)
 {
 	pthread_mutex_unlock(&s->mu);
 }
 
-int store_raw_error(struct store *s, struct ks_err *err, const char *what)
+const char *store__path(const struct store *s)
 {
-	return db_error(s, err, what);
+	return s->path;
 }

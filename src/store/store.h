@@ -23,7 +23,7 @@ struct swarm_subject;
 struct store;
 
 /* The schema version this code migrates to. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* Milliseconds a call waits for another connection's lock before failing. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -53,13 +53,5 @@ int store_msg_get(struct store *s, const char *id, struct swarm_msg *out, struct
  * limit (0: no limit). */
 int store_msgs_about(struct store *s, const struct swarm_subject *subject, int limit,
 		     store_msg_cb cb, void *ctx, struct ks_err *err);
-
-/* Raw access for modules that keep their own tables (reconcile/intent.c): the connection
- * with the store's mutex held, until store_raw_unlock; store_raw_error fills err from the
- * connection's last error ("store PATH: WHAT: message"). */
-struct sqlite3;
-struct sqlite3 *store_raw_lock(struct store *s);
-void store_raw_unlock(struct store *s);
-int store_raw_error(struct store *s, struct ks_err *err, const char *what);
 
 #endif

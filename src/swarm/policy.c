@@ -191,65 +191,6 @@ bool policy_set_dry_run(const struct policy_set *s)
 
 /* ---- parsing ---- */
 
-/* n is a mapping whose keys are all in allowed. */
-static int expect_map(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
-		      const char *const *allowed)
-{
-	int rc = kube_ys_type(x, n, field, KUBE_Y_MAP);
-	return rc ? rc : kube_ys_keys(x, n, field, allowed);
-}
-
-static int parse_bool(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field, bool *out)
-{
-	int rc = kube_ys_type(x, n, field, KUBE_Y_SCALAR);
-	if (rc)
-		return rc;
-	if (n->plain && !strcmp(n->str, "true"))
-		*out = true;
-	else if (n->plain && !strcmp(n->str, "false"))
-		*out = false;
-	else
-		return kube_ys_bad(x, n, field, "'%s' is not true or false", n->str);
-	return 0;
-}
-
-static int parse_int(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field, int64_t lo,
-		     int64_t hi, int64_t *out)
-{
-	int rc = kube_ys_type(x, n, field, KUBE_Y_SCALAR);
-	if (rc)
-		return rc;
-	if (!ks_parse_int64(n->str, out))
-		return kube_ys_bad(x, n, field, "'%s' is not a whole number", n->str);
-	if (*out < lo || *out > hi)
-		return kube_ys_bad(x, n, field, "%s is not between %lld and %lld", n->str, (long long)lo,
-			   (long long)hi);
-	return 0;
-}
-
-/* A decimal: digits with at most one '.', no sign, no exponent; a final '%' when pct. */
-static int parse_decimal(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
-			 bool pct, double lo, double hi, double *out)
-{
-	int rc = kube_ys_type(x, n, field, KUBE_Y_SCALAR);
-	if (rc)
-		return rc;
-	const char *s = n->str;
-	size_t digits = strspn(s, "0123456789"), dots = 0;
-	if (s[digits] == '.') {
-		dots = 1;
-		digits += strspn(s + digits + 1, "0123456789");
-	}
-	size_t percent = pct && s[digits + dots] == '%';
-	if (!digits || digits + dots + percent != n->len || n->len > 20)
-		return kube_ys_bad(x, n, field, "'%s' is not a number (digits, one optional '.'%s)", s,
-			   pct ? ", an optional final '%'" : "");
-	*out = strtod(s, NULL);
-	if (!(*out >= lo && *out <= hi))
-		return kube_ys_bad(x, n, field, "%s is not between %g and %g", s, lo, hi);
-	return 0;
-}
-
 /* A glob (fnmatch(3), no flags): printable ASCII without spaces, 1-253 characters. */
 static int parse_pattern(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 			 bool allow_empty, char **out)
@@ -354,7 +295,7 @@ static int parse_match(const struct kube_ysrc *x, const struct kube_ynode *n, co
 	static const char *const keys[] = {"clusters", "namespaces", "nodepools", "labels",
 					   "kinds", NULL};
 	const struct kube_ynode *v;
-	int rc = expect_map(x, n, field, keys);
+	int rc = kube_ys_map(x, n, field, keys);
 	if (!rc && (v = kube_ys_member(n, "clusters")))
 		rc = parse_patterns(x, v, field, false, &m->clusters);
 	if (!rc && (v = kube_ys_member(n, "namespaces")))
@@ -376,7 +317,7 @@ static int parse_rule(const struct kube_ysrc *x, const struct kube_ynode *n, con
 					   "max-cost-per-hour", "optimize-when-savings-pct",
 					   NULL};
 	const struct kube_ynode *v;
-	int rc = expect_map(x, n, field, keys);
+	int rc = kube_ys_map(x, n, field, keys);
 	if (rc)
 		return rc;
 	if (n->n == 0)
@@ -384,25 +325,25 @@ static int parse_rule(const struct kube_ysrc *x, const struct kube_ynode *n, con
 					"prefer-spot, require-multi-az, min-nodes, "
 					"max-cost-per-hour, optimize-when-savings-pct)");
 	if (!rc && (v = kube_ys_member(n, "deny")))
-		rc = parse_bool(x, v, field, &r->deny);
+		rc = kube_ys_bool(x, v, field, &r->deny);
 	if (!rc && (v = kube_ys_member(n, "require-human")))
-		rc = parse_bool(x, v, field, &r->require_human);
+		rc = kube_ys_bool(x, v, field, &r->require_human);
 	if (!rc && (v = kube_ys_member(n, "never-use-spot")))
-		rc = parse_bool(x, v, field, &r->never_spot);
+		rc = kube_ys_bool(x, v, field, &r->never_spot);
 	if (!rc && (v = kube_ys_member(n, "prefer-spot")))
-		rc = parse_bool(x, v, field, &r->prefer_spot);
+		rc = kube_ys_bool(x, v, field, &r->prefer_spot);
 	if (!rc && (v = kube_ys_member(n, "require-multi-az")))
-		rc = parse_bool(x, v, field, &r->multi_az);
+		rc = kube_ys_bool(x, v, field, &r->multi_az);
 	if (!rc && (v = kube_ys_member(n, "min-nodes"))) {
-		rc = parse_int(x, v, field, 0, 100000, &r->min_nodes);
+		rc = kube_ys_int(x, v, field, 0, 100000, &r->min_nodes);
 		r->has_min_nodes = true;
 	}
 	if (!rc && (v = kube_ys_member(n, "max-cost-per-hour"))) {
-		rc = parse_decimal(x, v, field, false, 0, 1e9, &r->max_cost_hr);
+		rc = kube_ys_decimal(x, v, field, false, 0, 1e9, &r->max_cost_hr);
 		r->has_max_cost = true;
 	}
 	if (!rc && (v = kube_ys_member(n, "optimize-when-savings-pct"))) {
-		rc = parse_decimal(x, v, field, true, 0, 100, &r->min_savings_pct);
+		rc = kube_ys_decimal(x, v, field, true, 0, 100, &r->min_savings_pct);
 		r->has_min_savings = true;
 	}
 	if (!rc && r->never_spot && r->prefer_spot)
@@ -432,7 +373,7 @@ static int parse_policy(const struct kube_ysrc *x, struct policy_set *s, const s
 {
 	static const char *const keys[] = {"name", "description", "match", "rule", NULL};
 	const struct kube_ynode *v;
-	int rc = expect_map(x, n, field, keys);
+	int rc = kube_ys_map(x, n, field, keys);
 	if (rc)
 		return rc;
 	if (!(v = kube_ys_member(n, "name")))
@@ -538,7 +479,7 @@ static int parse_window(const struct kube_ysrc *x, const struct kube_ynode *n, c
 {
 	static const char *const keys[] = {"days", "from", "to", "tz", NULL};
 	const struct kube_ynode *v;
-	int rc = expect_map(x, n, field, keys);
+	int rc = kube_ys_map(x, n, field, keys);
 	if (rc)
 		return rc;
 	w->days = 0x7f;
@@ -586,7 +527,7 @@ static int parse_auto(const struct kube_ysrc *x, const struct kube_ynode *n, str
 					   "except-kinds", NULL};
 	const char *field = "approval.auto";
 	const struct kube_ynode *v;
-	int rc = expect_map(x, n, field, keys);
+	int rc = kube_ys_map(x, n, field, keys);
 	if (rc)
 		return rc;
 	s->auto_on = true;
@@ -625,13 +566,13 @@ static int parse_rates(const struct kube_ysrc *x, const struct kube_ynode *n, st
 					   "per-nodepool-per-hour", NULL};
 	const char *field = "approval.rate-limits";
 	const struct kube_ynode *v;
-	int rc = expect_map(x, n, field, keys);
+	int rc = kube_ys_map(x, n, field, keys);
 	if (!rc && (v = kube_ys_member(n, "per-hour")))
-		rc = parse_int(x, v, field, 1, 10000, &s->rate_total);
+		rc = kube_ys_int(x, v, field, 1, 10000, &s->rate_total);
 	if (!rc && (v = kube_ys_member(n, "per-namespace-per-hour")))
-		rc = parse_int(x, v, field, 1, 10000, &s->rate_namespace);
+		rc = kube_ys_int(x, v, field, 1, 10000, &s->rate_namespace);
 	if (!rc && (v = kube_ys_member(n, "per-nodepool-per-hour")))
-		rc = parse_int(x, v, field, 1, 10000, &s->rate_nodepool);
+		rc = kube_ys_int(x, v, field, 1, 10000, &s->rate_nodepool);
 	return rc;
 }
 
@@ -640,9 +581,9 @@ static int parse_approval(const struct kube_ysrc *x, const struct kube_ynode *n,
 	static const char *const keys[] = {"dry-run", "auto", "windows", "rate-limits", NULL};
 	const struct kube_ynode *v;
 	char field[64];
-	int rc = expect_map(x, n, "approval", keys);
+	int rc = kube_ys_map(x, n, "approval", keys);
 	if (!rc && (v = kube_ys_member(n, "dry-run")))
-		rc = parse_bool(x, v, "approval.dry-run", &s->dry_run);
+		rc = kube_ys_bool(x, v, "approval.dry-run", &s->dry_run);
 	if (!rc && (v = kube_ys_member(n, "auto")))
 		rc = parse_auto(x, v, s);
 	if (!rc && (v = kube_ys_member(n, "rate-limits")))
@@ -669,7 +610,7 @@ static int parse_root(const struct kube_ysrc *x, const struct kube_ynode *root, 
 	static const char *const keys[] = {"policies", "approval", NULL};
 	const struct kube_ynode *v;
 	char field[64];
-	int rc = expect_map(x, root, "", keys);
+	int rc = kube_ys_map(x, root, "", keys);
 	if (rc)
 		return rc;
 	if ((v = kube_ys_member(root, "policies")) && !kube_ynode_is_null(v)) {

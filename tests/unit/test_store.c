@@ -207,8 +207,13 @@ static void schema_versions(void **state)
 	/* A newer kswarm migrated it further: refuse, touch nothing. */
 	raw_exec(path, "UPDATE schema_version SET version = 99");
 	assert_int_equal(store_open(path, &s, &err), KS_EUNSUPPORTED);
-	assert_contains(err.msg, "schema version 99 is newer than this kswarm's (2)");
-	raw_exec(path, "UPDATE schema_version SET version = 1");
+	char *want = ks_asprintf("schema version 99 is newer than this kswarm's (%d)",
+				 STORE_SCHEMA_VERSION);
+	assert_contains(err.msg, want);
+	free(want);
+	char *back = ks_asprintf("UPDATE schema_version SET version = %d", STORE_SCHEMA_VERSION);
+	raw_exec(path, back);
+	free(back);
 
 	/* A corrupted row is named by its seq. */
 	raw_exec(path, "UPDATE messages SET body = 'not json' WHERE seq = 3");
