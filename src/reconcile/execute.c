@@ -639,9 +639,10 @@ static int undo_live(struct run *x, const struct rc_step *st, const struct rc_in
 		const char *uid = ks_json_str_or(cur, "metadata.uid", "");
 		const char *rv = ks_json_str_or(cur, "metadata.resourceVersion", "");
 		if (strcmp(uid, ks_json_str_or(in->before, "_uid", "")) != 0) {
+			rc = ks_err_set(err, KS_ECONFLICT, "the object was replaced (uid %s) "
+					"since the change; not rolled back", uid);
 			cJSON_Delete(cur);
-			return ks_err_set(err, KS_ECONFLICT, "the object was replaced (uid %s) "
-					  "since the change; not rolled back", uid);
+			return rc;
 		}
 		const cJSON *sb = in->secret_before;
 		const char *key = ks_json_str_or(sb, "key", st->secret_key);
@@ -652,10 +653,11 @@ static int undo_live(struct run *x, const struct rc_step *st, const struct rc_in
 										"expect"), cc);
 		cJSON_Delete(cc);
 		if (!ours) {
+			rc = ks_err_set(err, KS_ECONFLICT, "what this step changed was changed "
+					"again by someone else (resourceVersion %s); not rolled "
+					"back over their change", rv);
 			cJSON_Delete(cur);
-			return ks_err_set(err, KS_ECONFLICT, "what this step changed was changed "
-					  "again by someone else (resourceVersion %s); not rolled "
-					  "back over their change", rv);
+			return rc;
 		}
 		if (is_secret(st)) {
 			struct ks_buf d;
