@@ -30,8 +30,9 @@ struct vault_client;
 #define RC_MAX_PATCH ((size_t)256 << 10)  /* a step's patch, printed */
 #define RC_MAX_PLAN ((size_t)4 << 20)     /* a whole plan, printed */
 #define RC_MAX_TIMEOUT_S 3600
-/* Output kept from a child process (helm get values, git). */
+/* Output kept from a child process (helm get values, git), and how long one may run. */
 #define RC_RUN_OUT_MAX ((size_t)16 << 20)
+#define RC_RUN_TIMEOUT_MS 300000
 
 struct reconciler {
 	struct reconcile_opts o; /* strings below are copies */
@@ -74,8 +75,8 @@ void rc_owner_detect(const cJSON *obj, struct rc_owner *out);
 
 /* run.c: run argv[0] (searched in $PATH) with KUBECONFIG=kubeconfig when not NULL, in cwd
  * when not NULL, stdin from in_path (NULL: /dev/null). stdout into out (bounded by
- * RC_RUN_OUT_MAX; out may be NULL); a non-zero exit is KS_EIO with the command and the
- * first line(s) of its stderr. */
+ * out's ceiling; out may be NULL); a non-zero exit is KS_EIO with the command and the
+ * first line(s) of its stderr; past RC_RUN_TIMEOUT_MS it is killed (KS_ETIMEOUT). */
 int rc_run(const char *const argv[], const char *kubeconfig, const char *cwd,
 	   const char *in_path, struct ks_buf *out, struct ks_err *err);
 

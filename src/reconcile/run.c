@@ -1,15 +1,19 @@
 /* run.c — run helm, git or gzip for the reconciler: posix_spawnp (the $PATH look-up, no
  * shell, so no quoting of values), KUBECONFIG set for helm, a working directory for git.
  * stdout is read into the caller's buffer (bounded), stderr goes to an anonymous memfd and
- * its first lines make the error message when the command fails. The arguments are
- * printed in errors; callers never pass a secret value as an argument. */
+ * its first lines make the error message when the command fails. A command still running
+ * after RC_RUN_TIMEOUT_MS is killed with its process group (KS_ETIMEOUT). The arguments
+ * are printed in errors; callers never pass a secret value as an argument. */
 #include "base/common.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/timeutil.h"
 #include "reconcile/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +77,12 @@ int rc_run(const char *const argv[], const char *kubeconfig, const char *cwd,
 	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
 	if (cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, cwd);
-	int e = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, env);
+	posix_spawnattr_t attr;
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	int e = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, env);
+	posix_spawnattr_destroy(&attr);
 	close(outp[1]);
 	outp[1] = -1;
 	if (e) {
@@ -83,8 +92,21 @@ int rc_run(const char *const argv[], const char *kubeconfig, const char *cwd,
 		goto out;
 	}
 	char chunk[16384];
-	bool too_big = false;
+	bool too_big = false, timed_out = false;
+	int64_t deadline = ks_mono_ms() + RC_RUN_TIMEOUT_MS;
 	for (;;) {
+		int64_t left = deadline - ks_mono_ms();
+		struct pollfd pf = {.fd = outp[0], .events = POLLIN};
+		int pr = left > 0 ? poll(&pf, 1, left > 1000 ? 1000 : (int)left) : 0;
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (left <= 0) {
+			timed_out = true;
+			kill(-pid, SIGKILL); /* its process group: helm's own children too */
+			break;
+		}
+		if (pr == 0)
+			continue;
 		ssize_t n = read(outp[0], chunk, sizeof chunk);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -96,7 +118,10 @@ int rc_run(const char *const argv[], const char *kubeconfig, const char *cwd,
 	int st = 0;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	if (too_big) {
+	if (timed_out) {
+		rc = ks_err_set(err, KS_ETIMEOUT, "%s: no end after %d s; killed", cmd.data,
+				RC_RUN_TIMEOUT_MS / 1000);
+	} else if (too_big) {
 		rc = ks_err_set(err, KS_ETOOBIG, "%s: output larger than %zu bytes", cmd.data,
 				out->max);
 	} else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {

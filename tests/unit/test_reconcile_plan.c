@@ -443,6 +443,32 @@ static void helm_mapping(void **state)
 	free(fdir);
 }
 
+static void run_commands(void **state)
+{
+	(void)state;
+	struct ks_buf out;
+	ks_buf_init(&out, KS_BUF_UNLIMITED);
+	struct ks_err err = {0};
+	const char *ok[] = {"sh", "-c", "pwd; echo \"$KUBECONFIG\"", NULL};
+	assert_int_equal(rc_run(ok, "/k/config", "/", NULL, &out, &err), 0);
+	assert_string_equal(out.data, "/\n/k/config\n");
+	ks_buf_reset(&out);
+	const char *bad[] = {"sh", "-c", "echo partial; echo 'it broke' >&2; exit 3", NULL};
+	assert_int_equal(rc_run(bad, NULL, NULL, NULL, &out, &err), KS_EIO);
+	assert_string_equal(err.msg, "sh -c echo partial; echo 'it broke' >&2; exit 3: exit "
+				     "status 3: it broke");
+	const char *none[] = {"kswarm-no-such-command", NULL};
+	assert_int_equal(rc_run(none, NULL, NULL, NULL, NULL, &err), KS_EIO);
+	assert_contains(err.msg, "kswarm-no-such-command");
+	/* The output ceiling. */
+	struct ks_buf small;
+	ks_buf_init(&small, 4);
+	const char *big[] = {"sh", "-c", "echo 0123456789", NULL};
+	assert_int_equal(rc_run(big, NULL, NULL, NULL, &small, &err), KS_ETOOBIG);
+	ks_buf_release(&small);
+	ks_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,7 +477,7 @@ int main(void)
 		cmocka_unit_test(secret_diffs), cmocka_unit_test(inverses),
 		cmocka_unit_test(owners),
 		cmocka_unit_test(intent_log),   cmocka_unit_test(gitops_files),
-		cmocka_unit_test(helm_mapping),
+		cmocka_unit_test(helm_mapping), cmocka_unit_test(run_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
