@@ -687,8 +687,8 @@ static int undo_live(struct run *x, const struct rc_step *st, const struct rc_in
 			char *sent = with_rv(doc, KUBE_PATCH_MERGE, rv);
 			struct kube_patch_opts po = {.type = KUBE_PATCH_MERGE,
 						     .field_manager = x->r->field_manager};
-			rc = kube_patch(x->r->o.kube, res, st->ns, st->name, sent, strlen(sent), &po,
-					&out, err);
+			rc = kube_patch(x->r->o.kube, res, st->ns, st->name, sent, strlen(sent),
+					&po, &out, err);
 			free(doc);
 			free(sent);
 		}
