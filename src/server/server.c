@@ -515,7 +515,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	size_t n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = '\0';
-	KS_WARN("server", "libmicrohttpd: %s", line);
+	KS_DEBUG("server", "libmicrohttpd: %s", line);
 }
 
 /* "127.0.0.1:8080", "[::1]:8080" into a socket address. */
@@ -603,12 +603,12 @@ int server_start(const struct server_opts *o, struct server **out, struct ks_err
 		flags |= MHD_USE_IPv6;
 	unsigned threads = o->threads > 0 ? (unsigned)o->threads : 2;
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_THREAD_POOL_SIZE, threads,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_clients + 256,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 	if (!s->d) {
 		rc = ks_err_set(err, KS_EIO, "cannot listen on %s (in use, or not an address of "
 				"this host?)", listen);

@@ -233,7 +233,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	pthread_mutex_lock(&c->mu);
 	if (c->closed) {
 		pthread_mutex_unlock(&c->mu);
-		return MHD_CONTENT_READER_END_WITH_ERROR;
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	}
 	size_t n = 0;
 	while (n < max && list_len(&c->queue)) {
