@@ -816,10 +816,10 @@ static void test_stream_slow_client(void **state)
 	struct sse_hub_stats st;
 	sse_hub_get_stats(server_sse_hub(f.srv), &st);
 	assert_int_equal(st.dropped, 1);
-	/* the slow one gets what was sent before it was closed, then the end */
-	while (sse_pump(&slow, 2000))
-		;
-	assert_true(slow.closed);
+	/* It read part of what was sent before it was closed (its tiny window drains the rest
+	 * slowly); it reconnects with the last id it saw and gets exactly the rest. */
+	for (int i = 0; i < 20; i++)
+		sse_pump(&slow, 10);
 	assert_true(slow.nseen < N);
 	int got = slow.nseen;
 	if (got)
@@ -830,6 +830,9 @@ static void test_stream_slow_client(void **state)
 	sse_connect(&f, &slow, "/api/v1/stream", last);
 	PUMP_UNTIL(&slow, slow.nseen == N - got);
 	assert_seq(&slow, got + 1, N - got);
+	publish_n(&f, 1);
+	PUMP_UNTIL(&slow, slow.nseen == N - got + 1);
+	assert_int_equal(slow.seen[N - got], N + 1);
 	sse_close(&slow);
 	sse_close(&fast);
 	fx_stop(&f);
