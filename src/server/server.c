@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #define ADDR_MAX 64
+#define STREAM_ROUTE "/api/v1/stream"
 
 struct server {
 	struct server_handlers h;
@@ -371,10 +372,11 @@ static enum MHD_Result route_api(struct server *s, struct MHD_Connection *c,
 		if (!rq->route)
 			return answer_error(c, rq, 404, "no route %s", rq->path);
 	} else {
-		static const char *const plain[] = {"findings", "cost",   "proposals", "plans",
-						    "transcript", "stream", "ask"};
-		for (size_t i = 0; i < sizeof plain / sizeof plain[0] && !rq->route; i++)
-			if (!strcmp(rest, plain[i]))
+		static const char *const plain[] = {
+			"/api/v1/findings", "/api/v1/cost",   "/api/v1/proposals", "/api/v1/plans",
+			"/api/v1/transcript", STREAM_ROUTE, "/api/v1/ask"};
+		for (size_t i = 0; i < KS_ARRAY_LEN(plain) && !rq->route; i++)
+			if (!strcmp(rest, plain[i] + strlen("/api/v1/")))
 				rq->route = plain[i];
 		if (!rq->route)
 			return answer_error(c, rq, 404, "no route %s", rq->path);
@@ -497,7 +499,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	char labels[160];
 	snprintf(labels, sizeof labels, "route=\"%s\",code=\"%d\"", route, rq->status);
 	selfmetrics_count(s->metrics, "kswarm_http_requests_total", labels, 1, NULL);
-	if (strcmp(route, "stream")) {
+	if (strcmp(route, STREAM_ROUTE)) {
 		snprintf(labels, sizeof labels, "route=\"%s\"", route);
 		selfmetrics_observe(s->metrics, "kswarm_http_request_duration_seconds", labels,
 				    secs, NULL);
