@@ -54,8 +54,8 @@ static int parse_args(int argc, char **argv, struct plans_args *a)
 			}
 			*dst = argv[++i];
 		} else if (s[0] == '-' && s[1]) {
-			fprintf(stderr, "kswarm plans: unknown flag '%s' (see 'kswarm help plans')\n",
-				s);
+			fprintf(stderr,
+				"kswarm plans: unknown flag '%s' (see 'kswarm help plans')\n", s);
 			return -1;
 		} else if (!a->verb) {
 			a->verb = s;

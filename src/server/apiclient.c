@@ -30,8 +30,8 @@ int apiclient_new(const struct apiclient_opts *o, struct apiclient **out, struct
 	if (!server || !*server)
 		server = APICLIENT_DEFAULT_SERVER;
 	if (strncmp(server, "http://", 7) && strncmp(server, "https://", 8))
-		return ks_err_set(err, KS_EINVAL, "server '%s': expected an http:// or https:// URL",
-				  server);
+		return ks_err_set(err, KS_EINVAL,
+				  "server '%s': expected an http:// or https:// URL", server);
 	if (o->token && strpbrk(o->token, "\r\n"))
 		return ks_err_set(err, KS_EINVAL, "the token holds a line break");
 	CURL *e = curl_easy_init();
@@ -136,7 +136,8 @@ int apiclient_call(struct apiclient *c, const char *method, const char *path,
 	if (!strcmp(method, "POST")) {
 		curl_easy_setopt(c->e, CURLOPT_POST, 1L);
 		curl_easy_setopt(c->e, CURLOPT_POSTFIELDS, payload ? payload : "");
-		curl_easy_setopt(c->e, CURLOPT_POSTFIELDSIZE, (long)(payload ? strlen(payload) : 0));
+		long len = payload ? (long)strlen(payload) : 0;
+		curl_easy_setopt(c->e, CURLOPT_POSTFIELDSIZE, len);
 	} else if (strcmp(method, "GET")) {
 		curl_easy_setopt(c->e, CURLOPT_CUSTOMREQUEST, method);
 	}

@@ -86,8 +86,8 @@ static int split_labels(const char *text, char *buf, size_t buflen,
 			return ks_err_set(err, KS_ETOOBIG, "more than %d labels", MAX_LABELS);
 		char *eq = strchr(p, '=');
 		if (!eq || eq[1] != '"')
-			return ks_err_set(err, KS_EINVAL, "label set: expected name=\"value\" at '%s'",
-					  p);
+			return ks_err_set(err, KS_EINVAL,
+					  "label set: expected name=\"value\" at '%s'", p);
 		*eq = '\0';
 		char *val = eq + 2, *r = val, *w = val;
 		while (*r && *r != '"') {

@@ -318,7 +318,8 @@ static void sse_parse(struct sse_conn *c)
 			const char *data = strstr(fr, "\ndata: ");
 			assert_non_null(ev);
 			assert_non_null(data);
-			snprintf(c->events[c->nseen], 16, "%.*s", (int)strcspn(ev + 8, "\n"), ev + 8);
+			int evlen = (int)strcspn(ev + 8, "\n");
+			snprintf(c->events[c->nseen], 16, "%.*s", evlen, ev + 8);
 			cJSON *j = ks_json_parse(data + 7, strlen(data + 7), 1 << 20, NULL);
 			assert_non_null(j);
 			char id[32];
@@ -675,7 +676,8 @@ static void test_stream_since_and_filters(void **state)
 	fx_start(&f, TOKEN, false, 0);
 	for (int i = 0; i < 10; i++)
 		publish(&f, i % 2 ? "cost" : "reliability",
-			i % 2 ? SWARM_MSG_QUESTION : SWARM_MSG_OBSERVATION, i < 5 ? "web" : "db", 0);
+			i % 2 ? SWARM_MSG_QUESTION : SWARM_MSG_OBSERVATION, i < 5 ? "web" : "db",
+			0);
 	struct sse_conn a, b, c, d;
 	sse_connect(&f, &a, "/api/v1/stream?since=0", NULL);
 	sse_connect(&f, &b, "/api/v1/stream?since=0&from=cost&type=question", NULL);
@@ -1059,7 +1061,8 @@ static void test_format(void **state)
 {
 	KS_UNUSED(state);
 	const char *plans = "[{\"plan_id\":\"p3\",\"status\":\"pending\",\"risk\":\"low\","
-			    "\"title\":\"Right-size shop/web\",\"created\":\"2026-11-21T10:00:00Z\","
+			    "\"title\":\"Right-size shop/web\","
+			    "\"created\":\"2026-11-21T10:00:00Z\","
 			    "\"savings_per_month\":42.5},{\"plan_id\":\"p4\"}]";
 	cJSON *j = ks_json_parse(plans, strlen(plans), 1 << 20, NULL);
 	struct ks_buf out;
@@ -1087,10 +1090,11 @@ static void test_format(void **state)
 	j = ks_json_parse(plan, strlen(plan), 1 << 20, NULL);
 	ks_buf_reset(&out);
 	apiclient_format_plan(j, &out);
-	assert_string_equal(out.data, "Plan:    p3\nStatus:  approved\nRisk:    low\nTitle:   T\n"
-				      "Steps:\n  s1   patch              Deployment shop/web: cpu 2 "
-				      "-> 1\nHistory:\n  m7     2026-11-21T10:00:00.000Z approval"
-				      "         alice approved.\n");
+	assert_string_equal(out.data,
+			    "Plan:    p3\nStatus:  approved\nRisk:    low\nTitle:   T\n"
+			    "Steps:\n  s1   patch              Deployment shop/web: cpu 2 -> 1\n"
+			    "History:\n  m7     2026-11-21T10:00:00.000Z approval         "
+			    "alice approved.\n");
 	cJSON_Delete(j);
 	j = ks_json_parse("{\"answer\":\"Because.\",\"refs\":[\"m1\",\"m2\"]}", 40, 1024, NULL);
 	ks_buf_reset(&out);
