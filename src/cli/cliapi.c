@@ -1,6 +1,8 @@
 /* cliapi.c — see cliapi.h. */
 #include "base/common.h"
+#include "base/buf.h"
 #include "base/json.h"
+#include "base/jsonout.h"
 #include "cli/cli.h"
 #include "cli/cliapi.h"
 #include "server/apiclient.h"
@@ -81,7 +83,9 @@ int cli_api_call(struct apiclient *c, const char *cmd, const char *method, const
 
 void cli_api_print_json(const cJSON *j)
 {
-	char *text = cJSON_Print(j);
-	printf("%s\n", text ? text : "null");
-	cJSON_free(text);
+	struct ks_buf out;
+	ks_buf_init(&out, KS_BUF_UNLIMITED);
+	ks_json_write_go(j, &out);
+	printf("%s\n", out.data ? out.data : "null");
+	ks_buf_release(&out);
 }

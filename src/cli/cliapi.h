@@ -24,7 +24,7 @@ int cli_api_connect(const struct cli_api_flags *f, const char *cmd, struct apicl
 /* One call; on failure prints "kswarm CMD: <error>" and returns non-zero. */
 int cli_api_call(struct apiclient *c, const char *cmd, const char *method, const char *path,
 		 const cJSON *body, cJSON **out);
-/* Print j as indented JSON and a newline. */
+/* Print j as kubectl prints JSON (4-space indent, a final newline). */
 void cli_api_print_json(const cJSON *j);
 /* Whether -o json was asked for. */
 bool cli_api_json(const struct cli_api_flags *f);

@@ -228,13 +228,20 @@ static int call(struct fx *f, const char *token, const char *method, const char 
 	return rc;
 }
 
-/* A raw request over a socket (HTTP/1.0); the whole answer, caller frees. */
-static char *raw(struct fx *f, const char *request, size_t len)
+/* A socket connected to the server. */
+static int connect_server(const struct fx *f)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	return fd;
+}
+
+/* A raw request over a socket (HTTP/1.0); the whole answer, caller frees. */
+static char *raw(struct fx *f, const char *request, size_t len)
+{
+	int fd = connect_server(f);
 	size_t off = 0;
 	while (off < len) {
 		ssize_t n = send(fd, request + off, len - off, MSG_NOSIGNAL);
@@ -272,10 +279,7 @@ static void sse_connect(struct fx *f, struct sse_conn *c, const char *path, cons
 {
 	memset(c, 0, sizeof *c);
 	ks_buf_init(&c->in, KS_BUF_UNLIMITED);
-	c->fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
+	c->fd = connect_server(f);
 	char req[512];
 	int n = snprintf(req, sizeof req,
 			 "GET %s HTTP/1.0\r\nHost: x\r\nAccept: text/event-stream\r\n%s%s%s\r\n",
@@ -903,10 +907,7 @@ static void test_stream_many_clients(void **state)
 		assert_seq(&cs[i], 1, MSGS);
 	}
 	/* stop with every client attached (and one half-way through a request) */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f.port)};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	int fd = connect_server(&f);
 	assert_int_equal(send(fd, "GET /api/v1/str", 15, MSG_NOSIGNAL), 15);
 	server_stop(f.srv);
 	f.srv = NULL;
