@@ -19,6 +19,7 @@
 #include "swarm/bus.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -724,6 +725,58 @@ static void test_stream_since_and_filters(void **state)
 	fx_stop(&f);
 }
 
+/* The stream as browsers and curl read it: HTTP/1.1, chunked. */
+struct curl_sse {
+	struct sse_conn c;
+	int want;
+};
+
+static size_t curl_sse_data(char *p, size_t size, size_t n, void *ud)
+{
+	struct curl_sse *cs = ud;
+	ks_buf_append(&cs->c.in, p, size * n);
+	sse_parse(&cs->c);
+	return cs->c.nseen >= cs->want ? 0 : size * n; /* 0 ends the transfer */
+}
+
+static void *publish_later(void *arg)
+{
+	usleep(100 * 1000);
+	publish_n(arg, 2);
+	return NULL;
+}
+
+/* 5 replayed, then 2 live (the connection suspended and resumed in between). */
+static void test_stream_http11_curl(void **state)
+{
+	KS_UNUSED(state);
+	struct fx f;
+	fx_start(&f, TOKEN, false, 0);
+	publish_n(&f, 5);
+	pthread_t t;
+	pthread_create(&t, NULL, publish_later, &f);
+	struct curl_sse cs = {.c = {.headers_done = true, .fd = -1}, .want = 7};
+	ks_buf_init(&cs.c.in, KS_BUF_UNLIMITED);
+	char url[128];
+	snprintf(url, sizeof url, "%s/api/v1/stream?since=m0", f.url);
+	CURL *e = curl_easy_init();
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curl_sse_data);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &cs);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+	CURLcode cc = curl_easy_perform(e);
+	assert_int_equal(cc, CURLE_WRITE_ERROR); /* we stopped it */
+	long status = 0;
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	assert_int_equal(status, 200);
+	curl_easy_cleanup(e);
+	pthread_join(t, NULL);
+	assert_true(cs.c.hello);
+	assert_seq(&cs.c, 1, 7);
+	ks_buf_release(&cs.c.in);
+	fx_stop(&f);
+}
+
 struct publisher {
 	struct fx *f;
 	int n;
@@ -1117,6 +1170,7 @@ int main(void)
 		cmocka_unit_test(test_transcript),
 		cmocka_unit_test(test_stream_live_in_order),
 		cmocka_unit_test(test_stream_since_and_filters),
+		cmocka_unit_test(test_stream_http11_curl),
 		cmocka_unit_test(test_stream_resume_no_gap_no_dup),
 		cmocka_unit_test(test_stream_ping),
 		cmocka_unit_test(test_stream_slow_client),
