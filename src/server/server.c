@@ -1,8 +1,8 @@
 /* server.c — the daemon's HTTP server (routes and contract in server.h, docs/API.md).
  * libmicrohttpd calls on_request several times per request: first with no context (we make
  * a struct request: start time, body buffer), then with upload chunks (appended up to
- * SERVER_MAX_BODY; past it the body is discarded and the answer is 413), then once with no
- * data, when the route runs. on_completed logs one line and counts the request in the self
+ * SERVER_MAX_BODY), then once with no data, when the route runs. A larger body is answered
+ * 413 (answer_too_big says when). on_completed logs one line and counts the request in the self
  * metrics. The stream (GET /api/v1/stream) is handed to sse.c. Answers are JSON; errors are
  * {"error":"…","code":N}.
  * Stop order: quiesce (no new connections), unsubscribe from the bus, close every stream
@@ -31,6 +31,8 @@
 
 #define ADDR_MAX 64
 #define STREAM_ROUTE "/api/v1/stream"
+/* Bytes of an oversized body read (and dropped) before the 413 goes out. */
+#define DISCARD_MAX ((size_t)1 << 20)
 
 struct server {
 	struct server_handlers h;
@@ -48,7 +50,9 @@ struct server {
 struct request {
 	int64_t start_ns;
 	struct ks_buf body;
-	bool too_big;
+	bool too_big;      /* the body is over SERVER_MAX_BODY */
+	bool answered;     /* 413 queued before the body ended */
+	size_t discarded;  /* bytes read past the cap */
 	int status;
 	const char *route; /* a route template, the metrics label */
 	char method[8];
@@ -386,9 +390,6 @@ static enum MHD_Result route_api(struct server *s, struct MHD_Connection *c,
 		return method_not_allowed(c, rq, mutating ? "POST" : "GET");
 	if (!authorized(s, c, mutating))
 		return answer_error(c, rq, 401, "missing or wrong bearer token");
-	if (rq->too_big)
-		return answer_error(c, rq, 413, "request body larger than %d bytes",
-				    SERVER_MAX_BODY);
 	if (action) {
 		if (!api_plan_id_valid(plan_id))
 			return answer_error(c, rq, 404, "no plan '%s' (not a plan id)", plan_id);
@@ -453,6 +454,16 @@ static void printable_copy(char *dst, size_t cap, const char *src)
 	dst[i] = '\0';
 }
 
+/* The 413 answer. Bodies up to DISCARD_MAX are read to their end first (answering while the
+ * client still sends makes the kernel reset the connection, and the client may lose the
+ * answer); past that the answer goes at once and libmicrohttpd closes the connection. */
+static enum MHD_Result answer_too_big(struct MHD_Connection *c, struct request *rq)
+{
+	rq->route = "other";
+	rq->answered = true;
+	return answer_error(c, rq, 413, "request body larger than %d bytes", SERVER_MAX_BODY);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
@@ -470,16 +481,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		int64_t declared;
-		if (cl && ks_parse_int64(cl, &declared) && declared > SERVER_MAX_BODY)
+		if (cl && ks_parse_int64(cl, &declared) && declared > SERVER_MAX_BODY) {
 			rq->too_big = true;
+			if ((uint64_t)declared > DISCARD_MAX)
+				return answer_too_big(c, rq);
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (!rq->too_big && ks_buf_append(&rq->body, upload_data, *upload_size))
-			rq->too_big = true;
+		size_t n = *upload_size;
 		*upload_size = 0;
+		if (rq->answered)
+			return MHD_YES;
+		if (!rq->too_big && ks_buf_append(&rq->body, upload_data, n))
+			rq->too_big = true;
+		if (rq->too_big) {
+			rq->discarded += n;
+			if (rq->discarded > DISCARD_MAX)
+				return answer_too_big(c, rq);
+		}
 		return MHD_YES;
 	}
+	if (rq->answered)
+		return MHD_YES;
+	if (rq->too_big)
+		return answer_too_big(c, rq);
 	return route(s, c, rq, url);
 }
 

@@ -599,7 +599,31 @@ static void test_body_cap(void **state)
 	char *r = raw(&f, req.data, req.len);
 	assert_contains(r, "HTTP/1.1 413");
 	free(r);
-	/* a body that lies about its length (chunked, no Content-Length) is cut at the cap */
+	/* a huge declared body is answered before it is sent */
+	static const char huge[] = "POST /api/v1/ask HTTP/1.1\r\nHost: x\r\n"
+				   "Content-Length: 100000000\r\n\r\n";
+	r = raw(&f, huge, sizeof huge - 1);
+	assert_contains(r, "HTTP/1.1 413");
+	free(r);
+	/* chunked, no Content-Length: answered when the body ends */
+	struct ks_buf chunked;
+	ks_buf_init(&chunked, KS_BUF_UNLIMITED);
+	ks_buf_appendf(&chunked,
+		       "POST /api/v1/ask HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+		       "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+		       TOKEN);
+	for (int i = 0; i < 20; i++) {
+		ks_buf_appendf(&chunked, "1000\r\n");
+		for (int k = 0; k < 0x1000; k++)
+			ks_buf_appendc(&chunked, 'q');
+		ks_buf_appendstr(&chunked, "\r\n");
+	}
+	ks_buf_appendstr(&chunked, "0\r\n\r\n");
+	r = raw(&f, chunked.data, chunked.len);
+	assert_contains(r, "HTTP/1.1 413");
+	free(r);
+	ks_buf_release(&chunked);
+	/* through the client (Content-Length, maybe Expect: 100-continue) */
 	struct ks_err err;
 	struct ks_buf q;
 	ks_buf_init(&q, KS_BUF_UNLIMITED);
