@@ -6,7 +6,10 @@
  * metrics. The stream (GET /api/v1/stream) is handed to sse.c. Answers are JSON; errors are
  * {"error":"…","code":N}.
  * Stop order: quiesce (no new connections), unsubscribe from the bus, close every stream
- * (resuming the suspended ones), stop libmicrohttpd (which frees the streams), free. */
+ * (resuming the suspended ones), stop libmicrohttpd (which frees the streams), free.
+ * bus_unsubscribe lets a callback already running in another thread finish; sse_hub_close_all
+ * waits for one that holds the hub's lock, but one the bus has entered and that has not yet
+ * taken it would touch a freed hub: the daemon stops publishing before server_stop. */
 #include "base/common.h"
 #include "base/buf.h"
 #include "base/json.h"
