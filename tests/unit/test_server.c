@@ -570,7 +570,6 @@ static void test_no_token(void **state)
 	fx_start(&f, NULL, true, 0);
 	struct ks_err err;
 	assert_int_equal(call(&f, NULL, "POST", "/api/v1/plans/p3/approve", NULL, NULL, &err), 0);
-	fx_stop(&f);
 	/* without a token, only loopback */
 	struct server *s;
 	struct server_opts o = {.listen = "0.0.0.0:0", .bus = f.bus, .store = f.store};
@@ -580,6 +579,16 @@ static void test_no_token(void **state)
 	assert_int_equal(server_start(&o, &s, &err), KS_EINVAL);
 	o.listen = "127.0.0.1";
 	assert_int_equal(server_start(&o, &s, &err), KS_EINVAL);
+	/* IPv6 loopback, where the host has it */
+	o.listen = "[::1]:0";
+	if (server_start(&o, &s, &err) == 0) {
+		assert_true(!strncmp(server_address(s), "[::1]:", 6));
+		assert_true(strtol(server_address(s) + 6, NULL, 10) > 0);
+		server_stop(s);
+	} else {
+		assert_int_equal(err.code, KS_EIO);
+	}
+	fx_stop(&f);
 }
 
 static void test_body_cap(void **state)
