@@ -868,6 +868,36 @@ static void test_stream_resume_no_gap_no_dup(void **state)
 	fx_stop(&f);
 }
 
+/* A resuming client that does not read while live messages come: its side list overflows
+ * (queue cap 8), the live messages are read back from the store, and it still gets every
+ * message once, in order. */
+static void test_stream_replay_overflow(void **state)
+{
+	KS_UNUSED(state);
+	struct fx f;
+	fx_start(&f, TOKEN, false, 0);
+	sse_hub_tune(server_sse_hub(f.srv), SSE_PING_MS, 8);
+	enum { OLD = 3000, LIVE = 50 }; /* 12 MB: more than the socket buffers hold */
+	for (int i = 0; i < OLD; i++)
+		publish(&f, "cost", SWARM_MSG_OBSERVATION, "web", 4000);
+	struct sse_conn c;
+	sse_connect(&f, &c, "/api/v1/stream?since=0", NULL);
+	int rcvbuf = 256 << 10; /* fixed: no autotuning while it does not read */
+	setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+	usleep(300 * 1000); /* the server fills the socket and waits */
+	publish_n(&f, LIVE);
+	PUMP_UNTIL(&c, c.nseen == OLD + LIVE);
+	assert_seq(&c, 1, OLD + LIVE);
+	struct sse_hub_stats st;
+	sse_hub_get_stats(server_sse_hub(f.srv), &st);
+	assert_int_equal(st.replayed, OLD + LIVE); /* the live ones too came from the store */
+	assert_int_equal(st.dropped, 0);
+	publish_n(&f, 1);
+	PUMP_UNTIL(&c, c.nseen == OLD + LIVE + 1);
+	sse_close(&c);
+	fx_stop(&f);
+}
+
 static void test_stream_ping(void **state)
 {
 	KS_UNUSED(state);
@@ -1205,6 +1235,7 @@ int main(void)
 		cmocka_unit_test(test_stream_since_and_filters),
 		cmocka_unit_test(test_stream_http11_curl),
 		cmocka_unit_test(test_stream_resume_no_gap_no_dup),
+		cmocka_unit_test(test_stream_replay_overflow),
 		cmocka_unit_test(test_stream_ping),
 		cmocka_unit_test(test_stream_slow_client),
 		cmocka_unit_test(test_stream_client_limit),
