@@ -22,6 +22,8 @@ int cmd_sim(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_optimize(int argc, char **argv);
+int cmd_plans(int argc, char **argv);
+int cmd_ask(int argc, char **argv);
 
 extern const char cmd_version_usage[];
 extern const char cmd_help_usage[];
@@ -31,6 +33,8 @@ extern const char cmd_sim_usage[];
 extern const char cmd_analyze_usage[];
 extern const char cmd_snapshot_usage[];
 extern const char cmd_optimize_usage[];
+extern const char cmd_plans_usage[];
+extern const char cmd_ask_usage[];
 
 /* Exit codes shared by commands. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };

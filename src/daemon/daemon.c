@@ -790,6 +790,10 @@ int daemon_run(const struct daemon_opts *o, struct ks_err *err)
 		if (execute_approved(&d, &rerr))
 			KS_ERROR(MOD, "executing plans: %s", rerr.msg);
 	}
+	/* The server's threads publish too (approvals): stop them before the printer goes. */
+	if (d.server)
+		server_stop(d.server);
+	d.server = NULL;
 	if (sp)
 		stream_printer_detach(sp, d.bus);
 	close_parts(&d);
