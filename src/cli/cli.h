@@ -22,6 +22,7 @@ int cmd_sim(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_optimize(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_plans(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
 
@@ -33,6 +34,7 @@ extern const char cmd_sim_usage[];
 extern const char cmd_analyze_usage[];
 extern const char cmd_snapshot_usage[];
 extern const char cmd_optimize_usage[];
+extern const char cmd_run_usage[];
 extern const char cmd_plans_usage[];
 extern const char cmd_ask_usage[];
 
