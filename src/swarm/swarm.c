@@ -235,8 +235,20 @@ cJSON *swarm__preconditions(struct swarm *s, const char *kind, const char *ns,
 	const char *rv = ks_json_str(obj, "metadata.resourceVersion");
 	if (uid && uid[0])
 		cJSON_AddStringToObject(p, "uid", uid);
-	if (rv && rv[0])
+	/* What the plan was made from: the spec's generation when the kind has one (status
+	 * writes by controllers and kubelets move resourceVersion every few seconds, and a plan
+	 * awaiting a person must not fail for those), else the resourceVersion (a Secret or a
+	 * ConfigMap changes it only when its content changes). */
+	const cJSON *gen = obj ? ks_json_get(obj, "metadata.generation") : NULL;
+	if (cJSON_IsNumber(gen)) {
+		cJSON *f = cJSON_AddArrayToObject(p, "fields");
+		cJSON *eq = cJSON_CreateObject();
+		cJSON_AddStringToObject(eq, "path", "metadata.generation");
+		cJSON_AddNumberToObject(eq, "equals", gen->valuedouble);
+		cJSON_AddItemToArray(f, eq);
+	} else if (rv && rv[0]) {
 		cJSON_AddStringToObject(p, "resourceVersion", rv);
+	}
 	return p;
 }
 

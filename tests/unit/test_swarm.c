@@ -182,7 +182,11 @@ static void test_patch_plan(void **state)
 	assert_string_equal(ks_json_str(step, "target.name"), "report-builder");
 	assert_string_equal(ks_json_str(step, "target.apiVersion"), "apps/v1");
 	assert_true(ks_json_str(step, "target.uid")[0]);
-	assert_true(ks_json_str(step, "preconditions.resourceVersion")[0]);
+	/* The spec's generation, not the resourceVersion that status writes move. */
+	const cJSON *pre = cJSON_GetArrayItem(ks_json_get(step, "preconditions.fields"), 0);
+	assert_string_equal(ks_json_str(pre, "path"), "metadata.generation");
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(pre, "equals")));
+	assert_null(ks_json_get(step, "preconditions.resourceVersion"));
 	assert_non_null(ks_json_get(step, "patch"));
 	char *verify = tu_json(ks_json_get(step, "verify"));
 	assert_contains(verify, "\"checks\":[\"rollout\",\"pods-ready\",\"no-findings\"]");
@@ -919,7 +923,9 @@ static void test_scenarios(void **state)
 		const cJSON *ns = ks_json_get(st, "target.namespace");
 		assert_true(!ns || ns->valuestring[0]);
 		assert_true(ks_json_str(st, "target.uid")[0]);
-		assert_true(ks_json_str(st, "preconditions.resourceVersion")[0]);
+		/* generation for kinds that have one, else resourceVersion */
+		assert_true(ks_json_get(st, "preconditions.fields") ||
+			    ks_json_str(st, "preconditions.resourceVersion")[0]);
 		char *checks = tu_json(ks_json_get(st, "verify.checks"));
 		assert_contains(checks, "no-findings");
 		if (!strcmp(cases[i].kind, "Deployment"))
