@@ -218,23 +218,10 @@ static int load_prices(const struct optimize_flags *f, struct cost_catalog **cat
 static struct rs_set *fetch_usage(const char *url, struct world *w)
 {
 	struct ks_err err = {0};
-	struct prom_client *pc = NULL;
-	struct prom_client_opts po = {.url = url};
-	if (prom_client_new(&po, &pc, &err)) {
-		fprintf(stderr, "kswarm optimize: --prometheus: %s (going on without usage)\n",
-			err.msg);
-		return NULL;
-	}
-	struct rs_set_opts so = {.workload_of = opt_workload_of, .workload_ctx = w};
-	struct rs_set *set = rs_set_new(&so);
-	struct rs_fetch_opts fo = {0};
-	if (rs_fetch_prometheus(set, pc, &fo, &err)) {
-		fprintf(stderr, "kswarm optimize: reading usage from Prometheus: %s (going on "
-				"without it)\n", err.msg);
-		rs_set_free(set);
-		set = NULL;
-	}
-	prom_client_free(pc);
+	struct rs_set *set = opt_usage_from_prometheus(w, url, &err);
+	if (!set)
+		fprintf(stderr, "kswarm optimize: reading usage from Prometheus %s: %s (going on "
+				"without it)\n", url, err.msg);
 	return set;
 }
 

@@ -8,9 +8,11 @@
 #include "cost/catalog.h"
 #include "cost/optimize_internal.h"
 #include "cost/pricing.h"
+#include "cost/rightsize.h"
 #include "diag/capacity.h"
 #include "diag/infra.h"
 #include "kube/objstore.h"
+#include "metrics/prom.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -369,6 +371,23 @@ const char *opt_workload_of(void *world, const char *ns, const char *pod)
 	const char *r = world_strdup(w, s);
 	free(s);
 	return r;
+}
+
+struct rs_set *opt_usage_from_prometheus(struct world *w, const char *url, struct ks_err *err)
+{
+	struct prom_client *pc = NULL;
+	struct prom_client_opts po = {.url = url};
+	if (prom_client_new(&po, &pc, err))
+		return NULL;
+	struct rs_set_opts so = {.workload_of = opt_workload_of, .workload_ctx = w};
+	struct rs_set *set = rs_set_new(&so);
+	struct rs_fetch_opts fo = {0};
+	if (rs_fetch_prometheus(set, pc, &fo, err)) {
+		rs_set_free(set);
+		set = NULL;
+	}
+	prom_client_free(pc);
+	return set;
 }
 
 /* ---- pods --------------------------------------------------------------------------------- */

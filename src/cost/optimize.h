@@ -206,6 +206,9 @@ void opt_report_free(struct opt_report *r);
 /* The workload a pod belongs to, "Deployment/web" (a string the world keeps), or NULL: the
  * rs_workload_fn for rs_set_new, world being the struct world *. */
 const char *opt_workload_of(void *world, const char *ns, const char *pod);
+/* The usage history of the world's workloads from the Prometheus at url, for opt_opts.usage
+ * (rs_set_free it); NULL with err set when Prometheus cannot be read. */
+struct rs_set *opt_usage_from_prometheus(struct world *w, const char *url, struct ks_err *err);
 
 /* "2 x m5.large + 1 x c6a.xlarge spot" ("no nodes"; "..." when cut at n). */
 void opt_mix_text(char *buf, size_t n, const struct opt_mix *x);

@@ -455,23 +455,10 @@ static struct rs_set *fetch_usage(struct daemon *d, struct world *w)
 	if (!d->cfg->prometheus)
 		return NULL;
 	struct ks_err err = {0};
-	struct prom_client *pc = NULL;
-	struct prom_client_opts po = {.url = d->cfg->prometheus};
-	if (prom_client_new(&po, &pc, &err)) {
-		KS_WARN(MOD, "Prometheus %s: %s (no right-sizing this round)", d->cfg->prometheus,
-			err.msg);
-		return NULL;
-	}
-	struct rs_set_opts so = {.workload_of = opt_workload_of, .workload_ctx = w};
-	struct rs_set *set = rs_set_new(&so);
-	struct rs_fetch_opts fo = {0};
-	if (rs_fetch_prometheus(set, pc, &fo, &err)) {
+	struct rs_set *set = opt_usage_from_prometheus(w, d->cfg->prometheus, &err);
+	if (!set)
 		KS_WARN(MOD, "usage history from %s: %s (no right-sizing this round)",
 			d->cfg->prometheus, err.msg);
-		rs_set_free(set);
-		set = NULL;
-	}
-	prom_client_free(pc);
 	return set;
 }
 
