@@ -76,7 +76,8 @@ start_daemon() { # $1: output suffix
 }
 check "kswarm run refuses a bad config with FILE:LINE:COL" bash -c "
   printf 'interval: soon\n' >'$tmp/bad.yaml'
-  ! '$KSWARM_BIN' run --config '$tmp/bad.yaml' 2>&1 | tee /dev/stderr | grep -q '^kswarm run: $tmp/bad.yaml:1:11: interval:'"
+  ! '$KSWARM_BIN' run --config '$tmp/bad.yaml' >'$tmp/bad.out' 2>&1 &&
+  grep -q '^kswarm run: $tmp/bad.yaml:1:11: interval:' '$tmp/bad.out'"
 start_daemon ""
 check "the daemon listens and says where" test -s "$tmp/addr"
 check "/healthz answers ok" bash -c "curl -sf '$KSWARM_SERVER/healthz' | grep -q ok"
