@@ -296,7 +296,17 @@ static int h_plans_list(void *ctx, const char *status, cJSON **out, struct ks_er
 static int h_plan_get(void *ctx, const char *plan_id, cJSON **out, struct ks_err *err)
 {
 	struct daemon *d = ctx;
-	return swarm_plan_get(d->swarm, plan_id, out, err);
+	int rc = swarm_plan_get(d->swarm, plan_id, out, err);
+	if (rc)
+		return rc;
+	/* Layer 1's audit of it: who approved, what changed (secrets as fingerprints), when,
+	 * the outcome. */
+	cJSON *audit = NULL;
+	struct ks_err aerr = {0};
+	if (reconcile_audit(d->rec, plan_id, 1000, &audit, &aerr))
+		KS_WARN(MOD, "reading the audit of plan %s: %s", plan_id, aerr.msg);
+	cJSON_AddItemToObject(*out, "audit", audit ? audit : cJSON_CreateArray());
+	return 0;
 }
 
 static int h_approve(void *ctx, const char *plan_id, const char *by, const char *comment,

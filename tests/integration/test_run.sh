@@ -12,8 +12,8 @@ export KUBECONFIG=$KSWARM_TEST_KUBECONFIG
 K=$KSWARM_TEST_KUBECTL
 tmp=$(mktemp -d)
 sim_pid="" run_pid=""
-scenarios=(oom-limit payment-db-secret bad-rollout image-typo)
-namespaces=(analytics payments orders catalog)
+scenarios=(oom-limit payment-db-secret bad-rollout image-typo overprovisioned-nodepool)
+namespaces=(analytics payments orders catalog internal)
 new_password="Vr7-q2Lm-9xTz-Ke4w" old_password="old-password-2026-10"
 stop_daemon() {
   if [ -n "$run_pid" ]; then kill -TERM "$run_pid" 2>/dev/null; wait "$run_pid" 2>/dev/null; fi
@@ -23,6 +23,7 @@ cleanup() {
   stop_daemon
   if [ -n "$sim_pid" ]; then kill -INT "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null; fi
   "$K" delete ns "${namespaces[@]}" --wait=false >/dev/null 2>&1
+  "$K" delete nodepools.karpenter.sh internal-tools --wait=false >/dev/null 2>&1
   for f in sim.out run.out run.log run2.out run2.log; do
     cp "$tmp/$f" "${TMPDIR:-/tmp}/kswarm-test-run-$f" 2>/dev/null
   done
@@ -32,6 +33,7 @@ trap cleanup EXIT
 . "$KSWARM_SRCDIR/tests/integration/tap.sh"
 
 "$K" delete ns "${namespaces[@]}" --ignore-not-found --wait=false >/dev/null 2>&1
+"$K" delete nodepools.karpenter.sh internal-tools --ignore-not-found >/dev/null 2>&1
 for _ in $(seq 1 90); do
   [ -z "$("$K" get ns "${namespaces[@]}" --ignore-not-found --no-headers 2>/dev/null)" ] && break
   sleep 2
@@ -60,7 +62,7 @@ listen: 127.0.0.1:0
 auth: {token_file: $tmp/token}
 policies: $KSWARM_SRCDIR/tests/fixtures/daemon/policy-e2e.yaml
 interval: 3s
-goals: {cut_cost: false}
+goals: {cut_cost: true}
 vault: {addr: $VAULT_ADDR, token_file: $tmp/vault-token}
 secret_sources:
   - {secret: payments/db-secret, key: password, vault: {mount: secret, path: payments/db, field: password}}
@@ -113,6 +115,10 @@ check "approving with a wrong token is refused (401)" bash -c "
 check "the image-typo fix is denied by policy freeze-catalog" bash -c "
   [ -z \"\$($(declare -f plans plan_for); KSWARM_BIN='$KSWARM_BIN'; plan_for catalog pending)\" ] &&
   $(declare -f transcript); transcript | jq -e '[.[] | select(.type == \"veto\" and .subject.namespace == \"catalog\" and (.body.rule | test(\"freeze-catalog\")))] | length > 0' >/dev/null"
+pool_spec() { "$K" get nodepools.karpenter.sh internal-tools -o jsonpath='{.spec}'; }
+pool_before=$(pool_spec)
+eventually 60 "the cost agent's one-node mix for NodePool internal-tools is vetoed (replicated workloads)" bash -c "
+  $(declare -f transcript); transcript | jq -e '[.[] | select(.type == \"veto\" and .subject.kind == \"NodePool\" and .subject.name == \"internal-tools\")] | length > 0' >/dev/null"
 export KSWARM_TOKEN
 KSWARM_TOKEN=$(cat "$tmp/token")
 
@@ -139,6 +145,7 @@ for p in "$pay:payment-db-secret" "$ord:bad-rollout"; do
     '$KSWARM_BIN' plans show '${p%%:*}' -o json | jq -e '.status == \"succeeded\"' >/dev/null"
   eventually 120 "${p#*:}: healthy as documented" "$KSWARM_BIN" sim --check healthy --scenario "${p#*:}"
 done
+check "the vetoed NodePool change never reached the API server" test "$(pool_spec)" = "$pool_before"
 check "image-typo: the denied change never reached the API server" bash -c "
   '$K' get deploy -n catalog catalog-api -o jsonpath='{.spec.template.spec.containers[0].image}' | grep -q ':4.2.O$'"
 
@@ -151,6 +158,10 @@ check "transcript: plan, approval_request, approval, step_started, step_done, ve
 check "transcript: diagnosis, proposal and decision come before the plan (payment-db-secret)" bash -c "
   jq -r '.[] | select(.subject.namespace == \"payments\") | .type' '$tmp/transcript.json' | uniq | tr '\n' ' ' |
     grep -Eq 'diagnosis .*proposal .*decision .*plan '"
+check "the audit says who approved, what changed and the outcome" bash -c "
+  '$KSWARM_BIN' plans show '$oom' -o json | jq -e '[.audit[] | select(.approved_by != \"\" and .before != null and .after != null)] | length > 0' >/dev/null"
+check "the audit of the secret step shows fingerprints only" bash -c "
+  '$KSWARM_BIN' plans show '$pay' -o json | jq -c .audit | grep -q 'sha256:'"
 check "the approval names who approved" bash -c "
   jq -e '[.[] | select(.type == \"approval\" and .body.plan_id == \"$oom\")][0].body.approver | length > 0' '$tmp/transcript.json'"
 check "the passwords are in no message" bash -c "! grep -q -e '$new_password' -e '$old_password' '$tmp/transcript.json'"
