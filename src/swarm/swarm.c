@@ -464,6 +464,38 @@ static void plan_policy_change(const cJSON *plan, const char *cluster, struct po
 		c->kind = kind;
 }
 
+/* store_msg_cb: the approver of the plan ctx->plan_id (the last approval about it). */
+struct approver_find {
+	const char *plan_id;
+	char approver[SWARM_MSG_AGENT_MAX];
+};
+
+static int find_approver(const struct swarm_msg *m, void *ctx)
+{
+	struct approver_find *f = ctx;
+	if (m->type == SWARM_MSG_APPROVAL && !strcmp(ks_json_str_or(m->body, "plan_id", ""),
+						     f->plan_id))
+		snprintf(f->approver, sizeof f->approver, "%s",
+			 ks_json_str_or(m->body, "approver", m->from));
+	return 0;
+}
+
+/* The plan as the reconciler gets it: with "approved_by", for its audit. */
+static void add_approver(struct swarm *s, const struct plan_row *r, cJSON *plan)
+{
+	struct approver_find f = {.plan_id = r->plan_id};
+	cJSON *subj_json = ks_json_parse(r->subject, strlen(r->subject), 4096, NULL);
+	struct swarm_subject subj = swarm__subject(ks_json_str(subj_json, "kind"),
+						   ks_json_str(subj_json, "namespace"),
+						   ks_json_str(subj_json, "name"));
+	cJSON_Delete(subj_json);
+	struct ks_err err = {0};
+	if (store_msgs_about(s->o.store, &subj, 0, find_approver, &f, &err) || !f.approver[0])
+		snprintf(f.approver, sizeof f.approver, "unknown");
+	cJSON_DeleteItemFromObjectCaseSensitive(plan, "approved_by");
+	cJSON_AddStringToObject(plan, "approved_by", f.approver);
+}
+
 int swarm_next_approved(struct swarm *s, cJSON **plan, struct ks_err *err)
 {
 	*plan = NULL;
@@ -485,6 +517,8 @@ int swarm_next_approved(struct swarm *s, cJSON **plan, struct ks_err *err)
 		*plan = ks_json_parse(r.plan, strlen(r.plan), SWARM_MSG_JSON_MAX, err);
 		if (!*plan)
 			rc = KS_EIO;
+		else
+			add_approver(s, &r, *plan);
 	}
 	if (!rc) {
 		struct policy_change c;

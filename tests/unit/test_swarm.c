@@ -511,6 +511,8 @@ static void test_auto_approval(void **state)
 	assert_int_equal(swarm_next_approved(f.swarm, &plan, NULL), 0);
 	assert_non_null(plan);
 	assert_string_equal(ks_json_str(plan, "plan_id"), "p1");
+	/* the reconciler's audit learns who approved it */
+	assert_string_equal(ks_json_str(plan, "approved_by"), "auto");
 	assert_int_equal(policy_applied_count(f.policy), 1);
 	cJSON_Delete(plan);
 	assert_int_equal(swarm_next_approved(f.swarm, &plan, NULL), 0);
@@ -558,6 +560,7 @@ static void test_approve_reject(void **state)
 	cJSON *plan = NULL;
 	assert_int_equal(swarm_next_approved(f.swarm, &plan, NULL), 0);
 	assert_string_equal(ks_json_str(plan, "plan_id"), "p1");
+	assert_string_equal(ks_json_str(plan, "approved_by"), "alice");
 	cJSON_Delete(plan);
 	fx_close(&f);
 
