@@ -34,8 +34,12 @@ trap cleanup EXIT
 
 "$K" delete ns "${namespaces[@]}" --ignore-not-found --wait=false >/dev/null 2>&1
 "$K" delete nodepools.karpenter.sh internal-tools --ignore-not-found >/dev/null 2>&1
-for _ in $(seq 1 90); do
+for i in $(seq 1 90); do
   [ -z "$("$K" get ns "${namespaces[@]}" --ignore-not-found --no-headers 2>/dev/null)" ] && break
+  # Pods of a simulator that is gone (nodes left behind) never finish terminating.
+  [ "$i" = 15 ] && for ns in "${namespaces[@]}"; do
+    "$K" delete pods --all -n "$ns" --force --grace-period=0 >/dev/null 2>&1
+  done
   sleep 2
 done
 
