@@ -137,6 +137,8 @@ static bool wait_next(struct daemon *d, double seconds)
 	return !*d->o->stop;
 }
 
+static void plan_ended(struct daemon *d, const char *plan_id, const char *result);
+
 /* ---- reconciler events -> bus messages ---- */
 
 static const enum swarm_msg_type event_type[] = {
@@ -181,6 +183,8 @@ static void on_reconcile_event(void *ctx, const struct reconcile_event *ev)
 		KS_ERROR(MOD, "recording the reconciler's %s message: %s",
 			 swarm_msg_type_name(m.type), err.msg);
 	swarm_msg_release(&m);
+	if (ev->kind == RECONCILE_OUTCOME && ev->plan_id)
+		plan_ended(d, ev->plan_id, ev->result ? ev->result : "failed");
 }
 
 /* ---- the world and Layer 2 ---- */
@@ -552,6 +556,46 @@ static int run_round(struct daemon *d, struct ks_err *err)
 	return rc;
 }
 
+/* The outcome of a plan, however it ended (executed now, or finished by reconcile_resume
+ * after a restart): counted, and told to the swarm (its learning and the plan's status). */
+static void plan_ended(struct daemon *d, const char *plan_id, const char *result)
+{
+	pthread_mutex_lock(&d->mu);
+	d->plans_by_result[!strcmp(result, "succeeded")	  ? 0
+			   : !strcmp(result, "rolled_back") ? 2
+							    : 1]++;
+	pthread_mutex_unlock(&d->mu);
+	struct ks_err err = {0};
+	if (swarm_plan_finished(d->swarm, plan_id, result, NULL, &err))
+		KS_ERROR(MOD, "recording the outcome of plan %s: %s", plan_id, err.msg);
+}
+
+/* Run one plan through the reconciler (its OUTCOME event ends it with plan_ended); a plan
+ * the reconciler refuses to start (a bad shape, a store error) is ended as failed here. */
+static void execute_plan(struct daemon *d, const cJSON *plan)
+{
+	const char *plan_id =
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, "plan_id"));
+	const char *approver =
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, "approved_by"));
+	char id[64];
+	snprintf(id, sizeof id, "%s", plan_id ? plan_id : "?");
+	const char *result = "failed";
+	struct ks_err err = {0};
+	int64_t t0 = ks_mono_ms();
+	if (reconcile_execute(d->rec, plan, approver ? approver : "unknown", &result, &err)) {
+		KS_ERROR(MOD, "plan %s could not be executed: %s", id, err.msg);
+		plan_ended(d, id, "failed");
+		return;
+	}
+	double secs = (double)(ks_mono_ms() - t0) / 1000.0;
+	pthread_mutex_lock(&d->mu);
+	d->reconcile_seconds_sum += secs;
+	d->reconcile_count++;
+	pthread_mutex_unlock(&d->mu);
+	KS_INFO(MOD, "plan %s: %s in %.1f s", id, result, secs);
+}
+
 /* Execute every approved plan, one at a time. */
 static int execute_approved(struct daemon *d, struct ks_err *err)
 {
@@ -560,34 +604,42 @@ static int execute_approved(struct daemon *d, struct ks_err *err)
 		int rc = swarm_next_approved(d->swarm, &plan, err);
 		if (rc || !plan)
 			return rc;
-		const char *plan_id =
-			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plan, "plan_id"));
-		const char *approver = cJSON_GetStringValue(
-			cJSON_GetObjectItemCaseSensitive(plan, "approved_by"));
-		char id[64];
-		snprintf(id, sizeof id, "%s", plan_id ? plan_id : "?");
-		const char *result = "failed";
-		struct ks_err xerr = {0};
-		int64_t t0 = ks_mono_ms();
-		if (reconcile_execute(d->rec, plan, approver ? approver : "auto", &result, &xerr)) {
-			KS_ERROR(MOD, "plan %s could not be executed: %s", id, xerr.msg);
-			result = "failed";
-		}
-		double secs = (double)(ks_mono_ms() - t0) / 1000.0;
-		pthread_mutex_lock(&d->mu);
-		d->reconcile_seconds_sum += secs;
-		d->reconcile_count++;
-		d->plans_by_result[!strcmp(result, "succeeded")	  ? 0
-				   : !strcmp(result, "rolled_back") ? 2
-								    : 1]++;
-		pthread_mutex_unlock(&d->mu);
-		KS_INFO(MOD, "plan %s: %s in %.1f s", id, result, secs);
-		struct ks_err ferr = {0};
-		if (swarm_plan_finished(d->swarm, id, result, NULL, &ferr))
-			KS_ERROR(MOD, "recording the outcome of plan %s: %s", id, ferr.msg);
+		execute_plan(d, plan);
 		cJSON_Delete(plan);
 	}
 	return 0;
+}
+
+/* After reconcile_resume: a plan the swarm handed out ("executing") that the reconciler
+ * never started (the crash came between the two) is executed now; one it had started was
+ * finished by the resume, and its outcome event ended it. */
+static int execute_interrupted(struct daemon *d, struct ks_err *err)
+{
+	cJSON *list = NULL;
+	int rc = swarm_plans_list(d->swarm, "executing", 0, &list, err);
+	const cJSON *item;
+	cJSON_ArrayForEach(item, list)
+	{
+		const char *plan_id = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(item, "plan_id"));
+		cJSON *got = NULL;
+		struct ks_err gerr = {0};
+		if (!plan_id || swarm_plan_get(d->swarm, plan_id, &got, &gerr)) {
+			KS_ERROR(MOD, "plan %s: %s", plan_id ? plan_id : "?", gerr.msg);
+			continue;
+		}
+		const char *status =
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(got, "status"));
+		cJSON *plan = cJSON_GetObjectItemCaseSensitive(got, "plan");
+		if (status && !strcmp(status, "executing") && cJSON_IsObject(plan)) {
+			KS_INFO(MOD, "plan %s was handed out before the restart and never started: "
+				     "executing it now", plan_id);
+			execute_plan(d, plan);
+		}
+		cJSON_Delete(got);
+	}
+	cJSON_Delete(list);
+	return rc;
 }
 
 /* ---- start and stop ---- */
@@ -764,6 +816,8 @@ int daemon_run(const struct daemon_opts *o, struct ks_err *err)
 	if (!rc && (rc = reconcile_resume(d.rec, &resumed, err)) == 0 && resumed)
 		KS_INFO(MOD, "%d interrupted plan(s) finished or rolled back after the restart",
 			resumed);
+	if (!rc)
+		rc = execute_interrupted(&d, err);
 	if (!rc)
 		rc = start_server(&d, err);
 	if (!rc) {
