@@ -7,9 +7,11 @@
  *               have no rollout: passes.
  *   pods-ready  the workload's pods (spec.selector.matchLabels) are all Ready, at least
  *               spec.replicas of them; a container waiting in CrashLoopBackOff,
- *               ImagePullBackOff or ErrImagePull fails at once.
+ *               ImagePullBackOff or ErrImagePull fails at once, unless the pod is older
+ *               than the step (a pod of the rollout being replaced).
  *   no-findings asked of the caller (reconcile_findings_fn): none of verify.findings open
- *               on the target; with no callback configured the check cannot pass.
+ *               on the target; with no callback configured the check cannot pass. It
+ *               runs only once the other checks pass (it analyses the whole cluster).
  * All checks are polled every poll_ms until all pass or the deadline (verify.timeout_s,
  * else default_timeout_s) — then the step regressed. No checks: passes at once. */
 #include "base/common.h"
@@ -72,8 +74,18 @@ static enum outcome rollout(const cJSON *obj, char *why, size_t n)
 	return upd >= want && av >= want && total <= want ? PASSED : PENDING;
 }
 
-static enum outcome pods_ready(struct reconciler *r, const cJSON *obj, char *why, size_t n,
-			       struct ks_err *err, int *rc)
+/* Whether pod p was created before since_s (Unix seconds): a pod of the rollout being
+ * replaced, whose crash loop says nothing about the change. */
+static bool pod_predates(const cJSON *p, int64_t since_s)
+{
+	const char *ts = ks_json_str(p, "metadata.creationTimestamp");
+	int64_t ns;
+	return ts && !ks_time_parse_rfc3339(ts, strlen(ts), &ns, NULL) &&
+	       ns / 1000000000 < since_s;
+}
+
+static enum outcome pods_ready(struct reconciler *r, const cJSON *obj, int64_t since_s,
+			       char *why, size_t n, struct ks_err *err, int *rc)
 {
 	const cJSON *ml = ks_json_get(obj, "spec.selector.matchLabels"), *l;
 	if (!cJSON_IsObject(ml))
@@ -104,8 +116,9 @@ static enum outcome pods_ready(struct reconciler *r, const cJSON *obj, char *why
 				ready++;
 		cJSON_ArrayForEach(cs, ks_json_get(p, "status.containerStatuses")) {
 			const char *w = ks_json_str_or(cs, "state.waiting.reason", "");
-			if (!strcmp(w, "CrashLoopBackOff") || !strcmp(w, "ImagePullBackOff") ||
-			    !strcmp(w, "ErrImagePull")) {
+			if ((!strcmp(w, "CrashLoopBackOff") || !strcmp(w, "ImagePullBackOff") ||
+			     !strcmp(w, "ErrImagePull")) &&
+			    !pod_predates(p, since_s)) {
 				snprintf(why, n, "pod %s: container %s is in %s",
 					 ks_json_str_or(p, "metadata.name", "?"),
 					 ks_json_str_or(cs, "name", "?"), w);
@@ -154,6 +167,9 @@ int rc_verify_step(struct reconciler *r, const struct rc_step *st, bool *ok, cha
 		return err->code ? err->code : KS_EINVAL;
 	int timeout = st->timeout_s ? st->timeout_s : r->o.default_timeout_s;
 	int64_t deadline = ks_mono_ms() + (int64_t)timeout * 1000;
+	/* Pods older than the step (less a second of clock granularity) are the ones its
+	 * rollout replaces: their failures do not fail the step at once. */
+	int64_t since_s = ks_time_now_ms() / 1000 - 1;
 	char part[512] = "";
 	for (;;) {
 		cJSON *obj = NULL;
@@ -171,9 +187,13 @@ int rc_verify_step(struct reconciler *r, const struct rc_step *st, bool *ok, cha
 			if (strcmp(name, "rollout") == 0)
 				o = rollout(obj, part, sizeof part);
 			else if (strcmp(name, "pods-ready") == 0)
-				o = pods_ready(r, obj, part, sizeof part, err, &rc);
-			else
+				o = pods_ready(r, obj, since_s, part, sizeof part, err, &rc);
+			else if (all == PASSED)
 				o = findings(r, st, part, sizeof part, err, &rc);
+			else { /* the costly check waits for the others */
+				o = PENDING;
+				snprintf(part, sizeof part, "checked once the others pass");
+			}
 			if (rc) {
 				cJSON_Delete(obj);
 				ks_buf_release(&msg);
