@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# kswarm run end to end on the real control plane with the simulator: for each scenario the
-# swarm detects, diagnoses, proposes, decides and asks; a person approves with
+# kswarm run end to end on the real control plane with the simulator (seven scenarios at once):
+# for each the swarm detects, diagnoses, proposes, decides and asks; a person approves with
 # `kswarm plans approve`; the reconciler applies, verifies, and the scenario's healthy checks
-# hold. The transcript holds the expected message sequence; a change the policies deny never
-# reaches the API server; the database password (planted in the simulated Vault) is in no
+# hold. The transcript holds the expected message sequence; a change the policies deny and a
+# change the reliability agent vetoes never reach the API server; what only a person can fix
+# gets a diagnosis and no plan; the database password (planted in the simulated Vault) is in no
 # message, log line, API answer or stream; kill -9 of the daemon mid-plan and a restart
 # finish the plan without applying anything twice. TAP output.
 set -uo pipefail
@@ -11,9 +12,10 @@ set -uo pipefail
 export KUBECONFIG=$KSWARM_TEST_KUBECONFIG
 K=$KSWARM_TEST_KUBECTL
 tmp=$(mktemp -d)
-sim_pid="" run_pid=""
-scenarios=(oom-limit payment-db-secret bad-rollout image-typo overprovisioned-nodepool)
-namespaces=(analytics payments orders catalog internal)
+sim_pid="" run_pid="" llm_pid=""
+scenarios=(oom-limit payment-db-secret bad-rollout image-typo overprovisioned-nodepool
+           service-selector-mismatch missing-config-key)
+namespaces=(analytics payments orders catalog internal search checkout)
 new_password="Vr7-q2Lm-9xTz-Ke4w" old_password="old-password-2026-10"
 stop_daemon() {
   if [ -n "$run_pid" ]; then kill -TERM "$run_pid" 2>/dev/null; wait "$run_pid" 2>/dev/null; fi
@@ -21,6 +23,7 @@ stop_daemon() {
 }
 cleanup() {
   stop_daemon
+  [ -n "$llm_pid" ] && kill "$llm_pid" 2>/dev/null
   if [ -n "$sim_pid" ]; then kill -INT "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null; fi
   "$K" delete ns "${namespaces[@]}" --wait=false >/dev/null 2>&1
   "$K" delete nodepools.karpenter.sh internal-tools --wait=false >/dev/null 2>&1
@@ -59,6 +62,10 @@ done
 printf '%s\n' "$VAULT_TOKEN" >"$tmp/vault-token"
 head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$tmp/token"
 chmod 600 "$tmp/vault-token" "$tmp/token"
+# The stand-in Ollama that rewords kswarm ask's answers (no LLM exists here).
+/usr/bin/python3 "$KSWARM_SRCDIR/tests/integration/fake_ollama.py" "$tmp/llm-port" "$tmp/llm.log" &
+llm_pid=$!
+for _ in $(seq 1 50); do [ -s "$tmp/llm-port" ] && break; sleep 0.1; done
 cat >"$tmp/kswarm.yaml" <<EOF
 cluster: {name: local}
 store: $tmp/kswarm.db
@@ -71,6 +78,7 @@ vault: {addr: $VAULT_ADDR, token_file: $tmp/vault-token}
 secret_sources:
   - {secret: payments/db-secret, key: password, vault: {mount: secret, path: payments/db, field: password}}
 verify_timeout: 3m
+llm: {backend: ollama, url: "http://127.0.0.1:$(cat "$tmp/llm-port")", model: tiny}
 EOF
 start_daemon() { # $1: output suffix
   rm -f "$tmp/addr"
@@ -105,11 +113,15 @@ transcript() { # every recorded message, as one JSON array (paged as docs/API.md
 plan_for() { # $1: namespace, [$2: status] -> the newest plan id about it
   plans ${2:+--status "$2"} | jq -r --arg ns "$1" '[.[] | select(.subject.namespace == $ns)] | first | .plan_id // empty'
 }
-for ns in analytics payments orders; do
+for ns in analytics payments orders search; do
   eventually 120 "a plan for $ns awaits a person (production)" bash -c "
     $(declare -f plans plan_for); KSWARM_BIN='$KSWARM_BIN'; [ -n \"\$(plan_for $ns pending)\" ]"
 done
 oom=$(plan_for analytics pending) pay=$(plan_for payments pending) ord=$(plan_for orders pending)
+sel=$(plan_for search pending)
+check "missing-config-key: only a person can fix it: a diagnosis says what to check, no plan" bash -c "
+  [ -z \"\$($(declare -f plans plan_for); KSWARM_BIN='$KSWARM_BIN'; plan_for checkout)\" ] &&
+  $(declare -f transcript); transcript | jq -e '[.[] | select(.type == \"diagnosis\" and .subject.namespace == \"checkout\" and (.text | test(\"FEATURE_FLAGS\")))] | length > 0' >/dev/null"
 
 check "kswarm plans show: the diff, the predicted benefit, the risk and the rollback" bash -c "
   '$KSWARM_BIN' plans show '$oom' -o json | jq -e '.approval_request.body // .approval_request |
@@ -144,7 +156,8 @@ check "oom-limit: the patch was applied once (generation +1)" bash -c "
 
 check "kswarm plans approve (payment-db-secret)" "$KSWARM_BIN" plans approve "$pay"
 check "kswarm plans approve (bad-rollout)" "$KSWARM_BIN" plans approve "$ord"
-for p in "$pay:payment-db-secret" "$ord:bad-rollout"; do
+check "kswarm plans approve (service-selector-mismatch)" "$KSWARM_BIN" plans approve "$sel"
+for p in "$pay:payment-db-secret" "$ord:bad-rollout" "$sel:service-selector-mismatch"; do
   eventually 300 "${p#*:}: the plan succeeds" bash -c "
     '$KSWARM_BIN' plans show '${p%%:*}' -o json | jq -e '.status == \"succeeded\"' >/dev/null"
   eventually 120 "${p#*:}: healthy as documented" "$KSWARM_BIN" sim --check healthy --scenario "${p#*:}"
@@ -174,8 +187,11 @@ check "... in no API answer (plans, findings)" bash -c "
   ! { '$KSWARM_BIN' plans show '$pay' -o json; curl -sf '$KSWARM_SERVER/api/v1/findings'; } | grep -q -e '$new_password' -e '$old_password'"
 check "the secret step is shown by fingerprint" bash -c "
   '$KSWARM_BIN' plans show '$pay' -o json | grep -q 'sha256:'"
-check "kswarm ask answers why a plan was chosen, from the decision" bash -c "
-  '$KSWARM_BIN' ask 'why $oom?' | grep -qi 'report-builder'"
+check "kswarm ask answers why a plan was chosen, from the decision (reworded by the LLM)" bash -c "
+  '$KSWARM_BIN' ask 'why $oom?' -o json >'$tmp/ask.json' &&
+  jq -e '(.answer | startswith(\"Reworded: \")) and (.computed_answer | test(\"report-builder\")) and (.refs | length > 0)' '$tmp/ask.json'"
+check "... the LLM was given the computed answer, and no password" bash -c "
+  grep -q 'report-builder' '$tmp/llm.log' && ! grep -q -e '$new_password' -e '$old_password' '$tmp/llm.log'"
 stop_daemon
 check "the daemon stops cleanly on SIGTERM" bash -c "! grep -q '\"level\":\"error\"' '$tmp/run2.log'"
 tap_done
