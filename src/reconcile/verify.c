@@ -1,7 +1,8 @@
 /* verify.c — after a step: is the change healthy? Checks (a step's verify.checks):
  *   rollout     Deployment: the controller saw the new generation (observedGeneration),
  *               every replica is updated and available, none old left; a Progressing
- *               condition with reason ProgressDeadlineExceeded fails at once.
+ *               condition with reason ProgressDeadlineExceeded fails at once (unless
+ *               it was last updated before the step: the problem being fixed).
  *               StatefulSet: updated and ready replicas, currentRevision = updateRevision.
  *               DaemonSet: updated and available on every scheduled node. Other kinds
  *               have no rollout: passes.
@@ -31,7 +32,16 @@ static int64_t num(const cJSON *o, const char *path)
 	return ks_json_int_or(o, path, 0);
 }
 
-static enum outcome rollout(const cJSON *obj, char *why, size_t n)
+/* Whether the RFC 3339 time at path of o is before since_s (Unix seconds). */
+static bool time_before(const cJSON *o, const char *path, int64_t since_s)
+{
+	const char *ts = ks_json_str(o, path);
+	int64_t ns;
+	return ts && !ks_time_parse_rfc3339(ts, strlen(ts), &ns, NULL) &&
+	       ns / 1000000000 < since_s;
+}
+
+static enum outcome rollout(const cJSON *obj, int64_t since_s, char *why, size_t n)
 {
 	const char *kind = ks_json_str_or(obj, "kind", "");
 	int64_t gen = num(obj, "metadata.generation"), seen = num(obj, "status.observedGeneration");
@@ -53,8 +63,11 @@ static enum outcome rollout(const cJSON *obj, char *why, size_t n)
 	int64_t upd = num(obj, "status.updatedReplicas"), total = num(obj, "status.replicas");
 	const cJSON *c;
 	cJSON_ArrayForEach(c, ks_json_get(obj, "status.conditions")) {
+		/* A deadline exceeded before the step (the very problem it fixes) is stale
+		 * until the controller updates the condition for the new rollout. */
 		if (strcmp(ks_json_str_or(c, "type", ""), "Progressing") == 0 &&
-		    strcmp(ks_json_str_or(c, "reason", ""), "ProgressDeadlineExceeded") == 0) {
+		    strcmp(ks_json_str_or(c, "reason", ""), "ProgressDeadlineExceeded") == 0 &&
+		    !time_before(c, "lastUpdateTime", since_s)) {
 			snprintf(why, n, "the rollout exceeded its progress deadline: %s",
 				 ks_json_str_or(c, "message", ""));
 			return FAILED;
@@ -78,10 +91,7 @@ static enum outcome rollout(const cJSON *obj, char *why, size_t n)
  * replaced, whose crash loop says nothing about the change. */
 static bool pod_predates(const cJSON *p, int64_t since_s)
 {
-	const char *ts = ks_json_str(p, "metadata.creationTimestamp");
-	int64_t ns;
-	return ts && !ks_time_parse_rfc3339(ts, strlen(ts), &ns, NULL) &&
-	       ns / 1000000000 < since_s;
+	return time_before(p, "metadata.creationTimestamp", since_s);
 }
 
 static enum outcome pods_ready(struct reconciler *r, const cJSON *obj, int64_t since_s,
@@ -185,7 +195,7 @@ int rc_verify_step(struct reconciler *r, const struct rc_step *st, bool *ok, cha
 			rc = 0;
 			part[0] = '\0';
 			if (strcmp(name, "rollout") == 0)
-				o = rollout(obj, part, sizeof part);
+				o = rollout(obj, since_s, part, sizeof part);
 			else if (strcmp(name, "pods-ready") == 0)
 				o = pods_ready(r, obj, since_s, part, sizeof part, err, &rc);
 			else if (all == PASSED)
