@@ -25,6 +25,7 @@ const state = {
 	seen: [],           /* every message seq shown, in order */
 	duplicates: 0,      /* frames ignored because their seq was already shown */
 	opens: 0,           /* stream connections opened (reconnects = opens - 1) */
+	manualReconnects: 0,/* new EventSources made after the browser gave up */
 	depth: new Map(),
 	es: null,
 	agents: new Set(),
@@ -228,7 +229,11 @@ function connect() {
 		if (es.readyState === EventSource.CLOSED) {
 			/* The browser gave up (an HTTP error): resume by hand after a pause. */
 			setConn('Disconnected; retrying…');
-			setTimeout(() => { if (state.es === es) connect(); }, 2000);
+			setTimeout(() => {
+				if (state.es !== es) return;
+				state.manualReconnects++;
+				connect();
+			}, 2000);
 		} else {
 			setConn('Reconnecting…');
 		}
@@ -242,7 +247,9 @@ function diffView(diff) {
 	if (diff.error) return el('p', {class: 'error', text: 'Dry run failed: ' + diff.error});
 	const box = el('div', {});
 	for (const st of diff.steps || []) {
-		box.append(el('h4', {text: 'Step ' + (st.id || '') + ': ' + (st.target || '') +
+		const target = typeof st.target === 'object' && st.target
+			? subjectText(st.target) : String(st.target || '');
+		box.append(el('h4', {text: 'Step ' + (st.id || '') + ': ' + target +
 			(st.via ? ' (' + st.via + ')' : '')}));
 		const pre = el('pre', {class: 'diff'});
 		for (const line of String(st.diff || '').split('\n')) {
@@ -344,6 +351,12 @@ async function refreshPending() {
 
 /* ---- history ---- */
 
+/* "2026-11-21T10:00:02Z" or Unix seconds, as "2026-11-21 10:00:02". */
+function timeText(t) {
+	const d = typeof t === 'number' ? new Date(t * 1000) : new Date(String(t || ''));
+	return isNaN(d.getTime()) ? String(t || '') : d.toISOString().replace('T', ' ').slice(0, 19);
+}
+
 async function refreshHistory() {
 	const list = await api('/api/v1/plans');
 	const tbody = $('plans-table').tBodies[0];
@@ -352,13 +365,15 @@ async function refreshHistory() {
 		el('td', {text: p.risk || ''}),
 		el('td', {class: 'num', text: money(p.savings_per_month)}),
 		el('td', {class: 'status status-' + p.status, text: p.status}),
-		el('td', {text: p.updated ? new Date(p.updated * 1000).toISOString()
-			.replace('T', ' ').slice(0, 19) : ''}))));
+		el('td', {text: timeText(p.updated)}))));
+	/* A decided plan's card says how it went, and goes once the plan has ended. */
 	for (const p of list) {
 		const card = state.pendingCards.get(p.plan_id);
-		if (card && card.classList.contains('decided') && p.status !== 'pending') {
-			const st = card.querySelector('[role=status]');
-			st.textContent = 'Status: ' + p.status;
+		if (!card || !card.classList.contains('decided') || p.status === 'pending') continue;
+		card.querySelector('[role=status]').textContent = 'Status: ' + p.status;
+		if (!['approved', 'executing'].includes(p.status)) {
+			setTimeout(() => card.remove(), 5000);
+			state.pendingCards.delete(p.plan_id);
 		}
 	}
 }
