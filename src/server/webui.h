@@ -1,6 +1,6 @@
-/* webui.h — the embedded web UI's static assets (the files of web/, compiled in by scripts/embed.sh):
- * which embedded file a URL names, its content type and its ETag. Pure look-up, no I/O:
- * server.c answers with it (GET/HEAD / and /ui/NAME, no auth; docs/API.md).
+/* webui.h — the embedded web UI's static assets (the files of web/, compiled in by
+ * scripts/embed.sh): which embedded file a URL names, its content type and its ETag. Pure
+ * look-up, no I/O: server.c answers with it (GET/HEAD / and /ui/NAME, no auth; docs/API.md).
  *
  * URLs: "/" and "/ui/" are web/index.html; "/ui/NAME" is web/NAME when NAME is one path
  * segment of [A-Za-z0-9._-] not starting with '.' (so no "..", no '/', no hidden files) and

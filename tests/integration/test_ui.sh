@@ -107,6 +107,7 @@ run_pid=""  # from here on the daemon's pid is in run.pid (the restart replaces 
 KSWARM_TOKEN=$(cat "$tmp/token") KSWARM_PW_DIR=$pw_dir KSWARM_UI_NAMESPACE=$ns \
   KSWARM_RESTART="$tmp/restart.sh" KSWARM_SHOTS="${TMPDIR:-/tmp}/kswarm-ui" CHROMIUM=$CHROMIUM \
   timeout 900 node "$KSWARM_SRCDIR/tests/browser/ui.test.mjs" >"$tmp/browser.out" 2>&1
+node_rc=$?
 while IFS= read -r line; do
   case $line in
     "PASS "*) ok "${line#PASS }" ;;
@@ -114,7 +115,10 @@ while IFS= read -r line; do
     *) echo "$line" | sed 's/^\([^#]\)/# \1/' ;;
   esac
 done <"$tmp/browser.out"
-grep -q '^PASS ' "$tmp/browser.out" || not_ok "the browser test ran" "$(tail -20 "$tmp/browser.out")"
+# A browser test that stopped early (killed, timed out, crashed) fails even if what ran passed.
+if [ "$node_rc" -ne 0 ] && ! grep -q '^FAIL ' "$tmp/browser.out"; then
+  not_ok "the browser test ran to its end (exit status $node_rc)" "$(tail -20 "$tmp/browser.out")"
+fi
 run_pid=$(cat "$tmp/run.pid" 2>/dev/null)
 eventually 120 "$scenario: healthy as documented" "$KSWARM_BIN" sim --check healthy --scenario "$scenario"
 tap_done
