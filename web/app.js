@@ -408,7 +408,7 @@ async function refreshCost() {
 			el('td', {class: 'num', text: money((p.current || {}).hourly_usd)}),
 			el('td', {class: 'num', text: money((p.current || {}).monthly_usd)})));
 		const s = c.summary || {};
-		rows.push(el('tr', {}, el('th', {scope: 'row', text: 'cluster'}),
+		rows.push(el('tr', {class: 'total'}, el('th', {scope: 'row', text: 'whole cluster'}),
 			el('td', {class: 'num', text: String(s.nodes || 0)}),
 			el('td', {class: 'num', text: money(s.current_hourly_usd)}),
 			el('td', {class: 'num', text: money(s.current_monthly_usd)})));

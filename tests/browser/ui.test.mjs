@@ -143,11 +143,18 @@ try {
 
   await step('a daemon restart (the server closes the stream) misses nothing: no gap, no duplicate', async () => {
     const opensBefore = await ui('window.kswarmUI.opens');
+    const seqBefore = await ui('window.kswarmUI.lastSeq');
+    // Hold the browser's reconnects off (refused, as while the daemon is down) until the new
+    // daemon has published past what the page has: those messages must come by the replay.
+    const isStream = (u) => u.pathname === '/api/v1/stream';
+    await page.route(isStream, (route) => route.abort('connectionrefused'));
     execSync(env('KSWARM_RESTART'), { stdio: 'inherit' });
+    await until(90, async () => { const r = await transcriptSeqs(); return r[r.length - 1] > seqBefore; });
+    await page.unroute(isStream);
     await until(90, async () => (await ui('window.kswarmUI.opens')) > opensBefore &&
       (await page.textContent('#conn')) === 'Live');
     // Let the restarted daemon publish a round or two, then compare at a settled point.
-    await sleep(8000);
+    await sleep(5000);
     const recorded = await transcriptSeqs();
     const last = recorded[recorded.length - 1];
     await until(30, async () => (await ui('window.kswarmUI.lastSeq')) >= last);
@@ -159,7 +166,12 @@ try {
       const missing = recorded.filter((s) => !seen.includes(s)).slice(0, 10);
       throw new Error(`page ${seen.length} ids, transcript ${recorded.length}; duplicates ${dups}; missing ${missing}`);
     }
-    console.log(`# ${recorded.length} messages, ${opensBefore} -> ${await ui('window.kswarmUI.opens')} connections, manual reconnects ${manual}`);
+    const metrics = await (await fetch(server + '/metrics')).text();
+    const replayed = Number((/^kswarm_stream_replayed_messages (\S+)/m.exec(metrics) || [])[1] || 0);
+    console.log(`# ${recorded.length} messages (${last - seqBefore} published while the page was cut off), ` +
+      `${opensBefore} -> ${await ui('window.kswarmUI.opens')} connections, replayed by the server ${replayed}, ` +
+      `manual reconnects ${manual}`);
+    if (replayed < 1) throw new Error('the server replayed nothing: the gap was not exercised');
     if (manual !== 0) throw new Error('the browser gave up and the page resumed by hand (?since=), not with Last-Event-ID');
   });
   await page.screenshot({ path: shots + '-reconnected.png', fullPage: true });
