@@ -35,7 +35,7 @@ BENCH_SRC:= $(wildcard bench/*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 
 # Files compiled into the binary (src/base/embed.h).
-EMBED    := $(sort $(wildcard deploy/crds/*.yaml scenarios/*.yaml))
+EMBED    := $(sort $(wildcard deploy/crds/*.yaml scenarios/*.yaml web/*))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/embedded.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)

@@ -10,10 +10,12 @@ packages=(
   libmicrohttpd-dev libgnutls28-dev libglpk-dev libexpat1-dev
   openssl ca-certificates curl unzip xz-utils dpkg-dev jq libfyaml-utils iproute2 procps
   golang-go etcd-server
-  prometheus python3-jsonschema git
+  prometheus python3-jsonschema git chromium
 )
 # prometheus: promtool checks our exposition format in the tests; the demo and later tests
 # run their own Prometheus on a loopback port (the packaged service is not used).
+# chromium: the web UI's browser test (tests/integration/test_ui.sh) drives Debian's headless
+# chromium with playwright-core (from npm, tests/browser/package-lock.json).
 # git: the reconciler commits patch files for GitOps-owned objects (and its tests make a repo).
 # python3-jsonschema: the tests validate `kswarm analyze -o json` against docs/findings.schema.json.
 # node and npm (helm is taken from an npm package): the machine may ship Node.js from

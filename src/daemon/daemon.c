@@ -25,11 +25,13 @@
 #include "diag/diag.h"
 #include "diag/finding.h"
 #include "forecast/events.h"
+#include "forecast/hw.h"
 #include "kube/connect.h"
 #include "llm/llm.h"
 #include "metrics/prom.h"
 #include "reconcile/reconcile.h"
 #include "server/server.h"
+#include "store/plans.h"
 #include "store/store.h"
 #include "swarm/bus.h"
 #include "swarm/msg.h"
@@ -40,6 +42,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,6 +286,77 @@ static int h_cost(void *ctx, cJSON **out, struct ks_err *err)
 {
 	struct daemon *d = ctx;
 	return h_snapshot(d, &d->cost_json, out, err);
+}
+
+/* GET /api/v1/cost/history (docs/API.md): the cluster's hourly cost the forecasting agent
+ * records each round (series "cost:cluster"), its last COST_HISTORY_MAX samples, a Holt
+ * linear forecast of it (hw.h; from 3 samples) over a quarter of the span shown (at most
+ * COST_FORECAST_MAX steps of the mean spacing) with an 80% interval, and the savings of
+ * the plans that succeeded. */
+#define COST_HISTORY_MAX 500
+#define COST_FORECAST_MAX 48
+
+static cJSON *cost_point(int64_t t, double usd)
+{
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddNumberToObject(p, "t", (double)t);
+	cJSON_AddNumberToObject(p, "usd_per_hour", usd);
+	return p;
+}
+
+static cJSON *cost_forecast(const int64_t *t, const double *y, size_t n)
+{
+	cJSON *fj = cJSON_CreateArray();
+	struct fc_hw_model m = {0};
+	struct fc_forecast f = {0};
+	struct ks_err err = {0};
+	if (n < 3 || t[n - 1] <= t[0])
+		return fj;
+	double step = (double)(t[n - 1] - t[0]) / (double)(n - 1);
+	size_t h = n / 4 < 1 ? 1 : n / 4 > COST_FORECAST_MAX ? COST_FORECAST_MAX : n / 4;
+	if (fc_hw_fit(y, n, 0, &m, &err) || fc_hw_forecast(&m, h, 0.8, &f, &err)) {
+		KS_DEBUG(MOD, "cost forecast: %s", err.msg);
+	} else {
+		for (size_t i = 0; i < h; i++) {
+			cJSON *p = cost_point(t[n - 1] + (int64_t)llround(step * (double)(i + 1)),
+					      fmax(0, f.mean[i]));
+			cJSON_AddNumberToObject(p, "lo", fmax(0, f.lo[i]));
+			cJSON_AddNumberToObject(p, "hi", fmax(0, f.hi[i]));
+			cJSON_AddItemToArray(fj, p);
+		}
+	}
+	fc_forecast_release(&f);
+	fc_hw_release(&m);
+	return fj;
+}
+
+static int h_cost_history(void *ctx, cJSON **out, struct ks_err *err)
+{
+	struct daemon *d = ctx;
+	int64_t *t = NULL;
+	double *y = NULL, *cap = NULL, realised = 0;
+	size_t n = 0;
+	cJSON *by_status = NULL;
+	int rc = series_read(d->store, "cost:cluster", 0, &t, &y, &cap, &n, err);
+	if (!rc)
+		rc = plans_counts(d->store, &by_status, &realised, err);
+	if (!rc) {
+		size_t first = n > COST_HISTORY_MAX ? n - COST_HISTORY_MAX : 0;
+		cJSON *samples = cJSON_CreateArray();
+		for (size_t i = first; i < n; i++)
+			cJSON_AddItemToArray(samples, cost_point(t[i], y[i]));
+		*out = cJSON_CreateObject();
+		cJSON_AddStringToObject(*out, "series", "cost:cluster");
+		cJSON_AddItemToObject(*out, "samples", samples);
+		cJSON_AddItemToObject(*out, "forecast", cost_forecast(t + first, y + first,
+								      n - first));
+		cJSON_AddNumberToObject(*out, "savings_realised_usd_per_month", realised);
+		cJSON_AddItemToObject(*out, "plans_by_status", by_status);
+	}
+	free(t);
+	free(y);
+	free(cap);
+	return rc;
 }
 
 static int h_proposals(void *ctx, cJSON **out, struct ks_err *err)
@@ -761,6 +835,7 @@ static int start_server(struct daemon *d, struct ks_err *err)
 				 .handlers = {.ctx = d,
 					      .findings = h_findings,
 					      .cost = h_cost,
+					      .cost_history = h_cost_history,
 					      .proposals = h_proposals,
 					      .plans_list = h_plans_list,
 					      .plan_get = h_plan_get,

@@ -19,6 +19,7 @@
 #include "server/selfmetrics.h"
 #include "server/server.h"
 #include "server/sse.h"
+#include "server/webui.h"
 #include "store/store.h"
 #include "swarm/bus.h"
 #include "swarm/msg.h"
@@ -380,8 +381,9 @@ static enum MHD_Result route_api(struct server *s, struct MHD_Connection *c,
 			return answer_error(c, rq, 404, "no route %s", rq->path);
 	} else {
 		static const char *const plain[] = {
-			"/api/v1/findings", "/api/v1/cost",   "/api/v1/proposals", "/api/v1/plans",
-			"/api/v1/transcript", STREAM_ROUTE, "/api/v1/ask"};
+			"/api/v1/findings",   "/api/v1/cost", "/api/v1/cost/history",
+			"/api/v1/proposals",  "/api/v1/plans", "/api/v1/transcript",
+			STREAM_ROUTE,	      "/api/v1/ask"};
 		for (size_t i = 0; i < KS_ARRAY_LEN(plain) && !rq->route; i++)
 			if (!strcmp(rest, plain[i] + strlen("/api/v1/")))
 				rq->route = plain[i];
@@ -409,6 +411,8 @@ static enum MHD_Result route_api(struct server *s, struct MHD_Connection *c,
 		return route_simple(s, c, rq, s->h.findings);
 	if (!strcmp(rest, "cost"))
 		return route_simple(s, c, rq, s->h.cost);
+	if (!strcmp(rest, "cost/history"))
+		return route_simple(s, c, rq, s->h.cost_history);
 	if (!strcmp(rest, "proposals"))
 		return route_simple(s, c, rq, s->h.proposals);
 	if (!strcmp(rest, "transcript"))
@@ -427,6 +431,35 @@ static enum MHD_Result route_api(struct server *s, struct MHD_Connection *c,
 	return answer_handler(c, rq, rc, out, &err);
 }
 
+/* The web UI's files (webui.h): no auth, revalidated by ETag, one CSP (self only). */
+static enum MHD_Result route_ui(struct MHD_Connection *c, struct request *rq, const char *url)
+{
+	rq->route = "/ui";
+	if (strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD"))
+		return method_not_allowed(c, rq, "GET");
+	struct webui_asset a;
+	if (!webui_find(url, &a))
+		return answer_error(c, rq, 404, "no such file %s", rq->path);
+	bool fresh = webui_etag_matches(
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
+		a.etag);
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		fresh ? 0 : a.len, fresh ? NULL : (void *)a.data, MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	if (!fresh)
+		MHD_add_response_header(r, "Content-Type", a.content_type);
+	MHD_add_response_header(r, "ETag", a.etag);
+	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	MHD_add_response_header(r, "Content-Security-Policy", WEBUI_CSP);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	rq->status = fresh ? 304 : 200;
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)rq->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct request *rq,
 			     const char *url)
 {
@@ -441,6 +474,8 @@ static enum MHD_Result route(struct server *s, struct MHD_Connection *c, struct 
 	}
 	if (!strncmp(url, api, sizeof api - 1))
 		return route_api(s, c, rq, url + sizeof api - 1);
+	if (webui_is_ui_url(url))
+		return route_ui(c, rq, url);
 	rq->route = "other";
 	return answer_error(c, rq, 404, "no route %s", rq->path);
 }

@@ -7,6 +7,7 @@
  *   GET  /metrics                       Prometheus text 0.0.4 (no auth)
  *   GET  /api/v1/findings               handlers.findings
  *   GET  /api/v1/cost                   handlers.cost
+ *   GET  /api/v1/cost/history           handlers.cost_history (the recorded cost series)
  *   GET  /api/v1/proposals              handlers.proposals
  *   GET  /api/v1/plans[?status=S]       handlers.plans_list
  *   GET  /api/v1/plans/{id}             handlers.plan_get
@@ -18,6 +19,7 @@
  *                                       transcript, then live from the bus; filters
  *                                       ?from=agent&cluster=&kind=&namespace=&name=
  *   POST /api/v1/ask                    {"question"} -> {"answer","refs"} (bearer token)
+ *   GET  /, /ui/NAME                    the embedded web UI (webui.h; no auth)
  * Auth: when a token is configured, every mutating call (POST) needs
  * "Authorization: Bearer <token>" (compared in constant time); GETs need it too when
  * auth_reads is set. Errors are JSON {"error":"…","code":N}. Request bodies are capped at
@@ -51,6 +53,7 @@ struct server_handlers {
 	void *ctx;
 	int (*findings)(void *ctx, cJSON **out, struct ks_err *err);
 	int (*cost)(void *ctx, cJSON **out, struct ks_err *err);
+	int (*cost_history)(void *ctx, cJSON **out, struct ks_err *err);
 	int (*proposals)(void *ctx, cJSON **out, struct ks_err *err);
 	int (*plans_list)(void *ctx, const char *status, cJSON **out, struct ks_err *err);
 	int (*plan_get)(void *ctx, const char *plan_id, cJSON **out, struct ks_err *err);

@@ -15,6 +15,7 @@
 #include "server/selfmetrics.h"
 #include "server/server.h"
 #include "server/sse.h"
+#include "server/webui.h"
 #include "store/store.h"
 #include "swarm/bus.h"
 
@@ -23,6 +24,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -53,6 +55,16 @@ static int h_cost(void *ctx, cJSON **out, struct ks_err *err)
 	KS_UNUSED(err);
 	*out = cJSON_CreateObject();
 	cJSON_AddNumberToObject(*out, "per_hour", 1.5);
+	return 0;
+}
+
+static int h_cost_history(void *ctx, cJSON **out, struct ks_err *err)
+{
+	KS_UNUSED(ctx);
+	KS_UNUSED(err);
+	const char *text = "{\"samples\":[{\"t\":1,\"usd_per_hour\":2},"
+			   "{\"t\":2,\"usd_per_hour\":3}],\"forecast\":[]}";
+	*out = ks_json_parse(text, strlen(text), 4096, NULL);
 	return 0;
 }
 
@@ -159,6 +171,7 @@ static void fx_start(struct fx *f, const char *token, bool auth_reads, int max_c
 		.bus = f->bus,
 		.store = f->store,
 		.handlers = {.ctx = &f->calls, .findings = h_findings, .cost = h_cost,
+			     .cost_history = h_cost_history,
 			     .proposals = h_proposals, .plans_list = h_plans_list,
 			     .plan_get = h_plan_get, .approve = h_approve, .reject = h_reject,
 			     .ask = h_ask, .metrics = h_metrics},
@@ -442,7 +455,10 @@ static void test_get_routes(void **state)
 			 KS_ENOTFOUND);
 	assert_int_equal(call(&f, NULL, "GET", "/api/v1/nothing", NULL, NULL, &err),
 			 KS_ENOTFOUND);
-	assert_int_equal(call(&f, NULL, "GET", "/", NULL, NULL, &err), KS_ENOTFOUND);
+	assert_int_equal(call(&f, NULL, "GET", "/nothing", NULL, NULL, &err), KS_ENOTFOUND);
+	assert_int_equal(call(&f, NULL, "GET", "/api/v1/cost/history", NULL, &out, &err), 0);
+	assert_int_equal(ks_json_len(ks_json_get(out, "samples")), 2);
+	cJSON_Delete(out);
 	assert_int_equal(call(&f, NULL, "GET", "/api/v1/plans/p3/launch", NULL, NULL, &err),
 			 KS_ENOTFOUND);
 	/* wrong methods */
@@ -457,6 +473,115 @@ static void test_get_routes(void **state)
 	assert_contains(r, "application/json");
 	assert_contains(r, "{\"error\":\"no route /api/v1/nothing\",\"code\":404}");
 	free(r);
+	fx_stop(&f);
+}
+
+/* A raw request formatted from fmt; the whole answer, caller frees. */
+static char *rawf(struct fx *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static char *rawf(struct fx *f, const char *fmt, ...)
+{
+	char req[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(req, sizeof req, fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof req);
+	return raw(f, req, (size_t)n);
+}
+
+/* The embedded web UI: content types, the CSP, the ETag and 304, no auth, 404 for what is
+ * not an asset (traversal attempts, hidden names, other embedded files), GET/HEAD only. */
+static void test_static_routes(void **state)
+{
+	KS_UNUSED(state);
+	struct fx f;
+	fx_start(&f, TOKEN, true, 0); /* auth on reads: the UI's files stay open */
+	static const struct {
+		const char *path, *type, *needle;
+	} assets[] = {
+		{"/", "text/html; charset=utf-8", "<!doctype html>"},
+		{"/ui/", "text/html; charset=utf-8", "<main"},
+		{"/ui/index.html", "text/html; charset=utf-8", "aria-live"},
+		{"/ui/app.js", "text/javascript; charset=utf-8", "EventSource"},
+		{"/ui/app.css", "text/css; charset=utf-8", ":root"},
+	};
+	char etag[64] = "";
+	for (size_t i = 0; i < KS_ARRAY_LEN(assets); i++) {
+		char *r = rawf(&f, "GET %s HTTP/1.0\r\n\r\n", assets[i].path);
+		assert_contains(r, "HTTP/1.1 200");
+		char ct[128];
+		snprintf(ct, sizeof ct, "Content-Type: %s\r\n", assets[i].type);
+		assert_contains(r, ct);
+		assert_contains(r, "Content-Security-Policy: default-src 'self'; script-src");
+		assert_contains(r, "X-Content-Type-Options: nosniff");
+		assert_contains(r, "Cache-Control: no-cache");
+		assert_contains(r, assets[i].needle);
+		const char *e = strstr(r, "ETag: \"");
+		assert_non_null(e);
+		if (i == 3)
+			snprintf(etag, sizeof etag, "%.*s", (int)strcspn(e + 6, "\r"), e + 6);
+		free(r);
+	}
+	/* Revalidation: the same ETag is a 304 without a body; another is a 200. */
+	char *r = rawf(&f, "GET /ui/app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+		       "If-None-Match: W/\"x\", %s\r\n\r\n", etag);
+	assert_contains(r, "HTTP/1.1 304");
+	assert_null(strstr(r, "EventSource"));
+	free(r);
+	r = rawf(&f, "GET /ui/app.js HTTP/1.0\r\nIf-None-Match: \"0\"\r\n\r\n");
+	assert_contains(r, "HTTP/1.1 200");
+	free(r);
+	/* HEAD: headers only. */
+	r = rawf(&f, "HEAD /ui/app.css HTTP/1.0\r\n\r\n");
+	assert_contains(r, "HTTP/1.1 200");
+	assert_contains(r, "text/css");
+	assert_null(strstr(r, ":root"));
+	free(r);
+	/* Not assets: unknown names, traversal (raw and percent-encoded), hidden names,
+	 * subdirectories, other embedded files, the bare web/ prefix. */
+	static const char *const missing[] = {
+		"/ui/nothing.js",
+		"/ui/../deploy/crds/karpenter.sh_nodepools.yaml",
+		"/ui/%2e%2e/deploy/crds/karpenter.sh_nodepools.yaml",
+		"/ui/..%2fdeploy%2fcrds%2fkarpenter.sh_nodepools.yaml",
+		"/ui/..",
+		"/ui/.hidden",
+		"/ui/sub/app.js",
+		"/ui/app.js/",
+		"/web/index.html",
+		"/index.html",
+		"/../web/index.html",
+	};
+	for (size_t i = 0; i < KS_ARRAY_LEN(missing); i++) {
+		r = rawf(&f, "GET %s HTTP/1.0\r\n\r\n", missing[i]);
+		if (strncmp(r, "HTTP/1.1 404", 12) && strncmp(r, "HTTP/1.1 400", 12))
+			fail_msg("%s: expected 404, got %.40s", missing[i], r);
+		assert_null(strstr(r, "apiVersion"));
+		free(r);
+	}
+	/* libmicrohttpd unescapes %00 into a NUL, which ends the name: the file before it is
+	 * served with its own type, never anything else. */
+	r = rawf(&f, "GET /ui/app.js%%00.css HTTP/1.0\r\n\r\n");
+	assert_contains(r, "Content-Type: text/javascript");
+	free(r);
+	/* Only GET and HEAD. */
+	struct ks_err err;
+	assert_int_equal(call(&f, TOKEN, "POST", "/ui/app.js", "{}", NULL, &err), KS_EHTTP);
+	assert_int_equal(err.http_status, 405);
+	/* The look-up itself. */
+	struct webui_asset a;
+	assert_true(webui_find("/ui/app.js", &a));
+	assert_true(a.len > 1000);
+	assert_string_equal(a.content_type, "text/javascript; charset=utf-8");
+	assert_false(webui_find("/ui/", &a) == false);
+	assert_false(webui_find("/ui/..", &a));
+	assert_false(webui_find("/api/v1/cost", &a));
+	assert_true(webui_etag_matches("*", "\"1\""));
+	assert_true(webui_etag_matches("\"2\", W/\"1\"", "\"1\""));
+	assert_false(webui_etag_matches("\"12\"", "\"1\""));
+	assert_false(webui_etag_matches(NULL, "\"1\""));
+	assert_false(webui_etag_matches("", "\"1\""));
 	fx_stop(&f);
 }
 
@@ -1226,6 +1351,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_healthz_and_metrics),
 		cmocka_unit_test(test_get_routes),
+		cmocka_unit_test(test_static_routes),
 		cmocka_unit_test(test_post_routes_and_auth),
 		cmocka_unit_test(test_auth_reads),
 		cmocka_unit_test(test_no_token),
