@@ -65,6 +65,7 @@ const char cmd_demo_usage[] =
 	"      --listen ADDR        the daemon's address (default 127.0.0.1:8080; --no-ui: :0)\n"
 	"      --summary-json FILE  write {\"found\",\"fixed\",\"time_to_fix_s\",\n"
 	"                           \"monthly_savings_usd\",\"refused\":[...]} there\n"
+	"      --transcript-json FILE  write there the transcript the summary was computed from\n"
 	"      --kubeconfig FILE    use this cluster instead of starting the local control plane\n"
 	"      --no-prometheus      do not start Prometheus\n"
 	"      --timeout DURATION   give up on the scenarios after this long (default 15m)\n";
@@ -87,7 +88,7 @@ struct demo {
 	/* flags */
 	bool interactive, no_ui, no_prometheus;
 	double speed, timeout_s;
-	const char *summary_json, *kubeconfig, *listen;
+	const char *summary_json, *transcript_json, *kubeconfig, *listen;
 	const char *scenario[DEMO_MAX_SCENARIOS];
 	enum scenario_state state[DEMO_MAX_SCENARIOS];
 	size_t n_scenarios;
@@ -247,11 +248,17 @@ static int start_control_plane(struct demo *d)
 	return 0;
 }
 
-/* Poll a file until it contains needle (or is non-empty when needle is NULL). */
-static bool wait_file(const char *path, const char *needle, double timeout_s, struct ks_buf *b)
+/* Poll a file until it contains needle (or is non-empty when needle is NULL); false at the
+ * timeout, on Ctrl-C or when *child exits (then set to 0). */
+static bool wait_file(const char *path, const char *needle, double timeout_s, pid_t *child,
+		      struct ks_buf *b)
 {
 	for (int64_t until = ks_mono_ms() + (int64_t)(timeout_s * 1000);
 	     ks_mono_ms() < until && !demo_interrupted;) {
+		if (*child > 0 && waitpid(*child, NULL, WNOHANG) == *child) {
+			*child = 0; /* it exited: nothing to wait for, nothing to stop */
+			return false;
+		}
 		struct ks_err err = {0};
 		ks_buf_reset(b);
 		if (!ks_buf_read_file(b, path, &err) && b->len &&
@@ -281,7 +288,7 @@ static int start_simulator(struct demo *d)
 	d->sim_pid = spawn(argv, log, true);
 	struct ks_buf b;
 	ks_buf_init(&b, KS_BUF_UNLIMITED);
-	bool up = d->sim_pid > 0 && wait_file(log, "acting as kubelet", 120, &b);
+	bool up = d->sim_pid > 0 && wait_file(log, "acting as kubelet", 120, &d->sim_pid, &b);
 	if (!up)
 		fprintf(stderr, "kswarm demo: the simulator did not start; its log:\n%.*s\n",
 			(int)b.len, b.data ? b.data : "");
@@ -359,12 +366,12 @@ static int start_daemon(struct demo *d)
 	int rc = write_token(token_file, token);
 	if (!rc && vault_token)
 		rc = write_token(vtoken_file, vault_token);
-	double interval = 3 / d->speed < 0.5 ? 0.5 : 3 / d->speed;
+	double interval = 3 / d->speed < 1 ? 1 : 3 / d->speed; /* config: at least 1s */
 	struct ks_buf cfg;
 	ks_buf_init(&cfg, KS_BUF_UNLIMITED);
 	ks_buf_appendf(&cfg,
 		       "# written by kswarm demo\n"
-		       "cluster: {name: demo}\n"
+		       "cluster: {name: demo, kubeconfig: \"%s\"}\n"
 		       "store: %s/kswarm.db\n"
 		       "listen: %s\n"
 		       "auth: {token_file: %s}\n"
@@ -372,9 +379,7 @@ static int start_daemon(struct demo *d)
 		       "interval: %.1fs\n"
 		       "goals: {cut_cost: true}\n"
 		       "verify_timeout: 3m\n",
-		       d->statedir, d->listen, token_file, d->srcdir, interval);
-	if (d->kubeconfig)
-		ks_buf_appendf(&cfg, "kubeconfig: %s\n", d->kubeconfig);
+		       d->kubeconfig, d->statedir, d->listen, token_file, d->srcdir, interval);
 	if (d->prom_url)
 		ks_buf_appendf(&cfg, "prometheus: %s\n", d->prom_url);
 	if (vault_addr && vault_token)
@@ -411,8 +416,13 @@ static int start_daemon(struct demo *d)
 		}
 		struct ks_buf a;
 		ks_buf_init(&a, 4096);
-		if (d->run_pid < 0 || !wait_file(addr_file, "\n", 60, &a)) {
-			fprintf(stderr, "kswarm demo: the daemon did not start (see %s)\n", log);
+		if (d->run_pid < 0 || !wait_file(addr_file, "\n", 60, &d->run_pid, &a)) {
+			struct ks_buf l;
+			ks_buf_init(&l, 1 << 16);
+			ks_buf_read_file(&l, log, &err);
+			fprintf(stderr, "kswarm demo: the daemon did not start; its log:\n%.*s\n",
+				(int)l.len, l.data ? l.data : "");
+			ks_buf_release(&l);
 			rc = -1;
 		} else {
 			char *server = ks_asprintf("http://%.*s", (int)strcspn(a.data, "\n"),
@@ -640,6 +650,19 @@ static cJSON *fetch_transcript(struct demo *d)
 	return all;
 }
 
+static int write_json(const char *path, const cJSON *j)
+{
+	char *text = ks_json_print(j);
+	FILE *f = fopen(path, "w");
+	int rc = f && fprintf(f, "%s\n", text) >= 0 ? 0 : -1;
+	if (f && fclose(f))
+		rc = -1;
+	if (rc)
+		fprintf(stderr, "kswarm demo: %s: cannot write it\n", path);
+	free(text);
+	return rc;
+}
+
 static int summarize(struct demo *d)
 {
 	int healthy = 0;
@@ -665,20 +688,16 @@ static int summarize(struct demo *d)
 						  : "its fault never showed");
 	fflush(stdout);
 	int rc = healthy == (int)d->n_scenarios ? CLI_OK : CLI_FAIL;
+	if (d->transcript_json && write_json(d->transcript_json, msgs))
+		rc = CLI_FAIL;
 	if (d->summary_json) {
 		cJSON *j = demo_summary_json(&s);
 		cJSON *sc = cJSON_AddObjectToObject(j, "scenarios");
 		for (size_t i = 0; i < d->n_scenarios; i++)
 			cJSON_AddBoolToObject(sc, d->scenario[i], d->state[i] == SC_HEALTHY);
 		cJSON_AddNumberToObject(j, "messages", ks_json_len(msgs));
-		char *text = ks_json_print(j);
-		FILE *f = fopen(d->summary_json, "w");
-		if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f)) {
-			fprintf(stderr, "kswarm demo: --summary-json %s: cannot write it\n",
-				d->summary_json);
+		if (write_json(d->summary_json, j))
 			rc = CLI_FAIL;
-		}
-		free(text);
 		cJSON_Delete(j);
 	}
 	ks_buf_release(&out);
@@ -787,6 +806,8 @@ static int parse_flags(struct demo *d, int argc, char **argv, bool *list)
 			}
 		} else if (!strcmp(s, "--summary-json")) {
 			d->summary_json = argv[++i];
+		} else if (!strcmp(s, "--transcript-json")) {
+			d->transcript_json = argv[++i];
 		} else if (!strcmp(s, "--kubeconfig")) {
 			d->kubeconfig = argv[++i];
 		} else if (!strcmp(s, "--listen")) {
