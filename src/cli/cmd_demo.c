@@ -67,6 +67,8 @@ const char cmd_demo_usage[] =
 	"                           \"monthly_savings_usd\",\"refused\":[...]} there\n"
 	"      --transcript-json FILE  write there the transcript the summary was computed from\n"
 	"      --kubeconfig FILE    use this cluster instead of starting the local control plane\n"
+	"                           (others may share it: nothing is automatic, and only plans\n"
+	"                           about the scenarios' namespaces and NodePools are approved)\n"
 	"      --no-prometheus      do not start Prometheus\n"
 	"      --timeout DURATION   give up on the scenarios after this long (default 15m)\n";
 
@@ -98,6 +100,10 @@ struct demo {
 	pid_t sim_pid, run_pid;
 	struct apiclient *api;
 	int64_t t0_ms;
+	/* the namespaces and NodePools of the scenarios (what the demo approves and counts) */
+	char *scope[4 * DEMO_MAX_SCENARIOS];
+	size_t nscope;
+	bool shared_cluster; /* --kubeconfig: others may use it; nothing is automatic */
 	/* plans already announced / decided */
 	char *plans_seen[DEMO_MAX_PLANS];
 	size_t n_plans_seen;
@@ -269,6 +275,42 @@ static bool wait_file(const char *path, const char *needle, double timeout_s, pi
 	return false;
 }
 
+/* The namespaces and NodePools each scenario creates (`kswarm sim --describe -o json`). */
+static int collect_scope(struct demo *d)
+{
+	for (size_t i = 0; i < d->n_scenarios; i++) {
+		char *argv[] = {d->self, "sim", "--describe", (char *)d->scenario[i], "-o", "json",
+				NULL};
+		struct ks_buf out;
+		ks_buf_init(&out, 4 << 20);
+		struct ks_err err = {0};
+		cJSON *j = run_capture(argv, &out) == 0 && out.data
+				   ? ks_json_parse(out.data, out.len, 4 << 20, &err)
+				   : NULL;
+		ks_buf_release(&out);
+		if (!j) {
+			fprintf(stderr, "kswarm demo: no scenario '%s' (kswarm demo --list, kswarm "
+					"sim --list)\n", d->scenario[i]);
+			return -1;
+		}
+		const cJSON *o;
+		cJSON_ArrayForEach(o, ks_json_child(j, "objects")) {
+			const char *kind = ks_json_str_or(o, "kind", "");
+			const char *name = ks_json_str_or(ks_json_child(o, "metadata"), "name", "");
+			if ((strcmp(kind, "Namespace") && strcmp(kind, "NodePool")) || !*name ||
+			    d->nscope == sizeof d->scope / sizeof d->scope[0])
+				continue;
+			bool dup = false;
+			for (size_t k = 0; k < d->nscope; k++)
+				dup |= !strcmp(d->scope[k], name);
+			if (!dup)
+				d->scope[d->nscope++] = ks_strdup(name);
+		}
+		cJSON_Delete(j);
+	}
+	return 0;
+}
+
 static int start_simulator(struct demo *d)
 {
 	char *log = ks_asprintf("%s/sim.log", d->statedir);
@@ -367,6 +409,28 @@ static int start_daemon(struct demo *d)
 	if (!rc && vault_token)
 		rc = write_token(vtoken_file, vault_token);
 	double interval = 3 / d->speed < 1 ? 1 : 3 / d->speed; /* config: at least 1s */
+	char *policies = ks_asprintf("%s/deploy/demo-policy.yaml", d->srcdir);
+	if (!rc && d->shared_cluster) {
+		/* a cluster the demo does not own: every change waits for a person, and the
+		 * demo approves only those about its own scenarios */
+		char *copy = ks_asprintf("%s/policy.yaml", d->statedir);
+		struct ks_buf p;
+		ks_buf_init(&p, 1 << 20);
+		rc = ks_buf_read_file(&p, policies, &err);
+		const char *at = rc ? NULL : strstr(p.data, "\npolicies:\n");
+		FILE *f = at ? fopen(copy, "w") : NULL;
+		if (!f || fprintf(f, "%.*s\npolicies:\n  - name: demo-on-a-shared-cluster\n"
+				     "    description: kswarm demo runs on a cluster it does not own\n"
+				     "    rule: {require-human: true}\n%s",
+				  (int)(at - p.data), p.data, at + strlen("\npolicies:\n")) < 0 ||
+		    fclose(f)) {
+			fprintf(stderr, "kswarm demo: cannot write %s\n", copy);
+			rc = -1;
+		}
+		ks_buf_release(&p);
+		free(policies);
+		policies = copy;
+	}
 	struct ks_buf cfg;
 	ks_buf_init(&cfg, KS_BUF_UNLIMITED);
 	ks_buf_appendf(&cfg,
@@ -375,11 +439,11 @@ static int start_daemon(struct demo *d)
 		       "store: %s/kswarm.db\n"
 		       "listen: %s\n"
 		       "auth: {token_file: %s}\n"
-		       "policies: %s/deploy/demo-policy.yaml\n"
+		       "policies: %s\n"
 		       "interval: %.1fs\n"
 		       "goals: {cut_cost: true}\n"
 		       "verify_timeout: 3m\n",
-		       d->kubeconfig, d->statedir, d->listen, token_file, d->srcdir, interval);
+		       d->kubeconfig, d->statedir, d->listen, token_file, policies, interval);
 	if (d->prom_url)
 		ks_buf_appendf(&cfg, "prometheus: %s\n", d->prom_url);
 	if (vault_addr && vault_token)
@@ -395,8 +459,8 @@ static int start_daemon(struct demo *d)
 		rc = -1;
 	}
 	if (!rc) {
-		say(d, "starting the daemon: kswarm run --config %s (policies: "
-		       "deploy/demo-policy.yaml; its log: %s)", cfg_path, log);
+		say(d, "starting the daemon: kswarm run --config %s (policies: %s; its log: %s)",
+		    cfg_path, policies, log);
 		char *argv[] = {d->self, "run", "--config", cfg_path, "--ready-file", addr_file,
 				NULL};
 		/* the daemon's stream (one line per message) goes to our stdout; its log to
@@ -445,6 +509,7 @@ static int start_daemon(struct demo *d)
 	memset(token, 0, sizeof token);
 	ks_buf_release(&cfg);
 	ks_buf_release(&b);
+	free(policies);
 	free(vault_addr);
 	free(vault_token);
 	free(venv);
@@ -521,6 +586,14 @@ static void handle_pending(struct demo *d)
 		if (d->interactive && d->prompt_plan)
 			break; /* one question at a time */
 		d->plans_seen[d->n_plans_seen++] = ks_strdup(id);
+		const cJSON *subject = ks_json_child(p, "subject");
+		if (!demo_in_scope(subject, (const char *const *)d->scope, d->nscope)) {
+			say(d, "plan %s is about %s %s/%s, none of the demo's scenarios: left to "
+			       "whoever owns it", id, ks_json_str_or(subject, "kind", ""),
+			    ks_json_str_or(subject, "namespace", ""),
+			    ks_json_str_or(subject, "name", ""));
+			continue;
+		}
 		const cJSON *sv = ks_json_child(p, "savings_per_month");
 		char saves[64] = "";
 		if (cJSON_IsNumber(sv) && sv->valuedouble > 0)
@@ -675,7 +748,7 @@ static int summarize(struct demo *d)
 	}
 	cJSON *msgs = d->api ? fetch_transcript(d) : cJSON_CreateArray();
 	struct demo_summary s;
-	demo_summary_compute(msgs, &s);
+	demo_summary_compute(msgs, (const char *const *)d->scope, d->nscope, &s);
 	struct ks_buf out;
 	ks_buf_init(&out, KS_BUF_UNLIMITED);
 	demo_summary_format(&s, &out);
@@ -742,6 +815,8 @@ static void demo_stop(struct demo *d, bool keep_state)
 	apiclient_free(d->api);
 	for (size_t i = 0; i < d->n_plans_seen; i++)
 		free(d->plans_seen[i]);
+	for (size_t i = 0; i < d->nscope; i++)
+		free(d->scope[i]);
 	free(d->prompt_plan);
 	free(d->srcdir);
 	free(d->self);
@@ -860,7 +935,9 @@ int cmd_demo(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	int rc = CLI_FAIL;
-	if ((d.kubeconfig || start_control_plane(&d) == 0) && !demo_interrupted) {
+	d.shared_cluster = d.kubeconfig != NULL;
+	if (collect_scope(&d) == 0 && (d.kubeconfig || start_control_plane(&d) == 0) &&
+	    !demo_interrupted) {
 		setenv("KUBECONFIG", d.kubeconfig, 1);
 		say(&d, "cluster: %s; scenarios:", d.kubeconfig);
 		for (size_t i = 0; i < d.n_scenarios; i++)
@@ -868,6 +945,9 @@ int cmd_demo(int argc, char **argv)
 		if (!d.interactive)
 			say(&d, "unattended: plans the policy leaves to a person are approved by the "
 				"demo itself, as \"demo\" (--interactive: you decide)");
+		if (d.shared_cluster)
+			say(&d, "a cluster the demo does not own (--kubeconfig): every change waits "
+				"for a person; the demo approves only those about its scenarios");
 		if (start_simulator(&d) == 0 && !demo_interrupted && start_daemon(&d) == 0) {
 			play(&d);
 			if (demo_interrupted)

@@ -27,7 +27,7 @@ static const struct demo_scenario scenarios[] = {
 };
 
 const char *const demo_default_scenarios[] = {
-	"payment-db-secret", "oom-limit", "bad-rollout", "service-selector-mismatch", "image-typo",
+	"payment-db-secret", "oom-limit", "bad-rollout", "service-selector-mismatch",
 };
 const size_t demo_default_scenarios_n =
 	sizeof demo_default_scenarios / sizeof demo_default_scenarios[0];
@@ -119,7 +119,20 @@ static void add_refusal(cJSON *refused, const cJSON *veto)
 	free(subject);
 }
 
-void demo_summary_compute(const cJSON *messages, struct demo_summary *s)
+bool demo_in_scope(const cJSON *subject, const char *const *scope, size_t n)
+{
+	if (!n)
+		return true;
+	const char *ns = ks_json_str_or(subject, "namespace", "");
+	const char *key = *ns ? ns : ks_json_str_or(subject, "name", "");
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(scope[i], key))
+			return true;
+	return false;
+}
+
+void demo_summary_compute(const cJSON *messages, const char *const *scope, size_t nscope,
+			  struct demo_summary *s)
 {
 	*s = (struct demo_summary){.refused = cJSON_CreateArray(), .fixes = cJSON_CreateArray()};
 	cJSON *diagnosed = cJSON_CreateArray(); /* [{"k": subject key}] */
@@ -127,6 +140,8 @@ void demo_summary_compute(const cJSON *messages, struct demo_summary *s)
 	const cJSON *m;
 	cJSON_ArrayForEach(m, messages) {
 		const char *type = ks_json_str_or(m, "type", "");
+		if (!demo_in_scope(ks_json_child(m, "subject"), scope, nscope))
+			continue;
 		if (!strcmp(type, "diagnosis")) {
 			char *k = subject_key(m);
 			if (!array_has_str(diagnosed, "k", k)) {

@@ -13,6 +13,7 @@
 #ifndef KS_DAEMON_DEMO_H
 #define KS_DAEMON_DEMO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -40,8 +41,15 @@ struct demo_summary {
 	cJSON *fixes;               /* [{"plan_id","subject","time_to_fix_s","savings"}], owned */
 };
 
-/* messages: an array of transcript messages (docs/MESSAGES.md), in order. */
-void demo_summary_compute(const cJSON *messages, struct demo_summary *s);
+/* The demo's scope: the namespaces and NodePools its scenarios create. A subject is in it
+ * when its namespace is one of them, or, cluster-scoped, its name is (n == 0: everything).
+ * On a cluster shared with others the demo approves and counts only what is in scope. */
+bool demo_in_scope(const cJSON *subject, const char *const *scope, size_t n);
+
+/* messages: an array of transcript messages (docs/MESSAGES.md), in order; only those in
+ * scope count. */
+void demo_summary_compute(const cJSON *messages, const char *const *scope, size_t nscope,
+			  struct demo_summary *s);
 void demo_summary_release(struct demo_summary *s);
 /* {"found","fixed","time_to_fix_s","monthly_savings_usd","refused":[…]} (caller deletes). */
 cJSON *demo_summary_json(const struct demo_summary *s);

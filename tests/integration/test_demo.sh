@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kswarm demo end to end, CI-sized: three scenarios (oom-limit, service-selector-mismatch,
-# image-typo) against the test control plane (--kubeconfig: the demo starts no control
+# bad-rollout) against the test control plane (--kubeconfig: the demo starts no control
 # plane), fast (--speed 4), unattended, --no-ui, no Prometheus. The demo starts the
 # simulator and the daemon, approves as "demo" what the policy leaves to a person, waits for
 # every scenario to heal, writes the summary and stops what it started. Asserts on the
@@ -13,8 +13,8 @@ export KUBECONFIG=$KSWARM_TEST_KUBECONFIG
 K=$KSWARM_TEST_KUBECTL
 tmp=$(mktemp -d)
 demo_pid=""
-scenarios=(oom-limit service-selector-mismatch image-typo)
-namespaces=(analytics search catalog)
+scenarios=(oom-limit service-selector-mismatch bad-rollout)
+namespaces=(analytics search orders)
 cleanup() {
   [ -n "$demo_pid" ] && kill -INT "$demo_pid" 2>/dev/null && wait "$demo_pid" 2>/dev/null
   "$K" delete ns "${namespaces[@]}" --wait=false >/dev/null 2>&1
@@ -58,6 +58,12 @@ check "the timeline tells each scenario's story, and its healing" bash -c "
   grep -q 'oom-limit: .*OOMKilled' '$tmp/demo.out' && grep -q 'service-selector-mismatch: healthy again' '$tmp/demo.out'"
 check "the conversation streamed (diagnosis, plan, outcome lines)" bash -c "
   grep -qi 'diagnos' '$tmp/demo.out' && grep -qi 'outcome\|succeeded' '$tmp/demo.out'"
+check "on a cluster it does not own, the demo says nothing is automatic" \
+  grep -q 'a cluster the demo does not own (--kubeconfig): every change waits for a person' "$tmp/demo.out"
+check "every plan the demo approved is about its scenarios' namespaces" bash -c "
+  jq -e '[.[] | select(.type == \"plan\") | {p: .body.plan_id, ns: .subject.namespace}] as \$plans |
+    [.[] | select(.type == \"approval\" and .body.approver == \"demo\") | .body.plan_id as \$id |
+     (\$plans[] | select(.p == \$id) | .ns)] | all(. == \"analytics\" or . == \"search\" or . == \"orders\")' '$tmp/transcript.json'"
 check "the summary is printed" grep -q '== kswarm demo: summary ==' "$tmp/demo.out"
 check "transcript: every fixed plan has plan, approval, outcome succeeded" bash -c "
   jq -e '[.[] | select(.type == \"outcome\" and .body.result == \"succeeded\")] | length >= 2' '$tmp/transcript.json' &&

@@ -26,7 +26,7 @@ static void test_summary_counts(void **state)
 	(void)state;
 	cJSON *msgs = load();
 	struct demo_summary s;
-	demo_summary_compute(msgs, &s);
+	demo_summary_compute(msgs, NULL, 0, &s);
 	assert_int_equal(s.found, 3);
 	assert_int_equal(s.fixed, 2);
 	/* p1: 10:00:00 -> 10:00:40.5 (40.5 s); p3: 10:00:02 -> 10:01:22 (80 s) */
@@ -49,7 +49,7 @@ static void test_summary_json_and_text(void **state)
 	(void)state;
 	cJSON *msgs = load();
 	struct demo_summary s;
-	demo_summary_compute(msgs, &s);
+	demo_summary_compute(msgs, NULL, 0, &s);
 	cJSON *j = demo_summary_json(&s);
 	assert_int_equal(ks_json_int_or(j, "found", -1), 3);
 	assert_int_equal(ks_json_int_or(j, "fixed", -1), 2);
@@ -76,7 +76,7 @@ static void test_summary_empty(void **state)
 	(void)state;
 	cJSON *msgs = cJSON_CreateArray();
 	struct demo_summary s;
-	demo_summary_compute(msgs, &s);
+	demo_summary_compute(msgs, NULL, 0, &s);
 	assert_int_equal(s.found, 0);
 	assert_int_equal(s.fixed, 0);
 	assert_true(s.time_to_fix_s == 0);
@@ -87,6 +87,25 @@ static void test_summary_empty(void **state)
 	free(text);
 	cJSON_Delete(j);
 	demo_summary_release(&s);
+	cJSON_Delete(msgs);
+}
+
+static void test_scope(void **state)
+{
+	(void)state;
+	cJSON *msgs = load();
+	static const char *const scope[] = {"search", "internal-tools"};
+	struct demo_summary s;
+	demo_summary_compute(msgs, scope, 2, &s);
+	assert_int_equal(s.found, 2); /* search/search, NodePool internal-tools */
+	assert_int_equal(s.fixed, 1); /* p3 */
+	assert_true(fabs(s.time_to_fix_s - 80) < 1e-6);
+	assert_int_equal(ks_json_len(s.refused), 1);
+	demo_summary_release(&s);
+	cJSON *sub = cJSON_Parse("{\"kind\":\"Deployment\",\"namespace\":\"ml\",\"name\":\"search\"}");
+	assert_false(demo_in_scope(sub, scope, 2));
+	assert_true(demo_in_scope(sub, NULL, 0));
+	cJSON_Delete(sub);
 	cJSON_Delete(msgs);
 }
 
@@ -109,6 +128,7 @@ int main(void)
 		cmocka_unit_test(test_summary_counts),
 		cmocka_unit_test(test_summary_json_and_text),
 		cmocka_unit_test(test_summary_empty),
+		cmocka_unit_test(test_scope),
 		cmocka_unit_test(test_scenarios),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
