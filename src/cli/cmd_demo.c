@@ -736,8 +736,33 @@ static int write_json(const char *path, const cJSON *j)
 	return rc;
 }
 
+/* Whether a plan about the demo's scenarios is approved or executing (its outcome is yet to
+ * come). */
+static bool plans_in_flight(struct demo *d)
+{
+	cJSON *plans = NULL;
+	struct ks_err err = {0};
+	if (apiclient_call(d->api, "GET", "/api/v1/plans", NULL, &plans, &err))
+		return false;
+	bool busy = false;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, plans) {
+		const char *st = ks_json_str_or(p, "status", "");
+		busy |= (!strcmp(st, "approved") || !strcmp(st, "executing")) &&
+			demo_in_scope(ks_json_child(p, "subject"), (const char *const *)d->scope,
+				      d->nscope);
+	}
+	cJSON_Delete(plans);
+	return busy;
+}
+
 static int summarize(struct demo *d)
 {
+	/* the plans at work finish (their outcomes count) */
+	for (int64_t until = ks_mono_ms() + 120000;
+	     d->api && d->run_pid > 0 && !demo_interrupted && ks_mono_ms() < until &&
+	     plans_in_flight(d);)
+		usleep(500 * 1000);
 	int healthy = 0;
 	for (size_t i = 0; i < d->n_scenarios; i++) {
 		/* one last look: a scenario may have healed since the last check */

@@ -140,7 +140,12 @@ void demo_summary_compute(const cJSON *messages, const char *const *scope, size_
 	const cJSON *m;
 	cJSON_ArrayForEach(m, messages) {
 		const char *type = ks_json_str_or(m, "type", "");
-		if (!demo_in_scope(ks_json_child(m, "subject"), scope, nscope))
+		/* an outcome is about its plan's subject (its own may name none) */
+		const cJSON *about = m;
+		if (!strcmp(type, "outcome"))
+			about = first_of(messages, "plan", "plan_id",
+					 ks_json_str_or(ks_json_child(m, "body"), "plan_id", ""));
+		if (!demo_in_scope(ks_json_child(about ? about : m, "subject"), scope, nscope))
 			continue;
 		if (!strcmp(type, "diagnosis")) {
 			char *k = subject_key(m);
