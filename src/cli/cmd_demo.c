@@ -102,6 +102,7 @@ struct demo {
 	int64_t t0_ms;
 	/* the namespaces and NodePools of the scenarios (what the demo approves and counts) */
 	char *scope[4 * DEMO_MAX_SCENARIOS];
+	bool scope_is_pool[4 * DEMO_MAX_SCENARIOS];
 	size_t nscope;
 	bool shared_cluster; /* --kubeconfig: others may use it; nothing is automatic */
 	/* plans already announced / decided */
@@ -303,12 +304,87 @@ static int collect_scope(struct demo *d)
 			bool dup = false;
 			for (size_t k = 0; k < d->nscope; k++)
 				dup |= !strcmp(d->scope[k], name);
-			if (!dup)
+			if (!dup) {
+				d->scope_is_pool[d->nscope] = !strcmp(kind, "NodePool");
 				d->scope[d->nscope++] = ks_strdup(name);
+			}
 		}
 		cJSON_Delete(j);
 	}
 	return 0;
+}
+
+/* On the demo's own control plane: a previous demo left its scenarios' namespaces (fixed)
+ * and NodePools behind in etcd; they go first, so every scenario starts broken. kubectl comes
+ * from scripts/helm.sh ensure. Never on a cluster named by --kubeconfig. */
+static void clean_previous(struct demo *d)
+{
+	char *helm = script(d, "helm.sh");
+	char *argv_ensure[] = {helm, "ensure", NULL};
+	struct ks_buf dir;
+	ks_buf_init(&dir, 4096);
+	char *kubectl = NULL;
+	if (run_capture(argv_ensure, &dir) == 0 && dir.data)
+		kubectl = ks_asprintf("%.*s/kubectl", (int)strcspn(dir.data, "\n"), dir.data);
+	ks_buf_release(&dir);
+	free(helm);
+	if (!kubectl || access(kubectl, X_OK)) {
+		say(d, "no kubectl (scripts/helm.sh ensure): a previous demo's namespaces stay");
+		free(kubectl);
+		return;
+	}
+	char *ns[4 * DEMO_MAX_SCENARIOS + 8], *pools[4 * DEMO_MAX_SCENARIOS + 8];
+	size_t nns = 0, npools = 0;
+	char *get[4 * DEMO_MAX_SCENARIOS + 8] = {kubectl, "get", "ns", "--ignore-not-found",
+						 "--no-headers"};
+	size_t nget = 5;
+	for (size_t i = 0; i < d->nscope; i++) {
+		if (d->scope_is_pool[i]) {
+			pools[npools++] = d->scope[i];
+		} else {
+			ns[nns++] = d->scope[i];
+			get[nget++] = d->scope[i];
+		}
+	}
+	get[nget] = NULL;
+	struct ks_buf out;
+	ks_buf_init(&out, 1 << 20);
+	if (!nns || run_capture(get, &out) || !out.len) {
+		ks_buf_release(&out);
+		free(kubectl);
+		return;
+	}
+	say(d, "removing the previous demo's namespaces and NodePools first");
+	char *del[4 * DEMO_MAX_SCENARIOS + 8] = {kubectl, "delete", "ns", "--ignore-not-found",
+						 "--wait=false"};
+	size_t ndel = 5;
+	for (size_t i = 0; i < nns; i++)
+		del[ndel++] = ns[i];
+	del[ndel] = NULL;
+	run_wait(del, "/dev/null");
+	if (npools) {
+		char *delp[4 * DEMO_MAX_SCENARIOS + 8] = {kubectl, "delete", "nodepools.karpenter.sh",
+							  "--ignore-not-found"};
+		size_t n = 4;
+		for (size_t i = 0; i < npools; i++)
+			delp[n++] = pools[i];
+		delp[n] = NULL;
+		run_wait(delp, "/dev/null");
+	}
+	for (int i = 0; i < 90 && !demo_interrupted; i++) {
+		ks_buf_reset(&out);
+		if (run_capture(get, &out) == 0 && !out.len)
+			break;
+		/* pods on the nodes of a simulator that is gone never finish terminating */
+		for (size_t k = 0; i == 15 && k < nns; k++) {
+			char *force[] = {kubectl, "delete", "pods", "--all", "-n", ns[k], "--force",
+					 "--grace-period=0", NULL};
+			run_wait(force, "/dev/null");
+		}
+		sleep(2);
+	}
+	ks_buf_release(&out);
+	free(kubectl);
 }
 
 static int start_simulator(struct demo *d)
@@ -973,6 +1049,8 @@ int cmd_demo(int argc, char **argv)
 		if (d.shared_cluster)
 			say(&d, "a cluster the demo does not own (--kubeconfig): every change waits "
 				"for a person; the demo approves only those about its scenarios");
+		if (!d.shared_cluster)
+			clean_previous(&d);
 		if (start_simulator(&d) == 0 && !demo_interrupted && start_daemon(&d) == 0) {
 			play(&d);
 			if (demo_interrupted)
