@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -705,7 +706,10 @@ static void read_answer(struct demo *d)
 	char *answer = ks_trim_space(ks_strndup(d->line.data, (size_t)(nl - d->line.data)));
 	char *copy = answer;
 	ks_buf_consume(&d->line, (size_t)(nl - d->line.data) + 1);
-	const char *user = getenv("USER") && *getenv("USER") ? getenv("USER") : "demo-user";
+	const struct passwd *pw = getpwuid(getuid());
+	const char *user = getenv("USER") && *getenv("USER") ? getenv("USER")
+			   : pw && pw->pw_name			 ? pw->pw_name
+								 : "demo-user";
 	if (!strcasecmp(answer, "y") || !strcasecmp(answer, "yes")) {
 		decide(d, d->prompt_plan, true, user, "approved at the kswarm demo prompt");
 		say(d, "%s approved by %s", d->prompt_plan, user);
@@ -834,6 +838,8 @@ static bool plans_in_flight(struct demo *d)
 
 static int summarize(struct demo *d)
 {
+	if (d->prompt_plan) /* the question is left open: the daemon is about to stop */
+		printf("\n");
 	/* the plans at work finish (their outcomes count) */
 	for (int64_t until = ks_mono_ms() + 120000;
 	     d->api && d->run_pid > 0 && !demo_interrupted && ks_mono_ms() < until &&

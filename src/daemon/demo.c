@@ -212,7 +212,17 @@ cJSON *demo_summary_json(const struct demo_summary *s)
 	cJSON_AddNumberToObject(j, "time_to_fix_s", round_to(s->time_to_fix_s, 0.1));
 	cJSON_AddNumberToObject(j, "monthly_savings_usd", round_to(s->monthly_savings_usd, 0.01));
 	cJSON_AddItemToObject(j, "refused", cJSON_Duplicate(s->refused, true));
-	cJSON_AddItemToObject(j, "fixes", cJSON_Duplicate(s->fixes, true));
+	cJSON *fixes = cJSON_Duplicate(s->fixes, true);
+	cJSON *fx;
+	cJSON_ArrayForEach(fx, fixes) {
+		cJSON *t = cJSON_GetObjectItem(fx, "time_to_fix_s");
+		cJSON *sv = cJSON_GetObjectItem(fx, "savings_per_month");
+		if (t)
+			cJSON_SetNumberValue(t, round_to(t->valuedouble, 0.1));
+		if (sv)
+			cJSON_SetNumberValue(sv, round_to(sv->valuedouble, 0.01));
+	}
+	cJSON_AddItemToObject(j, "fixes", fixes);
 	return j;
 }
 
