@@ -3,7 +3,7 @@
 # starts the local Kubernetes control plane "demo" (building it the first time), removes what
 # a previous demo left in it, brings simulated EKS + Karpenter nodes with `kswarm sim` playing
 # the demo's scenarios (the database password rotated in Vault only, an OOM kill, a bad
-# rollout, a Service selecting nothing), Prometheus scraping the simulator when installed, and
+# rollout, a Service selecting nothing, an overprovisioned NodePool), Prometheus scraping the simulator when installed, and
 # the daemon (`kswarm run` with deploy/demo-policy.yaml): the agents diagnose, propose, decide
 # under the policy, the demo approves what the policy leaves to a person (as "demo"; run
 # `build/kswarm demo --interactive` to decide yourself), the reconciler applies and verifies,

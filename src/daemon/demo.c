@@ -27,7 +27,8 @@ static const struct demo_scenario scenarios[] = {
 };
 
 const char *const demo_default_scenarios[] = {
-	"payment-db-secret", "oom-limit", "bad-rollout", "service-selector-mismatch",
+	"payment-db-secret", "oom-limit",		"bad-rollout",
+	"service-selector-mismatch", "overprovisioned-nodepool",
 };
 const size_t demo_default_scenarios_n =
 	sizeof demo_default_scenarios / sizeof demo_default_scenarios[0];
