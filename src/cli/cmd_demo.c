@@ -364,7 +364,8 @@ static void clean_previous(struct demo *d)
 	del[ndel] = NULL;
 	run_wait(del, "/dev/null");
 	if (npools) {
-		char *delp[4 * DEMO_MAX_SCENARIOS + 8] = {kubectl, "delete", "nodepools.karpenter.sh",
+		char *delp[4 * DEMO_MAX_SCENARIOS + 8] = {kubectl, "delete",
+							  "nodepools.karpenter.sh",
 							  "--ignore-not-found"};
 		size_t n = 4;
 		for (size_t i = 0; i < npools; i++)
@@ -496,10 +497,12 @@ static int start_daemon(struct demo *d)
 		rc = ks_buf_read_file(&p, policies, &err);
 		const char *at = rc ? NULL : strstr(p.data, "\npolicies:\n");
 		FILE *f = at ? fopen(copy, "w") : NULL;
-		if (!f || fprintf(f, "%.*s\npolicies:\n  - name: demo-on-a-shared-cluster\n"
-				     "    description: kswarm demo runs on a cluster it does not own\n"
-				     "    rule: {require-human: true}\n%s",
-				  (int)(at - p.data), p.data, at + strlen("\npolicies:\n")) < 0 ||
+		static const char extra[] =
+			"\npolicies:\n  - name: demo-on-a-shared-cluster\n"
+			"    description: kswarm demo runs on a cluster it does not own\n"
+			"    rule: {require-human: true}\n";
+		if (!f || fprintf(f, "%.*s%s%s", (int)(at - p.data), p.data, extra,
+				  at + strlen("\npolicies:\n")) < 0 ||
 		    fclose(f)) {
 			fprintf(stderr, "kswarm demo: cannot write %s\n", copy);
 			rc = -1;
@@ -681,8 +684,8 @@ static void handle_pending(struct demo *d)
 			d->prompt_plan = ks_strdup(id);
 			show_prompt(d);
 		} else {
-			say(d, "the demo approves %s itself, as \"demo\" (the policy wants a person; "
-			       "--interactive lets you decide)", id);
+			say(d, "the demo approves %s itself, as \"demo\" (the policy wants a "
+			       "person; --interactive lets you decide)", id);
 			decide(d, id, true, "demo", "approved by kswarm demo (unattended)");
 		}
 	}
@@ -748,7 +751,8 @@ static void play(struct demo *d)
 					d->state[i] = SC_BROKEN;
 					const char *story = demo_story(sc);
 					say(d, "%s: %s", sc, story ? story : "its fault shows");
-				} else if (d->state[i] == SC_BROKEN && sim_check(d, "healthy", sc)) {
+				} else if (d->state[i] == SC_BROKEN &&
+					   sim_check(d, "healthy", sc)) {
 					d->state[i] = SC_HEALTHY;
 					say(d, "%s: healthy again", sc);
 				}
@@ -962,7 +966,8 @@ static int parse_flags(struct demo *d, int argc, char **argv, bool *list)
 			d->no_prometheus = true;
 		} else if (!v) {
 			fprintf(stderr, "kswarm demo: %s '%s' (see 'kswarm help demo')\n",
-				s[0] == '-' ? "unknown flag or missing value" : "unexpected argument",
+				s[0] == '-' ? "unknown flag or missing value"
+					    : "unexpected argument",
 				s);
 			return -1;
 		} else if (!strcmp(s, "--scenario")) {
@@ -976,8 +981,8 @@ static int parse_flags(struct demo *d, int argc, char **argv, bool *list)
 			char *end;
 			d->speed = strtod(argv[++i], &end);
 			if (*end || !(d->speed >= 0.1 && d->speed <= 20)) {
-				fprintf(stderr, "kswarm demo: --speed takes a number from 0.1 to 20, "
-						"not '%s'\n", argv[i]);
+				fprintf(stderr, "kswarm demo: --speed takes a number from 0.1 "
+						"to 20, not '%s'\n", argv[i]);
 				return -1;
 			}
 		} else if (!strcmp(s, "--timeout")) {
@@ -1030,8 +1035,9 @@ int cmd_demo(int argc, char **argv)
 	const char *tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char *dir_tmpl = ks_asprintf("%s/kswarm-demo.XXXXXX", tmpdir);
 	if (!d.srcdir || !d.self || !mkdtemp(dir_tmpl)) {
-		fprintf(stderr, "kswarm demo: needs a kswarm source tree (scripts/, deploy/: run "
-				"build/kswarm from it or set KSWARM_SRCDIR) and a writable $TMPDIR\n");
+		fprintf(stderr, "kswarm demo: needs a kswarm source tree (scripts/, deploy/: "
+				"run build/kswarm from it or set KSWARM_SRCDIR) and a writable "
+				"$TMPDIR\n");
 		free(dir_tmpl);
 		demo_stop(&d, false);
 		return CLI_FAIL;
@@ -1050,11 +1056,12 @@ int cmd_demo(int argc, char **argv)
 		for (size_t i = 0; i < d.n_scenarios; i++)
 			printf("    %s\n", d.scenario[i]);
 		if (!d.interactive)
-			say(&d, "unattended: plans the policy leaves to a person are approved by the "
-				"demo itself, as \"demo\" (--interactive: you decide)");
+			say(&d, "unattended: plans the policy leaves to a person are approved by "
+				"the demo itself, as \"demo\" (--interactive: you decide)");
 		if (d.shared_cluster)
-			say(&d, "a cluster the demo does not own (--kubeconfig): every change waits "
-				"for a person; the demo approves only those about its scenarios");
+			say(&d, "a cluster the demo does not own (--kubeconfig): every change "
+				"waits for a person; the demo approves only those about its "
+				"scenarios");
 		if (!d.shared_cluster)
 			clean_previous(&d);
 		if (start_simulator(&d) == 0 && !demo_interrupted && start_daemon(&d) == 0) {
@@ -1064,6 +1071,7 @@ int cmd_demo(int argc, char **argv)
 			rc = summarize(&d);
 		}
 	}
-	demo_stop(&d, rc != CLI_OK);
+	/* the logs are worth keeping only when something ran */
+	demo_stop(&d, rc != CLI_OK && d.sim_pid != 0);
 	return demo_interrupted ? 130 : rc;
 }

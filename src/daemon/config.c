@@ -339,8 +339,9 @@ static int parse_sink(const struct kube_ysrc *x, const struct kube_ynode *n, siz
 				return kube_ys_bad(x, name, sub, "not an HTTP header name");
 			if (!strcasecmp(name->str, "Authorization") ||
 			    !strcasecmp(name->str, "Content-Type"))
-				return kube_ys_bad(x, name, sub, "set by kswarm (use token_file for a "
-								 "bearer token)");
+				return kube_ys_bad(x, name, sub,
+						   "set by kswarm (use token_file for a bearer "
+						   "token)");
 			if ((rc = kube_ys_string(x, val, sub, false, true, 1024)))
 				return rc;
 			out->headers[out->nheaders++] = ks_asprintf("%s: %s", name->str, val->str);

@@ -24,7 +24,8 @@
  *     - {type: slack, url_file: /etc/kswarm/slack-url, per_minute: 10}
  *     - {type: webhook, url: https://hooks.example/kswarm, token_file: /etc/kswarm/hook-token,
  *        headers: {X-Team: sre}}
- * Secrets (the bearer token, the Vault token, a Slack webhook URL) are named by file, never written in the file.
+ * Secrets (the bearer token, the Vault token, a Slack webhook URL) are named by file, never
+ * written in the file.
  *
  * Ownership: a struct daemon_config owns its strings (daemon_config_release). */
 #ifndef KS_DAEMON_CONFIG_H

@@ -172,7 +172,8 @@ void demo_summary_compute(const cJSON *messages, const char *const *scope, size_
 			double fix_s = t0 >= 0 && t1 >= t0 ? t1 - t0 : 0;
 			const cJSON *sv = ks_json_child(body, "savings_per_month");
 			if (!cJSON_IsNumber(sv) && plan)
-				sv = ks_json_child(ks_json_child(plan, "body"), "savings_per_month");
+				sv = ks_json_child(ks_json_child(plan, "body"),
+						   "savings_per_month");
 			double savings = cJSON_IsNumber(sv) && sv->valuedouble > 0 ? sv->valuedouble
 										     : 0;
 			cJSON *fx = cJSON_CreateObject();
@@ -238,8 +239,9 @@ void demo_summary_format(const struct demo_summary *s, struct ks_buf *out)
 	cJSON_ArrayForEach(it, s->fixes) {
 		const cJSON *sv = ks_json_child(it, "savings_per_month");
 		const cJSON *t = ks_json_child(it, "time_to_fix_s");
-		ks_buf_appendf(out, "  %-6s %-40s fixed in %4.0fs", ks_json_str_or(it, "plan_id", ""),
-			       ks_json_str_or(it, "subject", ""), t ? t->valuedouble : 0);
+		ks_buf_appendf(out, "  %-6s %-40s fixed in %4.0fs",
+			       ks_json_str_or(it, "plan_id", ""), ks_json_str_or(it, "subject", ""),
+			       t ? t->valuedouble : 0);
 		if (sv && sv->valuedouble > 0)
 			ks_buf_appendf(out, "  saves $%.2f/month", sv->valuedouble);
 		ks_buf_appendstr(out, "\n");

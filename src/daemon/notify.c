@@ -260,8 +260,9 @@ static void *worker_main(void *arg)
 			int64_t delay = n->o.backoff_ms;
 			for (int i = 1; i < d->attempts && delay < n->o.max_backoff_ms; i++)
 				delay *= 2;
-			d->due_ms = ks_mono_ms() + (delay < n->o.max_backoff_ms ? delay
-										 : n->o.max_backoff_ms);
+			if (delay > n->o.max_backoff_ms)
+				delay = n->o.max_backoff_ms;
+			d->due_ms = ks_mono_ms() + delay;
 			d->next = n->queue;
 			n->queue = d;
 			n->queued++;

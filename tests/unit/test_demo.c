@@ -102,7 +102,8 @@ static void test_scope(void **state)
 	assert_true(fabs(s.time_to_fix_s - 80) < 1e-6);
 	assert_int_equal(ks_json_len(s.refused), 1);
 	demo_summary_release(&s);
-	cJSON *sub = cJSON_Parse("{\"kind\":\"Deployment\",\"namespace\":\"ml\",\"name\":\"search\"}");
+	cJSON *sub = cJSON_Parse(
+		"{\"kind\":\"Deployment\",\"namespace\":\"ml\",\"name\":\"search\"}");
 	assert_false(demo_in_scope(sub, scope, 2));
 	assert_true(demo_in_scope(sub, NULL, 0));
 	cJSON_Delete(sub);

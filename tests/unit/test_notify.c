@@ -183,7 +183,8 @@ static void test_slack_payload(void **state)
 	struct swarm_msg o = msg(SWARM_MSG_OUTCOME, "m60", "payments", "payment-service", "done",
 				 "{\"plan_id\":\"p3\",\"result\":\"rolled_back\"}");
 	notify_render(NOTIFY_SLACK, &o, &b);
-	assert_non_null(strstr(b.data, "\"text\":\"kswarm [local] Plan p3 was rolled back: done\""));
+	assert_non_null(
+		strstr(b.data, "\"text\":\"kswarm [local] Plan p3 was rolled back: done\""));
 	ks_buf_release(&b);
 	swarm_msg_release(&m);
 	swarm_msg_release(&a);
