@@ -265,6 +265,9 @@ static bool wait_file(const char *path, const char *needle, double timeout_s, pi
 	     ks_mono_ms() < until && !demo_interrupted;) {
 		if (*child > 0 && waitpid(*child, NULL, WNOHANG) == *child) {
 			*child = 0; /* it exited: nothing to wait for, nothing to stop */
+			struct ks_err err = {0};
+			ks_buf_reset(b); /* what it said last, for the message */
+			ks_buf_read_file(b, path, &err);
 			return false;
 		}
 		struct ks_err err = {0};
