@@ -110,6 +110,7 @@ struct demo {
 	char *plans_seen[DEMO_MAX_PLANS];
 	size_t n_plans_seen;
 	char *prompt_plan; /* the plan the terminal prompt is about (--interactive) */
+	bool stdin_closed; /* --interactive with no terminal input left: the web UI decides */
 	struct ks_buf line;
 };
 
@@ -683,7 +684,10 @@ static void handle_pending(struct demo *d)
 			snprintf(saves, sizeof saves, ", saves $%.2f/month", sv->valuedouble);
 		say(d, "plan %s waits for a person: %s (risk %s%s)", id,
 		    ks_json_str_or(p, "title", ""), ks_json_str_or(p, "risk", "?"), saves);
-		if (d->interactive) {
+		if (d->interactive && d->stdin_closed) {
+			say(d, "%s waits for you: the web UI, or kswarm plans approve|reject %s", id,
+			    id);
+		} else if (d->interactive) {
 			d->prompt_plan = ks_strdup(id);
 			show_prompt(d);
 		} else {
@@ -701,8 +705,14 @@ static void read_answer(struct demo *d)
 	char chunk[512];
 	ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
 	if (n <= 0) {
-		if (n == 0) /* end of input: nobody to ask any more */
-			d->interactive = false;
+		if (n == 0) { /* end of input: nobody to ask here any more */
+			d->stdin_closed = true;
+			printf("\n");
+			say(d, "no more terminal input: %s waits for you in the web UI (or kswarm "
+			       "plans approve|reject %s)", d->prompt_plan, d->prompt_plan);
+			free(d->prompt_plan);
+			d->prompt_plan = NULL;
+		}
 		return;
 	}
 	ks_buf_append(&d->line, chunk, (size_t)n);
