@@ -14,7 +14,7 @@ K=$KSWARM_TEST_KUBECTL
 tmp=$(mktemp -d)
 demo_pid=""
 scenarios=(oom-limit service-selector-mismatch bad-rollout)
-namespaces=(analytics search orders)
+namespaces=(analytics search orders ml)
 cleanup() {
   [ -n "$demo_pid" ] && kill -INT "$demo_pid" 2>/dev/null && wait "$demo_pid" 2>/dev/null
   "$K" delete ns "${namespaces[@]}" --wait=false >/dev/null 2>&1
@@ -71,4 +71,15 @@ check "transcript: every fixed plan has plan, approval, outcome succeeded" bash 
 check "the demo stopped the simulator and the daemon it started" bash -c "
   ! pgrep -f -- '[-]-vault-env $tmp/' >/dev/null && ! pgrep -f -- '[r]un --config $tmp/' >/dev/null"
 check "it removed its state directory" bash -c "! ls -d '$tmp'/kswarm-demo.* 2>/dev/null | grep -q ."
+
+# --interactive: the person answers at the prompt (here through a pipe, read as the prompt
+# comes); when the input ends, what is left waits for the web UI.
+printf 'y\n' | TMPDIR=$tmp "$KSWARM_BIN" demo --interactive --kubeconfig "$KSWARM_TEST_KUBECONFIG" \
+  --no-prometheus --no-ui --speed 4 --timeout 4m --scenario unschedulable-pending \
+  --transcript-json "$tmp/transcript2.json" >"$tmp/demo2.out" 2>&1
+demo_rc=$?
+check "--interactive: the demo asks 'approve pN? [y/N/reason]'" grep -q 'approve p[0-9]*? \[y/N/reason\]' "$tmp/demo2.out"
+check "--interactive: the answer approves, in the person's name (not \"demo\")" \
+  jq -e '[.[] | select(.type == "approval")] | length >= 1 and all(.[]; .body.approver != "demo")' "$tmp/transcript2.json"
+check "--interactive: unschedulable-pending healed, exit 0" test "$demo_rc" = 0
 tap_done
