@@ -71,6 +71,9 @@ const char cmd_demo_usage[] =
 	"                           (others may share it: nothing is automatic, and only plans\n"
 	"                           about the scenarios' namespaces and NodePools are approved)\n"
 	"      --no-prometheus      do not start Prometheus\n"
+	"      --clean              delete the scenarios' namespaces and NodePools first (always\n"
+	"                           on the demo's own control plane; with --kubeconfig only\n"
+	"                           when asked)\n"
 	"      --timeout DURATION   give up on the scenarios after this long (default 15m)\n";
 
 #define DEMO_ENV "demo"
@@ -89,7 +92,7 @@ enum scenario_state { SC_WAITING, SC_BROKEN, SC_HEALTHY };
 
 struct demo {
 	/* flags */
-	bool interactive, no_ui, no_prometheus;
+	bool interactive, no_ui, no_prometheus, clean;
 	double speed, timeout_s;
 	const char *summary_json, *transcript_json, *kubeconfig, *listen;
 	const char *scenario[DEMO_MAX_SCENARIOS];
@@ -319,75 +322,74 @@ static int collect_scope(struct demo *d)
 	return 0;
 }
 
+#define KUBECTL_ARGV_MAX (4 * DEMO_MAX_SCENARIOS + 8)
+
+/* argv = kubectl, the fixed words, then the names of the scope that are NodePools (pools)
+ * or namespaces (!pools); NULL-terminated. The number of names. */
+static size_t kubectl_argv(const struct demo *d, char *kubectl, const char *const *words,
+			   bool pools, char **argv)
+{
+	size_t n = 0, names = 0;
+	argv[n++] = kubectl;
+	for (; *words; words++)
+		argv[n++] = (char *)*words;
+	for (size_t i = 0; i < d->nscope && n + 1 < KUBECTL_ARGV_MAX; i++)
+		if (d->scope_is_pool[i] == pools) {
+			argv[n++] = d->scope[i];
+			names++;
+		}
+	argv[n] = NULL;
+	return names;
+}
+
 /* On the demo's own control plane: a previous demo left its scenarios' namespaces (fixed)
  * and NodePools behind in etcd; they go first, so every scenario starts broken. kubectl comes
- * from scripts/helm.sh ensure. Never on a cluster named by --kubeconfig. */
+ * from scripts/helm.sh ensure. On a cluster named by --kubeconfig only with --clean. */
 static void clean_previous(struct demo *d)
 {
 	char *helm = script(d, "helm.sh");
 	char *argv_ensure[] = {helm, "ensure", NULL};
-	struct ks_buf dir;
-	ks_buf_init(&dir, 4096);
+	struct ks_buf out;
+	ks_buf_init(&out, 1 << 20);
 	char *kubectl = NULL;
-	if (run_capture(argv_ensure, &dir) == 0 && dir.data)
-		kubectl = ks_asprintf("%.*s/kubectl", (int)strcspn(dir.data, "\n"), dir.data);
-	ks_buf_release(&dir);
+	if (run_capture(argv_ensure, &out) == 0 && out.data)
+		kubectl = ks_asprintf("%.*s/kubectl", (int)strcspn(out.data, "\n"), out.data);
 	free(helm);
 	if (!kubectl || access(kubectl, X_OK)) {
 		say(d, "no kubectl (scripts/helm.sh ensure): a previous demo's namespaces stay");
-		free(kubectl);
-		return;
-	}
-	char *ns[4 * DEMO_MAX_SCENARIOS + 8], *pools[4 * DEMO_MAX_SCENARIOS + 8];
-	size_t nns = 0, npools = 0;
-	char *get[4 * DEMO_MAX_SCENARIOS + 8] = {kubectl, "get", "ns", "--ignore-not-found",
-						 "--no-headers"};
-	size_t nget = 5;
-	for (size_t i = 0; i < d->nscope; i++) {
-		if (d->scope_is_pool[i]) {
-			pools[npools++] = d->scope[i];
-		} else {
-			ns[nns++] = d->scope[i];
-			get[nget++] = d->scope[i];
-		}
-	}
-	get[nget] = NULL;
-	struct ks_buf out;
-	ks_buf_init(&out, 1 << 20);
-	if (!nns || run_capture(get, &out) || !out.len) {
 		ks_buf_release(&out);
 		free(kubectl);
 		return;
 	}
-	say(d, "removing the previous demo's namespaces and NodePools first");
-	char *del[4 * DEMO_MAX_SCENARIOS + 8] = {kubectl, "delete", "ns", "--ignore-not-found",
-						 "--wait=false"};
-	size_t ndel = 5;
-	for (size_t i = 0; i < nns; i++)
-		del[ndel++] = ns[i];
-	del[ndel] = NULL;
-	run_wait(del, "/dev/null");
-	if (npools) {
-		char *delp[4 * DEMO_MAX_SCENARIOS + 8] = {kubectl, "delete",
-							  "nodepools.karpenter.sh",
-							  "--ignore-not-found"};
-		size_t n = 4;
-		for (size_t i = 0; i < npools; i++)
-			delp[n++] = pools[i];
-		delp[n] = NULL;
-		run_wait(delp, "/dev/null");
-	}
-	for (int i = 0; i < 90 && !demo_interrupted; i++) {
-		ks_buf_reset(&out);
-		if (run_capture(get, &out) == 0 && !out.len)
-			break;
-		/* pods on the nodes of a simulator that is gone never finish terminating */
-		for (size_t k = 0; i == 15 && k < nns; k++) {
-			char *force[] = {kubectl, "delete", "pods", "--all", "-n", ns[k], "--force",
-					 "--grace-period=0", NULL};
-			run_wait(force, "/dev/null");
+	static const char *const get_ns[] = {"get", "ns", "--ignore-not-found", "--no-headers",
+					     NULL};
+	static const char *const del_ns[] = {"delete", "ns", "--ignore-not-found",
+					     "--wait=false", NULL};
+	static const char *const del_pools[] = {"delete", "nodepools.karpenter.sh",
+						"--ignore-not-found", NULL};
+	char *get[KUBECTL_ARGV_MAX], *del[KUBECTL_ARGV_MAX];
+	size_t nns = kubectl_argv(d, kubectl, get_ns, false, get);
+	ks_buf_reset(&out);
+	if (nns && run_capture(get, &out) == 0 && out.len) {
+		say(d, "removing the previous demo's namespaces and NodePools first");
+		kubectl_argv(d, kubectl, del_ns, false, del);
+		run_wait(del, "/dev/null");
+		if (kubectl_argv(d, kubectl, del_pools, true, del))
+			run_wait(del, "/dev/null");
+		for (int i = 0; i < 90 && !demo_interrupted; i++) {
+			ks_buf_reset(&out);
+			if (run_capture(get, &out) == 0 && !out.len)
+				break;
+			/* pods on the nodes of a simulator that is gone never finish terminating */
+			for (size_t k = 0; i == 15 && k < d->nscope; k++) {
+				char *force[] = {kubectl,     "delete",	 "pods",
+						 "--all",     "-n",	 d->scope[k],
+						 "--force",   "--grace-period=0", NULL};
+				if (!d->scope_is_pool[k])
+					run_wait(force, "/dev/null");
+			}
+			sleep(2);
 		}
-		sleep(2);
 	}
 	ks_buf_release(&out);
 	free(kubectl);
@@ -977,6 +979,8 @@ static int parse_flags(struct demo *d, int argc, char **argv, bool *list)
 			d->no_ui = true;
 		} else if (!strcmp(s, "--no-prometheus")) {
 			d->no_prometheus = true;
+		} else if (!strcmp(s, "--clean")) {
+			d->clean = true;
 		} else if (!v) {
 			fprintf(stderr, "kswarm demo: %s '%s' (see 'kswarm help demo')\n",
 				s[0] == '-' ? "unknown flag or missing value"
@@ -1075,7 +1079,7 @@ int cmd_demo(int argc, char **argv)
 			say(&d, "a cluster the demo does not own (--kubeconfig): every change "
 				"waits for a person; the demo approves only those about its "
 				"scenarios");
-		if (!d.shared_cluster)
+		if (!d.shared_cluster || d.clean)
 			clean_previous(&d);
 		if (start_simulator(&d) == 0 && !demo_interrupted && start_daemon(&d) == 0) {
 			play(&d);
