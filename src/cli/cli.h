@@ -25,6 +25,7 @@ int cmd_optimize(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_plans(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 extern const char cmd_version_usage[];
 extern const char cmd_help_usage[];
@@ -37,6 +38,7 @@ extern const char cmd_optimize_usage[];
 extern const char cmd_run_usage[];
 extern const char cmd_plans_usage[];
 extern const char cmd_ask_usage[];
+extern const char cmd_demo_usage[];
 
 /* Exit codes shared by commands. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };

@@ -17,6 +17,8 @@ static const struct cli_command commands[] = {
 	{"plans", cmd_plans, "List, show, approve or reject the running daemon's plans",
 	 cmd_plans_usage},
 	{"ask", cmd_ask, "Ask the running daemon why it decided what it did", cmd_ask_usage},
+	{"demo", cmd_demo, "The whole system at work on a local control plane, with a summary",
+	 cmd_demo_usage},
 	{"run", cmd_run, "Run the swarm: diagnose, decide under policy, fix, serve the API",
 	 cmd_run_usage},
 	{"sim", cmd_sim, "Simulated nodes and kubelets for a real control plane", cmd_sim_usage},

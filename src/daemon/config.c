@@ -41,6 +41,8 @@ void daemon_config_release(struct daemon_config *c)
 			 &c->gitops_dir,  &c->events};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
 		free(*strs[i]);
+	for (size_t i = 0; i < c->nnotify; i++)
+		notify_sink_release(&c->notify[i]);
 	*c = (struct daemon_config){0};
 }
 
@@ -260,6 +262,118 @@ static int parse_sources(const struct kube_ysrc *x, const struct kube_ynode *n,
 	return rc;
 }
 
+/* An HTTP header name (RFC 9110 token) and a value without control characters. */
+static bool header_name_valid(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~", *s)))
+			return false;
+	return true;
+}
+
+static int parse_sink(const struct kube_ysrc *x, const struct kube_ynode *n, size_t i,
+		      struct notify_sink *out)
+{
+	char field[64], sub[128];
+	snprintf(field, sizeof field, "notify[%zu]", i);
+	static const char *const keys[] = {"type",	 "url",	    "url_file", "token_file",
+					   "headers", "per_minute", NULL};
+	int rc = kube_ys_map(x, n, field, keys);
+	const struct kube_ynode *v;
+	if (rc)
+		return rc;
+	if (!(v = kube_ys_member(n, "type")))
+		return kube_ys_bad(x, n, field, "'type' is required (slack or webhook)");
+	snprintf(sub, sizeof sub, "%s.type", field);
+	if ((rc = kube_ys_string(x, v, sub, true, false, 32)))
+		return rc;
+	if (!strcmp(v->str, "slack"))
+		out->kind = NOTIFY_SLACK;
+	else if (!strcmp(v->str, "webhook"))
+		out->kind = NOTIFY_WEBHOOK;
+	else
+		return kube_ys_bad(x, v, sub, "'%s' is not slack or webhook", v->str);
+	const struct kube_ynode *url = kube_ys_member(n, "url"),
+				*url_file = kube_ys_member(n, "url_file");
+	if (!url == !url_file)
+		return kube_ys_bad(x, n, field, "exactly one of 'url' and 'url_file' is needed");
+	if (url) {
+		snprintf(sub, sizeof sub, "%s.url", field);
+		if ((rc = take_token(x, url, sub, &out->url)))
+			return rc;
+		if (strncmp(out->url, "http://", 7) && strncmp(out->url, "https://", 8))
+			return kube_ys_bad(x, url, sub, "must start with http:// or https://");
+	} else {
+		snprintf(sub, sizeof sub, "%s.url_file", field);
+		if ((rc = take_text(x, url_file, sub, &out->url_file)))
+			return rc;
+	}
+	if ((v = kube_ys_member(n, "token_file"))) {
+		snprintf(sub, sizeof sub, "%s.token_file", field);
+		if ((rc = take_text(x, v, sub, &out->token_file)))
+			return rc;
+	}
+	out->per_minute = NOTIFY_DEFAULT_PER_MINUTE;
+	if ((v = kube_ys_member(n, "per_minute"))) {
+		int64_t pm;
+		snprintf(sub, sizeof sub, "%s.per_minute", field);
+		if ((rc = kube_ys_int(x, v, sub, 1, 6000, &pm)))
+			return rc;
+		out->per_minute = (int)pm;
+	}
+	if ((v = kube_ys_member(n, "headers"))) {
+		snprintf(sub, sizeof sub, "%s.headers", field);
+		if ((rc = kube_ys_type(x, v, sub, KUBE_Y_MAP)))
+			return rc;
+		if (v->n / 2 > NOTIFY_MAX_HEADERS)
+			return kube_ys_bad(x, v, sub, "more than %d headers", NOTIFY_MAX_HEADERS);
+		for (size_t k = 0; k + 1 < v->n; k += 2) {
+			const struct kube_ynode *name = v->kids[k], *val = v->kids[k + 1];
+			if ((rc = kube_ys_string(x, name, sub, true, false, 128)))
+				return rc;
+			snprintf(sub, sizeof sub, "%s.headers.%s", field, name->str);
+			if (!header_name_valid(name->str))
+				return kube_ys_bad(x, name, sub, "not an HTTP header name");
+			if (!strcasecmp(name->str, "Authorization") ||
+			    !strcasecmp(name->str, "Content-Type"))
+				return kube_ys_bad(x, name, sub,
+						   "set by kswarm (use token_file for a bearer "
+						   "token)");
+			if ((rc = kube_ys_string(x, val, sub, false, true, 1024)))
+				return rc;
+			out->headers[out->nheaders++] = ks_asprintf("%s: %s", name->str, val->str);
+			snprintf(sub, sizeof sub, "%s.headers", field);
+		}
+	}
+	return 0;
+}
+
+static int parse_notify(const struct kube_ysrc *x, const struct kube_ynode *n,
+			struct daemon_config *c)
+{
+	int rc = kube_ys_type(x, n, "notify", KUBE_Y_SEQ);
+	if (rc)
+		return rc;
+	if (n->n > NOTIFY_MAX_SINKS)
+		return kube_ys_bad(x, n, "notify", "more than %d sinks", NOTIFY_MAX_SINKS);
+	struct notify_sink sinks[NOTIFY_MAX_SINKS] = {0};
+	for (size_t i = 0; !rc && i < n->n; i++)
+		rc = parse_sink(x, n->kids[i], i, &sinks[i]);
+	if (rc) {
+		for (size_t i = 0; i < n->n; i++)
+			notify_sink_release(&sinks[i]);
+		return rc;
+	}
+	for (size_t i = 0; i < c->nnotify; i++)
+		notify_sink_release(&c->notify[i]);
+	memcpy(c->notify, sinks, sizeof sinks);
+	c->nnotify = n->n;
+	return 0;
+}
+
 static int parse_pair(const struct kube_ysrc *x, const struct kube_ynode *n, const char *field,
 		      const char *k1, char **v1, const char *k2, char **v2)
 {
@@ -282,7 +396,7 @@ static int parse_root(const struct kube_ysrc *x, const struct kube_ynode *root,
 	static const char *const keys[] = {
 		"cluster", "store",  "listen",	   "auth",    "policies",	"interval",
 		"prometheus", "goals", "spot",	   "llm",     "vault",		"secret_sources",
-		"helm",	   "gitops", "events",	   "verify_timeout", NULL};
+		"helm",	   "gitops", "events",	   "verify_timeout", "notify", NULL};
 	int rc = kube_ys_map(x, root, "", keys);
 	const struct kube_ynode *v;
 	if (!rc && (v = kube_ys_member(root, "cluster")))
@@ -324,6 +438,8 @@ static int parse_root(const struct kube_ysrc *x, const struct kube_ynode *root,
 		rc = take_text(x, v, "events", &c->events);
 	if (!rc && (v = kube_ys_member(root, "verify_timeout")))
 		rc = take_duration(x, v, "verify_timeout", 1, 86400, &c->verify_timeout_s);
+	if (!rc && (v = kube_ys_member(root, "notify")))
+		rc = parse_notify(x, v, c);
 	if (!rc && c->nsecret_sources && !c->vault_addr)
 		rc = kube_ys_bad(x, kube_ys_member(root, "secret_sources"), "secret_sources",
 				 "needs a 'vault' section to read them from");

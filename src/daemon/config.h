@@ -20,7 +20,12 @@
  *   gitops: {repo: /srv/gitops, dir: kswarm}
  *   events: /etc/kswarm/events.json
  *   verify_timeout: 5m
- * Secrets (the bearer token, the Vault token) are named by file, never written in the file.
+ *   notify:
+ *     - {type: slack, url_file: /etc/kswarm/slack-url, per_minute: 10}
+ *     - {type: webhook, url: https://hooks.example/kswarm, token_file: /etc/kswarm/hook-token,
+ *        headers: {X-Team: sre}}
+ * Secrets (the bearer token, the Vault token, a Slack webhook URL) are named by file, never
+ * written in the file.
  *
  * Ownership: a struct daemon_config owns its strings (daemon_config_release). */
 #ifndef KS_DAEMON_CONFIG_H
@@ -28,6 +33,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "daemon/notify.h"
 
 struct ks_err;
 
@@ -57,6 +64,8 @@ struct daemon_config {
 	char *gitops_repo, *gitops_dir;
 	char *events;
 	double verify_timeout_s; /* default 300 */
+	struct notify_sink notify[NOTIFY_MAX_SINKS]; /* notification sinks (notify.h) */
+	size_t nnotify;
 };
 
 /* The defaults (no file). */

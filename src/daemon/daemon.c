@@ -20,7 +20,10 @@
 #include "cost/optimize.h"
 #include "cost/pricing.h"
 #include "cost/rightsize.h"
+#include "base/opstats.h"
 #include "daemon/config.h"
+#include "daemon/dmetrics.h"
+#include "daemon/notify.h"
 #include "daemon/stream.h"
 #include "diag/diag.h"
 #include "diag/finding.h"
@@ -58,6 +61,7 @@ struct daemon {
 	char cluster[SWARM_MSG_AGENT_MAX];
 	struct store *store;
 	struct bus *bus;
+	struct notifier *notifier; /* NULL without notify: sinks */
 	struct policy_ctx *policy;
 	struct kube_client kube;
 	bool kube_open;
@@ -81,7 +85,6 @@ struct daemon {
 	/* counters for /metrics (under mu) */
 	double rounds, round_seconds_sum, last_round_seconds;
 	double plans_by_result[3]; /* succeeded, failed, rolled_back */
-	double reconcile_seconds_sum, reconcile_count;
 	double findings_by_severity[DIAG_CRITICAL + 1];
 };
 
@@ -487,11 +490,6 @@ static int h_metrics(void *ctx, struct ks_buf *out, struct ks_err *err)
 	for (int i = 1; i < 3; i++)
 		metric(&pw, "kswarm_plans_executed_total", KS_PROM_COUNTER, NULL, "result",
 		       results[i], d->plans_by_result[i], err);
-	metric(&pw, "kswarm_reconcile_seconds_sum", KS_PROM_COUNTER,
-	       "Seconds the reconciler spent executing plans (verification included).", NULL,
-	       NULL, d->reconcile_seconds_sum, err);
-	metric(&pw, "kswarm_reconcile_seconds_count", KS_PROM_COUNTER,
-	       "Plans the reconciler executed.", NULL, NULL, d->reconcile_count, err);
 	pthread_mutex_unlock(&d->mu);
 	cJSON *sm = NULL;
 	if (!swarm_metrics(d->swarm, &sm, err) && sm) {
@@ -524,6 +522,7 @@ static int h_metrics(void *ctx, struct ks_buf *out, struct ks_err *err)
 		}
 		cJSON_Delete(sm);
 	}
+	dmetrics_render(&pw, d->notifier, d->cfg->notify, d->cfg->nnotify, err);
 	ks_prom_writer_release(&pw);
 	return 0;
 }
@@ -663,10 +662,7 @@ static void execute_plan(struct daemon *d, const cJSON *plan)
 		return;
 	}
 	double secs = (double)(ks_mono_ms() - t0) / 1000.0;
-	pthread_mutex_lock(&d->mu);
-	d->reconcile_seconds_sum += secs;
-	d->reconcile_count++;
-	pthread_mutex_unlock(&d->mu);
+	ks_hist_observe(KS_HIST_RECONCILE_SECONDS, secs);
 	KS_INFO(MOD, "plan %s: %s in %.1f s", id, result, secs);
 }
 
@@ -741,6 +737,11 @@ static int open_parts(struct daemon *d, struct ks_err *err)
 	int rc = store_open(c->store, &d->store, err);
 	if (!rc)
 		rc = bus_new(d->store, &d->bus, err);
+	if (!rc && c->nnotify) {
+		rc = notifier_new(c->notify, c->nnotify, NULL, &d->notifier, err);
+		if (!rc)
+			rc = notifier_attach(d->notifier, d->bus, err);
+	}
 	if (rc)
 		return rc;
 	d->policy = policy_ctx_new();
@@ -859,6 +860,7 @@ static void close_parts(struct daemon *d)
 	reconcile_free(d->rec);
 	if (d->kube_open)
 		kube_client_close(&d->kube);
+	notifier_free(d->notifier); /* unsubscribes first */
 	bus_free(d->bus);
 	policy_ctx_free(d->policy);
 	store_close(d->store);

@@ -23,6 +23,8 @@
 #include "base/timeutil.h"
 #include "kube/http.h"
 
+#include "base/opstats.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -488,9 +490,55 @@ static void start_xfer(struct kube_http_xfer *x)
 	curl_multi_add_handle(h->multi, e);
 }
 
+int kube_http_verb(const char *method, const char *path)
+{
+	if (!strcmp(method, "POST"))
+		return KS_OP_KUBE_CREATE;
+	if (!strcmp(method, "PUT"))
+		return KS_OP_KUBE_UPDATE;
+	if (!strcmp(method, "PATCH"))
+		return KS_OP_KUBE_PATCH;
+	if (!strcmp(method, "DELETE"))
+		return KS_OP_KUBE_DELETE;
+	if (strcmp(method, "GET"))
+		return KS_OP_KUBE_OTHER;
+	const char *q = strchr(path, '?');
+	size_t plen = q ? (size_t)(q - path) : strlen(path);
+	if (q && (strstr(q, "watch=1") || strstr(q, "watch=true")))
+		return KS_OP_KUBE_WATCH;
+	/* segments after /api/V or /apis/G/V, without namespaces/NS */
+	const char *p = path;
+	int skip;
+	if (!strncmp(p, "/api/", 5))
+		skip = 2;
+	else if (!strncmp(p, "/apis/", 6))
+		skip = 3;
+	else
+		return KS_OP_KUBE_GET; /* /version, /openapi, discovery */
+	const char *seg[8];
+	size_t seglen[8], n = 0;
+	for (const char *s = p + 1; s < path + plen && n < 8;) {
+		const char *e = memchr(s, '/', (size_t)(path + plen - s));
+		if (!e)
+			e = path + plen;
+		if (e > s) {
+			seg[n] = s;
+			seglen[n++] = (size_t)(e - s);
+		}
+		s = e + 1;
+	}
+	size_t i = (size_t)skip;
+	if (n <= i)
+		return KS_OP_KUBE_GET; /* a group's discovery document */
+	if (n >= i + 3 && seglen[i] == 10 && !memcmp(seg[i], "namespaces", 10))
+		i += 2;
+	return n - i == 1 ? KS_OP_KUBE_LIST : KS_OP_KUBE_GET;
+}
+
 struct kube_http_xfer *kube_http_start(struct kube_http *h, const struct kube_http_req *req,
 				       kube_http_done_fn done, void *ctx)
 {
+	ks_op_count((enum ks_op)kube_http_verb(req->method ? req->method : "GET", req->path));
 	struct kube_http_xfer *x = ks_calloc(1, sizeof *x);
 	x->h = h;
 	x->method = ks_strdup(req->method ? req->method : "GET");

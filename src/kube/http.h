@@ -98,6 +98,12 @@ void kube_http_free(struct kube_http *h);
 /* Start a request; done is called from a later kube_http_poll. Never NULL. */
 struct kube_http_xfer *kube_http_start(struct kube_http *h, const struct kube_http_req *req,
 				       kube_http_done_fn done, void *ctx);
+
+/* The Kubernetes verb of a request (base/opstats.h KS_OP_KUBE_*), counted as each request
+ * starts: GET with watch=1|true in the query is a watch; a GET of a collection
+ * (/api/v1/pods, /apis/G/V/namespaces/NS/R) a list, of an object (or its subresource) a get;
+ * POST create, PUT update, PATCH patch, DELETE delete. */
+int kube_http_verb(const char *method, const char *path);
 /* Cancel a transfer that has not completed; its done is not called. */
 void kube_http_cancel(struct kube_http *h, struct kube_http_xfer *x);
 /* Drive transfers for up to timeout_ms (0: do what is ready, -1: until one completes or

@@ -6,6 +6,8 @@
 #include "base/timeutil.h"
 #include "kube/watch.h"
 
+#include "base/opstats.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -188,6 +190,7 @@ static void schedule_backoff(struct kube_watch *w, const struct ks_err *err)
 	w->backoff_ms = b * 2 > w->o.backoff_max_ms ? w->o.backoff_max_ms : b * 2;
 	w->due_ms = ks_mono_ms() + wait;
 	w->stats.restarts++;
+	ks_op_count(KS_OP_WATCH_RESTART);
 	KS_INFO("watch", "%s: %s; retrying in %ld ms", w->r.resource,
 		err ? err->msg : "stream ended", wait);
 	set_state(w, KW_BACKOFF, err);
@@ -226,8 +229,10 @@ static void start_list(struct kube_watch *w)
 		return;
 	}
 	w->stats.lists++;
-	if (w->gone)
+	if (w->gone) {
 		w->stats.relists++;
+		ks_op_count(KS_OP_WATCH_RESTART);
+	}
 	w->gone = false;
 	w->need_list = false;
 	snprintf(w->rv, sizeof w->rv, "%s", rv);

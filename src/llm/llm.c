@@ -19,6 +19,8 @@
 #include "base/timeutil.h"
 #include "llm/llm.h"
 
+#include "base/opstats.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -305,6 +307,7 @@ enum xfer_state { X_WAITING, X_RUNNING, X_DONE };
 struct run;
 
 struct xfer {
+	int64_t t0_ms; /* the first attempt's start (0: never started), for the latency */
 	struct run *run;
 	struct llm_request *r;
 	enum xfer_state state;
@@ -485,6 +488,8 @@ static void start(struct xfer *x)
 {
 	struct run *run = x->run;
 	const struct llm_config *cfg = run->cfg;
+	if (!x->t0_ms)
+		x->t0_ms = ks_mono_ms();
 	if (!x->easy)
 		x->easy = curl_easy_init();
 	else
@@ -538,6 +543,9 @@ static void start(struct xfer *x)
 static void finish(struct xfer *x, int rc, const struct ks_err *err)
 {
 	x->state = X_DONE;
+	ks_op_count(rc ? KS_OP_LLM_ERROR : KS_OP_LLM_OK);
+	if (x->t0_ms)
+		ks_hist_observe(KS_HIST_LLM_SECONDS, (double)(ks_mono_ms() - x->t0_ms) / 1000.0);
 	x->r->rc = rc;
 	if (rc && err && &x->r->err != err)
 		x->r->err = *err;

@@ -80,6 +80,20 @@ static void test_errors(void **state)
 		{"cluster: [a]\n", "k.yaml:1:10: cluster: must be a mapping"},
 		{"listen: \"127.0.0.1:80 \"\n", "k.yaml:1:10: listen: holds a space"},
 		{"a: [\n", "k.yaml:"},
+		{"notify: {type: slack}\n", "k.yaml:1:9: notify: must be a list"},
+		{"notify:\n  - {url: http://x}\n", "k.yaml:2:5: notify[0]: 'type' is required"},
+		{"notify:\n  - {type: teams, url: http://x}\n",
+		 "k.yaml:2:12: notify[0].type: 'teams' is not slack or webhook"},
+		{"notify:\n  - {type: slack}\n",
+		 "k.yaml:2:5: notify[0]: exactly one of 'url' and 'url_file' is needed"},
+		{"notify:\n  - {type: webhook, url: ftp://x}\n",
+		 "k.yaml:2:26: notify[0].url: must start with http:// or https://"},
+		{"notify:\n  - {type: webhook, url: http://x, per_minute: 0}\n",
+		 "k.yaml:2:48: notify[0].per_minute:"},
+		{"notify:\n  - {type: webhook, url: http://x, headers: {Authorization: x}}\n",
+		 "k.yaml:2:46: notify[0].headers.Authorization: set by kswarm"},
+		{"notify:\n  - {type: webhook, url: http://x, headers: {\"a b\": x}}\n",
+		 "k.yaml:2:47: notify[0].headers: holds a space"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct daemon_config c;
@@ -95,6 +109,35 @@ static void test_errors(void **state)
 		assert_null(c.path);
 		daemon_config_release(&c);
 	}
+}
+
+static void test_notify(void **state)
+{
+	(void)state;
+	static const char yaml[] =
+		"notify:\n"
+		"  - {type: slack, url_file: /etc/kswarm/slack-url, per_minute: 10}\n"
+		"  - type: webhook\n"
+		"    url: https://hooks.example/kswarm\n"
+		"    token_file: /etc/kswarm/hook-token\n"
+		"    headers: {X-Team: sre, X-Env: \"prod eu\"}\n";
+	struct daemon_config c;
+	daemon_config_defaults(&c);
+	struct ks_err err = {0};
+	assert_int_equal(daemon_config_parse("k.yaml", yaml, strlen(yaml), &c, &err), 0);
+	assert_int_equal(c.nnotify, 2);
+	assert_int_equal(c.notify[0].kind, NOTIFY_SLACK);
+	assert_string_equal(c.notify[0].url_file, "/etc/kswarm/slack-url");
+	assert_null(c.notify[0].url);
+	assert_int_equal(c.notify[0].per_minute, 10);
+	assert_int_equal(c.notify[1].kind, NOTIFY_WEBHOOK);
+	assert_string_equal(c.notify[1].url, "https://hooks.example/kswarm");
+	assert_string_equal(c.notify[1].token_file, "/etc/kswarm/hook-token");
+	assert_int_equal(c.notify[1].per_minute, NOTIFY_DEFAULT_PER_MINUTE);
+	assert_int_equal(c.notify[1].nheaders, 2);
+	assert_string_equal(c.notify[1].headers[0], "X-Team: sre");
+	assert_string_equal(c.notify[1].headers[1], "X-Env: prod eu");
+	daemon_config_release(&c);
 }
 
 static void test_empty_and_loopback(void **state)
@@ -120,6 +163,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_notify),
 		cmocka_unit_test(test_empty_and_loopback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
