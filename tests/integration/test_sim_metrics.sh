@@ -64,7 +64,9 @@ spec:
   selector: {app: shop}
   ports: [{port: 80}]
 YAML
-check "pods run and are Ready" "$K" wait -n "$ns" --for=condition=Ready pod -l app=shop --timeout=60s
+# (retried: right after the apply the ReplicaSet may not have created the pods yet, and
+# kubectl wait fails at once on "no matching resources")
+eventually 90 "pods run and are Ready" "$K" wait -n "$ns" --for=condition=Ready pod -l app=shop --timeout=10s
 pods=$("$K" get pods -n "$ns" -o jsonpath='{.items[*].metadata.name}')
 
 # The snapshot is re-rendered every second: wait until it shows both pods.
