@@ -10,7 +10,11 @@
  *                   drain is an outage);
  *                   CRITIQUE (medium) "spot interruptions" for other spot mixes;
  *                   else a vote of 0.
- *   repair / secret-from-source -> CRITIQUE (low) when the workload has one replica (the
+ *   repair / secret-from-source -> VETO "min-2-replicas-in-production" when a step scales a
+ *                   production workload (or its HPA's minReplicas) from 2 or more down to 1
+ *                   (a drain or a crash of that one pod is an outage); CRITIQUE (medium)
+ *                   for the same outside production;
+ *                   CRITIQUE (low) when the workload has one replica (the
  *                   rollout restarts it), and a vote of 0.5 when it repairs an outage
  *                   (severity high or critical: it restores availability), else 0.
  *   other        -> a vote of 0.
@@ -92,8 +96,51 @@ static void judge_mix(struct swarm *s, const struct swarm_msg *m)
 	cJSON_Delete(pool.namespaces);
 }
 
+/* A step that scales a workload (spec.replicas) or an HPA (spec.minReplicas) from 2 or more
+ * down to below 2: its namespace, else NULL. */
+static const char *scales_to_one(struct swarm *s, const cJSON *step, char *what, size_t n)
+{
+	const char *kind = ks_json_str_or(step, "target.kind", "");
+	const char *field = !strcmp(kind, "Deployment") || !strcmp(kind, "StatefulSet")
+				    ? "spec.replicas"
+			    : !strcmp(kind, "HorizontalPodAutoscaler") ? "spec.minReplicas"
+								       : NULL;
+	const cJSON *after = field ? ks_json_get(ks_json_child(step, "patch"), field) : NULL;
+	if (!cJSON_IsNumber(after) || after->valuedouble >= 2)
+		return NULL;
+	const char *ns = ks_json_str_or(step, "target.namespace", "");
+	const char *name = ks_json_str_or(step, "target.name", "");
+	struct wobj o = swarm__find(s, kind, ns, name);
+	const cJSON *obj = wobj_ok(o) ? world_json(s->in->world, o) : NULL;
+	int64_t before = ks_json_int_or(obj, field, 1);
+	if (before < 2)
+		return NULL;
+	snprintf(what, n, "%s %s/%s from %lld to %.0f %s", kind, ns, name, (long long)before,
+		 after->valuedouble, strcmp(field, "spec.replicas") ? "minimum replicas"
+								     : "replicas");
+	return ns;
+}
+
 static void judge_repair(struct swarm *s, const struct swarm_msg *m)
 {
+	const cJSON *step;
+	cJSON_ArrayForEach(step, ks_json_get(m->body, "steps"))
+	{
+		char what[600], why[800];
+		const char *ns = scales_to_one(s, step, what, sizeof what);
+		if (!ns)
+			continue;
+		bool prod = swarm__namespace_production(s, ns);
+		snprintf(why, sizeof why,
+			 "scaling %s leaves one pod%s: a drain or a crash of it is an outage, "
+			 "against the uptime goal of %.4g%%",
+			 what, prod ? " in production" : "", s->o.goals.uptime_target * 100);
+		if (prod) {
+			say(s, m, SWARM_MSG_VETO, "min-2-replicas-in-production", why);
+			return;
+		}
+		say(s, m, SWARM_MSG_CRITIQUE, "medium", why);
+	}
 	const cJSON *steps = ks_json_get(m->body, "steps");
 	const cJSON *last = cJSON_GetArrayItem(steps, ks_json_len(steps) - 1);
 	const char *kind = ks_json_str_or(last, "target.kind", "");

@@ -759,6 +759,14 @@ struct pool_scan {
 	struct ks_map owners; /* owner uid -> pod count (as a pointer-sized integer) */
 };
 
+bool swarm__namespace_production(struct swarm *s, const char *ns)
+{
+	struct wobj nso = swarm__find(s, "Namespace", "", ns);
+	const cJSON *nsj = wobj_ok(nso) ? world_json(s->in->world, nso) : NULL;
+	const char *env = ks_json_str_or(ks_json_get(nsj, "metadata.labels"), "env", "");
+	return !strncmp(ns, "prod", 4) || !strcmp(env, "production") || !strcmp(env, "prod");
+}
+
 static int scan_pod(void *ctx, struct wobj pod)
 {
 	struct pool_scan *ps = ctx;
@@ -770,10 +778,7 @@ static int scan_pod(void *ctx, struct wobj pod)
 		seen = seen || !strcmp(n->valuestring, ns);
 	if (!seen) {
 		cJSON_AddItemToArray(ps->out->namespaces, cJSON_CreateString(ns));
-		struct wobj nso = swarm__find(ps->s, "Namespace", "", ns);
-		const cJSON *nsj = wobj_ok(nso) ? world_json(ps->s->in->world, nso) : NULL;
-		const char *env = ks_json_str_or(ks_json_get(nsj, "metadata.labels"), "env", "");
-		if (!strncmp(ns, "prod", 4) || !strcmp(env, "production") || !strcmp(env, "prod"))
+		if (swarm__namespace_production(ps->s, ns))
 			ps->out->production = true;
 		ps->out->pdbs += (int)world_in_namespace(ps->s->in->world, WK_PDB, ns, NULL, NULL);
 	}

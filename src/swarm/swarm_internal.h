@@ -106,6 +106,8 @@ struct swarm_pool {
 	int pdbs;          /* PodDisruptionBudgets in those namespaces */
 };
 void swarm__pool_scan(struct swarm *s, const char *pool, struct swarm_pool *out);
+/* Whether namespace ns is production: named prod* or labelled env=production (or prod). */
+bool swarm__namespace_production(struct swarm *s, const char *ns);
 
 /* Give proposal body b one step patching kind ns/name (patch taken) and its rollback. */
 void swarm__patch_plan(struct swarm *s, cJSON *b, const char *kind, const char *ns,

@@ -885,6 +885,80 @@ static void test_rightsize_vetoed(void **state)
 	fx_close(&f);
 }
 
+/* Idle replicas of image-resizer (usage-cost-spike.yaml, with one replica before the scale-up)
+ * measured near zero: Layer 2 proposes scaling 30 replicas down to 1. Outside production the reliability agent critiques it; in a
+ * production namespace it vetoes it (one pod: a drain or a crash is an outage). */
+static int quiet_pod(void *ctx, struct wobj pod)
+{
+	struct world *w = ctx;
+	const cJSON *p = world_json(w, pod);
+	const char *name = ks_json_str(p, "metadata.name");
+	const cJSON *c;
+	cJSON_ArrayForEach(c, ks_json_get(p, "spec.containers"))
+	{
+		world_add_metric(w, WM_CPU_P95_CORES, "media", name, ks_json_str(c, "name"), 0.001);
+		world_add_metric(w, WM_CPU_AVG_CORES, "media", name, ks_json_str(c, "name"), 0.001);
+	}
+	return 0;
+}
+
+static struct world *quiet_resizer(bool production)
+{
+	char *yaml = tu_read_fixture("diag/usage-cost-spike.yaml");
+	const char *at = "    name: media\n  status:";
+	char *pos = strstr(yaml, at);
+	assert_non_null(pos);
+	char *text = production ? ks_asprintf("%.*s    name: media\n    labels: {env: production}\n"
+					      "  status:%s",
+					      (int)(pos - yaml), yaml, pos + strlen(at))
+				: ks_strdup(yaml);
+	/* It ran one replica before the scale-up (the recording says 2). */
+	char *before = strstr(text, "image-resizer-847f66d47c to 2\n");
+	assert_non_null(before);
+	before[strlen("image-resizer-847f66d47c to ")] = '1';
+	struct world *w = world_new();
+	struct ks_err err = {0};
+	if (world_load_snapshot_mem(w, text, strlen(text), &err))
+		fail_msg("%s", err.msg);
+	world_in_namespace(w, WK_POD, "media", quiet_pod, w);
+	free(text);
+	free(yaml);
+	return w;
+}
+
+static void test_scale_to_one(void **state)
+{
+	(void)state;
+	for (int prod = 0; prod < 2; prod++) {
+		struct fx f;
+		fx_open(&f, quiet_resizer(prod), HUMAN_POLICY, NULL);
+		fx_round(&f, NULL, NULL, NOW);
+		cJSON *msgs = fx_new_msgs(&f);
+		const cJSON *pr = msg_of(msgs, "proposal", "diagnostics");
+		assert_non_null(pr);
+		char *steps = tu_json(ks_json_get(pr, "body.steps"));
+		assert_contains(steps, "\"replicas\":1");
+		free(steps);
+		const cJSON *veto = msg_of(msgs, "veto", "reliability");
+		const cJSON *crit = msg_of(msgs, "critique", "reliability");
+		if (prod) {
+			assert_answers(veto, pr);
+			assert_string_equal(ks_json_str(veto, "body.rule"),
+					    "min-2-replicas-in-production");
+			assert_contains(ks_json_str(veto, "body.reason"),
+					"Deployment media/image-resizer from 30 to 1 replicas");
+			assert_null(msg_of(msgs, "plan", NULL));
+		} else {
+			assert_null(veto);
+			assert_answers(crit, pr);
+			assert_string_equal(ks_json_str(crit, "body.severity"), "medium");
+			assert_contains(ks_json_str(crit, "body.concern"), "leaves one pod");
+		}
+		cJSON_Delete(msgs);
+		fx_close(&f);
+	}
+}
+
 /* Every scenario whose finding has a patch remediation ends in a plan that applies it to the
  * root-cause object and verifies that the cause is gone. */
 static void test_scenarios(void **state)
@@ -1108,6 +1182,7 @@ int main(void)
 		cmocka_unit_test(test_cost_single_az),
 		cmocka_unit_test(test_cost_spot),
 		cmocka_unit_test(test_rightsize_vetoed),
+		cmocka_unit_test(test_scale_to_one),
 		cmocka_unit_test(test_policy_denied),
 		cmocka_unit_test(test_dry_run),
 		cmocka_unit_test(test_auto_approval),
