@@ -87,11 +87,11 @@ static enum outcome rollout(const cJSON *obj, int64_t since_s, char *why, size_t
 	return upd >= want && av >= want && total <= want ? PASSED : PENDING;
 }
 
-/* Whether pod p was created before since_s (Unix seconds): a pod of the rollout being
- * replaced, whose crash loop says nothing about the change. */
+/* Whether pod p was created in the second since_s (Unix seconds) or before: maybe a pod of
+ * the rollout being replaced, whose crash loop says nothing about the change. */
 static bool pod_predates(const cJSON *p, int64_t since_s)
 {
-	return time_before(p, "metadata.creationTimestamp", since_s);
+	return time_before(p, "metadata.creationTimestamp", since_s + 1);
 }
 
 static enum outcome pods_ready(struct reconciler *r, const cJSON *obj, int64_t since_s,
@@ -177,9 +177,11 @@ int rc_verify_step(struct reconciler *r, const struct rc_step *st, bool *ok, cha
 		return err->code ? err->code : KS_EINVAL;
 	int timeout = st->timeout_s ? st->timeout_s : r->o.default_timeout_s;
 	int64_t deadline = ks_mono_ms() + (int64_t)timeout * 1000;
-	/* Pods older than the step (less a second of clock granularity) are the ones its
-	 * rollout replaces: their failures do not fail the step at once. */
-	int64_t since_s = ks_time_now_ms() / 1000 - 1;
+	/* Pods created in this second or before (creation times have whole seconds;
+	 * verification starts right after the step's write) may be the ones its rollout
+	 * replaces: their failures do not fail the step at once (a failing pod of the step
+	 * itself created in this very second is caught by the later pods or the deadline). */
+	int64_t since_s = ks_time_now_ms() / 1000;
 	char part[512] = "";
 	for (;;) {
 		cJSON *obj = NULL;
