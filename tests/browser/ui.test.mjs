@@ -108,7 +108,15 @@ try {
     await page.locator('#token-dialog').waitFor({ state: 'visible', timeout: 10000 });
     await page.fill('#token-input', token);
     await page.click('#token-dialog button[value=save]');
-    await until(20, async () => /Approved/.test(await card.locator('[role=status]').textContent()));
+    // The card says "Approved" until the next refresh of the pending list drops it (under
+    // ASan the plan may already be executing by then): either proves the approval went out.
+    await until(60, async () => {
+      if (await card.count() &&
+          /Approved/.test(await card.locator('[role=status]').textContent({ timeout: 1000 })))
+        return true;
+      const plan = await getJSON('/api/v1/plans/' + planId);
+      return plan.status !== 'pending';
+    });
     const stored = await ui("sessionStorage.getItem('kswarm-token')");
     if (stored !== token) throw new Error('the token is not in sessionStorage');
   });
