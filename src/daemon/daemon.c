@@ -11,6 +11,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/fileutil.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/promtext.h"
@@ -89,28 +90,6 @@ struct daemon {
 };
 
 /* ---- helpers ---- */
-
-static char *read_secret_file(const char *path, const char *what, struct ks_err *err)
-{
-	struct ks_buf b;
-	ks_buf_init(&b, 64 * 1024);
-	if (ks_buf_read_file(&b, path, err)) {
-		ks_buf_release(&b);
-		ks_err_set(err, KS_EINVAL, "%s %s: %s", what, path, err->msg);
-		return NULL;
-	}
-	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r' ||
-			 b.data[b.len - 1] == ' '))
-		b.len--;
-	char *s = ks_strndup(b.data ? b.data : "", b.len);
-	ks_buf_release(&b);
-	if (!*s) {
-		free(s);
-		ks_err_set(err, KS_EINVAL, "%s %s is empty", what, path);
-		return NULL;
-	}
-	return s;
-}
 
 static void wake_loop(struct daemon *d)
 {
@@ -717,22 +696,14 @@ static int execute_interrupted(struct daemon *d, struct ks_err *err)
 static int open_parts(struct daemon *d, struct ks_err *err)
 {
 	const struct daemon_config *c = d->cfg;
-	if (!strchr(c->store, ':') || !strncmp(c->store, "file:", 5)) {
-		char *dir = ks_strdup(c->store);
-		char *slash = strrchr(dir, '/');
-		if (slash && slash != dir) {
-			*slash = 0;
-			char cmd_dir[4096];
-			snprintf(cmd_dir, sizeof cmd_dir, "%s", dir);
-			for (char *p = cmd_dir + 1; *p; p++)
-				if (*p == '/') {
-					*p = 0;
-					mkdir(cmd_dir, 0700);
-					*p = '/';
-				}
-			mkdir(cmd_dir, 0700);
-		}
+	/* The store's directory (a plain path, not ":memory:" or a "file:" URI). */
+	char *slash = strrchr(c->store, '/');
+	if (!strchr(c->store, ':') && slash && slash != c->store) {
+		char *dir = ks_strndup(c->store, (size_t)(slash - c->store));
+		int mk = ks_mkdir_p(dir, 0700, err);
 		free(dir);
+		if (mk)
+			return mk;
 	}
 	int rc = store_open(c->store, &d->store, err);
 	if (!rc)
@@ -757,8 +728,9 @@ static int open_parts(struct daemon *d, struct ks_err *err)
 	else if (d->kube.context)
 		snprintf(d->cluster, sizeof d->cluster, "%s", d->kube.context);
 	if (c->vault_token_file &&
-	    !(d->vault_token = read_secret_file(c->vault_token_file, "vault.token_file", err)))
-		return err->code;
+	    (rc = ks_read_secret_line(c->vault_token_file, "vault.token_file", 64 * 1024,
+				      &d->vault_token, err)))
+		return rc;
 	if (c->events) {
 		struct ks_buf b;
 		ks_buf_init(&b, 16 << 20);
@@ -821,8 +793,10 @@ static int start_server(struct daemon *d, struct ks_err *err)
 {
 	const struct daemon_config *c = d->cfg;
 	char *token = NULL;
-	if (c->token_file && !(token = read_secret_file(c->token_file, "auth.token_file", err)))
-		return err->code;
+	int rc;
+	if (c->token_file &&
+	    (rc = ks_read_secret_line(c->token_file, "auth.token_file", 64 * 1024, &token, err)))
+		return rc;
 	if (!token && !daemon_listen_is_loopback(c->listen))
 		return ks_err_set(err, KS_EINVAL,
 				  "listen %s is not a loopback address: set auth.token_file so "
@@ -844,7 +818,7 @@ static int start_server(struct daemon *d, struct ks_err *err)
 					      .reject = h_reject,
 					      .ask = h_ask,
 					      .metrics = h_metrics}};
-	int rc = server_start(&so, &d->server, err);
+	rc = server_start(&so, &d->server, err);
 	if (token) {
 		explicit_bzero(token, strlen(token));
 		free(token);

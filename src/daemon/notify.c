@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/curlopt.h"
 #include "base/err.h"
+#include "base/fileutil.h"
 #include "base/hashmap.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -282,23 +283,6 @@ static void *worker_main(void *arg)
 
 /* ---- set-up ---- */
 
-static int read_first_line(const char *path, const char *what, char **out, struct ks_err *err)
-{
-	struct ks_buf b;
-	ks_buf_init(&b, 8192);
-	int rc = ks_buf_read_file(&b, path, err);
-	if (!rc) {
-		char *s = ks_trim_space(b.data ? b.data : (char *)"");
-		s[strcspn(s, "\r\n")] = 0;
-		if (!*s)
-			rc = ks_err_set(err, KS_EINVAL, "notify: %s %s is empty", what, path);
-		else
-			*out = ks_strdup(s);
-	}
-	ks_buf_release(&b);
-	return rc;
-}
-
 int notifier_new(const struct notify_sink *sinks, size_t nsinks, const struct notify_opts *o,
 		 struct notifier **out, struct ks_err *err)
 {
@@ -335,13 +319,13 @@ int notifier_new(const struct notify_sink *sinks, size_t nsinks, const struct no
 		if (c->url)
 			s->url = ks_strdup(c->url);
 		else if (c->url_file)
-			rc = read_first_line(c->url_file, "url_file", &s->url, err);
+			rc = ks_read_secret_line(c->url_file, "notify: url_file", 8192, &s->url, err);
 		else
 			rc = ks_err_set(err, KS_EINVAL, "notify[%zu]: no url", i);
 		if (!rc && strncmp(s->url, "http://", 7) && strncmp(s->url, "https://", 8))
 			rc = ks_err_set(err, KS_EINVAL, "notify[%zu]: the URL is not http(s)", i);
 		if (!rc && c->token_file)
-			rc = read_first_line(c->token_file, "token_file", &s->token, err);
+			rc = ks_read_secret_line(c->token_file, "notify: token_file", 8192, &s->token, err);
 		s->headers = curl_slist_append(NULL, "Content-Type: application/json");
 		for (size_t h = 0; !rc && h < c->nheaders; h++)
 			s->headers = curl_slist_append(s->headers, c->headers[h]);

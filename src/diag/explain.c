@@ -13,6 +13,7 @@
  * appended to its `pending` buffer; when the finding in turn ends, the next one's pending
  * text is shown, and so on past every finding that already ended. */
 #include "base/common.h"
+#include "base/fileutil.h"
 #include "base/json.h"
 #include "diag/anonymize.h"
 #include "diag/explain.h"
@@ -167,29 +168,11 @@ static char *cache_read(const char *dir, const char *key)
 	return s;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char *p = ks_strdup(dir);
-	int rc = 0;
-	for (char *s = p + 1; ; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) && errno != EEXIST)
-			rc = -1;
-		*s = c;
-		if (!c || rc)
-			break;
-	}
-	free(p);
-	return rc;
-}
-
 static void cache_write(const char *dir, const char *key, const char *text)
 {
-	if (mkdir_p(dir)) {
-		KS_DEBUG("explain", "cache %s: %s", dir, strerror(errno));
+	struct ks_err err = {0};
+	if (ks_mkdir_p(dir, 0700, &err)) {
+		KS_DEBUG("explain", "cache: %s", err.msg);
 		return;
 	}
 	char *path = ks_asprintf("%s/%s", dir, key);

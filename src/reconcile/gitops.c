@@ -10,6 +10,7 @@
  * here (a strategic-merge file cannot hold one). Re-running a step whose file already holds
  * the same content commits nothing. */
 #include "base/common.h"
+#include "base/fileutil.h"
 #include "base/json.h"
 #include "base/jsonout.h"
 #include "kube/kcyaml.h"
@@ -29,25 +30,6 @@ static char *lower(const char *s)
 	for (char *p = d; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return d;
-}
-
-static int mkdirs(const char *path, struct ks_err *err)
-{
-	char *p = ks_strdup(path);
-	int rc = 0;
-	for (char *s = p + 1; !rc; s++) {
-		if (*s != '/' && *s)
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0755) && errno != EEXIST)
-			rc = ks_err_set(err, KS_EIO, "creating %s: %s", p, strerror(errno));
-		*s = c;
-		if (!c)
-			break;
-	}
-	free(p);
-	return rc;
 }
 
 /* The existing file's content as JSON, or NULL when there is none. */
@@ -151,7 +133,7 @@ int rc_gitops_apply(struct reconciler *r, const char *plan_id, const struct rc_s
 		cJSON_AddStringToObject(*change, "content", y.data);
 		goto done;
 	}
-	if ((rc = mkdirs(dir, err)))
+	if ((rc = ks_mkdir_p(dir, 0755, err)))
 		goto done;
 	FILE *f = fopen(path, "w");
 	if (!f || fwrite(y.data, 1, y.len, f) != y.len || fclose(f)) {

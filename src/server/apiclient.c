@@ -5,6 +5,7 @@
 #include "base/common.h"
 #include "base/buf.h"
 #include "base/curlopt.h"
+#include "base/fileutil.h"
 #include "base/json.h"
 #include "base/strutil.h"
 #include "server/apiclient.h"
@@ -181,24 +182,7 @@ int apiclient_load_token(const char *path, char **out, struct ks_err *err)
 			*out = ks_strdup(env);
 		return 0;
 	}
-	struct ks_buf b;
-	ks_buf_init(&b, TOKEN_MAX);
-	int rc = ks_buf_read_file(&b, path, err);
-	if (rc) {
-		ks_buf_release(&b);
-		return ks_err_wrap(err, "token file");
-	}
-	char *text = ks_buf_detach(&b);
-	text[strcspn(text, "\n")] = '\0';
-	ks_trim_space(text);
-	if (!*text) {
-		free(text);
-		return ks_err_set(err, KS_EINVAL, "token file %s is empty", path);
-	}
-	*out = ks_strdup(text);
-	memset(text, 0, strlen(text));
-	free(text);
-	return 0;
+	return ks_read_secret_line(path, "token file", TOKEN_MAX, out, err);
 }
 
 /* ---- text ---- */

@@ -2,11 +2,15 @@
 #include "testutil.h"
 
 #include "base/embed.h"
+#include "base/fileutil.h"
 #include "base/json.h"
 #include "base/strutil.h"
 #include "base/timeutil.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void buf_ceiling(void **state)
 {
@@ -172,6 +176,48 @@ static void parse_int64(void **state)
 		assert_false(ks_parse_int64(bad[i], &v));
 }
 
+/* ks_mkdir_p makes every missing parent and accepts existing ones; ks_read_secret_line reads
+ * the first line without its space, refuses an empty file and wraps read errors. */
+static void file_helpers(void **state)
+{
+	(void)state;
+	char *root = tu_mkdtemp();
+	char *deep = ks_asprintf("%s/a/b/c", root);
+	struct ks_err err = {0};
+	assert_int_equal(ks_mkdir_p(deep, 0700, &err), 0);
+	assert_int_equal(ks_mkdir_p(deep, 0700, &err), 0);
+	struct stat sb;
+	assert_int_equal(stat(deep, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	char *path = ks_asprintf("%s/token", root);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("  s3cret \r\nsecond line\n", f);
+	fclose(f);
+	char *tok = NULL;
+	assert_int_equal(ks_read_secret_line(path, "auth.token_file", 1024, &tok, &err), 0);
+	assert_string_equal(tok, "s3cret");
+	free(tok);
+	f = fopen(path, "w");
+	fputs(" \n", f);
+	fclose(f);
+	assert_int_equal(ks_read_secret_line(path, "auth.token_file", 1024, &tok, &err), KS_EINVAL);
+	assert_null(tok);
+	assert_contains(err.msg, "auth.token_file ");
+	assert_contains(err.msg, " is empty");
+	char *missing = ks_asprintf("%s/none", root);
+	assert_true(ks_read_secret_line(missing, "vault.token_file", 1024, &tok, &err) < 0);
+	assert_contains(err.msg, "vault.token_file: ");
+	char *blocked = ks_asprintf("%s/x", path); /* a directory under a file */
+	assert_int_equal(ks_mkdir_p(blocked, 0700, &err), KS_EIO);
+	assert_contains(err.msg, "creating ");
+	free(blocked);
+	free(missing);
+	free(path);
+	free(deep);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +225,7 @@ int main(void)
 		cmocka_unit_test(err_wrap),    cmocka_unit_test(json_paths),
 		cmocka_unit_test(rfc3339),     cmocka_unit_test(ages),
 		cmocka_unit_test(embedded_files), cmocka_unit_test(parse_int64),
+		cmocka_unit_test(file_helpers),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }
