@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct ks_err;
 
@@ -16,6 +17,9 @@ struct ks_err;
 int64_t ks_time_now_ms(void);
 /* Monotonic clock in milliseconds, for timeouts and rates. */
 int64_t ks_mono_ms(void);
+/* The time ms milliseconds from now on clock (CLOCK_REALTIME, CLOCK_MONOTONIC), as
+ * pthread_cond_timedwait wants it. */
+struct timespec ks_timespec_in_ms(clockid_t clock, int64_t ms);
 
 /* Parse an RFC 3339 time into nanoseconds since the epoch (UTC). */
 int ks_time_parse_rfc3339(const char *s, size_t len, int64_t *unix_ns, struct ks_err *err);

@@ -74,7 +74,10 @@ const char cmd_demo_usage[] =
 	"      --clean              delete the scenarios' namespaces and NodePools first (always\n"
 	"                           on the demo's own control plane; with --kubeconfig only\n"
 	"                           when asked)\n"
-	"      --timeout DURATION   give up on the scenarios after this long (default 15m)\n";
+	"      --timeout DURATION   give up on the scenarios after this long (default 15m)\n"
+	"      --llm-url URL        an LLM (Ollama, or OpenAI-compatible with --llm-backend\n"
+	"                           openai) explains the agents' messages, its words streamed\n"
+	"                           as they come; --llm-model M names the model\n";
 
 #define DEMO_ENV "demo"
 #define DEMO_MAX_SCENARIOS 16
@@ -95,6 +98,7 @@ struct demo {
 	bool interactive, no_ui, no_prometheus, clean;
 	double speed, timeout_s;
 	const char *summary_json, *transcript_json, *kubeconfig, *listen;
+	const char *llm_backend, *llm_url, *llm_model;
 	const char *scenario[DEMO_MAX_SCENARIOS];
 	enum scenario_state state[DEMO_MAX_SCENARIOS];
 	size_t n_scenarios;
@@ -539,6 +543,10 @@ static int start_daemon(struct demo *d)
 			       "  - {secret: payments/db-secret, key: password,\n"
 			       "     vault: {mount: secret, path: payments/db, field: password}}\n",
 			       vault_addr, vtoken_file);
+	if (d->llm_url)
+		ks_buf_appendf(&cfg, "llm: {backend: %s, url: \"%s\"%s%s}\n",
+			       d->llm_backend ? d->llm_backend : "ollama", d->llm_url,
+			       d->llm_model ? ", model: " : "", d->llm_model ? d->llm_model : "");
 	FILE *f = rc ? NULL : fopen(cfg_path, "w");
 	if (!f || fwrite(cfg.data, 1, cfg.len, f) != cfg.len || fclose(f)) {
 		fprintf(stderr, "kswarm demo: cannot write %s\n", cfg_path);
@@ -965,6 +973,31 @@ static void list_scenarios(void)
 	printf("(* the default set: every scenario whose fix the swarm makes by itself)\n");
 }
 
+/* --llm-url, --llm-backend, --llm-model: written into the daemon's kswarm.yaml, so each is
+ * refused when it could break out of its YAML scalar. */
+static int llm_flag(struct demo *d, const char *flag, const char *v)
+{
+	for (const char *c = v; *c; c++)
+		if ((unsigned char)*c < 0x21 || *c == '"' || *c == '\\' || *c == ',' ||
+		    *c == '{' || *c == '}' || *c == 0x7f) {
+			fprintf(stderr, "kswarm demo: %s '%s': no spaces, quotes, commas, braces "
+					"or backslashes\n", flag, v);
+			return -1;
+		}
+	if (!*v) {
+		fprintf(stderr, "kswarm demo: %s: empty\n", flag);
+		return -1;
+	}
+	if (!strcmp(flag, "--llm-backend") && strcmp(v, "ollama") && strcmp(v, "openai")) {
+		fprintf(stderr, "kswarm demo: --llm-backend is ollama or openai, not '%s'\n", v);
+		return -1;
+	}
+	*(!strcmp(flag, "--llm-url")	 ? &d->llm_url
+	  : !strcmp(flag, "--llm-model") ? &d->llm_model
+					 : &d->llm_backend) = v;
+	return 0;
+}
+
 static int parse_flags(struct demo *d, int argc, char **argv, bool *list)
 {
 	for (int i = 1; i < argc; i++) {
@@ -1016,6 +1049,10 @@ static int parse_flags(struct demo *d, int argc, char **argv, bool *list)
 			d->kubeconfig = argv[++i];
 		} else if (!strcmp(s, "--listen")) {
 			d->listen = argv[++i];
+		} else if (!strcmp(s, "--llm-url") || !strcmp(s, "--llm-backend") ||
+			   !strcmp(s, "--llm-model")) {
+			if (llm_flag(d, s, argv[++i]))
+				return -1;
 		} else {
 			fprintf(stderr, "kswarm demo: %s '%s' (see 'kswarm help demo')\n",
 				s[0] == '-' ? "unknown flag" : "unexpected argument", s);

@@ -23,6 +23,7 @@ void daemon_config_defaults(struct daemon_config *c)
 		.interval_s = 30,
 		.uptime_target = 0.9999,
 		.cut_cost = true,
+		.llm_narrate = true,
 		.min_savings_usd = 5,
 		.spot = ks_strdup("keep"),
 		.verify_timeout_s = 300,
@@ -142,7 +143,8 @@ static int parse_goals(const struct kube_ysrc *x, const struct kube_ynode *n,
 static int parse_llm(const struct kube_ysrc *x, const struct kube_ynode *n,
 		     struct daemon_config *c)
 {
-	static const char *const keys[] = {"backend", "url", "model", "api_key_env", NULL};
+	static const char *const keys[] = {"backend", "url", "model", "api_key_env", "narrate",
+					   NULL};
 	int rc = kube_ys_map(x, n, "llm", keys);
 	const struct kube_ynode *v;
 	if (!rc && (v = kube_ys_member(n, "backend"))) {
@@ -157,6 +159,8 @@ static int parse_llm(const struct kube_ysrc *x, const struct kube_ynode *n,
 		rc = take_token(x, v, "llm.model", &c->llm_model);
 	if (!rc && (v = kube_ys_member(n, "api_key_env")))
 		rc = take_token(x, v, "llm.api_key_env", &c->llm_api_key_env);
+	if (!rc && (v = kube_ys_member(n, "narrate")))
+		rc = kube_ys_bool(x, v, "llm.narrate", &c->llm_narrate);
 	return rc;
 }
 

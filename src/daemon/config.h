@@ -11,7 +11,7 @@
  *   prometheus: http://127.0.0.1:9090
  *   goals: {uptime: 99.99%, cut_cost: true, min_savings_usd: 5}
  *   spot: keep
- *   llm: {backend: ollama, url: http://127.0.0.1:11434, model: llama3.1}
+ *   llm: {backend: ollama, url: http://127.0.0.1:11434, model: llama3.1, narrate: true}
  *   vault: {addr: http://127.0.0.1:8200, token_file: /etc/kswarm/vault-token}
  *   secret_sources:
  *     - {secret: payments/db-secret, key: password,
@@ -57,6 +57,7 @@ struct daemon_config {
 	double min_savings_usd;/* default 5 */
 	char *spot;            /* keep | prefer | never; default keep */
 	char *llm_backend, *llm_url, *llm_model, *llm_api_key_env;
+	bool llm_narrate;      /* the LLM explains key messages as they come; default true */
 	char *vault_addr, *vault_token_file, *vault_namespace;
 	char *secret_sources;  /* JSON array text as swarm_opts wants it, or NULL */
 	size_t nsecret_sources;

@@ -24,6 +24,7 @@
 #include "base/opstats.h"
 #include "daemon/config.h"
 #include "daemon/dmetrics.h"
+#include "daemon/narrate.h"
 #include "daemon/notify.h"
 #include "daemon/stream.h"
 #include "diag/diag.h"
@@ -110,11 +111,7 @@ static bool wait_next(struct daemon *d, double seconds)
 			break;
 		if (left > 200)
 			left = 200;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (long)(left % 1000) * 1000000L;
-		ts.tv_sec += left / 1000 + ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
+		struct timespec ts = ks_timespec_in_ms(CLOCK_REALTIME, left);
 		pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 	}
 	d->wake = false;
@@ -860,9 +857,14 @@ int daemon_run(const struct daemon_opts *o, struct ks_err *err)
 	pthread_mutex_init(&d.mu, NULL);
 	pthread_cond_init(&d.cv, NULL);
 	struct stream_printer *sp = NULL;
+	struct narrator *narrator = NULL;
 	int rc = open_parts(&d, err);
 	if (!rc && o->stream)
 		sp = stream_printer_attach(d.bus, o->stream, o->colour);
+	if (!rc && d.have_llm && d.cfg->llm_narrate) {
+		struct narrate_sink sink = sp ? stream_printer_sink(sp) : (struct narrate_sink){0};
+		rc = narrator_new(d.bus, &d.llm, sp ? &sink : NULL, &narrator, err);
+	}
 	int resumed = 0;
 	if (!rc && (rc = reconcile_resume(d.rec, &resumed, err)) == 0 && resumed)
 		KS_INFO(MOD, "%d interrupted plan(s) finished or rolled back after the restart",
@@ -896,6 +898,7 @@ int daemon_run(const struct daemon_opts *o, struct ks_err *err)
 	if (d.server)
 		server_stop(d.server);
 	d.server = NULL;
+	narrator_free(narrator); /* before the printer, its sink */
 	if (sp)
 		stream_printer_detach(sp, d.bus);
 	close_parts(&d);

@@ -27,8 +27,8 @@ static const struct demo_scenario scenarios[] = {
 };
 
 const char *const demo_default_scenarios[] = {
-	"payment-db-secret", "oom-limit",		"bad-rollout",
-	"service-selector-mismatch", "overprovisioned-nodepool",
+	"payment-db-secret", "oom-limit", "bad-rollout", "service-selector-mismatch",
+	"image-typo", "overprovisioned-nodepool",
 };
 const size_t demo_default_scenarios_n =
 	sizeof demo_default_scenarios / sizeof demo_default_scenarios[0];
@@ -132,6 +132,33 @@ bool demo_in_scope(const cJSON *subject, const char *const *scope, size_t n)
 	return false;
 }
 
+/* The savings of the fixes, counting each subject once with its largest saving: a second
+ * plan on the same NodePool is priced from the cost the optimizer saw, which may still be
+ * the cost from before the first plan's nodes were replaced, so adding both would count one
+ * saving twice. */
+static double savings_once_per_subject(const cJSON *fixes)
+{
+	double total = 0;
+	const cJSON *a, *b;
+	cJSON_ArrayForEach(a, fixes) {
+		const char *subject = ks_json_str_or(a, "subject", "");
+		const cJSON *first = NULL;
+		double best = 0;
+		cJSON_ArrayForEach(b, fixes) {
+			if (strcmp(ks_json_str_or(b, "subject", ""), subject))
+				continue;
+			if (!first)
+				first = b;
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, "savings_per_month");
+			if (cJSON_IsNumber(v) && v->valuedouble > best)
+				best = v->valuedouble;
+		}
+		if (first == a) /* each subject once, at its first fix */
+			total += best;
+	}
+	return total;
+}
+
 void demo_summary_compute(const cJSON *messages, const char *const *scope, size_t nscope,
 			  struct demo_summary *s)
 {
@@ -184,10 +211,10 @@ void demo_summary_compute(const cJSON *messages, const char *const *scope, size_
 			cJSON_AddItemToArray(s->fixes, fx);
 			s->fixed++;
 			total_fix_s += fix_s;
-			s->monthly_savings_usd += savings;
 			free(subject);
 		}
 	}
+	s->monthly_savings_usd = savings_once_per_subject(s->fixes);
 	s->found = ks_json_len(diagnosed);
 	s->time_to_fix_s = s->fixed ? total_fix_s / s->fixed : 0;
 	cJSON_Delete(diagnosed);

@@ -233,14 +233,7 @@ static void *worker_main(void *arg)
 		int64_t now = ks_mono_ms();
 		if (!best || (*best)->due_ms > now) {
 			int64_t wait_ms = best ? (*best)->due_ms - now : 60000;
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += (time_t)(wait_ms / 1000);
-			ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			struct timespec ts = ks_timespec_in_ms(CLOCK_MONOTONIC, wait_ms);
 			pthread_cond_timedwait(&n->cv, &n->mu, &ts);
 			continue;
 		}
@@ -514,13 +507,7 @@ bool notifier_flush(struct notifier *n, int64_t timeout_ms)
 	int64_t until = ks_mono_ms() + timeout_ms;
 	pthread_mutex_lock(&n->mu);
 	while ((n->queued || n->inflight) && ks_mono_ms() < until) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = ks_timespec_in_ms(CLOCK_REALTIME, 50);
 		pthread_cond_timedwait(&n->idle, &n->mu, &ts);
 	}
 	bool done = !n->queued && !n->inflight;

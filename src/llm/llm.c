@@ -662,6 +662,33 @@ static void complete(struct xfer *x, CURLcode cc)
 	finish(x, code, &err);
 }
 
+/* End the requests whose cancel flag is set (a transfer in flight is removed from the
+ * multi handle); the wait is shortened so that a later cancel is seen soon. Returns how
+ * many ended. */
+static size_t cancel_requested(struct run *run, struct xfer *xs, size_t n, long *wait)
+{
+	size_t ended = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct xfer *x = &xs[i];
+		if (!x->r->cancel || x->state == X_DONE)
+			continue;
+		if (!atomic_load(x->r->cancel)) {
+			if (*wait > LLM_CANCEL_POLL_MS)
+				*wait = LLM_CANCEL_POLL_MS;
+			continue;
+		}
+		if (x->state == X_RUNNING) {
+			curl_multi_remove_handle(run->multi, x->easy);
+			run->running--;
+		}
+		struct ks_err e = {0};
+		ks_err_set(&e, KS_ECANCELED, "LLM %s: the request was cancelled", run->url);
+		finish(x, KS_ECANCELED, &e);
+		ended++;
+	}
+	return ended;
+}
+
 void llm_request_release(struct llm_request *r)
 {
 	ks_buf_release(&r->text);
@@ -735,6 +762,7 @@ int llm_run(const struct llm_config *cfg, struct llm_request *reqs, size_t n,
 				}
 			}
 		}
+		done += cancel_requested(&run, xs, n, &wait);
 		if (done < n)
 			curl_multi_poll(run.multi, NULL, 0, wait > 0 ? (int)wait : 0, NULL);
 	}

@@ -42,6 +42,7 @@
 #ifndef KS_LLM_LLM_H
 #define KS_LLM_LLM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -87,6 +88,7 @@ struct llm_message {
 #define LLM_MAX_ANSWER ((size_t)256 << 10)   /* the assembled answer */
 #define LLM_MAX_LINE ((size_t)1 << 20)       /* one NDJSON line / one SSE event's data */
 #define LLM_MAX_ERROR_BODY ((size_t)64 << 10)
+#define LLM_CANCEL_POLL_MS 100
 
 /* One chat request. Fill the inputs; llm_run fills the outputs. */
 struct llm_request {
@@ -98,6 +100,9 @@ struct llm_request {
 	void (*on_done)(void *ctx, size_t index, int rc, const struct ks_err *err);
 	void *ctx;
 	size_t index;       /* passed back to the callbacks */
+	/* Set from another thread to give up: the request ends with KS_ECANCELED within about
+	 * LLM_CANCEL_POLL_MS (NULL: never). */
+	const atomic_bool *cancel;
 	/* out */
 	struct ks_buf text; /* the whole answer (NUL-terminated) */
 	int rc;

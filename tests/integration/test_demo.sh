@@ -12,11 +12,12 @@ set -uo pipefail
 export KUBECONFIG=$KSWARM_TEST_KUBECONFIG
 K=$KSWARM_TEST_KUBECTL
 tmp=$(mktemp -d)
-demo_pid=""
+demo_pid="" llm_pid=""
 scenarios=(oom-limit service-selector-mismatch bad-rollout)
 namespaces=(analytics search orders ml)
 cleanup() {
   [ -n "$demo_pid" ] && kill -INT "$demo_pid" 2>/dev/null && wait "$demo_pid" 2>/dev/null
+  [ -n "$llm_pid" ] && kill "$llm_pid" 2>/dev/null
   "$K" delete ns "${namespaces[@]}" --wait=false >/dev/null 2>&1
   cp "$tmp/demo.out" "${TMPDIR:-/tmp}/kswarm-test-demo.out" 2>/dev/null
   rm -rf "$tmp"
@@ -34,8 +35,13 @@ for sc in "${scenarios[@]}"; do args+=(--scenario "$sc"); done
 # --clean: what an earlier run left in these namespaces goes first (kubectl from helm.sh);
 # one is made to exist, so that there is something to remove.
 "$K" create ns search >/dev/null 2>&1
+# The stand-in Ollama (no LLM exists here): the agents' messages explained as they come.
+/usr/bin/python3 "$KSWARM_SRCDIR/tests/integration/fake_ollama.py" "$tmp/llm-port" "$tmp/llm.log" &
+llm_pid=$!
+for _ in $(seq 1 50); do [ -s "$tmp/llm-port" ] && break; sleep 0.1; done
 TMPDIR=$tmp "$KSWARM_BIN" demo --clean --kubeconfig "$KSWARM_TEST_KUBECONFIG" --no-prometheus \
   --no-ui --speed 4 --timeout 8m --summary-json "$tmp/summary.json" \
+  --llm-url "http://127.0.0.1:$(cat "$tmp/llm-port")" --llm-model tiny \
   --transcript-json "$tmp/transcript.json" "${args[@]}" >"$tmp/demo.out" 2>&1 &
 demo_pid=$!
 eventually 120 "the demo's daemon answers GET /api/v1/transcript with a diagnosis" bash -c "
@@ -58,6 +64,10 @@ check "every plan the demo approved is about its scenarios' namespaces" bash -c 
   jq -e '[.[] | select(.type == \"plan\") | {p: .body.plan_id, ns: .subject.namespace}] as \$plans |
     [.[] | select(.type == \"approval\" and .body.approver == \"demo\") | .body.plan_id as \$id |
      (\$plans[] | select(.p == \$id) | .ns)] | all(. == \"analytics\" or . == \"search\" or . == \"orders\")' '$tmp/transcript.json'"
+check "--llm-url: the LLM's explanations stream under the messages they explain" bash -c "
+  grep -Eq '^[0-9:.]{12}   +llm  explains m[0-9]+  Reworded: ' '$tmp/demo.out'"
+check "kswarm demo refuses an --llm-url that would break its YAML" bash -c "
+  '$KSWARM_BIN' demo --llm-url 'http://x\", y: 1' 2>&1 | grep -q 'no spaces, quotes'"
 check "the summary is printed" grep -q '== kswarm demo: summary ==' "$tmp/demo.out"
 check "transcript: every fixed plan has plan, approval, outcome succeeded" bash -c "
   jq -e '[.[] | select(.type == \"outcome\" and .body.result == \"succeeded\")] | length >= 2' '$tmp/transcript.json' &&

@@ -197,6 +197,17 @@ check "kswarm ask answers why a plan was chosen, from the decision (reworded by 
   jq -e '(.answer | startswith(\"Reworded: \")) and (.computed_answer | test(\"report-builder\")) and (.refs | length > 0)' '$tmp/ask.json'"
 check "... the LLM was given the computed answer, and no password" bash -c "
   grep -q 'report-builder' '$tmp/llm.log' && ! grep -q -e '$new_password' -e '$old_password' '$tmp/llm.log'"
+check "the LLM's explanations stream in the terminal, each under the message it explains" bash -c "
+  grep -Eq '^[0-9:.]{12}   +llm  explains m[0-9]+  Reworded: the pods of name-1 cannot log in\.\$' '$tmp/run.out'"
+check "... the LLM was asked about diagnoses from their text (type, author, subject, text)" \
+  grep -q 'type: diagnosis\\nfrom: diagnostics\\nsubject: ' "$tmp/llm.log"
+check "... and each explanation is in the transcript once, as an observation answering it" bash -c "
+  $(declare -f transcript); transcript >'$tmp/transcript2.json' &&
+  jq -e '(map({key: .id, value: .type}) | from_entries) as \$type |
+    [.[] | select(.from == \"llm\" and .type == \"observation\")] as \$x |
+    (\$x | length > 0) and all(\$x[]; .body.streamed == true and .re[0] == .body.explains and
+      (\$type[.re[0]] | IN(\"diagnosis\", \"decision\", \"veto\", \"rollback\", \"outcome\"))) and
+    ([\$x[] | .re[0]] | length == (unique | length))' '$tmp/transcript2.json' >/dev/null"
 stop_daemon
 check "the daemon stops cleanly on SIGTERM (exit 0, no error logged)" bash -c "
   [ '$run_rc' = 0 ] && ! grep -q '\"level\":\"error\"' '$tmp/run2.log'"

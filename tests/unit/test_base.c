@@ -5,6 +5,7 @@
 #include "base/fileutil.h"
 #include "base/json.h"
 #include "base/strutil.h"
+#include "base/termsafe.h"
 #include "base/timeutil.h"
 
 #include <stdio.h>
@@ -218,6 +219,43 @@ static void file_helpers(void **state)
 	free(root);
 }
 
+/* The pieces fed one after another; the whole output. */
+static char *termsafe_of(const char *const *pieces)
+{
+	struct ks_termsafe t;
+	ks_termsafe_init(&t);
+	struct ks_buf b;
+	ks_buf_init(&b, KS_BUF_UNLIMITED);
+	for (; *pieces; pieces++)
+		ks_termsafe_feed(&t, *pieces, strlen(*pieces), &b);
+	ks_buf_appendc(&b, '\0');
+	return ks_buf_detach(&b);
+}
+
+static void termsafe(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *pieces[4], *want;
+	} cases[] = {
+		{{"  plain text", NULL}, "plain text"},
+		{{"a\n\n\tb \r c", NULL}, "a b c"},
+		{{"red \x1b" "[1;3", "1mword\x1b" "[0m.", NULL}, "red word."},
+		{{"title\x1b" "]0;pwned\x07 ok", NULL}, "title ok"},
+		{{"osc\x1b" "]8;;http://x\x1b", "\\ end", NULL}, "osc end"},
+		{{"two\x1b" "c byte", NULL}, "two byte"},
+		{{"c1 \xc2", "\x9b" "31m x", NULL}, "c1 31m x"},
+		{{"\xc2\xa9" " 2026 caf\xc3\xa9", NULL}, "\xc2\xa9" " 2026 caf\xc3\xa9"},
+		{{"del\x7f\x7f" "ete", NULL}, "del ete"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = termsafe_of(cases[i].pieces);
+		if (strcmp(got, cases[i].want))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, got, cases[i].want);
+		free(got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,7 +263,7 @@ int main(void)
 		cmocka_unit_test(err_wrap),    cmocka_unit_test(json_paths),
 		cmocka_unit_test(rfc3339),     cmocka_unit_test(ages),
 		cmocka_unit_test(embedded_files), cmocka_unit_test(parse_int64),
-		cmocka_unit_test(file_helpers),
+		cmocka_unit_test(file_helpers), cmocka_unit_test(termsafe),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

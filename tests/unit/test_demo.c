@@ -123,10 +123,40 @@ static void test_scenarios(void **state)
 	assert_non_null(sc[0].name);
 }
 
+/* Two plans on one NodePool: the second was priced while the first one's nodes were still
+ * being replaced, so the pool's saving counts once (the larger), and other subjects add. */
+static void test_savings_once_per_subject(void **state)
+{
+	(void)state;
+#define MSG(type, kind, name, body, ts)                                                        \
+	"{\"type\":\"" type "\",\"ts\":\"2026-11-21T10:00:" ts "Z\",\"subject\":{\"kind\":\"" \
+	kind "\",\"namespace\":\"\",\"name\":\"" name "\"},\"body\":" body "}"
+	static const char transcript[] =
+		"[" MSG("plan", "NodePool", "general", "{\"plan_id\":\"p1\",\"savings_per_month\":100}",
+			"01") ","
+		MSG("outcome", "", "", "{\"plan_id\":\"p1\",\"result\":\"succeeded\"}", "02") ","
+		MSG("plan", "NodePool", "general", "{\"plan_id\":\"p2\",\"savings_per_month\":80}",
+		    "03") ","
+		MSG("outcome", "", "", "{\"plan_id\":\"p2\",\"result\":\"succeeded\"}", "04") ","
+		MSG("plan", "NodePool", "gpu", "{\"plan_id\":\"p3\",\"savings_per_month\":10}",
+		    "05") ","
+		MSG("outcome", "", "", "{\"plan_id\":\"p3\",\"result\":\"succeeded\"}", "06") "]";
+#undef MSG
+	cJSON *msgs = cJSON_Parse(transcript);
+	assert_non_null(msgs);
+	struct demo_summary s;
+	demo_summary_compute(msgs, NULL, 0, &s);
+	assert_int_equal(s.fixed, 3);
+	assert_true(fabs(s.monthly_savings_usd - 110) < 1e-9);
+	demo_summary_release(&s);
+	cJSON_Delete(msgs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_summary_counts),
+		cmocka_unit_test(test_savings_once_per_subject),
 		cmocka_unit_test(test_summary_json_and_text),
 		cmocka_unit_test(test_summary_empty),
 		cmocka_unit_test(test_scope),
