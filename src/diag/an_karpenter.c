@@ -11,6 +11,10 @@
  *   NodePoolOverprovisioned — the pods on the pool's nodes request under a quarter of the
  *     nodes' allocatable CPU and memory while a requirement (instance-size, -type, -cpu,
  *     -memory) keeps Karpenter from choosing smaller types, so consolidation cannot help.
+ *     Not while the pool is settling: a node whose labels no longer satisfy the pool's
+ *     requirements (drifted: Karpenter replaces it) or that is being deleted proves nothing
+ *     about the requirements as they are now (a change that just narrowed them would
+ *     otherwise be blamed for the nodes it is replacing).
  *   NodeDisruptionBlocked — a node Karpenter wants to disrupt (DisruptionBlocked events, or
  *     its karpenter.sh/disruption taint) that something holds: the do-not-disrupt annotation
  *     on the node or one of its pods, or a PodDisruptionBudget allowing 0 disruptions.
@@ -29,6 +33,7 @@
 #include "diag/infra.h"
 #include "diag/analyzers.h"
 #include "diag/diag.h"
+#include "kube/nodereq.h"
 #include "kube/selector.h"
 
 #define AN "Karpenter"
@@ -241,6 +246,8 @@ struct pool_nodes {
 	struct diag_ref workloads[MAX_POOL_WORKLOADS]; /* the workloads that ask for the pool */
 	size_t nworkloads;
 	bool workloads_too; /* collect them (only once the pool is found overprovisioned) */
+	const struct kube_nodereq_sel *requirements; /* the pool's, parsed */
+	size_t settling;    /* nodes drifted from the requirements, or being deleted */
 };
 
 /* The controller a pod belongs to, through its ReplicaSet to the Deployment. */
@@ -282,6 +289,12 @@ static int note_pool_workload(void *ctx, struct wobj pod)
 static int visit_pool_node(void *ctx, struct wobj o)
 {
 	struct pool_nodes *pn = ctx;
+	const cJSON *node = world_json(pn->k->w, o);
+	if (ks_json_get(node, "metadata.deletionTimestamp") ||
+	    !kube_nodereq_sel_matches_json(pn->requirements, ks_json_get(node, "metadata.labels"))) {
+		pn->settling++;
+		return 0;
+	}
 	struct cap_res a, u;
 	cap_wnode_allocatable(o, &a);
 	cap_node_requested(pn->k->w, wobj_name(pn->k->w, o), &u);
@@ -335,19 +348,28 @@ static void report_overprovisioned(struct karp *k, struct pool_state *p)
 	const cJSON *restrict_req = restricting_requirement(reqs, &idx);
 	if (!restrict_req)
 		return; /* consolidation can pick smaller types on its own */
+	struct kube_nodereq_term term = {0};
+	if (kube_nodereq_parse_list(reqs, &term, NULL)) {
+		kube_nodereq_term_free(&term);
+		return; /* NodePoolRequirementsUnsatisfiable's to say */
+	}
+	struct kube_nodereq_sel sel = {.terms = &term, .nterms = 1};
 	char kv[128];
 	snprintf(kv, sizeof kv, NODEPOOL_LABEL "=%s", p->name);
-	struct pool_nodes pn = {.k = k, .pool = p->name};
+	struct pool_nodes pn = {.k = k, .pool = p->name, .requirements = &sel};
 	world_with_label(k->w, WK_NODE, kv, visit_pool_node, &pn);
-	if (pn.n == 0 || pn.alloc.cpu_m <= 0 || pn.alloc.mem <= 0)
+	double cpu_ratio = pn.alloc.cpu_m > 0 ? (double)pn.used.cpu_m / (double)pn.alloc.cpu_m : 1;
+	double mem_ratio = pn.alloc.mem > 0 ? (double)pn.used.mem / (double)pn.alloc.mem : 1;
+	if (pn.n == 0 || pn.settling || cpu_ratio >= OVERPROVISIONED_RATIO ||
+	    mem_ratio >= OVERPROVISIONED_RATIO) {
+		kube_nodereq_term_free(&term);
 		return;
-	double cpu_ratio = (double)pn.used.cpu_m / (double)pn.alloc.cpu_m;
-	double mem_ratio = (double)pn.used.mem / (double)pn.alloc.mem;
-	if (cpu_ratio >= OVERPROVISIONED_RATIO || mem_ratio >= OVERPROVISIONED_RATIO)
-		return;
+	}
 	/* overprovisioned: a second pass for the workloads the finding names */
-	pn = (struct pool_nodes){.k = k, .pool = p->name, .workloads_too = true};
+	pn = (struct pool_nodes){
+		.k = k, .pool = p->name, .workloads_too = true, .requirements = &sel};
 	world_with_label(k->w, WK_NODE, kv, visit_pool_node, &pn);
+	kube_nodereq_term_free(&term);
 	struct diag_finding *f = diag_new(k->cx, AN, "NodePoolOverprovisioned", DIAG_MEDIUM, p->o);
 	char ucpu[32], acpu[32], umem[32], amem[32];
 	cap_fmt_cpu(ucpu, sizeof ucpu, pn.used.cpu_m);
