@@ -76,6 +76,28 @@ struct world *tu_world(const char *rel)
 	return w;
 }
 
+struct world *tu_world_edited(const char *rel, const char *from, const char *to)
+{
+	char *text = tu_read_fixture(rel);
+	char *at = strstr(text, from);
+	if (!at)
+		fail_msg("fixture %s: no '%s' to replace", rel, from);
+	char *edited = ks_asprintf("%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	char *dir = tu_mkdtemp();
+	char *path = ks_asprintf("%s/edited.yaml", dir);
+	tu_write_file(path, edited);
+	struct world *w = world_new();
+	struct ks_err err = {0};
+	if (world_load_snapshot(w, path, &err))
+		fail_msg("fixture %s, edited: %s", rel, err.msg);
+	tu_rmtree(dir);
+	free(path);
+	free(dir);
+	free(edited);
+	free(text);
+	return w;
+}
+
 void tu_analyze(struct world *w, const char *filter, struct diag_report *rep)
 {
 	struct diag_opts o = {.filter = filter};

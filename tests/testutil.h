@@ -30,6 +30,9 @@ struct diag_finding;
 /* A world loaded from a snapshot fixture (tests/fixtures/REL, e.g. "diag/pod-crash.yaml");
  * fails the test when it does not load. Free with world_free. */
 struct world *tu_world(const char *rel);
+/* The fixture with its one occurrence of `from` replaced by `to`, loaded as a world (fails the
+ * test when `from` is not there). */
+struct world *tu_world_edited(const char *rel, const char *from, const char *to);
 /* Run the analyzers named in filter ("Pod,Service"; NULL: the default set) over the whole
  * world; fails the test on error. Free with diag_report_free. */
 void tu_analyze(struct world *w, const char *filter, struct diag_report *rep);

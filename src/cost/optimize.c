@@ -149,6 +149,9 @@ static int add_node(void *ctx, struct wobj o)
 	    !cost_prices_get(m->o->prices, tn,
 			     n->spot ? COST_CAPACITY_SPOT : COST_CAPACITY_ON_DEMAND, &p, NULL))
 		n->price = p.usd_hr;
+	if (n->pool != OM_NONE && m->pools[n->pool].term_ok &&
+	    cap_node_settling(o, &m->pools[n->pool].term, m->o->cat))
+		m->pools[n->pool].settling++;
 	ks_map_put(&m->node_by_name, n->name, (void *)(uintptr_t)(m->n_nodes + 1));
 	m->n_nodes++;
 	return 0;

@@ -147,6 +147,7 @@ struct opt_pool {
 	struct opt_mix with_rightsizing; /* the chosen types, right-sized requests */
 	char *risks[OPT_MAX_RISKS];
 	size_t n_risks;
+	size_t settling_nodes;        /* drifted or being deleted: no recommendation until 0 */
 	cJSON *patch;                 /* merge patch of the NodePool, NULL: no change */
 	cJSON *patched;               /* the NodePool with the patch applied (for -o yaml) */
 	char *verdict;

@@ -86,6 +86,7 @@ struct om_pool {
 	int64_t ov_cpu_m, ov_mem, ov_pods; /* DaemonSet overhead per node */
 	int64_t pods, pending;
 	struct ks_u32set images;          /* its pods' images (string ids in om.pod_st) */
+	size_t settling;                  /* nodes being deleted or drifted (cap_node_settling) */
 	bool tolerant_spot;               /* replicated, no production namespace */
 	char spot_why[160];               /* why it is not (when it is not) */
 };

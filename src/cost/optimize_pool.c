@@ -719,6 +719,17 @@ void om_pool_optimize(struct om *m, size_t pi, struct opt_pool *out)
 			    "annotation, a disruption budget, or nodes Karpenter did not launch");
 		return;
 	}
+	if (p->settling) {
+		/* Karpenter is replacing nodes (a change of the requirements, an expiry): the
+		 * current mix is a moment of that, not the pool's cost */
+		out->settling_nodes = p->settling;
+		copy_mix(&out->recommended, &out->current);
+		out->verdict = ks_asprintf("settling: %zu node%s being replaced or deleted "
+					   "(drifted from the requirements); judged again once "
+					   "Karpenter is done",
+					   p->settling, p->settling == 1 ? "" : "s");
+		return;
+	}
 	enum cost_capacity eff = p->allows_spot ? COST_CAPACITY_SPOT : COST_CAPACITY_ON_DEMAND;
 	enum cost_capacity pol = m->o->spot == OPT_SPOT_NEVER ? COST_CAPACITY_ON_DEMAND
 				 : m->o->spot == OPT_SPOT_PREFER && p->tolerant_spot

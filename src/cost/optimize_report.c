@@ -112,6 +112,7 @@ static cJSON *pool_json(const struct opt_pool *p)
 		cJSON_AddItemToArray(risks, cJSON_CreateString(p->risks[i]));
 	cJSON_AddItemToObject(o, "patch",
 			      p->patch ? cJSON_Duplicate(p->patch, true) : cJSON_CreateNull());
+	cJSON_AddNumberToObject(o, "settling_nodes", (double)p->settling_nodes);
 	cJSON_AddStringToObject(o, "verdict", p->verdict ? p->verdict : "");
 	return o;
 }

@@ -33,7 +33,6 @@
 #include "diag/infra.h"
 #include "diag/analyzers.h"
 #include "diag/diag.h"
-#include "kube/nodereq.h"
 #include "kube/selector.h"
 
 #define AN "Karpenter"
@@ -246,7 +245,7 @@ struct pool_nodes {
 	struct diag_ref workloads[MAX_POOL_WORKLOADS]; /* the workloads that ask for the pool */
 	size_t nworkloads;
 	bool workloads_too; /* collect them (only once the pool is found overprovisioned) */
-	const struct kube_nodereq_sel *requirements; /* the pool's, parsed */
+	const struct kube_nodereq_term *term; /* the pool's requirements (cap_pool_term) */
 	size_t settling;    /* nodes drifted from the requirements, or being deleted */
 };
 
@@ -289,9 +288,7 @@ static int note_pool_workload(void *ctx, struct wobj pod)
 static int visit_pool_node(void *ctx, struct wobj o)
 {
 	struct pool_nodes *pn = ctx;
-	const cJSON *node = world_json(pn->k->w, o);
-	if (ks_json_get(node, "metadata.deletionTimestamp") ||
-	    !kube_nodereq_sel_matches_json(pn->requirements, ks_json_get(node, "metadata.labels"))) {
+	if (cap_node_settling(o, pn->term, pn->k->cat)) {
 		pn->settling++;
 		return 0;
 	}
@@ -349,14 +346,13 @@ static void report_overprovisioned(struct karp *k, struct pool_state *p)
 	if (!restrict_req)
 		return; /* consolidation can pick smaller types on its own */
 	struct kube_nodereq_term term = {0};
-	if (kube_nodereq_parse_list(reqs, &term, NULL)) {
+	if (cap_pool_term(p->j, NULL, &term)) {
 		kube_nodereq_term_free(&term);
-		return; /* NodePoolRequirementsUnsatisfiable's to say */
+		return; /* requirements that do not parse: nothing to judge them by */
 	}
-	struct kube_nodereq_sel sel = {.terms = &term, .nterms = 1};
 	char kv[128];
 	snprintf(kv, sizeof kv, NODEPOOL_LABEL "=%s", p->name);
-	struct pool_nodes pn = {.k = k, .pool = p->name, .requirements = &sel};
+	struct pool_nodes pn = {.k = k, .pool = p->name, .term = &term};
 	world_with_label(k->w, WK_NODE, kv, visit_pool_node, &pn);
 	double cpu_ratio = pn.alloc.cpu_m > 0 ? (double)pn.used.cpu_m / (double)pn.alloc.cpu_m : 1;
 	double mem_ratio = pn.alloc.mem > 0 ? (double)pn.used.mem / (double)pn.alloc.mem : 1;
@@ -367,7 +363,7 @@ static void report_overprovisioned(struct karp *k, struct pool_state *p)
 	}
 	/* overprovisioned: a second pass for the workloads the finding names */
 	pn = (struct pool_nodes){
-		.k = k, .pool = p->name, .workloads_too = true, .requirements = &sel};
+		.k = k, .pool = p->name, .workloads_too = true, .term = &term};
 	world_with_label(k->w, WK_NODE, kv, visit_pool_node, &pn);
 	kube_nodereq_term_free(&term);
 	struct diag_finding *f = diag_new(k->cx, AN, "NodePoolOverprovisioned", DIAG_MEDIUM, p->o);

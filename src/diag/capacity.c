@@ -290,6 +290,24 @@ static bool term_has_key(const struct kube_nodereq_term *t, const char *key)
 	return false;
 }
 
+bool cap_node_settling(struct wobj node, const struct kube_nodereq_term *pool_term,
+		       const struct cost_catalog *cat)
+{
+	if (wobj_get(node, "metadata.deletionTimestamp") != KUBE_OBJ_NONE)
+		return true;
+	struct wobj_labels l;
+	wobj_labels_at(&l, node, "metadata.labels");
+	for (size_t i = 0; i < pool_term->nreqs; i++) {
+		const struct kube_nodereq *r = &pool_term->reqs[i];
+		const char *v = wobj_label_lookup(&l, r->key);
+		if (v && !kube_nodereq_matches_value(r, v))
+			return true;
+	}
+	const char *type = wobj_label_lookup(&l, "node.kubernetes.io/instance-type");
+	const struct cost_instance_type *t = type && cat ? cost_catalog_find(cat, type) : NULL;
+	return t && !cap_type_satisfies(t, pool_term);
+}
+
 int cap_pool_term(const cJSON *pool, const char *zones, struct kube_nodereq_term *out)
 {
 	cJSON *arr = cJSON_CreateArray();

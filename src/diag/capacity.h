@@ -99,6 +99,15 @@ void cap_pool_eval(struct world *w, const struct cost_catalog *cat, const cJSON 
  * error). */
 int cap_pool_term(const cJSON *pool, const char *zones, struct kube_nodereq_term *out);
 
+/* Whether a node of a NodePool is in transition, so that it tells nothing about the pool as
+ * it is now: being deleted, or drifted from pool_term (cap_pool_term), which Karpenter
+ * replaces: a label the node has fails a requirement on its key, or its instance type (in
+ * cat, when given) does not satisfy the requirements. A requirement on a label the node
+ * lacks is judged through the instance type only (nodes not labelled by Karpenter).
+ * Reads the stored labels, decodes nothing. */
+bool cap_node_settling(struct wobj node, const struct kube_nodereq_term *pool_term,
+		       const struct cost_catalog *cat);
+
 /* Whether the catalog type satisfies the requirement term on the keys it has labels for
  * (instance type, family, size, arch, ...); keys it has no label for are not judged. */
 bool cap_type_satisfies(const struct cost_instance_type *t, const struct kube_nodereq_term *term);

@@ -9,7 +9,6 @@
 
 #include <string.h>
 
-#include "base/alloc.h"
 #include "base/json.h"
 #include "diag/diag.h"
 #include "world/world.h"
@@ -104,44 +103,31 @@ static void test_overprovisioned(void **state)
 	world_free(w);
 }
 
-/* The same pool right after a plan narrowed its requirements to smaller instance types: its
- * two m5.8xlarge nodes no longer satisfy them (Karpenter is replacing them), so they prove
- * nothing about the new requirements: no finding while the pool settles. */
+/* The requirement of karp-overprovisioned.yaml's internal-tools pool, and the same pool right
+ * after a plan narrowed it to smaller instance types (tu_world_edited): its two m5.8xlarge
+ * nodes no longer satisfy it (Karpenter is replacing them). */
+static const char karp_8xlarge_req[] = "        - key: karpenter.k8s.aws/instance-size\n"
+				       "          operator: In\n"
+				       "          values:\n"
+				       "          - 8xlarge\n";
+static const char karp_narrowed_req[] = "        - key: node.kubernetes.io/instance-type\n"
+					"          operator: In\n"
+					"          values:\n"
+					"          - m5a.large\n"
+					"          - m7a.medium\n";
+
+/* The replaced nodes prove nothing about the new requirements: no finding while the pool
+ * settles. */
 static void test_overprovisioned_not_while_settling(void **state)
 {
 	(void)state;
-	char *text = tu_read_fixture("diag/karp-overprovisioned.yaml");
-	static const char old[] = "        - key: karpenter.k8s.aws/instance-size\n"
-				  "          operator: In\n"
-				  "          values:\n"
-				  "          - 8xlarge\n";
-	char *at = strstr(text, old);
-	assert_non_null(at);
-	char *drifted = ks_asprintf("%.*s"
-				    "        - key: node.kubernetes.io/instance-type\n"
-				    "          operator: In\n"
-				    "          values:\n"
-				    "          - m5a.large\n"
-				    "          - m7a.medium\n"
-				    "%s",
-				    (int)(at - text), text, at + strlen(old));
-	char *dir = tu_mkdtemp();
-	char *path = ks_asprintf("%s/drifting.yaml", dir);
-	tu_write_file(path, drifted);
-	struct world *w = world_new();
-	struct ks_err err = {0};
-	if (world_load_snapshot(w, path, &err))
-		fail_msg("%s: %s", path, err.msg);
+	struct world *w = tu_world_edited("diag/karp-overprovisioned.yaml", karp_8xlarge_req,
+					  karp_narrowed_req);
 	struct diag_report rep;
 	tu_analyze(w, "Karpenter", &rep);
 	assert_null(tu_finding(&rep, "NodePoolOverprovisioned"));
 	diag_report_free(&rep);
 	world_free(w);
-	tu_rmtree(dir);
-	free(dir);
-	free(path);
-	free(drifted);
-	free(text);
 }
 
 static void test_unsatisfiable(void **state)

@@ -272,6 +272,28 @@ static void test_filter_and_output(void **state)
 	world_free(w);
 }
 
+/* The overprovisioned pool right after a change narrowed its requirements: its two
+ * m5.8xlarge nodes are drifted (Karpenter replaces them), so today's mix is a moment of that
+ * replacement and no new mix is recommended until it settles. */
+static void test_settling_pool(void **state)
+{
+	(void)state;
+	struct world *w = tu_world_edited("diag/karp-capacity.yaml", "          - 8xlarge\n",
+					  "          - large\n");
+	struct opt_opts o = {0};
+	struct opt_report r;
+	run(w, &o, &r);
+	const struct opt_pool *it = pool(&r, "internal-tools");
+	assert_int_equal(it->settling_nodes, 2);
+	assert_int_equal(it->chosen, -1);
+	assert_null(it->patch);
+	assert_true(it->monthly_savings_usd == 0);
+	assert_non_null(strstr(it->verdict, "settling: 2 nodes being replaced"));
+	assert_int_equal(pool(&r, "events")->settling_nodes, 0);
+	opt_report_free(&r);
+	world_free(w);
+}
+
 /* Recorded from the simulator: the overprovisioned pool and the pool at its limit. */
 static void test_recorded(void **state)
 {
@@ -404,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_spot_prefer),
 		cmocka_unit_test(test_filter_and_output),
 		cmocka_unit_test(test_recorded),
+		cmocka_unit_test(test_settling_pool),
 		cmocka_unit_test(test_rightsizing),
 		cmocka_unit_test(test_no_pools),
 		cmocka_unit_test(test_policy_names),
