@@ -18,6 +18,7 @@
  *   swarm_next_approved: approved -> executing (and the change counts for rate limits; a
  *   new swarm reads the last hour's back into the policy context, policy_restore_applied)
  *   swarm_plan_finished: executing -> succeeded | failed | rolled_back
+ * What a finished plan achieved is measured in later rounds (measure.c).
  * Ownership: see swarm.h. */
 #include "base/common.h"
 #include "base/json.h"
@@ -378,6 +379,8 @@ int swarm_new(const struct swarm_opts *o, struct swarm **out, struct ks_err *err
 	agent_reliability_init(s);
 	agent_learning_init(s);
 	int rc = restore_applied(s, err);
+	if (!rc)
+		rc = measure__restore(s, err);
 	if (rc) {
 		swarm_free(s);
 		return rc;
@@ -407,6 +410,7 @@ void swarm_free(struct swarm *s)
 	cJSON_Delete(s->latest);
 	free_values(&s->diagnosed);
 	free_values(&s->suggested);
+	measure__release(s);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -429,6 +433,7 @@ int swarm_round(struct swarm *s, const struct swarm_inputs *in, struct swarm_rou
 	s->round_wall = ks_time_now_ms() / 1000;
 	s->st = (struct swarm_round_stats){0};
 	agent_forecasting_record(s);
+	measure__round(s); /* before the digest check: unchanged rounds measure too */
 	int rc = orchestrator_round(s, err);
 	if (st)
 		*st = s->st;
@@ -524,6 +529,7 @@ int swarm_next_approved(struct swarm *s, cJSON **plan, struct ks_err *err)
 		struct policy_change c;
 		plan_policy_change(*plan, s->cluster, &c);
 		policy_note_applied(s->o.policy, &c, now);
+		measure__plan_started(s, &r);
 	}
 	plan_row_release(&r);
 	swarm__leave(s);
@@ -531,25 +537,42 @@ int swarm_next_approved(struct swarm *s, cJSON **plan, struct ks_err *err)
 }
 
 int swarm_plan_finished(struct swarm *s, const char *plan_id, const char *result,
-			const cJSON *measured, struct ks_err *err)
+			const cJSON *outcome, struct ks_err *err)
 {
 	if (strcmp(result, "succeeded") && strcmp(result, "failed") &&
 	    strcmp(result, "rolled_back"))
 		return ks_err_set(err, KS_EINVAL, "plan %s: unknown result %s", plan_id, result);
 	swarm__enter(s);
 	s->now = swarm__clock(s);
-	int rc = plans_set_status(s->o.store, plan_id, "executing", result, s->now, err);
+	struct plan_row r; /* as it was while executing: `updated` is when it started */
+	int rc = plans_get(s->o.store, plan_id, &r, err);
+	if (rc)
+		goto out;
+	rc = plans_set_status(s->o.store, plan_id, "executing", result, s->now, err);
+	cJSON *measured = rc ? NULL : measure__plan_finished(s, &r, result, outcome);
 	if (!rc)
 		rc = plans_set_text(s->o.store, plan_id, "result", result, err);
-	if (!rc && measured) {
+	if (!rc) {
 		char *txt = ks_json_print(measured);
 		rc = plans_set_text(s->o.store, plan_id, "measured", txt, err);
 		free(txt);
 	}
 	if (!rc)
 		rc = agent_learning_outcome(s, plan_id, result, measured, err);
+	cJSON_Delete(measured);
+	plan_row_release(&r);
+out:
 	swarm__leave(s);
 	return rc;
+}
+
+/* The plan's measured outcome as JSON (null when there is none yet). */
+static cJSON *measured_json(const struct plan_row *r)
+{
+	cJSON *m = r->measured ? ks_json_parse(r->measured, strlen(r->measured),
+					       SWARM_MSG_JSON_MAX, NULL)
+			       : NULL;
+	return m ? m : cJSON_CreateNull();
 }
 
 /* Move a pending plan and say so on the bus. */
@@ -632,6 +655,7 @@ static int list_row(const struct plan_row *r, void *ctx)
 	cJSON_AddNumberToObject(o, "savings_per_month", r->savings);
 	cJSON *subj = r->subject ? ks_json_parse(r->subject, strlen(r->subject), 4096, NULL) : NULL;
 	cJSON_AddItemToObject(o, "subject", subj ? subj : cJSON_CreateObject());
+	cJSON_AddItemToObject(o, "measured", measured_json(r));
 	cJSON_AddItemToArray(ctx, o);
 	return 0;
 }
@@ -704,6 +728,7 @@ int swarm_plan_get(struct swarm *s, const char *plan_id, cJSON **out, struct ks_
 	cJSON *diff = r.diff ? ks_json_parse(r.diff, strlen(r.diff), SWARM_MSG_JSON_MAX, NULL)
 			     : NULL;
 	cJSON_AddItemToObject(o, "diff", diff ? diff : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "measured", measured_json(&r));
 	struct history_ctx h = {.r = &r, .arr = cJSON_AddArrayToObject(o, "history")};
 	int64_t since = 0;
 	const char *first = r.proposal_id[0] ? r.proposal_id : r.decision_id;
