@@ -256,7 +256,8 @@ static void finding_done(struct swarm *s, const struct swarm_measuring *e, bool 
 	} else {
 		put(m, "finding_note", cJSON_CreateString("still open when the measuring window "
 							  "ended"));
-		snprintf(text, sizeof text, "the finding %s was still open %d minutes after the plan.",
+		snprintf(text, sizeof text,
+			 "the finding %s was still open %d minutes after the plan.",
 			 e->key + strlen(FINDING_PREFIX), SWARM_MEASURE_WINDOW_S / 60);
 	}
 	complete(s, &r, m, text);
@@ -279,14 +280,15 @@ static void cost_done(struct swarm *s, const struct swarm_measuring *e, bool set
 		double saving = cents(e->before - e->last);
 		put(m, "cost_after_usd_per_month", cJSON_CreateNumber(e->last));
 		put(m, "savings_per_month", cJSON_CreateNumber(saving));
-		snprintf(text, sizeof text, "%s costs $%.2f/month %s than before (predicted %s$%.2f)%s",
-			 what, fabs(saving), saving >= 0 ? "less" : "more",
-			 saving >= 0 ? "" : "savings ", r.savings,
+		snprintf(text, sizeof text,
+			 "%s costs $%.2f/month %s than before (predicted %s$%.2f)%s", what,
+			 fabs(saving), saving >= 0 ? "less" : "more", saving >= 0 ? "" : "savings ",
+			 r.savings,
 			 settled ? "." : "; it had not settled by the end of the measuring window, "
 					 "so this is the last value seen.");
 	} else {
-		put(m, "note", cJSON_CreateString("no cost was seen after the plan (no cost report, "
-						  "or the object is gone)"));
+		put(m, "note", cJSON_CreateString("no cost was seen after the plan (no cost "
+						  "report, or the object is gone)"));
 		snprintf(text, sizeof text, "no cost of %s was seen after the plan, so its saving "
 			 "is unknown (predicted $%.2f).", what, r.savings);
 	}

@@ -1370,8 +1370,8 @@ static void test_measure_cost_settles(void **state)
 			const cJSON *ob = msg_of(msgs, "observation", "learning");
 			assert_int_equal(count_of(msgs, "observation", "learning"), 1);
 			assert_string_equal(ks_json_str(ob, "text"),
-					    "Plan p1 measured: NodePool general costs $401.50/month "
-					    "less than before (predicted $450.00).");
+					    "Plan p1 measured: NodePool general costs "
+					    "$401.50/month less than before (predicted $450.00).");
 		}
 		cJSON_Delete(msgs);
 		cJSON_Delete(m);
