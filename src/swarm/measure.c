@@ -5,7 +5,9 @@
  *            ("nodepool-mix:<pool>": the NodePool's current monthly cost in the optimizer's
  *            report; "rightsize:<Kind>/<ns>/<name>": the workload's monthly_usd) gets
  *            cost_before_usd_per_month, the value of the last round (the daemon serializes
- *            them: a round, then the approved plans; s->costs keeps that round's values).
+ *            them: a round, then the approved plans). s->costs keeps that round's values,
+ *            by the hash of the key (no copies), and only while an approved plan waits
+ *            (measure__round_end): a round with nothing approved does no cost work.
  *   ENDED    swarm_plan_finished -> measure__plan_finished: result, why (failed or rolled
  *            back: the reconciler's reason), seconds_to_outcome (end - created),
  *            execution_seconds (end - when it went executing: the row's `updated` then).
@@ -18,7 +20,8 @@
  *                          flip to true.
  *            cost keys     settled when the same value (within $0.01) was seen in
  *                          SWARM_MEASURE_SETTLE_ROUNDS consecutive rounds that had a cost
- *                          report; at the end of the window regardless (settled false, the
+ *                          report (looked up by name in the report, for these plans only);
+ *                          at the end of the window regardless (settled false, the
  *                          last value seen). savings_per_month = before - after, negative
  *                          when it costs more.
  *            Complete -> measuring false, measured_at, the learning outcome row's measured
@@ -84,21 +87,24 @@ static void add_cost(struct swarm *s, uint64_t key, double usd_month)
 	s->costs[s->ncosts++] = (struct swarm_cost){.key = key, .usd_month = cents(usd_month)};
 }
 
-/* This round's costs (none without a cost report). Pools with an unpriced node have no
- * known cost. Hashing the names, not copying them, keeps an unchanged round cheap. */
-static void record_costs(struct swarm *s)
+/* A pool's current monthly cost, or NAN when unknown (a node without a price). */
+static double pool_cost(const struct opt_pool *p)
+{
+	return p->current.unpriced ? NAN : p->current.hourly_usd * OPT_HOURS_PER_MONTH;
+}
+
+void measure__round_end(struct swarm *s)
 {
 	s->ncosts = 0;
 	const struct opt_report *r = s->in->optimize;
-	if (!r)
+	if (!r || !s->costs_wanted)
 		return;
 	uint64_t pools = fold(0, "nodepool-mix", strlen("nodepool-mix"));
 	uint64_t workloads = fold(0, "rightsize", strlen("rightsize"));
 	for (size_t i = 0; i < r->n_pools; i++) {
 		const struct opt_pool *p = &r->pools[i];
-		if (p->name && !p->current.unpriced)
-			add_cost(s, fold(pools, p->name, strlen(p->name)),
-				 p->current.hourly_usd * OPT_HOURS_PER_MONTH);
+		if (p->name && !isnan(pool_cost(p)))
+			add_cost(s, fold(pools, p->name, strlen(p->name)), pool_cost(p));
 	}
 	for (size_t i = 0; i < r->n_workloads; i++) {
 		const struct opt_workload *w = &r->workloads[i];
@@ -110,12 +116,45 @@ static void record_costs(struct swarm *s)
 	}
 }
 
+/* The cost of a key in the last round's table (measure__plan_started). */
 static bool cost_of(const struct swarm *s, const char *key, double *usd_month)
 {
 	uint64_t h = cost_key_hash(key);
 	for (size_t i = 0; i < s->ncosts; i++) {
 		if (s->costs[i].key == h) {
 			*usd_month = s->costs[i].usd_month;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The cost of a key in this round's report, looked up by name: only the plans being
+ * measured are looked up, so the rounds without any stay cheap. */
+static bool report_cost(const struct opt_report *r, const char *key, double *usd_month)
+{
+	if (!strncmp(key, POOL_PREFIX, strlen(POOL_PREFIX))) {
+		const char *name = key + strlen(POOL_PREFIX);
+		for (size_t i = 0; i < r->n_pools; i++) {
+			const struct opt_pool *p = &r->pools[i];
+			if (p->name && !strcmp(p->name, name) && !isnan(pool_cost(p))) {
+				*usd_month = cents(pool_cost(p));
+				return true;
+			}
+		}
+		return false;
+	}
+	const char *kind = key + strlen(WORKLOAD_PREFIX);
+	size_t kind_len = strcspn(kind, "/");
+	const char *ns = kind + kind_len + (kind[kind_len] ? 1 : 0);
+	size_t ns_len = strcspn(ns, "/");
+	const char *name = ns + ns_len + (ns[ns_len] ? 1 : 0);
+	for (size_t i = 0; i < r->n_workloads; i++) {
+		const struct opt_workload *w = &r->workloads[i];
+		if (w->kind && w->ns && w->name && strlen(w->kind) == kind_len &&
+		    !strncmp(w->kind, kind, kind_len) && strlen(w->ns) == ns_len &&
+		    !strncmp(w->ns, ns, ns_len) && !strcmp(w->name, name)) {
+			*usd_month = cents(w->monthly_usd);
 			return true;
 		}
 	}
@@ -316,7 +355,7 @@ static bool watch(struct swarm *s, struct swarm_measuring *e)
 		return window_over;
 	}
 	double usd;
-	if (s->in->optimize && cost_of(s, e->key, &usd)) {
+	if (s->in->optimize && report_cost(s->in->optimize, e->key, &usd)) {
 		bool same = e->same_rounds > 0 && fabs(usd - e->last) <= 0.01 + 1e-9;
 		e->same_rounds = same ? e->same_rounds + 1 : 1;
 		e->last = usd;
@@ -332,7 +371,6 @@ static bool watch(struct swarm *s, struct swarm_measuring *e)
 
 void measure__round(struct swarm *s)
 {
-	record_costs(s);
 	for (size_t i = 0; i < s->nmeasuring;) {
 		if (!watch(s, &s->measuring[i])) {
 			i++;

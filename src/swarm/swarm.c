@@ -368,6 +368,7 @@ int swarm_new(const struct swarm_opts *o, struct swarm **out, struct ks_err *err
 	pthread_mutexattr_destroy(&attr);
 	s->secret_sources = sources;
 	s->latest = cJSON_CreateArray();
+	s->costs_wanted = true; /* plans approved before a restart */
 	ks_map_init(&s->diagnosed);
 	ks_map_init(&s->suggested);
 	orchestrator_init(s);
@@ -435,6 +436,9 @@ int swarm_round(struct swarm *s, const struct swarm_inputs *in, struct swarm_rou
 	agent_forecasting_record(s);
 	measure__round(s); /* before the digest check: unchanged rounds measure too */
 	int rc = orchestrator_round(s, err);
+	if (s->st.approved_auto)
+		s->costs_wanted = true;
+	measure__round_end(s);
 	if (st)
 		*st = s->st;
 	struct swarm_round_stats *t = &s->totals;
@@ -509,6 +513,7 @@ int swarm_next_approved(struct swarm *s, cJSON **plan, struct ks_err *err)
 	int rc = plans_oldest(s->o.store, "approved", &r, err);
 	if (rc == KS_ENOTFOUND) {
 		ks_err_clear(err);
+		s->costs_wanted = false; /* until the next approval */
 		swarm__leave(s);
 		return 0;
 	}
@@ -589,6 +594,8 @@ static int verdict(struct swarm *s, const char *plan_id, bool approve, const cha
 		goto out;
 	rc = plans_set_status(s->o.store, plan_id, "pending", approve ? "approved" : "rejected",
 			      s->now, err);
+	if (!rc && approve)
+		s->costs_wanted = true;
 	if (rc) {
 		plan_row_release(&r);
 		goto out;

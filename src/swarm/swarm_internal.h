@@ -82,6 +82,7 @@ struct swarm {
 	struct ks_map suggested; /* learning: actions a policy was suggested for */
 	struct swarm_cost *costs; /* measure: the last round's costs (none without a report) */
 	size_t ncosts, costs_cap;
+	bool costs_wanted;        /* measure: an approved plan may start after this round */
 	struct swarm_measuring *measuring; /* measure: plans being measured */
 	size_t nmeasuring, measuring_cap;
 };
@@ -160,8 +161,11 @@ int agent_learning_outcome(struct swarm *s, const char *plan_id, const char *res
 			   const cJSON *measured, struct ks_err *err);
 
 /* measure.c — the measured outcome of finished plans (the plans' `measured` column). */
-/* Each round, changed or not: keep this round's costs and measure the plans under way. */
+/* Each round, changed or not, before deliberating: measure the plans under way. */
 void measure__round(struct swarm *s);
+/* Each round, after deliberating: keep the round's costs while an approved plan waits
+ * (s->costs_wanted: set by approvals, cleared when swarm_next_approved finds none). */
+void measure__round_end(struct swarm *s);
 /* swarm_next_approved: record the cost before the plan (the last round's), if it has one. */
 void measure__plan_started(struct swarm *s, const struct plan_row *r);
 /* swarm_plan_finished: the plan's measurement at its end (caller frees), from the row as it
