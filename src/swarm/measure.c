@@ -250,13 +250,14 @@ static void complete(struct swarm *s, const struct plan_row *r, cJSON *m, const 
 
 /* ---- watching a finding ---- */
 
-static bool finding_open(const struct swarm *s, const char *id)
+/* The finding in this round's report, or NULL when it is gone. */
+static const struct diag_finding *finding_open(const struct swarm *s, const char *id)
 {
 	const struct diag_report *rep = s->in->findings;
 	for (size_t i = 0; i < rep->n; i++)
 		if (!strcmp(rep->findings[i]->id, id))
-			return true;
-	return false;
+			return rep->findings[i];
+	return NULL;
 }
 
 /* Still open in the first round after the plan: false for now, and why it may change. */
@@ -275,9 +276,11 @@ static void finding_still_open(struct swarm *s, const struct swarm_measuring *e)
 	plan_row_release(&r);
 }
 
-static void finding_done(struct swarm *s, const struct swarm_measuring *e, bool cleared,
-			 int64_t since)
+/* still_open: the finding at the end of the window, or NULL: it cleared. */
+static void finding_done(struct swarm *s, const struct swarm_measuring *e,
+			 const struct diag_finding *still_open, int64_t since)
 {
+	bool cleared = !still_open;
 	struct plan_row r;
 	cJSON *m = load(s, e->plan_id, &r);
 	if (!m)
@@ -293,11 +296,13 @@ static void finding_done(struct swarm *s, const struct swarm_measuring *e, bool 
 		snprintf(text, sizeof text, "the finding cleared %lld s after the fix.",
 			 (long long)since);
 	} else {
+		const struct diag_finding *f = still_open;
 		put(m, "finding_note", cJSON_CreateString("still open when the measuring window "
 							  "ended"));
 		snprintf(text, sizeof text,
-			 "the finding %s was still open %d minutes after the plan.",
-			 e->key + strlen(FINDING_PREFIX), SWARM_MEASURE_WINDOW_S / 60);
+			 "the finding (%s on %s %s%s%s) was still open %d minutes after the plan.",
+			 f->cause, f->object.kind, f->object.ns, f->object.ns[0] ? "/" : "",
+			 f->object.name, SWARM_MEASURE_WINDOW_S / 60);
 	}
 	complete(s, &r, m, text);
 	cJSON_Delete(m);
@@ -342,8 +347,9 @@ static bool watch(struct swarm *s, struct swarm_measuring *e)
 	int64_t since = s->now > e->ended ? s->now - e->ended : 0;
 	bool window_over = since >= SWARM_MEASURE_WINDOW_S;
 	if (e->finding) {
-		if (!finding_open(s, e->key + strlen(FINDING_PREFIX))) {
-			finding_done(s, e, true, since);
+		const struct diag_finding *f = finding_open(s, e->key + strlen(FINDING_PREFIX));
+		if (!f) {
+			finding_done(s, e, NULL, since);
 			return true;
 		}
 		if (!e->finding_decided) {
@@ -351,7 +357,7 @@ static bool watch(struct swarm *s, struct swarm_measuring *e)
 			finding_still_open(s, e);
 		}
 		if (window_over)
-			finding_done(s, e, false, since);
+			finding_done(s, e, f, since);
 		return window_over;
 	}
 	double usd;

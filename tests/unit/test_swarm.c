@@ -1294,6 +1294,46 @@ static void test_measure_finding(void **state)
 	fx_close(&f);
 }
 
+/* A repair whose finding is still there an hour after it: false, and said so once. */
+static void test_measure_finding_stays(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), AUTO_POLICY, NULL);
+	fx_round(&f, NULL, NULL, NOW);
+	cJSON *plan = NULL;
+	assert_int_equal(swarm_next_approved(f.swarm, &plan, NULL), 0);
+	cJSON_Delete(plan);
+	assert_int_equal(swarm_plan_finished(f.swarm, "p1", "succeeded", NULL, NULL), 0);
+	cJSON_Delete(fx_new_msgs(&f));
+	fx_round(&f, NULL, NULL, NOW + 30);
+	fx_round(&f, NULL, NULL, NOW + 1800);
+	cJSON *msgs = fx_new_msgs(&f);
+	assert_int_equal(count_of(msgs, "observation", "learning"), 0);
+	cJSON_Delete(msgs);
+	fx_round(&f, NULL, NULL, NOW + 3601);
+	cJSON *m = measured_of(&f, "p1");
+	assert_false(ks_json_bool_or(m, "finding_cleared", true));
+	assert_false(ks_json_bool_or(m, "measuring", true));
+	assert_string_equal(ks_json_str(m, "finding_note"),
+			    "still open when the measuring window ended");
+	assert_null(ks_json_get(m, "cleared_after_seconds"));
+	cJSON_Delete(m);
+	msgs = fx_new_msgs(&f);
+	const cJSON *ob = msg_of(msgs, "observation", "learning");
+	assert_non_null(ob);
+	assert_string_equal(ks_json_str(ob, "text"),
+			    "Plan p1 measured: the finding (MemoryLimitTooLow on Deployment "
+			    "analytics/report-builder) was still open 60 minutes after the plan.");
+	/* it answers the plan message when the outcome message is not known */
+	struct plan_row r;
+	assert_int_equal(plans_get(f.store, "p1", &r, NULL), 0);
+	assert_string_equal(first_re(ob), r.plan_msg_id);
+	plan_row_release(&r);
+	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
 /* A plan the test hands the swarm directly (approved, so the next swarm_next_approved
  * takes it). */
 static void insert_approved(struct fx *f, const char *id, const char *key, const char *kind,
@@ -1495,6 +1535,7 @@ int main(void)
 		cmocka_unit_test(test_forecast),
 		cmocka_unit_test(test_cost_anomaly),
 		cmocka_unit_test(test_measure_finding),
+		cmocka_unit_test(test_measure_finding_stays),
 		cmocka_unit_test(test_measure_cost_settles),
 		cmocka_unit_test(test_measure_cost_cutoff),
 		cmocka_unit_test(test_measure_failed),
