@@ -234,12 +234,7 @@ static void complete(struct swarm *s, const struct plan_row *r, cJSON *m, const 
 	if (cJSON_IsNumber(saving) &&
 	    learn_set_measured(s->o.store, r->plan_id, saving->valuedouble, &err))
 		KS_WARN("swarm", "plan %s: %s", r->plan_id, err.msg);
-	cJSON *subj_json = r->subject ? ks_json_parse(r->subject, strlen(r->subject), 4096, NULL)
-				      : NULL;
-	struct swarm_subject subj = swarm__subject(ks_json_str(subj_json, "kind"),
-						   ks_json_str(subj_json, "namespace"),
-						   ks_json_str(subj_json, "name"));
-	cJSON_Delete(subj_json);
+	struct swarm_subject subj = swarm__plan_subject(r);
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddStringToObject(body, "plan_id", r->plan_id);
 	cJSON_AddItemToObject(body, "measured", cJSON_Duplicate(m, 1));

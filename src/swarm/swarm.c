@@ -143,6 +143,16 @@ int swarm__publish(struct swarm *s, enum swarm_msg_type type, const char *from,
 	return rc;
 }
 
+struct swarm_subject swarm__plan_subject(const struct plan_row *r)
+{
+	cJSON *j = r->subject ? ks_json_parse(r->subject, strlen(r->subject), 4096, NULL) : NULL;
+	struct swarm_subject subj = swarm__subject(ks_json_str(j, "kind"),
+						   ks_json_str(j, "namespace"),
+						   ks_json_str(j, "name"));
+	cJSON_Delete(j);
+	return subj;
+}
+
 cJSON *swarm__proposal(const char *action, const char *risk, double confidence,
 		       const char *key, const char *fingerprint)
 {
@@ -493,11 +503,7 @@ static int find_approver(const struct swarm_msg *m, void *ctx)
 static void add_approver(struct swarm *s, const struct plan_row *r, cJSON *plan)
 {
 	struct approver_find f = {.plan_id = r->plan_id};
-	cJSON *subj_json = ks_json_parse(r->subject, strlen(r->subject), 4096, NULL);
-	struct swarm_subject subj = swarm__subject(ks_json_str(subj_json, "kind"),
-						   ks_json_str(subj_json, "namespace"),
-						   ks_json_str(subj_json, "name"));
-	cJSON_Delete(subj_json);
+	struct swarm_subject subj = swarm__plan_subject(r);
 	struct ks_err err = {0};
 	if (store_msgs_about(s->o.store, &subj, 0, find_approver, &f, &err) || !f.approver[0])
 		snprintf(f.approver, sizeof f.approver, "unknown");
@@ -605,11 +611,7 @@ static int verdict(struct swarm *s, const char *plan_id, bool approve, const cha
 	for (char *p = from; *p; p++)
 		if (*p <= ' ' || *p > '~')
 			*p = '_';
-	cJSON *subj_json = ks_json_parse(r.subject, strlen(r.subject), 4096, NULL);
-	struct swarm_subject subj = swarm__subject(ks_json_str(subj_json, "kind"),
-						   ks_json_str(subj_json, "namespace"),
-						   ks_json_str(subj_json, "name"));
-	cJSON_Delete(subj_json);
+	struct swarm_subject subj = swarm__plan_subject(&r);
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddStringToObject(body, "plan_id", plan_id);
 	const char *re = r.request_msg_id[0] ? r.request_msg_id : r.plan_msg_id;

@@ -108,6 +108,8 @@ int swarm__publish(struct swarm *s, enum swarm_msg_type type, const char *from,
 		   const char *re, const struct swarm_subject *subj, cJSON *body, char *id_out,
 		   const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 struct swarm_subject swarm__subject(const char *kind, const char *ns, const char *name);
+/* The subject of a plan row (its JSON `subject`; empty fields when it does not parse). */
+struct swarm_subject swarm__plan_subject(const struct plan_row *r);
 /* A proposal body with its common fields (action, risk, confidence, key, fingerprint). */
 cJSON *swarm__proposal(const char *action, const char *risk, double confidence,
 		       const char *key, const char *fingerprint);

@@ -1216,6 +1216,28 @@ static int count_of(const cJSON *msgs, const char *type, const char *from)
 	return n;
 }
 
+/* The repair of pod-oom-limit.yaml (p1) approved automatically, handed out and finished with
+ * result: the outcome passes why (may be NULL) and, when outcome_id is not NULL, the id of
+ * a reconciler outcome message published for it. */
+static void repair_finished(struct fx *f, const char *result, const char *why,
+			    char outcome_id[SWARM_MSG_ID_MAX])
+{
+	fx_open(f, tu_world("diag/pod-oom-limit.yaml"), AUTO_POLICY, NULL);
+	fx_round(f, NULL, NULL, NOW);
+	cJSON *plan = NULL;
+	assert_int_equal(swarm_next_approved(f->swarm, &plan, NULL), 0);
+	cJSON_Delete(plan);
+	cJSON *outcome = cJSON_CreateObject();
+	if (why)
+		cJSON_AddStringToObject(outcome, "why", why);
+	if (outcome_id) {
+		publish_outcome(f, "Plan p1 succeeded.", outcome_id);
+		cJSON_AddStringToObject(outcome, "message_id", outcome_id);
+	}
+	assert_int_equal(swarm_plan_finished(f->swarm, "p1", result, outcome, NULL), 0);
+	cJSON_Delete(outcome);
+}
+
 /* A repair that succeeded: timings at the end; the finding is still open in the first round
  * after it (an unchanged round: it measures all the same), then gone: finding_cleared flips
  * to true with the time, and "learning" says so once, answering the outcome message. */
@@ -1223,19 +1245,8 @@ static void test_measure_finding(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), AUTO_POLICY, NULL);
-	fx_round(&f, NULL, NULL, NOW);
-	cJSON_Delete(fx_new_msgs(&f));
-	cJSON *plan = NULL;
-	assert_int_equal(swarm_next_approved(f.swarm, &plan, NULL), 0);
-	cJSON_Delete(plan);
 	char outcome_id[SWARM_MSG_ID_MAX];
-	publish_outcome(&f, "Plan p1 succeeded.", outcome_id);
-	cJSON *outcome = cJSON_CreateObject();
-	cJSON_AddStringToObject(outcome, "why", "ignored when it succeeded");
-	cJSON_AddStringToObject(outcome, "message_id", outcome_id);
-	assert_int_equal(swarm_plan_finished(f.swarm, "p1", "succeeded", outcome, NULL), 0);
-	cJSON_Delete(outcome);
+	repair_finished(&f, "succeeded", "ignored when it succeeded", outcome_id);
 	cJSON *m = measured_of(&f, "p1");
 	assert_string_equal(ks_json_str(m, "result"), "succeeded");
 	assert_string_equal(ks_json_str(m, "why"), "");
@@ -1299,12 +1310,7 @@ static void test_measure_finding_stays(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), AUTO_POLICY, NULL);
-	fx_round(&f, NULL, NULL, NOW);
-	cJSON *plan = NULL;
-	assert_int_equal(swarm_next_approved(f.swarm, &plan, NULL), 0);
-	cJSON_Delete(plan);
-	assert_int_equal(swarm_plan_finished(f.swarm, "p1", "succeeded", NULL, NULL), 0);
+	repair_finished(&f, "succeeded", NULL, NULL);
 	cJSON_Delete(fx_new_msgs(&f));
 	fx_round(&f, NULL, NULL, NOW + 30);
 	fx_round(&f, NULL, NULL, NOW + 1800);
@@ -1358,6 +1364,14 @@ static void insert_approved(struct fx *f, const char *id, const char *key, const
 	free(plan);
 }
 
+/* A swarm whose rounds see a world but no findings (only the cost report the test gives). */
+static void fx_open_without_findings(struct fx *f)
+{
+	fx_open(f, tu_world("diag/pod-oom-limit.yaml"), HUMAN_POLICY, NULL);
+	diag_report_free(&f->rep);
+	f->rep = (struct diag_report){0};
+}
+
 /* Start and finish plan id (executed between the rounds, as the daemon does). */
 static void run_plan(struct fx *f, const char *id)
 {
@@ -1375,9 +1389,7 @@ static void test_measure_cost_settles(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), HUMAN_POLICY, NULL);
-	diag_report_free(&f.rep);
-	f.rep = (struct diag_report){0};
+	fx_open_without_findings(&f);
 	insert_approved(&f, "p1", "nodepool-mix:general", "NodePool", "", "general", 450);
 	struct opt_pool pool = {.name = (char *)"general", .chosen = -1,
 				.current = {.hourly_usd = 1.0}};
@@ -1437,9 +1449,7 @@ static void test_measure_cost_cutoff(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), HUMAN_POLICY, NULL);
-	diag_report_free(&f.rep);
-	f.rep = (struct diag_report){0};
+	fx_open_without_findings(&f);
 	insert_approved(&f, "p1", "rightsize:Deployment/shop/web", "Deployment", "shop", "web",
 			20);
 	struct opt_workload wl = {.ns = (char *)"shop", .kind = (char *)"Deployment",
@@ -1493,15 +1503,7 @@ static void test_measure_failed(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_open(&f, tu_world("diag/pod-oom-limit.yaml"), AUTO_POLICY, NULL);
-	fx_round(&f, NULL, NULL, NOW);
-	cJSON *plan = NULL;
-	assert_int_equal(swarm_next_approved(f.swarm, &plan, NULL), 0);
-	cJSON_Delete(plan);
-	cJSON *outcome = cJSON_CreateObject();
-	cJSON_AddStringToObject(outcome, "why", "step s1: pods not ready after 300 s");
-	assert_int_equal(swarm_plan_finished(f.swarm, "p1", "rolled_back", outcome, NULL), 0);
-	cJSON_Delete(outcome);
+	repair_finished(&f, "rolled_back", "step s1: pods not ready after 300 s", NULL);
 	cJSON *m = measured_of(&f, "p1");
 	assert_string_equal(ks_json_str(m, "result"), "rolled_back");
 	assert_string_equal(ks_json_str(m, "why"), "step s1: pods not ready after 300 s");
