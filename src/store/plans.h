@@ -76,7 +76,7 @@ struct plan_row {
 	char *plan;            /* owned JSON of the plan */
 	char *diff;            /* owned JSON of the dry-run diff, or NULL */
 	char *result;          /* owned, the reconciler's result, or NULL */
-	char *measured;        /* owned JSON, or NULL */
+	char *measured;        /* owned JSON of the measured outcome (swarm/measure.c), or NULL */
 };
 void plan_row_release(struct plan_row *r);
 

@@ -459,7 +459,8 @@ cJSON *measure__plan_finished(struct swarm *s, const struct plan_row *r, const c
 static int restore_row(const struct plan_row *r, void *ctx)
 {
 	struct swarm *s = ctx;
-	if (!r->measured || !strstr(r->measured, "\"measuring\""))
+	/* written by ks_json_print (unformatted): a cheap test before parsing */
+	if (!r->measured || !strstr(r->measured, "\"measuring\":true"))
 		return 0;
 	cJSON *m = ks_json_parse(r->measured, strlen(r->measured), SWARM_MSG_JSON_MAX, NULL);
 	if (ks_json_bool_or(m, "measuring", false)) {
