@@ -3,7 +3,8 @@
  * EventSource sends Last-Event-ID when it reconnects by itself; when it gives up (the
  * daemon answered an error, e.g. while restarting) a new one resumes with ?since=<last
  * seq>), plans awaiting approval (Approve / Reject with a reason), findings by severity,
- * cost per NodePool with a chart of the recorded cost and its forecast, and past plans.
+ * cost per NodePool with a chart of the recorded cost and its forecast, and past plans with
+ * their measured outcomes.
  * The bearer token is asked for when a decision needs it and kept in sessionStorage.
  * window.kswarmUI exposes the ids shown (for the browser test). */
 'use strict';
@@ -357,6 +358,38 @@ function timeText(t) {
 	return isNaN(d.getTime()) ? String(t || '') : d.toISOString().replace('T', ' ').slice(0, 19);
 }
 
+/* 12 -> "12 s", 300 -> "5 min". */
+function secondsText(n) {
+	return n < 120 ? Math.round(n) + ' s' : Math.round(n / 60) + ' min';
+}
+
+/* A plan's measured outcome (docs/SWARM.md) in a few words: "saved $412.30/mo (predicted
+ * $450.00) · finding cleared after 12 s · ran 4 s"; "—" when there is nothing measured. */
+function measuredText(m) {
+	if (!m || typeof m !== 'object' || !m.result) return '—';
+	const parts = [];
+	if (typeof m.savings_per_month === 'number') {
+		const s = m.savings_per_month;
+		let t = s >= 0 ? 'saved ' + money(s) + '/mo' : 'costs ' + money(-s) + '/mo more';
+		if (typeof m.predicted_savings_per_month === 'number')
+			t += ' (predicted ' + money(m.predicted_savings_per_month) + ')';
+		if (m.settled === false) t += ', not settled after an hour';
+		parts.push(t);
+	} else if (m.result === 'succeeded' && typeof m.cost_before_usd_per_month === 'number' &&
+		   !m.measuring) {
+		parts.push('cost after unknown');
+	}
+	if (m.finding_cleared === true)
+		parts.push('finding cleared after ' + secondsText(m.cleared_after_seconds || 0));
+	else if (m.finding_cleared === false)
+		parts.push(m.measuring ? 'finding still open' : 'finding still open after an hour');
+	if (m.measuring) parts.push('measuring…');
+	if (m.result !== 'succeeded' && m.why) parts.push(m.why);
+	if (typeof m.execution_seconds === 'number')
+		parts.push('ran ' + secondsText(m.execution_seconds));
+	return parts.length ? parts.join(' · ') : '—';
+}
+
 async function refreshHistory() {
 	const list = await api('/api/v1/plans');
 	const tbody = $('plans-table').tBodies[0];
@@ -365,6 +398,7 @@ async function refreshHistory() {
 		el('td', {text: p.risk || ''}),
 		el('td', {class: 'num', text: money(p.savings_per_month)}),
 		el('td', {class: 'status status-' + p.status, text: p.status}),
+		el('td', {class: 'measured', text: measuredText(p.measured)}),
 		el('td', {text: timeText(p.updated)}))));
 	/* A decided plan's card says how it went, and goes once the plan has ended. */
 	for (const p of list) {

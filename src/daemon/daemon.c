@@ -119,7 +119,8 @@ static bool wait_next(struct daemon *d, double seconds)
 	return !*d->o->stop;
 }
 
-static void plan_ended(struct daemon *d, const char *plan_id, const char *result);
+static void plan_ended(struct daemon *d, const char *plan_id, const char *result,
+		       const char *why, const char *message_id);
 
 /* ---- reconciler events -> bus messages ---- */
 
@@ -161,12 +162,14 @@ static void on_reconcile_event(void *ctx, const struct reconcile_event *ev)
 	if (ev->kind == RECONCILE_OUTCOME && !cJSON_HasObjectItem(m.body, "result"))
 		cJSON_AddStringToObject(m.body, "result", ev->result ? ev->result : "failed");
 	struct ks_err err = {0};
-	if (bus_publish(d->bus, &m, &err))
+	bool published = !bus_publish(d->bus, &m, &err);
+	if (!published)
 		KS_ERROR(MOD, "recording the reconciler's %s message: %s",
 			 swarm_msg_type_name(m.type), err.msg);
-	swarm_msg_release(&m);
 	if (ev->kind == RECONCILE_OUTCOME && ev->plan_id)
-		plan_ended(d, ev->plan_id, ev->result ? ev->result : "failed");
+		plan_ended(d, ev->plan_id, ev->result ? ev->result : "failed", ev->text,
+			   published ? m.id : NULL);
+	swarm_msg_release(&m);
 }
 
 /* ---- the world and Layer 2 ---- */
@@ -606,17 +609,26 @@ static int run_round(struct daemon *d, struct ks_err *err)
 }
 
 /* The outcome of a plan, however it ended (executed now, or finished by reconcile_resume
- * after a restart): counted, and told to the swarm (its learning and the plan's status). */
-static void plan_ended(struct daemon *d, const char *plan_id, const char *result)
+ * after a restart): counted, and told to the swarm (its learning, the plan's status and its
+ * measured outcome). why: the reconciler's text ("Plan p3 failed: <why>") or an error;
+ * message_id: the outcome message on the bus, or NULL. */
+static void plan_ended(struct daemon *d, const char *plan_id, const char *result,
+		       const char *why, const char *message_id)
 {
 	pthread_mutex_lock(&d->mu);
 	d->plans_by_result[!strcmp(result, "succeeded")	  ? 0
 			   : !strcmp(result, "rolled_back") ? 2
 							    : 1]++;
 	pthread_mutex_unlock(&d->mu);
+	const char *reason = why && !strncmp(why, "Plan ", 5) ? strstr(why, ": ") : NULL;
+	cJSON *outcome = cJSON_CreateObject();
+	cJSON_AddStringToObject(outcome, "why", reason ? reason + 2 : why ? why : "");
+	if (message_id)
+		cJSON_AddStringToObject(outcome, "message_id", message_id);
 	struct ks_err err = {0};
-	if (swarm_plan_finished(d->swarm, plan_id, result, NULL, &err))
+	if (swarm_plan_finished(d->swarm, plan_id, result, outcome, &err))
 		KS_ERROR(MOD, "recording the outcome of plan %s: %s", plan_id, err.msg);
+	cJSON_Delete(outcome);
 }
 
 /* Run one plan through the reconciler (its OUTCOME event ends it with plan_ended); a plan
@@ -634,7 +646,7 @@ static void execute_plan(struct daemon *d, const cJSON *plan)
 	int64_t t0 = ks_mono_ms();
 	if (reconcile_execute(d->rec, plan, approver ? approver : "unknown", &result, &err)) {
 		KS_ERROR(MOD, "plan %s could not be executed: %s", id, err.msg);
-		plan_ended(d, id, "failed");
+		plan_ended(d, id, "failed", err.msg, NULL);
 		return;
 	}
 	double secs = (double)(ks_mono_ms() - t0) / 1000.0;

@@ -305,6 +305,19 @@ int learn_insert(struct store *s, const struct learn_record *r, struct ks_err *e
 		     r->result, r->reason ? r->reason : "", r->predicted, r->measured);
 }
 
+int learn_set_measured(struct store *s, const char *plan_id, double measured,
+		       struct ks_err *err)
+{
+	int changes = 0;
+	int rc = query(s, "recording a measured saving",
+		       "UPDATE learning SET measured = ?2 WHERE plan_id = ?1 AND event = 'outcome'",
+		       NULL, NULL, &changes, err, "td", plan_id, measured);
+	if (!rc && !changes)
+		rc = ks_err_set(err, KS_ENOTFOUND, "learning: plan %s has no outcome record",
+				plan_id);
+	return rc;
+}
+
 static int stats_row(sqlite3_stmt *st, void *ctx)
 {
 	struct learn_stats *o = ctx;

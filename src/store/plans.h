@@ -76,7 +76,7 @@ struct plan_row {
 	char *plan;            /* owned JSON of the plan */
 	char *diff;            /* owned JSON of the dry-run diff, or NULL */
 	char *result;          /* owned, the reconciler's result, or NULL */
-	char *measured;        /* owned JSON, or NULL */
+	char *measured;        /* owned JSON of the measured outcome (swarm/measure.c), or NULL */
 };
 void plan_row_release(struct plan_row *r);
 
@@ -118,6 +118,11 @@ struct learn_record {
 	double measured;     /* measured saving; NAN when not measured */
 };
 int learn_insert(struct store *s, const struct learn_record *r, struct ks_err *err);
+/* Set the measured saving (USD/month; NAN clears it) of plan_id's outcome record, once the
+ * swarm has measured it after the plan (swarm/measure.c). KS_ENOTFOUND when the plan has no
+ * outcome record. */
+int learn_set_measured(struct store *s, const char *plan_id, double measured,
+		       struct ks_err *err);
 struct learn_stats {
 	int succeeded, failed, rolled_back, rejections;
 	int measured_n;

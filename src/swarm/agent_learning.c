@@ -1,7 +1,8 @@
 /* agent_learning.c — learns from outcomes and rejections, per action.
  * State machine per action (counts in the store's learning table, store/plans.c):
- *   RECORD: swarm_plan_finished -> agent_learning_outcome (result, predicted vs measured
- *           saving); a rejection message -> the reason, counted.
+ *   RECORD: swarm_plan_finished -> agent_learning_outcome (result, predicted saving); the
+ *           measured saving follows when later rounds have measured it (measure.c,
+ *           learn_set_measured); a rejection message -> the reason, counted.
  *   ADJUST: on each proposal of an action with history, a vote carrying the adjusted
  *           confidence, which the orchestrator weighs instead of the proposer's:
  *             c' = c * (S + 1) / (S + F + R + 1) * m,   clamped to [0.05, 1]

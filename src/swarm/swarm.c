@@ -18,6 +18,7 @@
  *   swarm_next_approved: approved -> executing (and the change counts for rate limits; a
  *   new swarm reads the last hour's back into the policy context, policy_restore_applied)
  *   swarm_plan_finished: executing -> succeeded | failed | rolled_back
+ * What a finished plan achieved is measured in later rounds (measure.c).
  * Ownership: see swarm.h. */
 #include "base/common.h"
 #include "base/json.h"
@@ -140,6 +141,16 @@ int swarm__publish(struct swarm *s, enum swarm_msg_type type, const char *from,
 		snprintf(id_out, SWARM_MSG_ID_MAX, "%s", m.id);
 	swarm_msg_release(&m);
 	return rc;
+}
+
+struct swarm_subject swarm__plan_subject(const struct plan_row *r)
+{
+	cJSON *j = r->subject ? ks_json_parse(r->subject, strlen(r->subject), 4096, NULL) : NULL;
+	struct swarm_subject subj = swarm__subject(ks_json_str(j, "kind"),
+						   ks_json_str(j, "namespace"),
+						   ks_json_str(j, "name"));
+	cJSON_Delete(j);
+	return subj;
 }
 
 cJSON *swarm__proposal(const char *action, const char *risk, double confidence,
@@ -367,6 +378,7 @@ int swarm_new(const struct swarm_opts *o, struct swarm **out, struct ks_err *err
 	pthread_mutexattr_destroy(&attr);
 	s->secret_sources = sources;
 	s->latest = cJSON_CreateArray();
+	s->costs_wanted = true; /* plans approved before a restart */
 	ks_map_init(&s->diagnosed);
 	ks_map_init(&s->suggested);
 	orchestrator_init(s);
@@ -378,6 +390,8 @@ int swarm_new(const struct swarm_opts *o, struct swarm **out, struct ks_err *err
 	agent_reliability_init(s);
 	agent_learning_init(s);
 	int rc = restore_applied(s, err);
+	if (!rc)
+		rc = measure__restore(s, err);
 	if (rc) {
 		swarm_free(s);
 		return rc;
@@ -407,6 +421,7 @@ void swarm_free(struct swarm *s)
 	cJSON_Delete(s->latest);
 	free_values(&s->diagnosed);
 	free_values(&s->suggested);
+	measure__release(s);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -429,7 +444,11 @@ int swarm_round(struct swarm *s, const struct swarm_inputs *in, struct swarm_rou
 	s->round_wall = ks_time_now_ms() / 1000;
 	s->st = (struct swarm_round_stats){0};
 	agent_forecasting_record(s);
+	measure__round(s); /* before the digest check: unchanged rounds measure too */
 	int rc = orchestrator_round(s, err);
+	if (s->st.approved_auto)
+		s->costs_wanted = true;
+	measure__round_end(s);
 	if (st)
 		*st = s->st;
 	struct swarm_round_stats *t = &s->totals;
@@ -484,11 +503,7 @@ static int find_approver(const struct swarm_msg *m, void *ctx)
 static void add_approver(struct swarm *s, const struct plan_row *r, cJSON *plan)
 {
 	struct approver_find f = {.plan_id = r->plan_id};
-	cJSON *subj_json = ks_json_parse(r->subject, strlen(r->subject), 4096, NULL);
-	struct swarm_subject subj = swarm__subject(ks_json_str(subj_json, "kind"),
-						   ks_json_str(subj_json, "namespace"),
-						   ks_json_str(subj_json, "name"));
-	cJSON_Delete(subj_json);
+	struct swarm_subject subj = swarm__plan_subject(r);
 	struct ks_err err = {0};
 	if (store_msgs_about(s->o.store, &subj, 0, find_approver, &f, &err) || !f.approver[0])
 		snprintf(f.approver, sizeof f.approver, "unknown");
@@ -504,6 +519,7 @@ int swarm_next_approved(struct swarm *s, cJSON **plan, struct ks_err *err)
 	int rc = plans_oldest(s->o.store, "approved", &r, err);
 	if (rc == KS_ENOTFOUND) {
 		ks_err_clear(err);
+		s->costs_wanted = false; /* until the next approval */
 		swarm__leave(s);
 		return 0;
 	}
@@ -524,6 +540,7 @@ int swarm_next_approved(struct swarm *s, cJSON **plan, struct ks_err *err)
 		struct policy_change c;
 		plan_policy_change(*plan, s->cluster, &c);
 		policy_note_applied(s->o.policy, &c, now);
+		measure__plan_started(s, &r);
 	}
 	plan_row_release(&r);
 	swarm__leave(s);
@@ -531,25 +548,42 @@ int swarm_next_approved(struct swarm *s, cJSON **plan, struct ks_err *err)
 }
 
 int swarm_plan_finished(struct swarm *s, const char *plan_id, const char *result,
-			const cJSON *measured, struct ks_err *err)
+			const cJSON *outcome, struct ks_err *err)
 {
 	if (strcmp(result, "succeeded") && strcmp(result, "failed") &&
 	    strcmp(result, "rolled_back"))
 		return ks_err_set(err, KS_EINVAL, "plan %s: unknown result %s", plan_id, result);
 	swarm__enter(s);
 	s->now = swarm__clock(s);
-	int rc = plans_set_status(s->o.store, plan_id, "executing", result, s->now, err);
+	struct plan_row r; /* as it was while executing: `updated` is when it started */
+	int rc = plans_get(s->o.store, plan_id, &r, err);
+	if (rc)
+		goto out;
+	rc = plans_set_status(s->o.store, plan_id, "executing", result, s->now, err);
+	cJSON *measured = rc ? NULL : measure__plan_finished(s, &r, result, outcome);
 	if (!rc)
 		rc = plans_set_text(s->o.store, plan_id, "result", result, err);
-	if (!rc && measured) {
+	if (!rc) {
 		char *txt = ks_json_print(measured);
 		rc = plans_set_text(s->o.store, plan_id, "measured", txt, err);
 		free(txt);
 	}
 	if (!rc)
 		rc = agent_learning_outcome(s, plan_id, result, measured, err);
+	cJSON_Delete(measured);
+	plan_row_release(&r);
+out:
 	swarm__leave(s);
 	return rc;
+}
+
+/* The plan's measured outcome as JSON (null when there is none yet). */
+static cJSON *measured_json(const struct plan_row *r)
+{
+	cJSON *m = r->measured ? ks_json_parse(r->measured, strlen(r->measured),
+					       SWARM_MSG_JSON_MAX, NULL)
+			       : NULL;
+	return m ? m : cJSON_CreateNull();
 }
 
 /* Move a pending plan and say so on the bus. */
@@ -566,6 +600,8 @@ static int verdict(struct swarm *s, const char *plan_id, bool approve, const cha
 		goto out;
 	rc = plans_set_status(s->o.store, plan_id, "pending", approve ? "approved" : "rejected",
 			      s->now, err);
+	if (!rc && approve)
+		s->costs_wanted = true;
 	if (rc) {
 		plan_row_release(&r);
 		goto out;
@@ -575,11 +611,7 @@ static int verdict(struct swarm *s, const char *plan_id, bool approve, const cha
 	for (char *p = from; *p; p++)
 		if (*p <= ' ' || *p > '~')
 			*p = '_';
-	cJSON *subj_json = ks_json_parse(r.subject, strlen(r.subject), 4096, NULL);
-	struct swarm_subject subj = swarm__subject(ks_json_str(subj_json, "kind"),
-						   ks_json_str(subj_json, "namespace"),
-						   ks_json_str(subj_json, "name"));
-	cJSON_Delete(subj_json);
+	struct swarm_subject subj = swarm__plan_subject(&r);
 	cJSON *body = cJSON_CreateObject();
 	cJSON_AddStringToObject(body, "plan_id", plan_id);
 	const char *re = r.request_msg_id[0] ? r.request_msg_id : r.plan_msg_id;
@@ -632,6 +664,7 @@ static int list_row(const struct plan_row *r, void *ctx)
 	cJSON_AddNumberToObject(o, "savings_per_month", r->savings);
 	cJSON *subj = r->subject ? ks_json_parse(r->subject, strlen(r->subject), 4096, NULL) : NULL;
 	cJSON_AddItemToObject(o, "subject", subj ? subj : cJSON_CreateObject());
+	cJSON_AddItemToObject(o, "measured", measured_json(r));
 	cJSON_AddItemToArray(ctx, o);
 	return 0;
 }
@@ -704,6 +737,7 @@ int swarm_plan_get(struct swarm *s, const char *plan_id, cJSON **out, struct ks_
 	cJSON *diff = r.diff ? ks_json_parse(r.diff, strlen(r.diff), SWARM_MSG_JSON_MAX, NULL)
 			     : NULL;
 	cJSON_AddItemToObject(o, "diff", diff ? diff : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "measured", measured_json(&r));
 	struct history_ctx h = {.r = &r, .arr = cJSON_AddArrayToObject(o, "history")};
 	int64_t since = 0;
 	const char *first = r.proposal_id[0] ? r.proposal_id : r.decision_id;

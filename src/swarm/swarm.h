@@ -19,8 +19,9 @@
  *   pending (awaiting a person) | approved (to execute) | rejected | dry-run (shown only) |
  *   denied (by policy) | executing | succeeded | failed | rolled_back | superseded
  * The daemon takes approved plans with swarm_next_approved, runs them through the
- * reconciler and reports with swarm_plan_finished; the learning agent records the outcome
- * (predicted vs measured) and adjusts the confidence of later proposals of the same action;
+ * reconciler and reports with swarm_plan_finished; later rounds measure what a succeeded plan
+ * achieved (its finding cleared, the cost after it: measure.c); the learning agent records the
+ * outcome (predicted vs measured) and adjusts the confidence of later proposals of the same action;
  * it suggests a policy when people keep rejecting one kind of change.
  *
  * Questions ("why?", "what else?", "what's the risk?", "how sure?") about a decision, a plan
@@ -94,11 +95,15 @@ int swarm_round(struct swarm *s, const struct swarm_inputs *in, struct swarm_rou
 /* The oldest approved plan not yet executing: *plan is its JSON (caller frees), NULL when
  * none. Marks it executing. */
 int swarm_next_approved(struct swarm *s, cJSON **plan, struct ks_err *err);
-/* The reconciler's outcome for a plan ("succeeded"|"failed"|"rolled_back"), with what was
- * measured (may be NULL): {"savings_per_month":…, "why":…}. Publishes nothing (the
- * reconciler's outcome message is on the bus already); records it for the learning agent. */
+/* The reconciler's outcome for a plan ("succeeded"|"failed"|"rolled_back"). outcome (may be
+ * NULL) is what the caller knows of it: {"why": the reconciler's reason, "message_id": the id
+ * of its outcome message}. Records the plan's measured outcome (the plans' `measured`:
+ * result, why, seconds_to_outcome, execution_seconds; a succeeded plan's finding or cost is
+ * then watched in later rounds, docs/SWARM.md) and the learning agent's outcome record.
+ * Publishes nothing now (the reconciler's outcome message is on the bus already); "learning"
+ * publishes an observation when the measurement completes. */
 int swarm_plan_finished(struct swarm *s, const char *plan_id, const char *result,
-			const cJSON *measured, struct ks_err *err);
+			const cJSON *outcome, struct ks_err *err);
 
 /* A person's verdict. approve: status pending -> approved (publishes approval); reject:
  * -> rejected (publishes rejection with the reason). KS_ENOTFOUND for an unknown plan,
@@ -109,11 +114,13 @@ int swarm_reject(struct swarm *s, const char *plan_id, const char *who, const ch
 		 struct ks_err *err);
 
 /* Plans, newest first ([{"plan_id","status","risk","title","created","updated",
- * "savings_per_month","subject"}]); status NULL for all. */
+ * "savings_per_month","subject","measured"}]; measured is an object or null); status NULL for
+ * all. */
 int swarm_plans_list(struct swarm *s, const char *status, int limit, cJSON **out,
 		     struct ks_err *err);
 /* One plan: {"plan_id","status","plan":{…},"decision":{…},"approval_request":{…},
- * "diff":{…},"history":[messages about it]}. KS_ENOTFOUND when unknown. */
+ * "diff":{…},"measured":{…} or null,"history":[messages about it]}. KS_ENOTFOUND when
+ * unknown. */
 int swarm_plan_get(struct swarm *s, const char *plan_id, cJSON **out, struct ks_err *err);
 /* Open proposals of the latest round ([{proposal message JSON}]). */
 int swarm_proposals(struct swarm *s, cJSON **out, struct ks_err *err);

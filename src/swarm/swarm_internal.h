@@ -26,11 +26,38 @@
 #include "swarm/msg.h"
 #include "swarm/swarm.h"
 
+struct plan_row;
+
 #define SWARM_MAX_SUBS 16
 /* A finished plan keeps its problem from being proposed again for this long. */
 #define SWARM_RECENT_S 3600
 /* Samples a series needs before the forecasting agent predicts from it. */
 #define SWARM_FC_MIN_SAMPLES 6
+
+/* measure.c: how long a finished plan is watched, and how many rounds a cost must stay the
+ * same (within $0.01) to count as settled. */
+#define SWARM_MEASURE_WINDOW_S 3600
+#define SWARM_MEASURE_SETTLE_ROUNDS 3
+
+/* One round's monthly cost of a NodePool or a workload, by the hash of the plan key that
+ * would change it ("nodepool-mix:general", "rightsize:Deployment/shop/web"). */
+struct swarm_cost {
+	uint64_t key;
+	double usd_month;
+};
+
+/* A succeeded plan whose effect is being measured (measure.c). */
+struct swarm_measuring {
+	char plan_id[32];
+	char key[256];          /* the plan's key: "finding:<id>" or a cost key */
+	bool finding;           /* else a cost */
+	bool finding_decided;   /* the first round after the end has looked */
+	int64_t ended;          /* Unix s */
+	double before;          /* cost before the plan (USD/month) */
+	double last;            /* cost seen in the last round that had one */
+	bool seen;              /* a cost was seen after the end */
+	int same_rounds;        /* consecutive rounds with that cost (0: none seen yet) */
+};
 
 struct swarm {
 	struct swarm_opts o;
@@ -53,6 +80,11 @@ struct swarm {
 	int64_t last_sample;     /* forecasting: when the series were last recorded */
 	int64_t anomaly_said;    /* forecasting: start of the cost anomaly said last */
 	struct ks_map suggested; /* learning: actions a policy was suggested for */
+	struct swarm_cost *costs; /* measure: the last round's costs (none without a report) */
+	size_t ncosts, costs_cap;
+	bool costs_wanted;        /* measure: an approved plan may start after this round */
+	struct swarm_measuring *measuring; /* measure: plans being measured */
+	size_t nmeasuring, measuring_cap;
 };
 
 /* swarm.c */
@@ -76,6 +108,8 @@ int swarm__publish(struct swarm *s, enum swarm_msg_type type, const char *from,
 		   const char *re, const struct swarm_subject *subj, cJSON *body, char *id_out,
 		   const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 struct swarm_subject swarm__subject(const char *kind, const char *ns, const char *name);
+/* The subject of a plan row (its JSON `subject`; empty fields when it does not parse). */
+struct swarm_subject swarm__plan_subject(const struct plan_row *r);
 /* A proposal body with its common fields (action, risk, confidence, key, fingerprint). */
 cJSON *swarm__proposal(const char *action, const char *risk, double confidence,
 		       const char *key, const char *fingerprint);
@@ -127,6 +161,23 @@ void agent_forecasting_record(struct swarm *s);
 /* The learning agent's record of a finished plan (swarm_plan_finished). */
 int agent_learning_outcome(struct swarm *s, const char *plan_id, const char *result,
 			   const cJSON *measured, struct ks_err *err);
+
+/* measure.c — the measured outcome of finished plans (the plans' `measured` column). */
+/* Each round, changed or not, before deliberating: measure the plans under way. */
+void measure__round(struct swarm *s);
+/* Each round, after deliberating: keep the round's costs while an approved plan waits
+ * (s->costs_wanted: set by approvals, cleared when swarm_next_approved finds none). */
+void measure__round_end(struct swarm *s);
+/* swarm_next_approved: record the cost before the plan (the last round's), if it has one. */
+void measure__plan_started(struct swarm *s, const struct plan_row *r);
+/* swarm_plan_finished: the plan's measurement at its end (caller frees), from the row as it
+ * was while executing; from then on the plan is watched when it succeeded and has a finding
+ * or a cost to measure. outcome: {"why","message_id"} or NULL. */
+cJSON *measure__plan_finished(struct swarm *s, const struct plan_row *r, const char *result,
+			      const cJSON *outcome);
+/* swarm_new: go on watching the plans a previous process was measuring. */
+int measure__restore(struct swarm *s, struct ks_err *err);
+void measure__release(struct swarm *s);
 
 /* orchestrator.c */
 void orchestrator_init(struct swarm *s);

@@ -139,6 +139,14 @@ try {
   await step('... and on the page (history)', async () => {
     await until(30, async () => (await page.textContent('#plan-row-' + planId + ' .status').catch(() => '')) === 'succeeded');
   });
+  await step('... with its measured outcome (history: "ran N s", and the API\'s measured object)', async () => {
+    const cell = '#plan-row-' + planId + ' .measured';
+    await until(30, async () => /ran \d+ (s|min)/.test(await page.textContent(cell).catch(() => '')));
+    const m = (await getJSON('/api/v1/plans/' + planId)).measured;
+    if (!m || m.result !== 'succeeded' || typeof m.execution_seconds !== 'number')
+      throw new Error('measured: ' + JSON.stringify(m));
+    console.log('# measured outcome shown: ' + await page.textContent(cell));
+  });
   await page.screenshot({ path: shots + '-succeeded.png', fullPage: true });
 
   await step('the filters hide the other agents\' messages', async () => {

@@ -1,12 +1,15 @@
 /* test_store.c — the SQLite store on real files: create, migrate, WAL, append and read the
  * transcript, reopen keeps everything, migrations are idempotent, a newer schema is refused,
- * read-only opens read, errors carry SQLite's message, corrupted rows are named. */
+ * read-only opens read, errors carry SQLite's message, corrupted rows are named; the
+ * learning table's measured savings. */
 #include "testutil.h"
 
 #include "base/json.h"
+#include "store/plans.h"
 #include "store/store.h"
 #include "swarm/msg.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -299,6 +302,40 @@ static void paging_and_reentrant_reads(void **state)
 	store_close(s);
 }
 
+/* learn_set_measured gives a plan's outcome record its measured saving (what the learning
+ * agent's ratio reads); rejections are left alone; an unknown plan is KS_ENOTFOUND. */
+static void learning_measured(void **state)
+{
+	(void)state;
+	struct store *s = open_ok(":memory:");
+	struct learn_record out = {.at = 1, .plan_id = "p1", .action = "nodepool-mix",
+				   .event = "outcome", .result = "succeeded", .predicted = 450,
+				   .measured = NAN};
+	struct learn_record rej = {.at = 2, .plan_id = "p2", .action = "nodepool-mix",
+				   .event = "rejection", .result = "rejected", .reason = "no",
+				   .predicted = 100, .measured = NAN};
+	assert_int_equal(learn_insert(s, &out, NULL), 0);
+	assert_int_equal(learn_insert(s, &rej, NULL), 0);
+	struct learn_stats st;
+	assert_int_equal(learn_stats_get(s, "nodepool-mix", &st, NULL), 0);
+	assert_int_equal(st.measured_n, 0);
+	assert_int_equal(learn_set_measured(s, "p1", 401.5, NULL), 0);
+	assert_int_equal(learn_stats_get(s, "nodepool-mix", &st, NULL), 0);
+	assert_int_equal(st.succeeded, 1);
+	assert_int_equal(st.rejections, 1);
+	assert_int_equal(st.measured_n, 1);
+	assert_true(fabs(st.measured_sum - 401.5) < 1e-9);
+	assert_true(fabs(st.predicted_sum - 450) < 1e-9);
+	struct ks_err err = {0};
+	assert_int_equal(learn_set_measured(s, "p2", 5, &err), KS_ENOTFOUND);
+	assert_string_equal(err.msg, "learning: plan p2 has no outcome record");
+	assert_int_equal(learn_set_measured(s, "p9", 5, NULL), KS_ENOTFOUND);
+	assert_int_equal(learn_set_measured(s, "p1", NAN, NULL), 0); /* cleared */
+	assert_int_equal(learn_stats_get(s, "nodepool-mix", &st, NULL), 0);
+	assert_int_equal(st.measured_n, 0);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +344,7 @@ int main(void)
 		cmocka_unit_test(schema_versions),
 		cmocka_unit_test(read_only),
 		cmocka_unit_test(paging_and_reentrant_reads),
+		cmocka_unit_test(learning_measured),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

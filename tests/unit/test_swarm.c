@@ -1170,6 +1170,349 @@ static void test_cost_spot(void **state)
 	free(yaml);
 }
 
+/* ---- measured outcomes (src/swarm/measure.c) ---- */
+
+/* The plan's measured JSON as stored (caller frees), or NULL. */
+static cJSON *measured_of(struct fx *f, const char *plan_id)
+{
+	struct plan_row r;
+	assert_int_equal(plans_get(f->store, plan_id, &r, NULL), 0);
+	cJSON *m = r.measured ? ks_json_parse(r.measured, strlen(r.measured), 1 << 20, NULL)
+			      : NULL;
+	plan_row_release(&r);
+	return m;
+}
+
+static double num(const cJSON *j, const char *path)
+{
+	const cJSON *v = ks_json_get(j, path);
+	if (!cJSON_IsNumber(v))
+		fail_msg("%s is not a number", path);
+	return v->valuedouble;
+}
+
+/* The reconciler's outcome message (as the daemon publishes it): its id in id. */
+static void publish_outcome(struct fx *f, const char *text, char id[SWARM_MSG_ID_MAX])
+{
+	struct swarm_msg m = {.type = SWARM_MSG_OUTCOME, .body = cJSON_CreateObject()};
+	cJSON_AddStringToObject(m.body, "plan_id", "p1");
+	cJSON_AddStringToObject(m.body, "result", "succeeded");
+	snprintf(m.from, sizeof m.from, "reconciler");
+	snprintf(m.cluster, sizeof m.cluster, "local");
+	swarm_msg_set_text(&m, "%s", text);
+	struct ks_err err = {0};
+	if (bus_publish(f->bus, &m, &err))
+		fail_msg("publish: %s", err.msg);
+	snprintf(id, SWARM_MSG_ID_MAX, "%s", m.id);
+	swarm_msg_release(&m);
+}
+
+static int count_of(const cJSON *msgs, const char *type, const char *from)
+{
+	int n = 0;
+	const cJSON *m;
+	cJSON_ArrayForEach(m, msgs)
+		n += !strcmp(ks_json_str(m, "type"), type) && !strcmp(ks_json_str(m, "from"), from);
+	return n;
+}
+
+/* The repair of pod-oom-limit.yaml (p1) approved automatically, handed out and finished with
+ * result: the outcome passes why (may be NULL) and, when outcome_id is not NULL, the id of
+ * a reconciler outcome message published for it. */
+static void repair_finished(struct fx *f, const char *result, const char *why,
+			    char outcome_id[SWARM_MSG_ID_MAX])
+{
+	fx_open(f, tu_world("diag/pod-oom-limit.yaml"), AUTO_POLICY, NULL);
+	fx_round(f, NULL, NULL, NOW);
+	cJSON *plan = NULL;
+	assert_int_equal(swarm_next_approved(f->swarm, &plan, NULL), 0);
+	cJSON_Delete(plan);
+	cJSON *outcome = cJSON_CreateObject();
+	if (why)
+		cJSON_AddStringToObject(outcome, "why", why);
+	if (outcome_id) {
+		publish_outcome(f, "Plan p1 succeeded.", outcome_id);
+		cJSON_AddStringToObject(outcome, "message_id", outcome_id);
+	}
+	assert_int_equal(swarm_plan_finished(f->swarm, "p1", result, outcome, NULL), 0);
+	cJSON_Delete(outcome);
+}
+
+/* A repair that succeeded: timings at the end; the finding is still open in the first round
+ * after it (an unchanged round: it measures all the same), then gone: finding_cleared flips
+ * to true with the time, and "learning" says so once, answering the outcome message. */
+static void test_measure_finding(void **state)
+{
+	(void)state;
+	struct fx f;
+	char outcome_id[SWARM_MSG_ID_MAX];
+	repair_finished(&f, "succeeded", "ignored when it succeeded", outcome_id);
+	cJSON *m = measured_of(&f, "p1");
+	assert_string_equal(ks_json_str(m, "result"), "succeeded");
+	assert_string_equal(ks_json_str(m, "why"), "");
+	assert_true(num(m, "seconds_to_outcome") >= 0 && num(m, "seconds_to_outcome") <= 2);
+	assert_true(num(m, "execution_seconds") >= 0 && num(m, "execution_seconds") <= 2);
+	assert_true(ks_json_bool_or(m, "measuring", false));
+	assert_string_equal(ks_json_str(m, "finding"), f.rep.findings[0]->id);
+	assert_null(ks_json_get(m, "finding_cleared"));
+	cJSON_Delete(m);
+	cJSON_Delete(fx_new_msgs(&f));
+	/* first round after the end: the same inputs, still open */
+	struct swarm_round_stats st = fx_round(&f, NULL, NULL, NOW + 30);
+	assert_int_equal(st.proposals, 0);
+	m = measured_of(&f, "p1");
+	assert_false(ks_json_bool_or(m, "finding_cleared", true));
+	assert_true(ks_json_bool_or(m, "measuring", false));
+	assert_contains(ks_json_str(m, "finding_note"), "may still turn true");
+	cJSON_Delete(m);
+	cJSON *msgs = fx_new_msgs(&f);
+	assert_int_equal(ks_json_len(msgs), 0);
+	cJSON_Delete(msgs);
+	/* gone later in the window */
+	struct diag_report empty = {0};
+	struct swarm_inputs none = {.world = f.world, .findings = &empty, .now = NOW + 90};
+	assert_int_equal(swarm_round(f.swarm, &none, &st, NULL), 0);
+	m = measured_of(&f, "p1");
+	assert_true(ks_json_bool_or(m, "finding_cleared", false));
+	double after = num(m, "cleared_after_seconds");
+	assert_true(after >= 89 && after <= 90); /* the end is on the round clock, +0/1 s */
+	assert_false(ks_json_bool_or(m, "measuring", true));
+	assert_non_null(ks_json_str(m, "measured_at"));
+	cJSON_Delete(m);
+	msgs = fx_new_msgs(&f);
+	const cJSON *ob = msg_of(msgs, "observation", "learning");
+	assert_non_null(ob);
+	assert_string_equal(first_re(ob), outcome_id);
+	assert_contains(ks_json_str(ob, "text"), "Plan p1 measured: the finding cleared");
+	assert_string_equal(ks_json_str(ob, "body.plan_id"), "p1");
+	cJSON_Delete(msgs);
+	/* said once */
+	none.now = NOW + 150;
+	assert_int_equal(swarm_round(f.swarm, &none, &st, NULL), 0);
+	msgs = fx_new_msgs(&f);
+	assert_int_equal(count_of(msgs, "observation", "learning"), 0);
+	cJSON_Delete(msgs);
+	/* the API carries it as an object */
+	cJSON *list = NULL;
+	assert_int_equal(swarm_plans_list(f.swarm, NULL, 10, &list, NULL), 0);
+	assert_true(ks_json_bool_or(cJSON_GetArrayItem(list, 0), "measured.finding_cleared",
+				    false));
+	cJSON_Delete(list);
+	cJSON *got = NULL;
+	assert_int_equal(swarm_plan_get(f.swarm, "p1", &got, NULL), 0);
+	assert_string_equal(ks_json_str(got, "measured.result"), "succeeded");
+	cJSON_Delete(got);
+	fx_close(&f);
+}
+
+/* A repair whose finding is still there an hour after it: false, and said so once. */
+static void test_measure_finding_stays(void **state)
+{
+	(void)state;
+	struct fx f;
+	repair_finished(&f, "succeeded", NULL, NULL);
+	cJSON_Delete(fx_new_msgs(&f));
+	fx_round(&f, NULL, NULL, NOW + 30);
+	fx_round(&f, NULL, NULL, NOW + 1800);
+	cJSON *msgs = fx_new_msgs(&f);
+	assert_int_equal(count_of(msgs, "observation", "learning"), 0);
+	cJSON_Delete(msgs);
+	fx_round(&f, NULL, NULL, NOW + 3601);
+	cJSON *m = measured_of(&f, "p1");
+	assert_false(ks_json_bool_or(m, "finding_cleared", true));
+	assert_false(ks_json_bool_or(m, "measuring", true));
+	assert_string_equal(ks_json_str(m, "finding_note"),
+			    "still open when the measuring window ended");
+	assert_null(ks_json_get(m, "cleared_after_seconds"));
+	cJSON_Delete(m);
+	msgs = fx_new_msgs(&f);
+	const cJSON *ob = msg_of(msgs, "observation", "learning");
+	assert_non_null(ob);
+	assert_string_equal(ks_json_str(ob, "text"),
+			    "Plan p1 measured: the finding (MemoryLimitTooLow on Deployment "
+			    "analytics/report-builder) was still open 60 minutes after the plan.");
+	/* it answers the plan message when the outcome message is not known */
+	struct plan_row r;
+	assert_int_equal(plans_get(f.store, "p1", &r, NULL), 0);
+	assert_string_equal(first_re(ob), r.plan_msg_id);
+	plan_row_release(&r);
+	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
+/* A plan the test hands the swarm directly (approved, so the next swarm_next_approved
+ * takes it). */
+static void insert_approved(struct fx *f, const char *id, const char *key, const char *kind,
+			    const char *ns, const char *name, double savings)
+{
+	char *subject = ks_asprintf("{\"kind\":\"%s\",\"namespace\":\"%s\",\"name\":\"%s\"}", kind,
+				    ns, name);
+	char *plan = ks_asprintf("{\"plan_id\":\"%s\",\"steps\":[]}", id);
+	struct plan_row r = {.created = NOW - 600, .updated = NOW - 600, .savings = savings,
+			     .title = (char *)"a change", .subject = subject, .plan = plan};
+	snprintf(r.plan_id, sizeof r.plan_id, "%s", id);
+	snprintf(r.status, sizeof r.status, "approved");
+	snprintf(r.risk, sizeof r.risk, "medium");
+	snprintf(r.action, sizeof r.action, "%s",
+		 !strncmp(key, "rightsize:", 10) ? "rightsize" : "nodepool-mix");
+	snprintf(r.key, sizeof r.key, "%s", key);
+	snprintf(r.fingerprint, sizeof r.fingerprint, "0123456789abcdef");
+	struct ks_err err = {0};
+	if (plans_insert(f->store, &r, &err))
+		fail_msg("plans_insert: %s", err.msg);
+	free(subject);
+	free(plan);
+}
+
+/* A swarm whose rounds see a world but no findings (only the cost report the test gives). */
+static void fx_open_without_findings(struct fx *f)
+{
+	fx_open(f, tu_world("diag/pod-oom-limit.yaml"), HUMAN_POLICY, NULL);
+	diag_report_free(&f->rep);
+	f->rep = (struct diag_report){0};
+}
+
+/* Start and finish plan id (executed between the rounds, as the daemon does). */
+static void run_plan(struct fx *f, const char *id)
+{
+	cJSON *plan = NULL;
+	assert_int_equal(swarm_next_approved(f->swarm, &plan, NULL), 0);
+	assert_string_equal(ks_json_str(plan, "plan_id"), id);
+	cJSON_Delete(plan);
+	assert_int_equal(swarm_plan_finished(f->swarm, id, "succeeded", NULL, NULL), 0);
+}
+
+/* A NodePool mix change: the cost before is the last round's; the cost after settles once
+ * the same in 3 consecutive rounds (those rounds' inputs are unchanged); savings = before -
+ * after; the learning row gets it, and "learning" says so once. */
+static void test_measure_cost_settles(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open_without_findings(&f);
+	insert_approved(&f, "p1", "nodepool-mix:general", "NodePool", "", "general", 450);
+	struct opt_pool pool = {.name = (char *)"general", .chosen = -1,
+				.current = {.hourly_usd = 1.0}};
+	struct opt_report r = {.pools = &pool, .n_pools = 1, .current_hourly_usd = 1.0};
+	fx_round(&f, &r, NULL, NOW);
+	run_plan(&f, "p1");
+	cJSON *m = measured_of(&f, "p1");
+	assert_true(fabs(num(m, "cost_before_usd_per_month") - 730) < 1e-9);
+	assert_true(fabs(num(m, "predicted_savings_per_month") - 450) < 1e-9);
+	assert_true(ks_json_bool_or(m, "measuring", false));
+	cJSON_Delete(m);
+	cJSON_Delete(fx_new_msgs(&f));
+	static const double hourly[] = {0.5, 0.45, 0.45, 0.45};
+	for (int i = 0; i < 4; i++) {
+		pool.current.hourly_usd = hourly[i];
+		r.current_hourly_usd = hourly[i];
+		fx_round(&f, &r, NULL, NOW + 60 * (i + 1));
+		m = measured_of(&f, "p1");
+		cJSON *msgs = fx_new_msgs(&f);
+		if (i < 3) { /* 0.5, then 0.45 seen once and twice */
+			assert_true(ks_json_bool_or(m, "measuring", false));
+			assert_null(ks_json_get(m, "savings_per_month"));
+			assert_int_equal(count_of(msgs, "observation", "learning"), 0);
+		} else {
+			assert_false(ks_json_bool_or(m, "measuring", true));
+			assert_true(ks_json_bool_or(m, "settled", false));
+			assert_true(fabs(num(m, "cost_after_usd_per_month") - 328.5) < 1e-9);
+			assert_true(fabs(num(m, "savings_per_month") - 401.5) < 1e-9);
+			assert_non_null(ks_json_str(m, "measured_at"));
+			const cJSON *ob = msg_of(msgs, "observation", "learning");
+			assert_int_equal(count_of(msgs, "observation", "learning"), 1);
+			assert_string_equal(ks_json_str(ob, "text"),
+					    "Plan p1 measured: NodePool general costs "
+					    "$401.50/month less than before (predicted $450.00).");
+		}
+		cJSON_Delete(msgs);
+		cJSON_Delete(m);
+	}
+	struct learn_stats ls;
+	assert_int_equal(learn_stats_get(f.store, "nodepool-mix", &ls, NULL), 0);
+	assert_int_equal(ls.succeeded, 1);
+	assert_int_equal(ls.measured_n, 1);
+	assert_true(fabs(ls.measured_sum - 401.5) < 1e-9);
+	assert_true(fabs(ls.predicted_sum - 450) < 1e-9);
+	fx_round(&f, &r, NULL, NOW + 600);
+	cJSON *msgs = fx_new_msgs(&f);
+	assert_int_equal(count_of(msgs, "observation", "learning"), 0);
+	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
+/* A right-sizing whose workload's cost keeps moving: after an hour the measurement is
+ * complete regardless (settled false, the last value), a saving that is negative is reported
+ * as it is, and a restarted swarm goes on watching. A plan with no cost before it has nothing
+ * to compare with. */
+static void test_measure_cost_cutoff(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open_without_findings(&f);
+	insert_approved(&f, "p1", "rightsize:Deployment/shop/web", "Deployment", "shop", "web",
+			20);
+	struct opt_workload wl = {.ns = (char *)"shop", .kind = (char *)"Deployment",
+				  .name = (char *)"web", .monthly_usd = 100};
+	struct opt_report r = {.workloads = &wl, .n_workloads = 1};
+	fx_round(&f, &r, NULL, NOW);
+	run_plan(&f, "p1");
+	/* a plan whose workload the report did not have */
+	insert_approved(&f, "p2", "rightsize:Deployment/shop/api", "Deployment", "shop", "api",
+			20);
+	run_plan(&f, "p2");
+	cJSON *m = measured_of(&f, "p2");
+	assert_false(ks_json_bool_or(m, "measuring", true));
+	assert_contains(ks_json_str(m, "note"), "nothing to compare with");
+	cJSON_Delete(m);
+	cJSON_Delete(fx_new_msgs(&f));
+	for (int i = 1; i <= 6; i++) {
+		wl.monthly_usd = 100 + i; /* never the same twice */
+		if (i == 3) {       /* a restart: the measurement goes on */
+			swarm_free(f.swarm);
+			struct swarm_opts o = {.bus = f.bus, .store = f.store, .policy = f.policy,
+					       .goals = {.min_savings_usd = 5}};
+			assert_int_equal(swarm_new(&o, &f.swarm, NULL), 0);
+		}
+		fx_round(&f, &r, NULL, NOW + 600 * i);
+		m = measured_of(&f, "p1");
+		assert_int_equal(ks_json_bool_or(m, "measuring", false), i < 6);
+		cJSON_Delete(m);
+	}
+	m = measured_of(&f, "p1");
+	assert_false(ks_json_bool_or(m, "settled", true));
+	assert_true(fabs(num(m, "cost_after_usd_per_month") - 106) < 1e-9);
+	assert_true(fabs(num(m, "savings_per_month") + 6) < 1e-9);
+	cJSON_Delete(m);
+	cJSON *msgs = fx_new_msgs(&f);
+	const cJSON *ob = msg_of(msgs, "observation", "learning");
+	assert_contains(ks_json_str(ob, "text"), "Deployment shop/web costs $6.00/month more than "
+						 "before (predicted savings $20.00); it had not "
+						 "settled");
+	assert_int_equal(count_of(msgs, "observation", "learning"), 1);
+	cJSON_Delete(msgs);
+	struct learn_stats ls;
+	assert_int_equal(learn_stats_get(f.store, "rightsize", &ls, NULL), 0);
+	assert_int_equal(ls.measured_n, 1);
+	assert_true(fabs(ls.measured_sum + 6) < 1e-9);
+	fx_close(&f);
+}
+
+/* A failed plan: why comes from the reconciler, nothing is watched. */
+static void test_measure_failed(void **state)
+{
+	(void)state;
+	struct fx f;
+	repair_finished(&f, "rolled_back", "step s1: pods not ready after 300 s", NULL);
+	cJSON *m = measured_of(&f, "p1");
+	assert_string_equal(ks_json_str(m, "result"), "rolled_back");
+	assert_string_equal(ks_json_str(m, "why"), "step s1: pods not ready after 300 s");
+	assert_false(ks_json_bool_or(m, "measuring", true));
+	assert_null(ks_json_get(m, "finding"));
+	cJSON_Delete(m);
+	fx_close(&f);
+}
+
 int main(void)
 {
 	tu_set_data_dir();
@@ -1193,6 +1536,11 @@ int main(void)
 		cmocka_unit_test(test_ask),
 		cmocka_unit_test(test_forecast),
 		cmocka_unit_test(test_cost_anomaly),
+		cmocka_unit_test(test_measure_finding),
+		cmocka_unit_test(test_measure_finding_stays),
+		cmocka_unit_test(test_measure_cost_settles),
+		cmocka_unit_test(test_measure_cost_cutoff),
+		cmocka_unit_test(test_measure_failed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
