@@ -82,6 +82,7 @@ const char cmd_demo_usage[] =
 #define DEMO_ENV "demo"
 #define DEMO_MAX_SCENARIOS 16
 #define DEMO_MAX_PLANS 64
+#define DEMO_MEASURE_WAIT_S 120 /* at --speed 1 */
 
 static volatile sig_atomic_t demo_interrupted;
 
@@ -843,9 +844,10 @@ static int write_json(const char *path, const cJSON *j)
 	return rc;
 }
 
-/* Whether a plan about the demo's scenarios is approved or executing (its outcome is yet to
- * come). */
-static bool plans_in_flight(struct demo *d)
+/* The first plan about the demo's scenarios still at work, copied into id (NULL id: only
+ * asked whether there is one): approved or executing (its outcome is yet to come), or, with
+ * measuring, succeeded and its saving still being measured (docs/SWARM.md). */
+static bool plan_at_work(struct demo *d, bool measuring, char *id, size_t n)
 {
 	cJSON *plans = NULL;
 	struct ks_err err = {0};
@@ -855,23 +857,49 @@ static bool plans_in_flight(struct demo *d)
 	const cJSON *p;
 	cJSON_ArrayForEach(p, plans) {
 		const char *st = ks_json_str_or(p, "status", "");
-		busy |= (!strcmp(st, "approved") || !strcmp(st, "executing")) &&
-			demo_in_scope(ks_json_child(p, "subject"), (const char *const *)d->scope,
-				      d->nscope);
+		const cJSON *sv = ks_json_child(p, "savings_per_month");
+		bool at_work = measuring ? !strcmp(st, "succeeded") && cJSON_IsNumber(sv) &&
+						   sv->valuedouble > 0 &&
+						   ks_json_bool_or(ks_json_child(p, "measured"),
+								   "measuring", false)
+					 : !strcmp(st, "approved") || !strcmp(st, "executing");
+		if (at_work && demo_in_scope(ks_json_child(p, "subject"),
+					     (const char *const *)d->scope, d->nscope)) {
+			if (id)
+				snprintf(id, n, "%s", ks_json_str_or(p, "plan_id", "?"));
+			busy = true;
+			break;
+		}
 	}
 	cJSON_Delete(plans);
 	return busy;
+}
+
+/* Wait up to ms while a plan is at work (plan_at_work); said once when measuring. */
+static void wait_for_plans(struct demo *d, bool measuring, int64_t ms)
+{
+	char id[32];
+	bool told = false;
+	for (int64_t until = ks_mono_ms() + ms;
+	     d->api && d->run_pid > 0 && !demo_interrupted && ks_mono_ms() < until &&
+	     plan_at_work(d, measuring, id, sizeof id);) {
+		if (measuring && !told) {
+			say(d, "waiting up to %llds for the measured saving of %s (its cost must "
+			       "settle once Karpenter has replaced the nodes)",
+			    (long long)(ms / 1000), id);
+			told = true;
+		}
+		usleep(500 * 1000);
+	}
 }
 
 static int summarize(struct demo *d)
 {
 	if (d->prompt_plan) /* the question is left open: the daemon is about to stop */
 		printf("\n");
-	/* the plans at work finish (their outcomes count) */
-	for (int64_t until = ks_mono_ms() + 120000;
-	     d->api && d->run_pid > 0 && !demo_interrupted && ks_mono_ms() < until &&
-	     plans_in_flight(d);)
-		usleep(500 * 1000);
+	/* the plans at work finish (their outcomes count), then the savings are measured */
+	wait_for_plans(d, false, 120000);
+	wait_for_plans(d, true, (int64_t)(DEMO_MEASURE_WAIT_S * 1000 / d->speed));
 	int healthy = 0;
 	for (size_t i = 0; i < d->n_scenarios; i++) {
 		/* one last look: a scenario may have healed since the last check */

@@ -132,6 +132,24 @@ bool demo_in_scope(const cJSON *subject, const char *const *scope, size_t n)
 	return false;
 }
 
+/* The measured saving of a plan (the learning agent's "Plan pN measured" observation), or
+ * NULL when it was not measured (yet). */
+static const cJSON *measured_saving(const cJSON *messages, const char *plan_id)
+{
+	const cJSON *m;
+	cJSON_ArrayForEach(m, messages) {
+		const cJSON *body = ks_json_child(m, "body");
+		if (strcmp(ks_json_str_or(m, "type", ""), "observation") ||
+		    strcmp(ks_json_str_or(m, "from", ""), "learning") ||
+		    strcmp(ks_json_str_or(body, "plan_id", ""), plan_id))
+			continue;
+		const cJSON *v = ks_json_child(ks_json_child(body, "measured"), "savings_per_month");
+		if (cJSON_IsNumber(v))
+			return v;
+	}
+	return NULL;
+}
+
 /* The savings of the fixes, counting each subject once with its largest saving: a second
  * plan on the same NodePool is priced from the cost the optimizer saw, which may still be
  * the cost from before the first plan's nodes were replaced, so adding both would count one
@@ -208,6 +226,13 @@ void demo_summary_compute(const cJSON *messages, const char *const *scope, size_
 			cJSON_AddStringToObject(fx, "subject", subject);
 			cJSON_AddNumberToObject(fx, "time_to_fix_s", fix_s);
 			cJSON_AddNumberToObject(fx, "savings_per_month", savings);
+			const cJSON *ms = measured_saving(messages, plan_id);
+			if (ms) {
+				cJSON_AddNumberToObject(fx, "measured_savings_per_month",
+							ms->valuedouble);
+				s->measured_monthly_savings_usd += ms->valuedouble;
+				s->measured_plans++;
+			}
 			cJSON_AddItemToArray(s->fixes, fx);
 			s->fixed++;
 			total_fix_s += fix_s;
@@ -240,16 +265,22 @@ cJSON *demo_summary_json(const struct demo_summary *s)
 	cJSON_AddNumberToObject(j, "fixed", s->fixed);
 	cJSON_AddNumberToObject(j, "time_to_fix_s", round_to(s->time_to_fix_s, 0.1));
 	cJSON_AddNumberToObject(j, "monthly_savings_usd", round_to(s->monthly_savings_usd, 0.01));
+	cJSON_AddNumberToObject(j, "measured_monthly_savings_usd",
+				round_to(s->measured_monthly_savings_usd, 0.01));
+	cJSON_AddNumberToObject(j, "measured_plans", s->measured_plans);
 	cJSON_AddItemToObject(j, "refused", cJSON_Duplicate(s->refused, true));
 	cJSON *fixes = cJSON_Duplicate(s->fixes, true);
 	cJSON *fx;
 	cJSON_ArrayForEach(fx, fixes) {
 		cJSON *t = cJSON_GetObjectItem(fx, "time_to_fix_s");
 		cJSON *sv = cJSON_GetObjectItem(fx, "savings_per_month");
+		cJSON *ms = cJSON_GetObjectItem(fx, "measured_savings_per_month");
 		if (t)
 			cJSON_SetNumberValue(t, round_to(t->valuedouble, 0.1));
 		if (sv)
 			cJSON_SetNumberValue(sv, round_to(sv->valuedouble, 0.01));
+		if (ms)
+			cJSON_SetNumberValue(ms, round_to(ms->valuedouble, 0.01));
 	}
 	cJSON_AddItemToObject(j, "fixes", fixes);
 	return j;
@@ -269,11 +300,19 @@ void demo_summary_format(const struct demo_summary *s, struct ks_buf *out)
 		ks_buf_appendf(out, "  %-6s %-40s fixed in %4.0fs",
 			       ks_json_str_or(it, "plan_id", ""), ks_json_str_or(it, "subject", ""),
 			       t ? t->valuedouble : 0);
+		const cJSON *ms = ks_json_child(it, "measured_savings_per_month");
 		if (sv && sv->valuedouble > 0)
 			ks_buf_appendf(out, "  saves $%.2f/month", sv->valuedouble);
+		if (ms)
+			ks_buf_appendf(out, " (measured: $%.2f)", ms->valuedouble);
 		ks_buf_appendstr(out, "\n");
 	}
-	ks_buf_appendf(out, "money saved:        $%.2f/month\n", s->monthly_savings_usd);
+	ks_buf_appendf(out, "money saved:        $%.2f/month predicted", s->monthly_savings_usd);
+	if (s->measured_plans)
+		ks_buf_appendf(out, "; $%.2f/month measured (%d plan%s)",
+			       s->measured_monthly_savings_usd, s->measured_plans,
+			       s->measured_plans == 1 ? "" : "s");
+	ks_buf_appendstr(out, "\n");
 	ks_buf_appendf(out, "changes refused:    %d\n", ks_json_len(s->refused));
 	cJSON_ArrayForEach(it, s->refused)
 		ks_buf_appendf(out, "  %s: refused by %s (%s): %s\n",

@@ -6,7 +6,12 @@
  *   fixed             plans whose outcome is "succeeded"
  *   time_to_fix_s     mean over the fixed plans of (outcome time - first diagnosis of the
  *                     plan's subject; the plan's own time when there was no diagnosis)
- *   monthly_savings_usd  the sum of the succeeded outcomes' savings_per_month (USD)
+ *   monthly_savings_usd  the predicted savings_per_month of the succeeded plans (USD), each
+ *                     subject once with its largest (a second plan on a NodePool may be
+ *                     priced before the first one's nodes were replaced)
+ *   measured_monthly_savings_usd  the sum of the measured savings (the learning agent's
+ *                     "Plan pN measured" observations: cost before the plan - cost once
+ *                     settled); measured_plans how many fixes have one
  *   refused           [{"subject","by","rule","reason"}]: every veto (policy, reliability,
  *                     performance), once per subject and rule
  * Ownership: demo_summary_compute borrows the messages; the summary owns its JSON tree. */
@@ -37,8 +42,12 @@ struct demo_summary {
 	int found, fixed;
 	double time_to_fix_s;       /* 0 when nothing was fixed */
 	double monthly_savings_usd;
+	double measured_monthly_savings_usd;
+	int measured_plans;
 	cJSON *refused;             /* array, owned */
-	cJSON *fixes;               /* [{"plan_id","subject","time_to_fix_s","savings"}], owned */
+	/* [{"plan_id","subject","time_to_fix_s","savings_per_month",
+	 *   "measured_savings_per_month" (only when measured)}], owned */
+	cJSON *fixes;
 };
 
 /* The demo's scope: the namespaces and NodePools its scenarios create. A subject is in it
@@ -51,7 +60,8 @@ bool demo_in_scope(const cJSON *subject, const char *const *scope, size_t n);
 void demo_summary_compute(const cJSON *messages, const char *const *scope, size_t nscope,
 			  struct demo_summary *s);
 void demo_summary_release(struct demo_summary *s);
-/* {"found","fixed","time_to_fix_s","monthly_savings_usd","refused":[…]} (caller deletes). */
+/* {"found","fixed","time_to_fix_s","monthly_savings_usd","measured_monthly_savings_usd",
+ *  "measured_plans","refused":[…],"fixes":[…]} (caller deletes). */
 cJSON *demo_summary_json(const struct demo_summary *s);
 /* The summary for people, several lines. */
 void demo_summary_format(const struct demo_summary *s, struct ks_buf *out);

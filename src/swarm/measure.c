@@ -20,7 +20,9 @@
  *                          flip to true.
  *            cost keys     settled when the same value (within $0.01) was seen in
  *                          SWARM_MEASURE_SETTLE_ROUNDS consecutive rounds that had a cost
- *                          report (looked up by name in the report, for these plans only);
+ *                          report (looked up by name in the report, for these plans only)
+ *                          and, for a NodePool, no node still being replaced (the report's
+ *                          settling_nodes);
  *                          at the end of the window regardless (settled false, the
  *                          last value seen). savings_per_month = before - after, negative
  *                          when it costs more.
@@ -130,15 +132,19 @@ static bool cost_of(const struct swarm *s, const char *key, double *usd_month)
 }
 
 /* The cost of a key in this round's report, looked up by name: only the plans being
- * measured are looked up, so the rounds without any stay cheap. */
-static bool report_cost(const struct opt_report *r, const char *key, double *usd_month)
+ * measured are looked up, so the rounds without any stay cheap. *settling: a pool whose
+ * nodes Karpenter is still replacing (its cost is a moment of that, never settled). */
+static bool report_cost(const struct opt_report *r, const char *key, double *usd_month,
+			bool *settling)
 {
+	*settling = false;
 	if (!strncmp(key, POOL_PREFIX, strlen(POOL_PREFIX))) {
 		const char *name = key + strlen(POOL_PREFIX);
 		for (size_t i = 0; i < r->n_pools; i++) {
 			const struct opt_pool *p = &r->pools[i];
 			if (p->name && !strcmp(p->name, name) && !isnan(pool_cost(p))) {
 				*usd_month = cents(pool_cost(p));
+				*settling = p->settling_nodes > 0;
 				return true;
 			}
 		}
@@ -356,9 +362,10 @@ static bool watch(struct swarm *s, struct swarm_measuring *e)
 		return window_over;
 	}
 	double usd;
-	if (s->in->optimize && report_cost(s->in->optimize, e->key, &usd)) {
+	bool settling;
+	if (s->in->optimize && report_cost(s->in->optimize, e->key, &usd, &settling)) {
 		bool same = e->same_rounds > 0 && fabs(usd - e->last) <= 0.01 + 1e-9;
-		e->same_rounds = same ? e->same_rounds + 1 : 1;
+		e->same_rounds = settling ? 0 : same ? e->same_rounds + 1 : 1;
 		e->last = usd;
 		e->seen = true;
 	} else if (s->in->optimize) {

@@ -83,7 +83,8 @@ static void test_summary_empty(void **state)
 	cJSON *j = demo_summary_json(&s);
 	char *text = ks_json_print(j);
 	assert_string_equal(text, "{\"found\":0,\"fixed\":0,\"time_to_fix_s\":0,"
-				  "\"monthly_savings_usd\":0,\"refused\":[],\"fixes\":[]}");
+				  "\"monthly_savings_usd\":0,\"measured_monthly_savings_usd\":0,"
+				  "\"measured_plans\":0,\"refused\":[],\"fixes\":[]}");
 	free(text);
 	cJSON_Delete(j);
 	demo_summary_release(&s);
@@ -140,7 +141,11 @@ static void test_savings_once_per_subject(void **state)
 		MSG("outcome", "", "", "{\"plan_id\":\"p2\",\"result\":\"succeeded\"}", "04") ","
 		MSG("plan", "NodePool", "gpu", "{\"plan_id\":\"p3\",\"savings_per_month\":10}",
 		    "05") ","
-		MSG("outcome", "", "", "{\"plan_id\":\"p3\",\"result\":\"succeeded\"}", "06") "]";
+		MSG("outcome", "", "", "{\"plan_id\":\"p3\",\"result\":\"succeeded\"}", "06") ","
+		/* p1's saving, measured once Karpenter replaced the nodes */
+		"{\"type\":\"observation\",\"from\":\"learning\",\"ts\":\"2026-11-21T10:01:00Z\","
+		"\"subject\":{\"kind\":\"NodePool\",\"namespace\":\"\",\"name\":\"general\"},"
+		"\"body\":{\"plan_id\":\"p1\",\"measured\":{\"savings_per_month\":90.5}}}]";
 #undef MSG
 	cJSON *msgs = cJSON_Parse(transcript);
 	assert_non_null(msgs);
@@ -148,6 +153,15 @@ static void test_savings_once_per_subject(void **state)
 	demo_summary_compute(msgs, NULL, 0, &s);
 	assert_int_equal(s.fixed, 3);
 	assert_true(fabs(s.monthly_savings_usd - 110) < 1e-9);
+	assert_int_equal(s.measured_plans, 1);
+	assert_true(fabs(s.measured_monthly_savings_usd - 90.5) < 1e-9);
+	struct ks_buf b;
+	ks_buf_init(&b, KS_BUF_UNLIMITED);
+	demo_summary_format(&s, &b);
+	assert_non_null(strstr(b.data, "saves $100.00/month (measured: $90.50)"));
+	assert_non_null(strstr(b.data, "money saved:        $110.00/month predicted; "
+				       "$90.50/month measured (1 plan)"));
+	ks_buf_release(&b);
 	demo_summary_release(&s);
 	cJSON_Delete(msgs);
 }

@@ -1382,6 +1382,19 @@ static void run_plan(struct fx *f, const char *id)
 	assert_int_equal(swarm_plan_finished(f->swarm, id, "succeeded", NULL, NULL), 0);
 }
 
+/* Plan p1, a mix change of NodePool general predicted to save $450/month, approved while
+ * the pool cost $1/hour (the round at NOW), and run: r holds pool, the caller's. */
+static void mix_plan_ran(struct fx *f, struct opt_pool *pool, struct opt_report *r)
+{
+	fx_open_without_findings(f);
+	insert_approved(f, "p1", "nodepool-mix:general", "NodePool", "", "general", 450);
+	*pool = (struct opt_pool){.name = (char *)"general", .chosen = -1,
+				  .current = {.hourly_usd = 1.0}};
+	*r = (struct opt_report){.pools = pool, .n_pools = 1, .current_hourly_usd = 1.0};
+	fx_round(f, r, NULL, NOW);
+	run_plan(f, "p1");
+}
+
 /* A NodePool mix change: the cost before is the last round's; the cost after settles once
  * the same in 3 consecutive rounds (those rounds' inputs are unchanged); savings = before -
  * after; the learning row gets it, and "learning" says so once. */
@@ -1389,13 +1402,9 @@ static void test_measure_cost_settles(void **state)
 {
 	(void)state;
 	struct fx f;
-	fx_open_without_findings(&f);
-	insert_approved(&f, "p1", "nodepool-mix:general", "NodePool", "", "general", 450);
-	struct opt_pool pool = {.name = (char *)"general", .chosen = -1,
-				.current = {.hourly_usd = 1.0}};
-	struct opt_report r = {.pools = &pool, .n_pools = 1, .current_hourly_usd = 1.0};
-	fx_round(&f, &r, NULL, NOW);
-	run_plan(&f, "p1");
+	struct opt_pool pool;
+	struct opt_report r;
+	mix_plan_ran(&f, &pool, &r);
 	cJSON *m = measured_of(&f, "p1");
 	assert_true(fabs(num(m, "cost_before_usd_per_month") - 730) < 1e-9);
 	assert_true(fabs(num(m, "predicted_savings_per_month") - 450) < 1e-9);
@@ -1438,6 +1447,33 @@ static void test_measure_cost_settles(void **state)
 	cJSON *msgs = fx_new_msgs(&f);
 	assert_int_equal(count_of(msgs, "observation", "learning"), 0);
 	cJSON_Delete(msgs);
+	fx_close(&f);
+}
+
+/* While Karpenter is still replacing the pool's nodes (settling_nodes), an unchanged cost
+ * is not a settled one: the rounds count only once the pool is done. */
+static void test_measure_cost_waits_for_the_pool_to_settle(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct opt_pool pool;
+	struct opt_report r;
+	mix_plan_ran(&f, &pool, &r);
+	pool.current.hourly_usd = r.current_hourly_usd = 0.5;
+	pool.settling_nodes = 1;
+	for (int i = 1; i <= 5; i++)
+		fx_round(&f, &r, NULL, NOW + 60 * i);
+	cJSON *m = measured_of(&f, "p1");
+	assert_true(ks_json_bool_or(m, "measuring", false));
+	cJSON_Delete(m);
+	pool.settling_nodes = 0;
+	pool.current.hourly_usd = r.current_hourly_usd = 0.45;
+	for (int i = 6; i <= 8; i++)
+		fx_round(&f, &r, NULL, NOW + 60 * i);
+	m = measured_of(&f, "p1");
+	assert_false(ks_json_bool_or(m, "measuring", true));
+	assert_true(fabs(num(m, "savings_per_month") - 401.5) < 1e-9);
+	cJSON_Delete(m);
 	fx_close(&f);
 }
 
@@ -1539,6 +1575,7 @@ int main(void)
 		cmocka_unit_test(test_measure_finding),
 		cmocka_unit_test(test_measure_finding_stays),
 		cmocka_unit_test(test_measure_cost_settles),
+		cmocka_unit_test(test_measure_cost_waits_for_the_pool_to_settle),
 		cmocka_unit_test(test_measure_cost_cutoff),
 		cmocka_unit_test(test_measure_failed),
 	};
