@@ -211,6 +211,12 @@ int64_t ks_json_int_or(const cJSON *obj, const char *path, int64_t def)
 	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
 }
 
+double ks_json_num_or(const cJSON *obj, const char *path, double def)
+{
+	const cJSON *v = ks_json_get(obj, path);
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
 bool ks_json_bool_or(const cJSON *obj, const char *path, bool def)
 {
 	const cJSON *v = ks_json_get(obj, path);

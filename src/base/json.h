@@ -28,6 +28,8 @@ const char *ks_json_str(const cJSON *obj, const char *path);
 const char *ks_json_str_or(const cJSON *obj, const char *path, const char *def);
 /* The number at path as int64, or def. */
 int64_t ks_json_int_or(const cJSON *obj, const char *path, int64_t def);
+/* The number at path, or def. */
+double ks_json_num_or(const cJSON *obj, const char *path, double def);
 bool ks_json_bool_or(const cJSON *obj, const char *path, bool def);
 /* Child by exact key (no path splitting). */
 const cJSON *ks_json_child(const cJSON *obj, const char *key);

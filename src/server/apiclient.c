@@ -11,6 +11,7 @@
 #include "server/apiclient.h"
 
 #include <curl/curl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,37 @@ void apiclient_format_plans(const cJSON *plans, struct ks_buf *out)
 	}
 }
 
+/* The measured outcome (docs/SWARM.md), one fact a line. */
+static void format_measured(const cJSON *m, struct ks_buf *out)
+{
+	if (!cJSON_IsObject(m))
+		return;
+	ks_buf_appendf(out, "Measured: %s", str_or(m, "result", "?"));
+	const char *why = str_or(m, "why", "");
+	if (*why)
+		ks_buf_appendf(out, " (%s)", why);
+	ks_buf_appendf(out, ", ran %.0f s, outcome %.0f s after the plan\n",
+		       ks_json_num_or(m, "execution_seconds", 0), ks_json_num_or(m, "seconds_to_outcome", 0));
+	const cJSON *cleared = cJSON_GetObjectItemCaseSensitive(m, "finding_cleared");
+	if (cJSON_IsTrue(cleared))
+		ks_buf_appendf(out, "          the finding cleared %.0f s after the outcome\n",
+			       ks_json_num_or(m, "cleared_after_seconds", 0));
+	else if (cJSON_IsFalse(cleared))
+		ks_buf_appendstr(out, "          the finding was still open after the outcome\n");
+	double saving = ks_json_num_or(m, "savings_per_month", NAN);
+	if (!isnan(saving))
+		ks_buf_appendf(out, "          %s $%.2f/month (predicted $%.2f): $%.2f -> $%.2f%s\n",
+			       saving >= 0 ? "saves" : "costs more by", fabs(saving),
+			       ks_json_num_or(m, "predicted_savings_per_month", 0),
+			       ks_json_num_or(m, "cost_before_usd_per_month", 0),
+			       ks_json_num_or(m, "cost_after_usd_per_month", 0),
+			       cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(m, "settled"))
+				       ? " (had not settled)"
+				       : "");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "measuring")))
+		ks_buf_appendstr(out, "          still measuring\n");
+}
+
 void apiclient_format_plan(const cJSON *plan, struct ks_buf *out)
 {
 	const cJSON *body = ks_json_get(plan, "plan");
@@ -237,6 +269,7 @@ void apiclient_format_plan(const cJSON *plan, struct ks_buf *out)
 			ks_buf_appendf(out, "%s%s\n", summary ? ": " : "", summary ? summary : "");
 		}
 	}
+	format_measured(ks_json_get(plan, "measured"), out);
 	const cJSON *hist = ks_json_get(plan, "history");
 	if (ks_json_len(hist)) {
 		ks_buf_appendstr(out, "History:\n");

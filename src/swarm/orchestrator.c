@@ -237,11 +237,6 @@ static const char **change_labels(struct swarm *s, const char *kind, const char 
 	return kv;
 }
 
-static double num_or(const cJSON *o, const char *path, double def)
-{
-	const cJSON *v = ks_json_get(o, path);
-	return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
 
 /* Evaluate the change once per affected namespace (and once for the subject itself): denied
  * when any evaluation denies; the approval is the strictest. *res is filled. */
@@ -277,11 +272,11 @@ static void evaluate(struct swarm *s, const cJSON *prop, const cJSON *pc, struct
 			.kind = ck,
 			.risk = risk,
 			.uses_spot = cJSON_IsTrue(ks_json_get(pc, "uses_spot")),
-			.nodes_after = (int)num_or(pc, "nodes_after", -1),
-			.zones_after = (int)num_or(pc, "zones_after", -1),
-			.cost_before_hr = num_or(pc, "cost_before_hr", -1),
-			.cost_after_hr = num_or(pc, "cost_after_hr", -1),
-			.savings_pct = num_or(pc, "savings_pct", 0),
+			.nodes_after = (int)ks_json_num_or(pc, "nodes_after", -1),
+			.zones_after = (int)ks_json_num_or(pc, "zones_after", -1),
+			.cost_before_hr = ks_json_num_or(pc, "cost_before_hr", -1),
+			.cost_after_hr = ks_json_num_or(pc, "cost_after_hr", -1),
+			.savings_pct = ks_json_num_or(pc, "savings_pct", 0),
 		};
 		struct policy_result one;
 		policy_evaluate(s->o.policy, &c, s->now, &one);
@@ -328,7 +323,7 @@ static int make_plan(struct swarm *s, const cJSON *rec, const char *decision_id,
 	if (rc)
 		return rc;
 	const char *title = ks_json_str_or(body, "title", ks_json_str_or(prop, "text", ""));
-	double savings = num_or(body, "savings_per_month", 0);
+	double savings = ks_json_num_or(body, "savings_per_month", 0);
 	cJSON *plan = cJSON_CreateObject();
 	cJSON_AddStringToObject(plan, "plan_id", row.plan_id);
 	cJSON_AddStringToObject(plan, "title", title);

@@ -1338,6 +1338,20 @@ static void test_format(void **state)
 			    "History:\n  m7     2026-11-21T10:00:00.000Z approval         "
 			    "alice approved.\n");
 	cJSON_Delete(j);
+	const char *done = "{\"plan_id\":\"p4\",\"status\":\"succeeded\",\"plan\":{\"risk\":"
+			   "\"medium\",\"title\":\"Mix\"},\"measured\":{\"result\":\"succeeded\","
+			   "\"why\":\"\",\"seconds_to_outcome\":12,\"execution_seconds\":4,"
+			   "\"cost_before_usd_per_month\":730,\"cost_after_usd_per_month\":328.5,"
+			   "\"savings_per_month\":401.5,\"predicted_savings_per_month\":450,"
+			   "\"settled\":true,\"measuring\":false}}";
+	j = ks_json_parse(done, strlen(done), 1 << 20, NULL);
+	ks_buf_reset(&out);
+	apiclient_format_plan(j, &out);
+	assert_string_equal(out.data,
+			    "Plan:    p4\nStatus:  succeeded\nRisk:    medium\nTitle:   Mix\n"
+			    "Measured: succeeded, ran 4 s, outcome 12 s after the plan\n"
+			    "          saves $401.50/month (predicted $450.00): $730.00 -> $328.50\n");
+	cJSON_Delete(j);
 	j = ks_json_parse("{\"answer\":\"Because.\",\"refs\":[\"m1\",\"m2\"]}", 40, 1024, NULL);
 	ks_buf_reset(&out);
 	apiclient_format_answer(j, &out);
