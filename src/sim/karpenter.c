@@ -95,6 +95,8 @@
 /* A pod whose eviction a PDB refused is asked again after this long (real time). */
 #define EVICT_RETRY_MS 5000
 #define EVICT_IN_FLIGHT ((uintptr_t)1)
+/* In kp->failed: no FailedScheduling event posted yet (message hashes there are odd). */
+#define FAILED_NO_EVENT ((void *)(uintptr_t)2)
 #define INTERRUPT_NOTICE_S 120
 #define EPHEMERAL_KI 20959212LL /* per node, as sim_node.c registers it */
 #define DISRUPTED_TAINT "karpenter.sh/disrupted"
@@ -170,7 +172,8 @@ struct sim_karpenter {
 	struct ks_map pools_dirty; /* names of NodePools added, changed or deleted */
 	struct ks_map nodes;     /* node name -> struct kp_node * */
 	struct ks_map pending;   /* "ns/name" -> 1: the open batch */
-	struct ks_map failed;    /* "ns/name" -> hash of the last FailedScheduling message */
+	struct ks_map failed;    /* "ns/name" -> hash of the last FailedScheduling message, or
+				  * FAILED_NO_EVENT: pods no pool took, asked again */
 	struct ks_map nominated; /* "ns/name" -> struct nomination * */
 	struct ks_map evicting;  /* "ns/name" -> EVICT_IN_FLIGHT, or when to ask again (mono ms) */
 	struct eviction **ev;
@@ -937,6 +940,10 @@ static void pack(struct sim *s, struct kp_pod *pods, size_t n, bool events, stru
 		}
 		if (!placed && npools && events)
 			failed_event(s, pod, pod->why.data ? pod->why.data : "no nodepool took it");
+		else if (!placed && events && !ks_map_get(&kp->failed, pod->key))
+			/* No NodePool yet: no event (Karpenter only logs it), but the pod is
+			 * remembered, so the first pool to come (pool_upsert) provisions it. */
+			ks_map_put(&kp->failed, pod->key, FAILED_NO_EVENT);
 	}
 	free(oh);
 	free(ps);
