@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The simulator's Karpenter (src/sim/karpenter.c) on the real control plane with the real
 # kube-scheduler: `kswarm sim --nodes 0` with the CRDs; pods pending before it starts, and
-# before the NodePool that takes them exists, get a node of the cheapest fitting instance type (worked out here from data/instance-types.csv, not by
-# the C code), Nominated events, NodePool status.resources; a pod no pool can take stays
-# Pending with Karpenter's FailedScheduling event; a pool at its limit launches nothing more;
-# an empty node goes after consolidateAfter; changed requirements drift a node, which is
+# before the NodePool that takes them exists, get a node of the cheapest fitting instance type
+# (worked out here from data/instance-types.csv, not by the C code), Nominated events,
+# NodePool status.resources; a pod no pool can take stays Pending with Karpenter's
+# FailedScheduling event; a pool at its limit launches nothing more; an empty node goes after
+# consolidateAfter; changed requirements drift a node, which is
 # replaced, blocked by a PDB (DisruptionBlocked) until the PDB allows it; underutilized nodes
 # are replaced by a cheaper one or deleted when their pods fit elsewhere; an expired node is
 # replaced; a spot node gets an interruption notice and its pods move to a new spot node.
@@ -113,9 +114,8 @@ spec:
       containers: [{name: agent, image: "fluent-bit:3.1", resources: {requests: {cpu: "1", memory: 1Gi}}}]
 YAML
 unschedulable_pods() { # APP COUNT: COUNT pods of APP the scheduler marked Unschedulable
-  [ "$("$K" get pods -n "$ns" -l app="$1" \
-      -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="PodScheduled")].reason}{"\n"}{end}' |
-      grep -cx Unschedulable)" -eq "$2" ]
+  local jp='{range .items[*]}{.status.conditions[?(@.type=="PodScheduled")].reason}{"\n"}{end}'
+  [ "$("$K" get pods -n "$ns" -l app="$1" -o jsonpath="$jp" | grep -cx Unschedulable)" -eq "$2" ]
 }
 
 # Pods already pending when the simulator starts, and no NodePool for them until its first
@@ -128,8 +128,10 @@ check "three pods Unschedulable before the sim starts" until_ok 30 unschedulable
 KSWARM_LOG=info "$KSWARM_BIN" sim --nodes 0 --time-scale 60 --seed $$ --duration 300 \
   --interrupt-spot-every 10m >"$tmp/sim.out" 2>&1 &
 sim_pid=$!
-check "sim with --nodes 0 starts the provisioner" until_ok 30 grep -q "acting as kubelet" "$tmp/sim.out"
-check "its first LIST batches them" until_ok 15 grep -q "karpenter: batch of 3 pending pod" "$tmp/sim.out"
+check "sim with --nodes 0 starts the provisioner" until_ok 30 \
+  grep -q "acting as kubelet" "$tmp/sim.out"
+check "its first batch closes before the NodePool exists" until_ok 15 \
+  grep -qE "karpenter: batch of [0-9]+ pending pod" "$tmp/sim.out"
 nodepool "$np" "c, m, r" on-demand 100
 check "one node launched for three pending pods" until_ok 30 count_nodes "$np" 1
 node1=$(pool_nodes "$np" | head -1)
