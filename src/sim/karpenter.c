@@ -6,7 +6,10 @@
  *    DaemonSet's, its schedulerName is the default one, and its node selector does not pin
  *    kubernetes.io/hostname or metadata.name (such a pod waits for one existing node).
  *  - Pending pods are batched: the batch closes 1 s after the last new pod, or 10 s after the
- *    first (real time: Karpenter's batch windows; not compressed by the time scale).
+ *    first (real time: Karpenter's batch windows; not compressed by the time scale). The pods
+ *    the pod informer's first LIST finds pending are batched too (sim_start starts it after
+ *    this file's handlers are added). Pods no pool took are asked again every 30 s and when a
+ *    NodePool is added or changed — with no NodePool at all, silently (Karpenter only logs).
  *  - The batch is bin-packed first-fit decreasing (CPU, then memory) onto new nodes. Each new
  *    node ("claim") starts with every offering of one NodePool — instance type x zone
  *    (us-east-1a/b/c) x capacity type (on-demand; spot when the type has a spot price) whose
