@@ -6,7 +6,10 @@
  *    DaemonSet's, its schedulerName is the default one, and its node selector does not pin
  *    kubernetes.io/hostname or metadata.name (such a pod waits for one existing node).
  *  - Pending pods are batched: the batch closes 1 s after the last new pod, or 10 s after the
- *    first (real time: Karpenter's batch windows; not compressed by the time scale).
+ *    first (real time: Karpenter's batch windows; not compressed by the time scale). The pods
+ *    the pod informer's first LIST finds pending are batched too (sim_start starts it after
+ *    this file's handlers are added). Pods no pool took are asked again every 30 s and when a
+ *    NodePool is added or changed — with no NodePool at all, silently (Karpenter only logs).
  *  - The batch is bin-packed first-fit decreasing (CPU, then memory) onto new nodes. Each new
  *    node ("claim") starts with every offering of one NodePool — instance type x zone
  *    (us-east-1a/b/c) x capacity type (on-demand; spot when the type has a spot price) whose
@@ -95,6 +98,8 @@
 /* A pod whose eviction a PDB refused is asked again after this long (real time). */
 #define EVICT_RETRY_MS 5000
 #define EVICT_IN_FLIGHT ((uintptr_t)1)
+/* In kp->failed: no FailedScheduling event posted yet (message hashes there are odd). */
+#define FAILED_NO_EVENT ((void *)(uintptr_t)2)
 #define INTERRUPT_NOTICE_S 120
 #define EPHEMERAL_KI 20959212LL /* per node, as sim_node.c registers it */
 #define DISRUPTED_TAINT "karpenter.sh/disrupted"
@@ -170,7 +175,8 @@ struct sim_karpenter {
 	struct ks_map pools_dirty; /* names of NodePools added, changed or deleted */
 	struct ks_map nodes;     /* node name -> struct kp_node * */
 	struct ks_map pending;   /* "ns/name" -> 1: the open batch */
-	struct ks_map failed;    /* "ns/name" -> hash of the last FailedScheduling message */
+	struct ks_map failed;    /* "ns/name" -> hash of the last FailedScheduling message, or
+				  * FAILED_NO_EVENT: pods no pool took, asked again */
 	struct ks_map nominated; /* "ns/name" -> struct nomination * */
 	struct ks_map evicting;  /* "ns/name" -> EVICT_IN_FLIGHT, or when to ask again (mono ms) */
 	struct eviction **ev;
@@ -937,6 +943,10 @@ static void pack(struct sim *s, struct kp_pod *pods, size_t n, bool events, stru
 		}
 		if (!placed && npools && events)
 			failed_event(s, pod, pod->why.data ? pod->why.data : "no nodepool took it");
+		else if (!placed && events && !ks_map_get(&kp->failed, pod->key))
+			/* No NodePool yet: no event (Karpenter only logs it), but the pod is
+			 * remembered, so the first pool to come (pool_upsert) provisions it. */
+			ks_map_put(&kp->failed, pod->key, FAILED_NO_EVENT);
 	}
 	free(oh);
 	free(ps);

@@ -11,7 +11,8 @@ struct sim;
 struct ks_err;
 
 /* Start the NodePool informer when the cluster serves karpenter.sh/v1 NodePools (else the
- * provisioner stays off and this returns 0). Called by sim_start. */
+ * provisioner stays off and this returns 0), and add the provisioner's handlers to the pod
+ * informer, which must not be started yet. Called by sim_start. */
 int sim_karpenter_start(struct sim *s, struct ks_err *err);
 /* One turn: close a batch of pending pods and launch nodes for it, disrupt empty and drifted
  * nodes within their pool's budgets, drain, remove, patch NodePool status. Called by sim_step. */

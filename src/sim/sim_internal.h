@@ -78,6 +78,8 @@ void sim_send(struct sim *s, const char *method, const char *path, const char *c
 void sim_nodes_heartbeat(struct sim *s);
 /* The kubelet: handle pods queued by the informer handlers. */
 void sim_kubelet_work(struct sim *s);
+/* Create the pod informer with the kubelet's handlers (sim_start starts it, after the
+ * provisioner added its own) and start the Secret and ConfigMap informers. */
 int sim_kubelet_start(struct sim *s, struct ks_err *err);
 /* A container of pod starts (init: an init container): write its first log lines. The one
  * place that says what a starting container prints; scenarios add their lines here (and call

@@ -230,7 +230,7 @@ int sim_kubelet_start(struct sim *s, struct ks_err *err)
 	kube_informer_add_handlers(s->configmaps, &cfg);
 	kube_informer_start(s->secrets);
 	kube_informer_start(s->configmaps);
-	kube_informer_start(s->pods);
+	/* s->pods is started by sim_start, once the provisioner has added its handlers too. */
 	return 0;
 }
 

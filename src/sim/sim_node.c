@@ -429,7 +429,15 @@ int sim_start(struct sim *s, struct ks_err *err)
 	s->cluster_nodes = kube_informer_new(s->c, &KUBE_RES_NODES, &o);
 	kube_informer_start(s->cluster_nodes);
 	int rc = sim_kubelet_start(s, err);
-	return rc ? rc : sim_karpenter_start(s, err);
+	rc = rc ? rc : sim_karpenter_start(s, err);
+	/* The pod informer starts last: its first LIST runs at once and calls on_add only for
+	 * the handlers added by then, so the provisioner's must be there already. Started
+	 * before them (as it was), every pod already Unschedulable when the simulator started
+	 * was never provisioned: the scheduler does not update such a pod again while its
+	 * condition stays the same, so no later event brought it back. */
+	if (!rc)
+		kube_informer_start(s->pods);
+	return rc;
 }
 
 void sim_step(struct sim *s, long timeout_ms)

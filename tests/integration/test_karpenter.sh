@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The simulator's Karpenter (src/sim/karpenter.c) on the real control plane with the real
-# kube-scheduler: `kswarm sim --nodes 0` with the CRDs; a NodePool; pending pods get a node
-# of the cheapest fitting instance type (worked out here from data/instance-types.csv, not by
-# the C code), Nominated events, NodePool status.resources; a pod no pool can take stays
-# Pending with Karpenter's FailedScheduling event; a pool at its limit launches nothing more;
-# an empty node goes after consolidateAfter; changed requirements drift a node, which is
+# kube-scheduler: `kswarm sim --nodes 0` with the CRDs; pods pending before it starts, and
+# before the NodePool that takes them exists, get a node of the cheapest fitting instance type
+# (worked out here from data/instance-types.csv, not by the C code), Nominated events,
+# NodePool status.resources; a pod no pool can take stays Pending with Karpenter's
+# FailedScheduling event; a pool at its limit launches nothing more; an empty node goes after
+# consolidateAfter; changed requirements drift a node, which is
 # replaced, blocked by a PDB (DisruptionBlocked) until the PDB allows it; underutilized nodes
 # are replaced by a cheaper one or deleted when their pods fit elsewhere; an expired node is
 # replaced; a spot node gets an interruption notice and its pods move to a new spot node.
@@ -52,11 +53,6 @@ cheapest() {
 expected=$(cheapest 3 1)
 
 "$K" create ns "$ns" >/dev/null
-"$KSWARM_BIN" sim --nodes 0 --time-scale 60 --seed $$ --duration 300 \
-  --interrupt-spot-every 10m >"$tmp/sim.out" 2>&1 &
-sim_pid=$!
-until_ok 30 "$K" get crd nodepools.karpenter.sh >/dev/null 2>&1
-sleep 1
 
 # The pools are tainted for this test, so pods other tests leave pending are not theirs.
 nodepool() { # NAME CATEGORIES CAPACITY-TYPE CPU-LIMIT [CONSOLIDATION-POLICY [EXPIRE-AFTER]]
@@ -79,8 +75,8 @@ spec:
   disruption: {consolidationPolicy: ${5:-WhenEmpty}, consolidateAfter: 5s}
 YAML
 }
-deployment() { # NAME REPLICAS [NODEPOOL]
-local sel="{}"
+deployment() { # NAME REPLICAS [NODEPOOL]; without one, any node of this test's pools
+local sel="{kswarm-test: \"$ns\"}"
 [ -n "${3:-}" ] && sel="{karpenter.sh/nodepool: $3}"
 cat <<YAML | "$K" apply -n "$ns" -f - >/dev/null
 apiVersion: apps/v1
@@ -117,9 +113,26 @@ spec:
       tolerations: [{key: kswarm-test, operator: Exists}]
       containers: [{name: agent, image: "fluent-bit:3.1", resources: {requests: {cpu: "1", memory: 1Gi}}}]
 YAML
-nodepool "$np" "c, m, r" on-demand 100
+unschedulable_pods() { # APP COUNT: COUNT pods of APP the scheduler marked Unschedulable
+  local jp='{range .items[*]}{.status.conditions[?(@.type=="PodScheduled")].reason}{"\n"}{end}'
+  [ "$("$K" get pods -n "$ns" -l app="$1" -o jsonpath="$jp" | grep -cx Unschedulable)" -eq "$2" ]
+}
+
+# Pods already pending when the simulator starts, and no NodePool for them until its first
+# batch is over: the first LIST and a pool that comes later must both lead to a node. (Its
+# first LIST once reached the kubelet's handlers only, and a batch with no NodePool dropped
+# its pods: the scheduler does not update an Unschedulable pod again while nothing changes,
+# so these pods never got a node.)
 deployment web 3
-check "sim with --nodes 0 starts the provisioner" until_ok 10 grep -q "acting as kubelet" "$tmp/sim.out"
+check "three pods Unschedulable before the sim starts" until_ok 30 unschedulable_pods web 3
+KSWARM_LOG=info "$KSWARM_BIN" sim --nodes 0 --time-scale 60 --seed $$ --duration 300 \
+  --interrupt-spot-every 10m >"$tmp/sim.out" 2>&1 &
+sim_pid=$!
+check "sim with --nodes 0 starts the provisioner" until_ok 30 \
+  grep -q "acting as kubelet" "$tmp/sim.out"
+check "its first batch closes before the NodePool exists" until_ok 15 \
+  grep -qE "karpenter: batch of [0-9]+ pending pod" "$tmp/sim.out"
+nodepool "$np" "c, m, r" on-demand 100
 check "one node launched for three pending pods" until_ok 30 count_nodes "$np" 1
 node1=$(pool_nodes "$np" | head -1)
 check "its type is the cheapest that fits them and the DaemonSet ($expected)" bash -c "
@@ -143,8 +156,9 @@ spec:
   tolerations: [{key: kswarm-test, value: "$ns", effect: NoSchedule}]
   containers: [{name: app, image: "nginx:1.25", resources: {requests: {cpu: 100m}}}]
 YAML
+# The message names every pool (by weight, then name): a shared control plane's may come first.
 check "a pod no pool satisfies gets Karpenter's FailedScheduling event" until_ok 20 pod_event FailedScheduling \
-  "Failed to schedule pod, incompatible with nodepool \"$np\", daemonset overhead={.*}, incompatible requirements, key kubernetes.io/arch"
+  "Failed to schedule pod, .*incompatible with nodepool \"$np\", daemonset overhead={.*}, incompatible requirements, key kubernetes.io/arch"
 check "and stays Pending" bash -c "[ \"\$('$K' get pod -n '$ns' arm-only -o jsonpath='{.status.phase}{.spec.nodeName}')\" = Pending ]"
 "$K" delete pod -n "$ns" arm-only --wait=false >/dev/null
 
