@@ -113,6 +113,9 @@ struct demo {
 	char *scope[4 * DEMO_MAX_SCENARIOS];
 	bool scope_is_pool[4 * DEMO_MAX_SCENARIOS];
 	size_t nscope;
+	/* each scenario's own namespaces and NodePools (pointers into scope) */
+	const char *own_scope[DEMO_MAX_SCENARIOS][4];
+	size_t n_own_scope[DEMO_MAX_SCENARIOS];
 	bool shared_cluster; /* --kubeconfig: others may use it; nothing is automatic */
 	/* plans already announced / decided */
 	char *plans_seen[DEMO_MAX_PLANS];
@@ -314,13 +317,16 @@ static int collect_scope(struct demo *d)
 			if ((strcmp(kind, "Namespace") && strcmp(kind, "NodePool")) || !*name ||
 			    d->nscope == sizeof d->scope / sizeof d->scope[0])
 				continue;
-			bool dup = false;
+			size_t at = d->nscope;
 			for (size_t k = 0; k < d->nscope; k++)
-				dup |= !strcmp(d->scope[k], name);
-			if (!dup) {
+				if (!strcmp(d->scope[k], name))
+					at = k;
+			if (at == d->nscope) {
 				d->scope_is_pool[d->nscope] = !strcmp(kind, "NodePool");
 				d->scope[d->nscope++] = ks_strdup(name);
 			}
+			if (d->n_own_scope[i] < KS_ARRAY_LEN(d->own_scope[i]))
+				d->own_scope[i][d->n_own_scope[i]++] = d->scope[at];
 		}
 		cJSON_Delete(j);
 	}
@@ -753,6 +759,39 @@ static void read_answer(struct demo *d)
 	d->prompt_plan = NULL;
 }
 
+/* A plan about scenario i's own namespaces or NodePools that succeeded: its id in id. The
+ * swarm can fix a fault before all of it shows (the scenario's "broken" check may want a
+ * CrashLoopBackOff that the fix came before). */
+static bool fixed_by_a_plan(struct demo *d, size_t i, char *id, size_t n)
+{
+	cJSON *plans = NULL;
+	struct ks_err err = {0};
+	if (!d->api || apiclient_call(d->api, "GET", "/api/v1/plans?status=succeeded", NULL,
+				      &plans, &err))
+		return false;
+	bool fixed = false;
+	const cJSON *p;
+	cJSON_ArrayForEach(p, plans) {
+		if (demo_in_scope(ks_json_child(p, "subject"), d->own_scope[i],
+				  d->n_own_scope[i])) {
+			snprintf(id, n, "%s", ks_json_str_or(p, "plan_id", "?"));
+			fixed = true;
+			break;
+		}
+	}
+	cJSON_Delete(plans);
+	return fixed;
+}
+
+/* Scenario i healed: a plan about it succeeded (its id in plan) and its healthy checks
+ * pass. Both: a check is a snapshot, which a crash-looping container can pass between two
+ * crashes, and a fix proves nothing until the scenario says it is healthy. */
+static bool healed(struct demo *d, size_t i, char *plan, size_t n)
+{
+	return d->n_own_scope[i] && fixed_by_a_plan(d, i, plan, n) &&
+	       sim_check(d, "healthy", d->scenario[i]);
+}
+
 /* The timeline: faults as they show, plans as they wait, scenarios as they heal. Returns
  * when every scenario is healthy, at the timeout or on Ctrl-C. */
 static void play(struct demo *d)
@@ -771,14 +810,19 @@ static void play(struct demo *d)
 			size_t healthy = 0;
 			for (size_t i = 0; i < d->n_scenarios && !demo_interrupted; i++) {
 				const char *sc = d->scenario[i];
+				const char *story = demo_story(sc);
+				char plan[32];
 				if (d->state[i] == SC_WAITING && sim_check(d, "broken", sc)) {
 					d->state[i] = SC_BROKEN;
-					const char *story = demo_story(sc);
 					say(d, "%s: %s", sc, story ? story : "its fault shows");
-				} else if (d->state[i] == SC_BROKEN &&
-					   sim_check(d, "healthy", sc)) {
+				} else if (d->state[i] == SC_WAITING && healed(d, i, plan, sizeof plan)) {
 					d->state[i] = SC_HEALTHY;
-					say(d, "%s: healthy again", sc);
+					say(d, "%s: %s", sc, story ? story : "its fault shows");
+					say(d, "%s: healthy again (plan %s fixed it before all of the "
+					       "fault showed)", sc, plan);
+				} else if (d->state[i] == SC_BROKEN && healed(d, i, plan, sizeof plan)) {
+					d->state[i] = SC_HEALTHY;
+					say(d, "%s: healthy again (plan %s)", sc, plan);
 				}
 				healthy += d->state[i] == SC_HEALTHY;
 			}
@@ -903,8 +947,8 @@ static int summarize(struct demo *d)
 	int healthy = 0;
 	for (size_t i = 0; i < d->n_scenarios; i++) {
 		/* one last look: a scenario may have healed since the last check */
-		if (d->state[i] != SC_HEALTHY && !demo_interrupted &&
-		    sim_check(d, "healthy", d->scenario[i]))
+		char plan[32];
+		if (d->state[i] != SC_HEALTHY && !demo_interrupted && healed(d, i, plan, sizeof plan))
 			d->state[i] = SC_HEALTHY;
 		healthy += d->state[i] == SC_HEALTHY;
 	}

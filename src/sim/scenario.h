@@ -16,7 +16,9 @@
  *   behaviors: [{namespace, workload, container, image: GLOB,
  *                when: always | {secret_differs_from_vault: {secret, key, mount, path, field}},
  *                exit: {code, after: DURATION}, not_ready: {message}, log: [lines]}]
- *              evaluated at each container start on the real objects
+ *              evaluated at each container start on the real objects; a container that
+ *              exits non-zero and has a readiness probe is never ready (its app never
+ *              became healthy), nor is one with not_ready
  *   timeline:  [{at: DURATION, every: DURATION, apply: [objects] | delete: [refs] |
  *                scale: {namespace, kind, name, replicas: N | "+N"} |
  *                drain: {nodepool} | interrupt: {node: NAME} or {}}]   times are simulated,

@@ -457,7 +457,10 @@ static void ctr_start(struct sim *s, struct pod_rt *rt, struct ctr_rt *c, const 
 	sim_kubelet_log_start(s, pod, spec, c->init);
 	for (size_t i = 0; i < c->fate.n_log; i++)
 		ctr_log(s, rt, c, c->fate.log[i]);
-	c->ready = !c->init && !(c->fate.not_ready && c->has_probe);
+	/* with a readiness probe, a container that is going to fail (its scenario has it exit
+	 * non-zero: it cannot reach what it needs) never answers the probe: never ready, as a
+	 * real app whose health check waits for its database */
+	c->ready = !c->init && !((c->fate.not_ready || c->fate.exit_code > 0) && c->has_probe);
 	if (c->fate.not_ready && c->has_probe && !c->init) {
 		ev = ks_asprintf("Readiness probe failed: %s", c->fate.probe_message);
 		post_event(s, rt, c->name, "Warning", "Unhealthy", ev);
