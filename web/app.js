@@ -449,8 +449,12 @@ async function refreshCost() {
 		tbody.replaceChildren(...rows);
 	}
 	const h = await api('/api/v1/cost/history');
+	const measuredPlans = h.savings_measured_plans || 0;
 	$('savings').textContent = 'Savings realised: ' + money(h.savings_realised_usd_per_month) +
-		' per month (predicted savings of the plans that succeeded).';
+		' per month (' + (measuredPlans ? 'measured for ' + measuredPlans +
+		' plan' + (measuredPlans === 1 ? '' : 's') + ', predicted for the others' :
+		'predicted; not measured yet') + '; predicted in all: ' +
+		money(h.savings_predicted_usd_per_month) + ').';
 	drawChart(h);
 }
 

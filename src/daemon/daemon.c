@@ -316,12 +316,13 @@ static int h_cost_history(void *ctx, cJSON **out, struct ks_err *err)
 {
 	struct daemon *d = ctx;
 	int64_t *t = NULL;
-	double *y = NULL, *cap = NULL, realised = 0;
+	double *y = NULL, *cap = NULL;
 	size_t n = 0;
 	cJSON *by_status = NULL;
+	struct plans_savings sv = {0};
 	int rc = series_read(d->store, "cost:cluster", 0, &t, &y, &cap, &n, err);
 	if (!rc)
-		rc = plans_counts(d->store, &by_status, &realised, err);
+		rc = plans_counts(d->store, &by_status, &sv, err);
 	if (!rc) {
 		size_t first = n > COST_HISTORY_MAX ? n - COST_HISTORY_MAX : 0;
 		cJSON *samples = cJSON_CreateArray();
@@ -332,7 +333,9 @@ static int h_cost_history(void *ctx, cJSON **out, struct ks_err *err)
 		cJSON_AddItemToObject(*out, "samples", samples);
 		cJSON_AddItemToObject(*out, "forecast", cost_forecast(t + first, y + first,
 								      n - first));
-		cJSON_AddNumberToObject(*out, "savings_realised_usd_per_month", realised);
+		cJSON_AddNumberToObject(*out, "savings_realised_usd_per_month", sv.realised);
+		cJSON_AddNumberToObject(*out, "savings_predicted_usd_per_month", sv.predicted);
+		cJSON_AddNumberToObject(*out, "savings_measured_plans", sv.measured);
 		cJSON_AddItemToObject(*out, "plans_by_status", by_status);
 	}
 	free(t);

@@ -266,7 +266,7 @@ int plans_latest_for_key(struct store *s, const char *key, struct plan_row *out,
 
 struct counts {
 	cJSON *by_status;
-	double savings;
+	struct plans_savings savings;
 };
 
 static int count_row(sqlite3_stmt *st, void *ctx)
@@ -274,25 +274,33 @@ static int count_row(sqlite3_stmt *st, void *ctx)
 	struct counts *c = ctx;
 	const char *status = (const char *)sqlite3_column_text(st, 0);
 	cJSON_AddNumberToObject(c->by_status, status ? status : "", sqlite3_column_int(st, 1));
-	if (status && !strcmp(status, "succeeded"))
-		c->savings += sqlite3_column_double(st, 2);
+	if (status && !strcmp(status, "succeeded")) {
+		c->savings.predicted += sqlite3_column_double(st, 2);
+		c->savings.realised += sqlite3_column_double(st, 3);
+		c->savings.measured += sqlite3_column_int(st, 4);
+	}
 	return 0;
 }
 
-int plans_counts(struct store *s, cJSON **by_status, double *savings_realised,
+/* The measured saving of a plan row (docs/SWARM.md), NULL when not measured (yet). */
+#define MEASURED_SAVING                                                                       \
+	"CASE WHEN json_valid(measured) THEN json_extract(measured, '$.savings_per_month') END"
+
+int plans_counts(struct store *s, cJSON **by_status, struct plans_savings *savings,
 		 struct ks_err *err)
 {
 	struct counts c = {.by_status = cJSON_CreateObject()};
 	int rc = query(s, "counting plans",
-		       "SELECT status, count(*), sum(savings) FROM plans GROUP BY status ORDER BY "
-		       "status",
+		       "SELECT status, count(*), sum(savings), "
+		       "sum(coalesce(" MEASURED_SAVING ", savings)), count(" MEASURED_SAVING ") "
+		       "FROM plans GROUP BY status ORDER BY status",
 		       count_row, &c, NULL, err, "");
 	if (rc) {
 		cJSON_Delete(c.by_status);
 		return rc;
 	}
 	*by_status = c.by_status;
-	*savings_realised = c.savings;
+	*savings = c.savings;
 	return 0;
 }
 

@@ -103,8 +103,14 @@ int plans_oldest(struct store *s, const char *status, struct plan_row *out, stru
 /* The newest plan handling key; KS_ENOTFOUND when none. */
 int plans_latest_for_key(struct store *s, const char *key, struct plan_row *out,
 			 struct ks_err *err);
+/* The monthly savings of the plans that succeeded (USD). */
+struct plans_savings {
+	double predicted; /* their predicted savings */
+	double realised;  /* each one's measured saving once measured, else its prediction */
+	int measured;     /* how many have a measured saving */
+};
 /* {"pending":2,...} and the savings of the plans that succeeded. */
-int plans_counts(struct store *s, cJSON **by_status, double *savings_realised,
+int plans_counts(struct store *s, cJSON **by_status, struct plans_savings *savings,
 		 struct ks_err *err);
 
 /* ---- learning ---- */

@@ -768,8 +768,8 @@ int swarm_metrics(struct swarm *s, cJSON **out, struct ks_err *err)
 	*out = NULL;
 	swarm__enter(s);
 	cJSON *by_status = NULL;
-	double realised = 0;
-	int rc = plans_counts(s->o.store, &by_status, &realised, err);
+	struct plans_savings sv = {0};
+	int rc = plans_counts(s->o.store, &by_status, &sv, err);
 	if (!rc) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "rounds", (double)s->round_no);
@@ -780,7 +780,9 @@ int swarm_metrics(struct swarm *s, cJSON **out, struct ks_err *err)
 		cJSON_AddNumberToObject(o, "plans_total", s->totals.plans);
 		cJSON_AddNumberToObject(o, "approved_auto_total", s->totals.approved_auto);
 		cJSON_AddItemToObject(o, "plans", by_status);
-		cJSON_AddNumberToObject(o, "savings_realised_per_month", realised);
+		cJSON_AddNumberToObject(o, "savings_realised_per_month", sv.realised);
+		cJSON_AddNumberToObject(o, "savings_predicted_per_month", sv.predicted);
+		cJSON_AddNumberToObject(o, "savings_measured_plans", sv.measured);
 		*out = o;
 	}
 	swarm__leave(s);

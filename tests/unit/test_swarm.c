@@ -1443,6 +1443,13 @@ static void test_measure_cost_settles(void **state)
 	assert_int_equal(ls.measured_n, 1);
 	assert_true(fabs(ls.measured_sum - 401.5) < 1e-9);
 	assert_true(fabs(ls.predicted_sum - 450) < 1e-9);
+	/* the savings realised are the measured one now, the prediction kept beside it */
+	cJSON *metrics = NULL;
+	assert_int_equal(swarm_metrics(f.swarm, &metrics, NULL), 0);
+	assert_true(fabs(num(metrics, "savings_realised_per_month") - 401.5) < 1e-9);
+	assert_true(fabs(num(metrics, "savings_predicted_per_month") - 450) < 1e-9);
+	assert_int_equal(ks_json_int_or(metrics, "savings_measured_plans", -1), 1);
+	cJSON_Delete(metrics);
 	fx_round(&f, &r, NULL, NOW + 600);
 	cJSON *msgs = fx_new_msgs(&f);
 	assert_int_equal(count_of(msgs, "observation", "learning"), 0);
