@@ -264,6 +264,38 @@ int plans_latest_for_key(struct store *s, const char *key, struct plan_row *out,
 			"LIMIT 1", key, "reading the plans of a key", out, err);
 }
 
+int plans_succeeded_on(struct store *s, const char *kind, const char *ns, const char *name,
+		       int64_t since, struct plan_row *out, struct ks_err *err)
+{
+	*out = (struct plan_row){0};
+	struct plan_rows rows = {0};
+	int rc = query(s, "reading the plans of a subject",
+		       "SELECT " PLAN_COLUMNS " FROM plans WHERE status = 'succeeded' AND "
+		       "updated >= ?4 AND json_valid(subject) AND "
+		       "json_extract(subject, '$.kind') = ?1 AND "
+		       "coalesce(json_extract(subject, '$.namespace'), '') = ?2 AND "
+		       "json_extract(subject, '$.name') = ?3 ORDER BY updated DESC, num DESC LIMIT 1",
+		       collect_plan, &rows, NULL, err, "ttti", kind, ns ? ns : "", name, since);
+	if (!rc && rows.n == 0)
+		rc = ks_err_set(err, KS_ENOTFOUND, "no plan succeeded on %s %s/%s", kind,
+				ns ? ns : "", name);
+	if (!rc) {
+		*out = rows.v[0];
+		rows.v[0] = (struct plan_row){0};
+	}
+	plan_rows_release(&rows);
+	return rc;
+}
+
+int plans_count_succeeded_before(struct store *s, int64_t until, int64_t *n,
+				 struct ks_err *err)
+{
+	*n = 0;
+	return query(s, "counting plans that succeeded",
+		     "SELECT count(*) FROM plans WHERE status = 'succeeded' AND updated < ?1",
+		     read_int, n, NULL, err, "i", until);
+}
+
 struct counts {
 	cJSON *by_status;
 	struct plans_savings savings;

@@ -103,6 +103,14 @@ int plans_oldest(struct store *s, const char *status, struct plan_row *out, stru
 /* The newest plan handling key; KS_ENOTFOUND when none. */
 int plans_latest_for_key(struct store *s, const char *key, struct plan_row *out,
 			 struct ks_err *err);
+/* The newest plan about subject (kind, namespace "" when cluster-scoped, name) that
+ * succeeded at or after since (Unix s; its `updated`); KS_ENOTFOUND when none. */
+int plans_succeeded_on(struct store *s, const char *kind, const char *ns, const char *name,
+		       int64_t since, struct plan_row *out, struct ks_err *err);
+/* How many plans succeeded before until (their `updated`). */
+int plans_count_succeeded_before(struct store *s, int64_t until, int64_t *n,
+				 struct ks_err *err);
+
 /* The monthly savings of the plans that succeeded (USD). */
 struct plans_savings {
 	double predicted; /* their predicted savings */

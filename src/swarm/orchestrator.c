@@ -21,10 +21,18 @@
  * where confidence is the learning agent's adjusted one when it voted (agent_learning.c),
  * else the proposer's. A vetoed proposal is never chosen.
  *
+ * Stabilization window: when a plan succeeded on the subject less than SWARM_STABILIZE_S
+ * ago, the winner is held (the decision is "hold", no plan) unless it repairs an outage
+ * (severity high or critical): the first change settles and is measured before the next.
+ * Without it two agents undo each other: the optimizer's proven-cheapest NodePool mix, then
+ * Layer 2's size heuristic widening it while Karpenter is still replacing the nodes. The
+ * digest counts the plans that left the window, so a round runs again when a hold ends.
+ *
  * Ownership: the round's records (s->round) live until the next round. */
 #include "base/common.h"
 #include "base/hashmap.h"
 #include "base/json.h"
+#include "base/timeutil.h"
 #include "cost/optimize.h"
 #include "diag/diag.h"
 #include "forecast/events.h"
@@ -145,7 +153,11 @@ uint64_t orchestrator_digest(struct swarm *s)
 	world_each(in->world, WK_NODEPOOL, digest_pool, &d);
 	/* A finished plan's problem comes back after SWARM_RECENT_S: look again each period. */
 	int64_t period = in->now / SWARM_RECENT_S;
-	return mix(d.h, &period, sizeof period);
+	d.h = mix(d.h, &period, sizeof period);
+	/* A hold ends when its plan leaves the stabilization window: count those that left. */
+	int64_t left = 0;
+	plans_count_succeeded_before(s->o.store, in->now - SWARM_STABILIZE_S, &left, NULL);
+	return mix(d.h, &left, sizeof left);
 }
 
 static double level(const char *s, double low, double medium, double high)
@@ -459,6 +471,31 @@ out:
 }
 
 /* Decide among the proposals about one subject (records listed in group). */
+/* Whether the winner waits for the stabilization window (see the top of the file); why
+ * in why. */
+static bool held(struct swarm *s, const cJSON *rec, char *why, size_t n)
+{
+	const char *sev = ks_json_str_or(rec, "msg.body.severity", "");
+	if (!strcmp(sev, "high") || !strcmp(sev, "critical"))
+		return false;
+	const char *kind = ks_json_str_or(rec, "msg.subject.kind", "");
+	const char *ns = ks_json_str_or(rec, "msg.subject.namespace", "");
+	const char *name = ks_json_str_or(rec, "msg.subject.name", "");
+	struct plan_row r;
+	if (plans_succeeded_on(s->o.store, kind, ns, name, s->now - SWARM_STABILIZE_S, &r, NULL))
+		return false;
+	char until[32];
+	ks_time_format_rfc3339(r.updated + SWARM_STABILIZE_S, until, sizeof until);
+	snprintf(why, n,
+		 "hold: plan %s changed %s %s%s%s %lld s ago; %s (%s) waits until %s (a %d-minute "
+		 "stabilization window) so that the first change settles and is measured",
+		 r.plan_id, kind, ns, *ns ? "/" : "", name, (long long)(s->now - r.updated),
+		 ks_json_str_or(rec, "msg.id", ""), ks_json_str_or(rec, "msg.body.action", ""),
+		 until, SWARM_STABILIZE_S / 60);
+	plan_row_release(&r);
+	return true;
+}
+
 static int decide(struct swarm *s, cJSON *group, struct ks_err *err)
 {
 	cJSON *considered = cJSON_CreateArray(), *scores = cJSON_CreateObject();
@@ -487,6 +524,10 @@ static int decide(struct swarm *s, cJSON *group, struct ks_err *err)
 			best_score = sc;
 		}
 	}
+	char hold[768] = "";
+	const cJSON *held_rec = best && held(s, best, hold, sizeof hold) ? best : NULL;
+	if (held_rec)
+		best = NULL;
 	const char *chosen = best ? ks_json_str_or(best, "msg.id", "") : "";
 	cJSON_ArrayForEach(rec, group)
 	{
@@ -499,11 +540,13 @@ static int decide(struct swarm *s, cJSON *group, struct ks_err *err)
 		cJSON_AddStringToObject(o, "title", ks_json_str_or(rec, "msg.body.title", ""));
 		cJSON_AddNumberToObject(o, "score", score_of(rec));
 		const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(rec, "vetoes"), 0);
-		char why[512];
+		char why[1024];
 		if (v)
 			snprintf(why, sizeof why, "vetoed by %s (%s): %s",
 				 ks_json_str_or(v, "from", ""), ks_json_str_or(v, "body.rule", ""),
 				 ks_json_str_or(v, "body.reason", ""));
+		else if (rec == held_rec)
+			snprintf(why, sizeof why, "scored %.3f, held: %s", score_of(rec), hold);
 		else if (best)
 			snprintf(why, sizeof why, "scored %.3f, below %s's %.3f", score_of(rec),
 				 chosen, best_score);
@@ -523,6 +566,8 @@ static int decide(struct swarm *s, cJSON *group, struct ks_err *err)
 			 crit == 1 ? "" : "s", ks_json_len(alternatives) ? "; " : "",
 			 ks_json_len(alternatives) ? "the alternatives lost (see alternatives)"
 						   : "");
+	} else if (held_rec) {
+		snprintf(reason, sizeof reason, "%s", hold);
 	} else if (ks_json_len(vetoes)) {
 		const cJSON *v = cJSON_GetArrayItem(vetoes, 0);
 		snprintf(reason, sizeof reason, "do nothing: %s was vetoed by %s (%s): %s",

@@ -31,6 +31,9 @@ struct plan_row;
 #define SWARM_MAX_SUBS 16
 /* A finished plan keeps its problem from being proposed again for this long. */
 #define SWARM_RECENT_S 3600
+/* After a plan succeeded on a subject, other changes to it wait this long (orchestrator.c),
+ * repairs of an outage excepted. */
+#define SWARM_STABILIZE_S 1800
 /* Samples a series needs before the forecasting agent predicts from it. */
 #define SWARM_FC_MIN_SAMPLES 6
 

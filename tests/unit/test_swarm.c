@@ -409,6 +409,64 @@ static void test_cost_vetoed(void **state)
 	fx_close(&f);
 }
 
+/* The message of type `type` about NodePool `pool` among msgs, or NULL. */
+static const cJSON *about_pool(const cJSON *msgs, const char *type, const char *pool)
+{
+	const cJSON *m;
+	cJSON_ArrayForEach(m, msgs)
+		if (!strcmp(ks_json_str(m, "type"), type) &&
+		    !strcmp(ks_json_str_or(m, "subject.name", ""), pool))
+			return m;
+	return NULL;
+}
+
+/* Stabilization window: once a plan on NodePool batch succeeded, a new mix for it (another
+ * fingerprint) is held for SWARM_STABILIZE_S, the decision says so and no plan is made; when
+ * the window is over a round runs by itself and the change is planned. */
+static void test_stabilization_window(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_open(&f, tu_world("cost/optimize-pools.yaml"), HUMAN_POLICY, NULL);
+	struct opt_report r;
+	optimize(f.world, &r);
+	fx_round(&f, &r, NULL, NOW);
+	cJSON *msgs = fx_new_msgs(&f);
+	const cJSON *plan = about_pool(msgs, "plan", "batch");
+	assert_non_null(plan);
+	char first[32];
+	snprintf(first, sizeof first, "%s", ks_json_str(plan, "body.plan_id"));
+	cJSON_Delete(msgs);
+	assert_int_equal(swarm_approve(f.swarm, first, "alice", NULL, NULL), 0);
+	cJSON *next = NULL;
+	assert_int_equal(swarm_next_approved(f.swarm, &next, NULL), 0);
+	cJSON_Delete(next);
+	assert_int_equal(swarm_plan_finished(f.swarm, first, "succeeded", NULL, NULL), 0);
+	cJSON_Delete(fx_new_msgs(&f));
+	/* a minute later the optimizer wants another mix for the pool: held */
+	cJSON_AddStringToObject(pool_named(&r, "batch")->patch, "x-another-mix", "1");
+	fx_round(&f, &r, NULL, NOW + 60);
+	msgs = fx_new_msgs(&f);
+	const cJSON *dec = about_pool(msgs, "decision", "batch");
+	assert_non_null(dec);
+	assert_string_equal(ks_json_str(dec, "body.chosen"), "");
+	char want[96];
+	snprintf(want, sizeof want, "hold: plan %s changed NodePool batch", first);
+	assert_contains(ks_json_str(dec, "body.reason"), want);
+	assert_contains(ks_json_str(dec, "body.reason"), "30-minute stabilization window");
+	assert_null(about_pool(msgs, "plan", "batch"));
+	cJSON_Delete(msgs);
+	/* the same inputs once the window is over: a round runs, and the change is planned */
+	fx_round(&f, &r, NULL, NOW + 60 + 30 * 60); /* SWARM_STABILIZE_S */
+	msgs = fx_new_msgs(&f);
+	plan = about_pool(msgs, "plan", "batch");
+	assert_non_null(plan);
+	assert_string_not_equal(ks_json_str(plan, "body.plan_id"), first);
+	cJSON_Delete(msgs);
+	opt_report_free(&r);
+	fx_close(&f);
+}
+
 /* The same one-node mix under a policy requiring several zones: the veto names the policy. */
 static void test_cost_single_az(void **state)
 {
@@ -1565,6 +1623,7 @@ int main(void)
 		cmocka_unit_test(test_secret_plan),
 		cmocka_unit_test(test_human_only),
 		cmocka_unit_test(test_cost_vetoed),
+		cmocka_unit_test(test_stabilization_window),
 		cmocka_unit_test(test_cost_single_az),
 		cmocka_unit_test(test_cost_spot),
 		cmocka_unit_test(test_rightsize_vetoed),
