@@ -10,7 +10,8 @@
  *   FAILED     the sink is told; the log says why once per outage (not once per message).
  *              After NARRATE_FAILS_BEFORE_PAUSE failures in a row the narrator is PAUSED for
  *              NARRATE_PAUSE_S and what waits is dropped, so that a dead LLM does not cost a
- *              timeout per message. The first success after failures says the LLM is back.
+ *              timeout per message; after a pause one more failure pauses it again. The
+ *              first success after failures says the LLM is back.
  *
  * narrator_free sets the stop flag and the request's cancel flag (llm.h), so the worker
  * ends within LLM_CANCEL_POLL_MS even in the middle of an answer. */
@@ -167,7 +168,8 @@ static void failed(struct narrator *n, const struct item *it, const struct ks_er
 	pthread_mutex_lock(&n->mu);
 	n->stats.failed++;
 	int fails = ++n->fails_in_row;
-	bool pause = fails == NARRATE_FAILS_BEFORE_PAUSE && !n->stop;
+	/* after a pause, one more failure (the LLM is still down) pauses again */
+	bool pause = fails >= NARRATE_FAILS_BEFORE_PAUSE && !n->stop;
 	size_t dropped = 0;
 	if (pause) {
 		n->paused_until_ms = ks_mono_ms() + (int64_t)NARRATE_PAUSE_S * 1000;
@@ -181,9 +183,10 @@ static void failed(struct narrator *n, const struct item *it, const struct ks_er
 	if (fails == 1)
 		KS_WARN(MOD, "the LLM did not explain %s: %s (the swarm goes on without it)",
 			it->id, err->msg[0] ? err->msg : "empty answer");
-	if (pause)
-		KS_WARN(MOD, "the LLM failed %d times in a row: no explanations for %d s (%zu "
-			"waiting dropped)", fails, NARRATE_PAUSE_S, dropped);
+	if (pause && fails == NARRATE_FAILS_BEFORE_PAUSE)
+		KS_WARN(MOD, "the LLM failed %d times in a row: no explanations for %d s at a time "
+			"until it answers again (%zu waiting dropped)", fails, NARRATE_PAUSE_S,
+			dropped);
 }
 
 static void explain(struct narrator *n, struct item *it)
