@@ -167,8 +167,8 @@ static void on_reconcile_event(void *ctx, const struct reconcile_event *ev)
 		KS_ERROR(MOD, "recording the reconciler's %s message: %s",
 			 swarm_msg_type_name(m.type), err.msg);
 	if (ev->kind == RECONCILE_OUTCOME && ev->plan_id)
-		plan_ended(d, ev->plan_id, ev->result ? ev->result : "failed", ev->text,
-			   published ? m.id : NULL);
+		plan_ended(d, ev->plan_id, ev->result ? ev->result : "failed",
+			   ks_json_str(ev->body, "why"), published ? m.id : NULL);
 	swarm_msg_release(&m);
 }
 
@@ -613,7 +613,7 @@ static int run_round(struct daemon *d, struct ks_err *err)
 
 /* The outcome of a plan, however it ended (executed now, or finished by reconcile_resume
  * after a restart): counted, and told to the swarm (its learning, the plan's status and its
- * measured outcome). why: the reconciler's text ("Plan p3 failed: <why>") or an error;
+ * measured outcome). why: the reconciler's reason (its outcome's body.why) or an error;
  * message_id: the outcome message on the bus, or NULL. */
 static void plan_ended(struct daemon *d, const char *plan_id, const char *result,
 		       const char *why, const char *message_id)
@@ -623,9 +623,8 @@ static void plan_ended(struct daemon *d, const char *plan_id, const char *result
 			   : !strcmp(result, "rolled_back") ? 2
 							    : 1]++;
 	pthread_mutex_unlock(&d->mu);
-	const char *reason = why && !strncmp(why, "Plan ", 5) ? strstr(why, ": ") : NULL;
 	cJSON *outcome = cJSON_CreateObject();
-	cJSON_AddStringToObject(outcome, "why", reason ? reason + 2 : why ? why : "");
+	cJSON_AddStringToObject(outcome, "why", why ? why : "");
 	if (message_id)
 		cJSON_AddStringToObject(outcome, "message_id", message_id);
 	struct ks_err err = {0};

@@ -792,7 +792,10 @@ static void end_plan(struct run *x, const char *result, const char *why)
 		 strcmp(result, "succeeded") == 0 ? "succeeded" :
 		 strcmp(result, "rolled_back") == 0 ? "was rolled back" : "failed",
 		 why && *why ? ": " : ".", why && *why ? why : "");
-	emit(x, RECONCILE_OUTCOME, NULL, strcmp(result, "succeeded") == 0, result, text, NULL);
+	cJSON *body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "why", why ? why : "");
+	emit(x, RECONCILE_OUTCOME, NULL, strcmp(result, "succeeded") == 0, result, text, body);
+	cJSON_Delete(body);
 }
 
 static void step_event_body(cJSON *body, const struct rc_intent *in, int64_t ms)
