@@ -136,13 +136,10 @@ static char *answer_text(const struct ks_buf *answer)
 	size_t len = b.len;
 	while (len && b.data[len - 1] == ' ')
 		len--;
-	if (len >= SWARM_MSG_TEXT_MAX) {
-		len = SWARM_MSG_TEXT_MAX - 1;
-		while (len > 0 && ((unsigned char)b.data[len] & 0xC0) == 0x80)
-			len--;
-	}
 	char *text = len ? ks_strndup(b.data, len) : NULL;
 	ks_buf_release(&b);
+	if (text)
+		swarm_msg_fit_text(text);
 	return text;
 }
 

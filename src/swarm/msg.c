@@ -77,6 +77,17 @@ void swarm_msg_set_text(struct swarm_msg *m, const char *fmt, ...)
 	m->text = t;
 }
 
+void swarm_msg_fit_text(char *text)
+{
+	size_t len = strlen(text);
+	if (len < SWARM_MSG_TEXT_MAX)
+		return;
+	len = SWARM_MSG_TEXT_MAX - 1;
+	while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+		len--; /* cut at a character boundary */
+	text[len] = '\0';
+}
+
 int swarm_msg_id_valid(const char *s)
 {
 	if (s[0] != 'm' || s[1] < '1' || s[1] > '9')

@@ -92,6 +92,8 @@ void swarm_msg_set_text(struct swarm_msg *m, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Append an id to re; KS_ETOOBIG past SWARM_MSG_RE_MAX, KS_EINVAL for a malformed id. */
 int swarm_msg_add_re(struct swarm_msg *m, const char *id, struct ks_err *err);
+/* Cut text in place to at most SWARM_MSG_TEXT_MAX - 1 bytes, at a UTF-8 character boundary. */
+void swarm_msg_fit_text(char *text);
 /* Whether s is a message id: "m" followed by 1..19 decimal digits, no leading zero. */
 int swarm_msg_id_valid(const char *s);
 

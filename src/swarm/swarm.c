@@ -124,13 +124,7 @@ int swarm__publish(struct swarm *s, enum swarm_msg_type type, const char *from,
 	va_start(ap, fmt);
 	char *text = ks_vasprintf(fmt, ap);
 	va_end(ap);
-	size_t len = strlen(text);
-	if (len >= SWARM_MSG_TEXT_MAX) {
-		len = SWARM_MSG_TEXT_MAX - 1;
-		while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
-			len--; /* cut at a character boundary */
-		text[len] = '\0';
-	}
+	swarm_msg_fit_text(text);
 	m.text = text;
 	struct ks_err err = {0};
 	int rc = bus_publish(s->o.bus, &m, &err);

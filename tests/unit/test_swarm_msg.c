@@ -365,9 +365,25 @@ static void ids_and_copies(void **state)
 	free(json);
 }
 
+/* A text past the ceiling is cut before the last character that would not fit whole. */
+static void test_fit_text(void **state)
+{
+	(void)state;
+	char *t = ks_malloc(SWARM_MSG_TEXT_MAX + 8);
+	memset(t, 'a', SWARM_MSG_TEXT_MAX - 2);
+	memcpy(t + SWARM_MSG_TEXT_MAX - 2, "\xc3\xa9xyz", 6); /* an e-acute across the cut */
+	swarm_msg_fit_text(t);
+	assert_int_equal(strlen(t), SWARM_MSG_TEXT_MAX - 2);
+	char short_text[] = "caf\xc3\xa9";
+	swarm_msg_fit_text(short_text);
+	assert_string_equal(short_text, "caf\xc3\xa9");
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fit_text),
 		cmocka_unit_test(type_names),
 		cmocka_unit_test(encode_shape),
 		cmocka_unit_test(examples_round_trip),
